@@ -1,0 +1,90 @@
+"""Eligibility and durable registration, against a raw SQLite insert+commit.
+
+Budgets (brief §10): eligibility decision ≤ 5 ms, durable registration ≤ 15 ms p95.
+The baseline is the cheapest durable write SQLite can do on this disk: one INSERT and a
+COMMIT in WAL mode with synchronous=FULL, the same settings the registry uses.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from desktop import config  # noqa: E402
+from desktop.cases import parse_case, parse_inclusion  # noqa: E402
+from desktop.eligibility import Episode, evaluate  # noqa: E402
+from desktop.registry import Actor  # noqa: E402
+from desktop.services import Services  # noqa: E402
+from helpers import inclusion, valid_bsns  # noqa: E402
+
+ROUNDS = 500
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def timed(function, rounds: int = ROUNDS) -> list[float]:
+    samples = []
+    for index in range(rounds):
+        start = time.perf_counter()
+        function(index)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def raw_sqlite_baseline(folder: Path) -> list[float]:
+    connection = sqlite3.connect(folder / "raw.sqlite3", isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("CREATE TABLE t (id TEXT PRIMARY KEY, payload TEXT)")
+
+    def insert(index: int) -> None:
+        connection.execute("BEGIN")
+        connection.execute("INSERT INTO t VALUES (?, ?)", [f"id-{index}", "x" * 600])
+        connection.execute("COMMIT")
+
+    return timed(insert)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        baseline = raw_sqlite_baseline(folder)
+        settings = config.load(overrides={"data_dir": str(folder / "data")})
+        services = Services(settings, Actor("bench", "suo"))
+        bundles = services.bundles
+
+        case, bundle = parse_case(inclusion(valid_bsns(1)[0]), bundles)
+        history = [Episode("hand-wrist", "CMC1_OA", "L", case.inclusion_date.replace(year=2024),
+                           case.inclusion_date.replace(year=2025), "synced") for _ in range(3)]
+        decisions = timed(lambda i: evaluate(case, bundle, history), rounds=5000)
+
+        requests = [parse_inclusion(inclusion(bsn), bundles) for bsn in valid_bsns(ROUNDS, start=300000000)]
+        registrations = timed(lambda i: services.register(requests[i]))
+        services.close()
+
+    base_p95 = percentile(baseline, 95)
+    rows = [
+        ("raw SQLite insert+commit (baseline)", baseline, None),
+        ("eligibility decision", decisions, 5.0),
+        ("durable registration", registrations, 15.0),
+    ]
+    print(f"{'measure':40} {'p50 ms':>8} {'p95 ms':>8} {'budget':>8} {'p95/baseline':>13}")
+    for name, samples, budget in rows:
+        p50, p95 = statistics.median(samples), percentile(samples, 95)
+        budget_text = f"≤{budget:g}" if budget else "-"
+        flag = "" if budget is None or p95 <= budget else "  OVER BUDGET"
+        print(f"{name:40} {p50:8.3f} {p95:8.3f} {budget_text:>8} {p95 / base_p95:12.2f}x{flag}")
+
+
+if __name__ == "__main__":
+    main()

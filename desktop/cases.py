@@ -1,0 +1,292 @@
+"""Reading eligibility cases and inclusion requests from JSON-like dicts.
+
+These are the boundaries where files, command lines and forms come in. Every problem
+becomes a message naming the field and how to fix it; all problems of one input are
+collected so the user can fix them in one go. Nothing here touches storage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from desktop.bundles import Bundle, LoadReport, Rule
+from desktop.eligibility import SIDES, Case, Episode
+from desktop.identifiers import (
+    InvalidField,
+    normalize_icd10,
+    parse_date,
+    validate_agb,
+    validate_birth_date,
+    validate_bsn,
+    validate_inclusion_date,
+    validate_uzovi,
+)
+
+CASE_FIELDS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi",
+               "facts", "previous_inclusions", "bsn")
+INCLUSION_FIELDS = CASE_FIELDS + (
+    "name", "clinician_agb", "location", "explained_by", "agreed", "explanation_language",
+    "explained_at", "handout_printed", "initial_treatment", "insurer_source", "insurer_checked_at",
+)
+TREATMENTS = ("conservative", "surgery")
+INSURER_SOURCES = ("server", "cache", "card", "manual", "import")
+_SIDE_WORDS = {"l": "L", "left": "L", "links": "L", "r": "R", "right": "R", "rechts": "R",
+               "both": "both", "beide": "both", "bilateral": "both", "bilateraal": "both"}
+_TRUE_WORDS = {"true", "ja", "yes", "j", "y", "1", "waar"}
+_FALSE_WORDS = {"false", "nee", "no", "n", "0", "onwaar"}
+
+
+class InputError(ValueError):
+    """One input (a CASE file, a JSONL line, a form) with one or more bad fields."""
+
+    def __init__(self, problems: list[InvalidField]):
+        self.problems = problems
+        super().__init__("; ".join(f"veld '{p.field}': {p.message}" for p in problems))
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[InvalidField] = []
+
+    def run(self, function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except InvalidField as problem:
+            self.problems.append(problem)
+            return None
+
+    def add(self, field_name: str, message: str) -> None:
+        self.problems.append(InvalidField(field_name, message))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(self.problems)
+
+
+def _optional(data: dict, key: str) -> Any:
+    value = data.get(key)
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def parse_side(value: Any, field_name: str = "side") -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and value.strip().lower() in _SIDE_WORDS:
+        return _SIDE_WORDS[value.strip().lower()]
+    raise InvalidField(field_name, f"moet {', '.join(SIDES)} of leeg zijn")
+
+
+def coerce_fact(rule: Rule, value: Any, field_name: str) -> Any:
+    """Turn an answer into the fact's type: ja/nee for booleans, a number for numbers."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if rule.fact_type == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, str)) and str(value).strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+            return str(value).strip().lower() in _TRUE_WORDS
+        raise InvalidField(field_name, "moet ja of nee zijn (true of false)")
+    if rule.fact_type == "number":
+        if isinstance(value, bool):
+            raise InvalidField(field_name, "moet een getal zijn, niet ja/nee")
+        if isinstance(value, (int, float)):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d+([.,]\d+)?", value.strip()):
+            number = float(value.strip().replace(",", "."))
+            return int(number) if number.is_integer() else number
+        raise InvalidField(field_name, "moet een getal zijn")
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise InvalidField(field_name, "moet tekst zijn")
+    return str(value).strip()
+
+
+def _bundle(report: LoadReport, data: dict, c: _Collector) -> Bundle | None:
+    bundle_id = data.get("bundle")
+    if not isinstance(bundle_id, str) or not bundle_id.strip():
+        c.add("bundle", f"ontbreekt; kies een bundel: {', '.join(sorted(report.bundles))}")
+        return None
+    bundle = report.bundles.get(bundle_id.strip())
+    if bundle:
+        return bundle
+    broken = [p for p in report.errors if p.stem == bundle_id.strip()]
+    if broken:
+        c.add("bundle", f"de definitie van {bundle_id!r} is ongeldig ({'; '.join(report.errors[broken[0]])})")
+    else:
+        c.add("bundle", f"onbekende bundel {bundle_id!r}; beschikbaar: {', '.join(sorted(report.bundles))}")
+    return None
+
+
+def _previous(report: LoadReport, items: Any, c: _Collector) -> list[Episode]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        c.add("previous_inclusions", "moet een lijst zijn")
+        return []
+    episodes = []
+    for index, item in enumerate(items):
+        where = f"previous_inclusions[{index}]"
+        if not isinstance(item, dict):
+            c.add(where, "moet een object zijn met bundle, condition, inclusion_date en status")
+            continue
+        bundle_id = item.get("bundle")
+        if not isinstance(bundle_id, str) or not bundle_id.strip():
+            c.add(f"{where}.bundle", "ontbreekt")
+            continue
+        start = c.run(parse_date, item.get("inclusion_date"), f"{where}.inclusion_date")
+        state = item.get("status", item.get("state", "registered"))
+        if not isinstance(state, str) or not state.strip():
+            c.add(f"{where}.status", "moet tekst zijn, bijvoorbeeld registered of withdrawn")
+            continue
+        side = c.run(parse_side, item.get("side"), f"{where}.side")
+        condition = _optional(item, "condition")
+        bundle = report.bundles.get(bundle_id)
+        if condition is not None and not isinstance(condition, str):
+            c.add(f"{where}.condition", "moet tekst zijn")
+            continue
+        if condition is not None and bundle is not None:
+            found = bundle.find_condition(condition)
+            if found is None:
+                ids = ", ".join(x.id for x in bundle.conditions)
+                c.add(f"{where}.condition", f"onbekende aandoening {condition!r} in bundel {bundle_id}; gebruik {ids}")
+                continue
+            condition = found.id
+        if start is None:
+            continue
+        end = _optional(item, "end_date")
+        if end is not None:
+            end = c.run(parse_date, end, f"{where}.end_date")
+        if end is None:
+            days = bundle.episode_days if bundle else 365
+            end = start + dt.timedelta(days=days - 1)
+        episodes.append(Episode(bundle_id, condition, side, start, end, state, item.get("id")))
+    return episodes
+
+
+def parse_case(data: Any, report: LoadReport, today: dt.date | None = None) -> tuple[Case, Bundle]:
+    """Validate a CASE dict against the bundles; raise InputError listing every bad field."""
+    today = today or dt.date.today()
+    if not isinstance(data, dict):
+        raise InputError([InvalidField("(bestand)", "verwacht een JSON-object met de velden van een casus")])
+    c = _Collector()
+    bundle = _bundle(report, data, c)
+    inclusion_value = _optional(data, "inclusion_date")
+    inclusion_date = today if inclusion_value is None else c.run(parse_date, inclusion_value, "inclusion_date")
+    birth_value = _optional(data, "birth_date")
+    birth_date = None
+    if birth_value is not None:
+        birth_date = c.run(validate_birth_date, birth_value, inclusion_date or today)
+    diagnosis = _optional(data, "diagnosis")
+    if diagnosis is not None:
+        diagnosis = c.run(normalize_icd10, diagnosis, "diagnosis")
+    side = c.run(parse_side, data.get("side"))
+    insurer = _optional(data, "insurer_uzovi")
+    if insurer is not None:
+        insurer = c.run(validate_uzovi, insurer, "insurer_uzovi")
+    bsn = _optional(data, "bsn")
+    if bsn is not None:
+        bsn = c.run(validate_bsn, bsn, "bsn")
+    facts_in = data.get("facts") or {}
+    facts: dict[str, Any] = {}
+    if not isinstance(facts_in, dict):
+        c.add("facts", "moet een object zijn: {\"naam\": waarde}")
+    elif bundle:
+        for rule in bundle.fact_rules:
+            facts[rule.fact] = c.run(coerce_fact, rule, facts_in.get(rule.fact), f"facts.{rule.fact}")
+    previous = _previous(report, data.get("previous_inclusions"), c)
+    c.raise_if_any()
+    case = Case(bundle=bundle.id, inclusion_date=inclusion_date, birth_date=birth_date,
+                diagnosis=diagnosis, side=side, insurer_uzovi=insurer, facts=facts,
+                previous_inclusions=previous, bsn=bsn)
+    return case, bundle
+
+
+@dataclass
+class InclusionRequest:
+    """Everything needed to register an inclusion besides the eligibility decision."""
+
+    case: Case
+    bundle: Bundle
+    bsn: str
+    clinician_agb: str
+    location: str
+    explained_by: str
+    name: str | None = None
+    explanation_language: str = "nl"
+    explained_at: str | None = None
+    handout_printed: bool = False
+    initial_treatment: str | None = None
+    insurer_source: str = "manual"
+    insurer_checked_at: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _text(data: dict, key: str, c: _Collector, required: bool, hint: str, limit: int = 200) -> str | None:
+    value = _optional(data, key)
+    if value is None:
+        if required:
+            c.add(key, f"ontbreekt; {hint}")
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        c.add(key, "moet tekst zijn")
+        return None
+    text = str(value).strip()
+    if len(text) > limit:
+        c.add(key, f"is te lang (meer dan {limit} tekens)")
+        return None
+    return text
+
+
+def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
+                    default_location: str | None = None) -> InclusionRequest:
+    """Validate an inclusion request (a CASE plus patient, clinician and consent fields)."""
+    today = today or dt.date.today()
+    if not isinstance(data, dict):
+        raise InputError([InvalidField("(regel)", "verwacht een JSON-object met de velden van een inclusie")])
+    c = _Collector()
+    try:
+        case, bundle = parse_case(data, report, today)
+    except InputError as error:
+        c.problems.extend(error.problems)
+        case = bundle = None
+    if case and _optional(data, "inclusion_date") is not None:
+        c.run(validate_inclusion_date, case.inclusion_date, today)
+    for key, hint in (("birth_date", "de geboortedatum is nodig voor de registratie"),
+                      ("diagnosis", "de ICD-10-diagnose is nodig voor de registratie")):
+        if _optional(data, key) is None:
+            c.add(key, f"ontbreekt; {hint}")
+    if _optional(data, "bsn") is None:
+        c.add("bsn", "ontbreekt; het BSN staat op het identiteitsbewijs of in het EPD")
+    agb = c.run(validate_agb, data.get("clinician_agb"), "clinician_agb")
+    location = _text(data, "location", c, required=not default_location,
+                     hint="geef de locatie op of stel 'location' in de configuratie in") or default_location
+    explained_by = _text(data, "explained_by", c, required=True, hint="wie heeft de bundel uitgelegd?")
+    name = _text(data, "name", c, required=False, hint="")
+    agreed = data.get("agreed")
+    if agreed is not True:
+        c.add("agreed", "de patiënt moet ingestemd hebben met deelname (agreed: true)")
+    language = _optional(data, "explanation_language") or "nl"
+    if language not in ("nl", "en"):
+        c.add("explanation_language", "moet nl of en zijn")
+    treatment = _optional(data, "initial_treatment")
+    if treatment is not None and treatment not in TREATMENTS:
+        c.add("initial_treatment", f"moet {' of '.join(TREATMENTS)} zijn")
+    source = _optional(data, "insurer_source") or "manual"
+    if source not in INSURER_SOURCES:
+        c.add("insurer_source", f"moet een van {', '.join(INSURER_SOURCES)} zijn")
+    handout = data.get("handout_printed", False)
+    if not isinstance(handout, bool):
+        c.add("handout_printed", "moet true of false zijn")
+    for key in ("explained_at", "insurer_checked_at"):
+        if _optional(data, key) is not None and not isinstance(data[key], str):
+            c.add(key, "moet een tijdstip als tekst zijn (ISO 8601)")
+    c.raise_if_any()
+    return InclusionRequest(
+        case=case, bundle=bundle, bsn=case.bsn, clinician_agb=agb, location=location,
+        explained_by=explained_by, name=name, explanation_language=language,
+        explained_at=_optional(data, "explained_at"), handout_printed=handout,
+        initial_treatment=treatment, insurer_source=source,
+        insurer_checked_at=_optional(data, "insurer_checked_at"),
+    )

@@ -1,0 +1,230 @@
+"""The `bundelassistent` command: the window without a subcommand, tools for IT and tests.
+
+Bad input is reported on stderr as `fout: …` naming the file, line and field, with exit
+code 2 (1 for `register` when some lines failed); a traceback is a bug. Qt is imported
+only when the window is opened, so the tools start fast and run without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sqlite3
+import sys
+from pathlib import Path
+
+from desktop import config
+from desktop.bundles import load_bundles
+from desktop.cases import InputError, parse_case, parse_inclusion
+from desktop.identifiers import mask_bsn
+from desktop.registry import InvalidChange, NotEligible, RecordNotFound
+from desktop.services import Services
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("bundelassistent")
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, no traceback."""
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--data-dir", type=Path, default=default, help="map met de lokale database")
+    parser.add_argument("--bundles-dir", type=Path, default=default, help="map met bundeldefinities (*.toml)")
+    parser.add_argument("--config", type=Path, default=default, help="configuratiebestand (vervangt het gebruikersbestand)")
+    parser.add_argument("--log-level", choices=config.LOG_LEVELS, type=str.upper, default=default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bundelassistent",
+        description="Bundelassistent: inclusie in zorgbundels. Zonder opdracht opent het venster.")
+    _global_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="OPDRACHT")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _global_options(sub, suppress=True)
+        return sub
+
+    check = command("check-eligibility", "beoordeel of een casus in aanmerking komt (JSON op stdout)")
+    check.add_argument("--json", dest="case_file", required=True, metavar="CASE.json",
+                       help="casus als JSON-bestand, of - voor stdin")
+    register = command("register", "registreer inclusies uit een JSONL-bestand (één per regel)")
+    register.add_argument("--jsonl", dest="jsonl_file", required=True, metavar="FILE", help="JSONL-bestand, of - voor stdin")
+    listing = command("inclusions", "toon de lokale inclusies")
+    listing.add_argument("--json", action="store_true", help="als JSON (standaard)")
+    listing.add_argument("--with-identifiers", action="store_true",
+                         help="toon volledig BSN, geboortedatum en naam (wordt per patiënt gelogd)")
+    command("validate-bundles", "controleer alle bundeldefinities")
+    withdraw = command("withdraw", "trek een inclusie in (blijft bewaard met historie)")
+    withdraw.add_argument("inclusion_id")
+    withdraw.add_argument("--reason", required=True)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> config.Settings:
+    overrides = {key: str(getattr(args, key)) for key in ("data_dir", "bundles_dir", "log_level")
+                 if getattr(args, key, None) is not None}
+    try:
+        return config.load(getattr(args, "config", None), overrides)
+    except config.ConfigError as error:
+        raise UserError(str(error)) from None
+
+
+def _read_text(path_text: str) -> tuple[str, str]:
+    """Read a file (or stdin for '-'); return its text and a name for messages."""
+    if path_text == "-":
+        return sys.stdin.read(), "stdin"
+    path = Path(path_text)
+    try:
+        return path.read_text(encoding="utf-8-sig"), path.name
+    except FileNotFoundError:
+        raise UserError(f"{path}: bestand bestaat niet") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is een map, geen bestand") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: is geen UTF-8-tekst") from None
+    except OSError as error:
+        raise UserError(f"{path}: kan niet gelezen worden ({error.strerror})") from None
+
+
+def cmd_check_eligibility(args, services: Services) -> int:
+    text, name = _read_text(args.case_file)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{name}: geen geldige JSON (regel {error.lineno}, kolom {error.colno}: {error.msg})") from None
+    try:
+        case, bundle = parse_case(data, services.bundles)
+    except InputError as error:
+        raise UserError(f"{name}: {error}") from None
+    decision = services.check(case, bundle)
+    print(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_register(args, services: Services) -> int:
+    text, name = _read_text(args.jsonl_file)
+    failed = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = _register_line(line, services)
+        except UserError as error:
+            failed += 1
+            print(f"fout: {name} regel {number}: {error}", file=sys.stderr, flush=True)
+            continue
+        print(record["id"], flush=True)  # only now: the transaction has committed durably
+    if failed:
+        print(f"{failed} regel(s) niet geregistreerd", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _register_line(line: str, services: Services) -> dict:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise UserError(f"geen geldige JSON (kolom {error.colno}: {error.msg})") from None
+    try:
+        request = parse_inclusion(data, services.bundles, default_location=services.settings.location)
+        return services.register(request)
+    except InputError as error:
+        raise UserError(str(error)) from None
+    except NotEligible as error:
+        raise UserError(f"komt niet in aanmerking ({error.decision.status}): {error}") from None
+
+
+LISTED_FIELDS = ("id", "state", "revision", "bundle", "bundle_version", "condition", "diagnosis", "side",
+                 "inclusion_date", "end_date", "insurer_uzovi", "eligibility_status", "clinician_agb",
+                 "location", "initial_treatment", "created_at", "updated_at", "withdrawal_reason",
+                 "server_result", "duplicate_of")
+
+
+def cmd_inclusions(args, services: Services) -> int:
+    registry = services.registry
+    pending = {row[0] for row in registry.db.execute("SELECT inclusion_id FROM outbox WHERE state != 'done'")}
+    listed = []
+    for record in registry.inclusions():
+        item = {key: record[key] for key in LISTED_FIELDS}
+        item["bsn_masked"] = mask_bsn(record["bsn"])
+        item["sync_pending"] = record["id"] in pending
+        if args.with_identifiers:
+            item.update(bsn=record["bsn"], birth_date=record["birth_date"], name=record["name"])
+        listed.append(item)
+    if args.with_identifiers:
+        for record in listed:
+            registry.audit("read", record["bsn"], record["id"], details={"via": "cli inclusions"})
+    else:
+        registry.audit("list", None, None, details={"count": len(listed), "via": "cli inclusions"})
+    print(json.dumps(listed, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_validate_bundles(args, services: Services) -> int:
+    report = load_bundles(services.settings.bundles_dir)
+    for bundle in sorted(report.bundles.values(), key=lambda b: b.id):
+        status = "actief" if bundle.active else "inactief"
+        print(f"OK       {bundle.id} (versie {bundle.version}, {status}): {bundle.source.name}")
+    for path, problems in sorted(report.errors.items()):
+        print(f"ONGELDIG {path.name}:")
+        for problem in problems:
+            print(f"         - {path.name}: {problem}")
+    if not report.bundles and not report.errors:
+        print("geen bundeldefinities gevonden")
+        return EXIT_FAILED
+    return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def cmd_withdraw(args, services: Services) -> int:
+    try:
+        record = services.registry.withdraw(args.inclusion_id, args.reason)
+    except (RecordNotFound, InvalidChange) as error:
+        raise UserError(str(error)) from None
+    print(f"ingetrokken: {record['id']} (revisie {record['revision']})")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "check-eligibility": cmd_check_eligibility,
+    "register": cmd_register,
+    "inclusions": cmd_inclusions,
+    "validate-bundles": cmd_validate_bundles,
+    "withdraw": cmd_withdraw,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        if args.command is None:
+            from desktop.ui.app import run_window
+
+            return run_window(settings)
+        services = Services(settings)
+        try:
+            return COMMANDS[args.command](args, services)
+        except sqlite3.DatabaseError as error:
+            raise UserError(
+                f"de lokale database in {settings.data_dir} is beschadigd of geen SQLite-bestand ({error}); "
+                "zet een back-up terug of neem contact op met IT") from None
+        except OSError as error:
+            raise UserError(f"{error.filename or settings.data_dir}: {error.strerror}") from None
+        finally:
+            services.close()
+    except UserError as error:
+        print(f"fout: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

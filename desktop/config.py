@@ -1,0 +1,103 @@
+"""Settings, read once at start-up in a fixed order of precedence.
+
+Defaults < system-wide file (IT) < user file < environment < command line. One immutable
+`Settings` object is passed to the services; nothing reads configuration globally.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Bundelassistent"
+APP_AUTHOR = "Bundelassistent"
+CONFIG_NAME = "config.toml"
+ENV_PREFIX = "BUNDELASSISTENT_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    bundles_dir: Path | None = None
+    log_dir: Path | None = None
+    log_level: str = "WARNING"
+    language: str = "nl"
+    location: str | None = None
+    clinic_agb: str | None = None
+    role: str = "onbekend"
+    server_url: str | None = None
+    proxy: str | None = None
+    ca_bundle: str | None = None
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def system_config_file() -> Path:
+    return Path(platformdirs.site_config_dir(APP_NAME, APP_AUTHOR)) / CONFIG_NAME
+
+
+def user_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / CONFIG_NAME
+
+
+def defaults() -> Settings:
+    return Settings(
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),
+        log_dir=Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)),
+    )
+
+
+_PATH_KEYS = {"data_dir", "bundles_dir", "log_dir"}
+_KEYS = {f.name for f in fields(Settings)}
+
+
+def _apply(settings: Settings, values: dict, origin: str) -> Settings:
+    changes = {}
+    for key, value in values.items():
+        if key not in _KEYS:
+            raise ConfigError(f"{origin}: onbekende instelling {key!r}; bekend zijn {', '.join(sorted(_KEYS))}")
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(f"{origin}: instelling {key!r} moet tekst zijn")
+        if key == "log_level":
+            value = value.upper()
+            if value not in LOG_LEVELS:
+                raise ConfigError(f"{origin}: log_level moet een van {', '.join(LOG_LEVELS)} zijn")
+        if key == "language" and value not in ("nl", "en"):
+            raise ConfigError(f"{origin}: language moet nl of en zijn")
+        changes[key] = Path(value).expanduser() if key in _PATH_KEYS else value
+    return replace(settings, **changes)
+
+
+def _read_file(path: Path) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: geen geldige TOML ({error})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: kan niet gelezen worden ({error.strerror})") from None
+
+
+def load(config_file: Path | None = None, overrides: dict | None = None,
+         environ: dict | None = None) -> Settings:
+    """Build the settings; `config_file` (from --config) replaces the user file."""
+    environ = os.environ if environ is None else environ
+    settings = defaults()
+    system_file = Path(environ.get(ENV_PREFIX + "SYSTEM_CONFIG") or system_config_file())
+    for path in (system_file, Path(config_file) if config_file else user_config_file()):
+        if path.is_file():
+            settings = _apply(settings, _read_file(path), str(path))
+        elif config_file and path == Path(config_file):
+            raise ConfigError(f"{path}: configuratiebestand bestaat niet")
+    from_env = {key: environ[ENV_PREFIX + key.upper()] for key in _KEYS if ENV_PREFIX + key.upper() in environ}
+    settings = _apply(settings, from_env, "omgeving")
+    return _apply(settings, overrides or {}, "opdrachtregel")

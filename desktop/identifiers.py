@@ -1,0 +1,173 @@
+"""Dutch identifiers and dates: BSN, UZOVI, AGB, ICD-10 codes, birth and inclusion dates.
+
+Validators return the cleaned value or raise `InvalidField` with a message a user can act
+on; the message never repeats the value itself, because a BSN is a patient identifier.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from stdnum.nl import bsn as stdnum_bsn
+
+import resources
+
+BSN_OID = "2.16.840.1.113883.2.4.6.3"
+UZOVI_OID = "2.16.840.1.113883.2.4.6.4"
+AGB_OID = "2.16.840.1.113883.2.4.6.1"
+
+OLDEST_PLAUSIBLE_AGE = 125
+
+
+class InvalidField(ValueError):
+    """A user-supplied field is wrong; `field` names it, the text says how to fix it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _digits_only(value: object, field: str) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidField(field, "ontbreekt")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InvalidField(field, "moet een reeks cijfers zijn (tekst)")
+    return re.sub(r"[\s.\-]", "", str(value))
+
+
+def validate_bsn(value: object, field: str = "bsn") -> str:
+    """A BSN has exactly 9 digits and passes the 11-proef.
+
+    python-stdnum checks the 11-proef but zero-pads shorter numbers, so the length is
+    checked here first: an 8-digit number typed from a card is a typo, not a BSN.
+    """
+    text = _digits_only(value, field)
+    if not text.isdigit():
+        raise InvalidField(field, "mag alleen cijfers bevatten")
+    if len(text) != 9:
+        raise InvalidField(field, f"moet precies 9 cijfers hebben (nu {len(text)})")
+    if not stdnum_bsn.is_valid(text):
+        raise InvalidField(field, "is geen geldig BSN (voldoet niet aan de 11-proef); controleer de cijfers")
+    return text
+
+
+def mask_bsn(value: str | None) -> str:
+    """Show only the last three digits, as on screen and in lists."""
+    if not value:
+        return ""
+    return "*" * max(len(value) - 3, 0) + value[-3:]
+
+
+def validate_agb(value: object, field: str = "clinician_agb") -> str:
+    """AGB codes (clinicians and locations) are 8 digits; they carry no check digit."""
+    text = _digits_only(value, field)
+    if not text.isdigit() or len(text) != 8:
+        raise InvalidField(field, "moet een AGB-code van precies 8 cijfers zijn")
+    return text
+
+
+def validate_uzovi(value: object, field: str = "insurer_uzovi") -> str:
+    """UZOVI codes are 4 digits; a number like 311 from a spreadsheet keeps its zeros."""
+    text = _digits_only(value, field)
+    if not text.isdigit() or len(text) > 4:
+        raise InvalidField(field, "moet een UZOVI-code van 4 cijfers zijn (zie de verzekeringspas)")
+    return text.zfill(4)
+
+
+@dataclass(frozen=True)
+class Insurer:
+    uzovi: str
+    label: str
+    insurer: str
+
+    @property
+    def display(self) -> str:
+        return f"{self.label} ({self.uzovi})"
+
+
+def load_uzovi_table(path: Path | None = None) -> dict[str, Insurer]:
+    """Read the UZOVI table (uzovi,label,insurer) shipped in resources/ or given by config."""
+    path = path or resources.path("uzovi.csv")
+    table: dict[str, Insurer] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            code = validate_uzovi(row.get("uzovi"), f"{path.name}: uzovi")
+            table[code] = Insurer(code, (row.get("label") or "").strip(), (row.get("insurer") or "").strip())
+    return table
+
+
+@lru_cache(maxsize=1)
+def uzovi_table() -> dict[str, Insurer]:
+    return load_uzovi_table()
+
+
+def insurer_name(uzovi: str | None) -> str:
+    if not uzovi:
+        return "onbekende verzekeraar"
+    insurer = uzovi_table().get(uzovi)
+    return insurer.display if insurer else f"UZOVI {uzovi} (niet in de UZOVI-tabel)"
+
+
+ICD10_PATTERN = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
+
+
+def normalize_icd10(value: object, field: str = "diagnosis") -> str:
+    """Accept 'g56.0', 'G560' and ' G56.0 ' alike; reject what is not an ICD-10 code."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidField(field, "ontbreekt")
+    if not isinstance(value, str):
+        raise InvalidField(field, "moet een ICD-10-code als tekst zijn, bijvoorbeeld G56.0")
+    text = value.strip().upper().replace(" ", "")
+    if "." not in text and len(text) > 3:
+        text = f"{text[:3]}.{text[3:]}"
+    if not ICD10_PATTERN.match(text):
+        raise InvalidField(field, "is geen ICD-10-code; gebruik de vorm G56.0 of M18.1")
+    return text
+
+
+def parse_date(value: object, field: str) -> dt.date:
+    """Dates are ISO (2025-03-14); Dutch notation (14-03-2025) is accepted too."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidField(field, "ontbreekt")
+    if not isinstance(value, str):
+        raise InvalidField(field, "moet een datum als tekst zijn (JJJJ-MM-DD)")
+    text = value.strip()
+    for pattern in ("%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise InvalidField(field, "is geen geldige datum; gebruik JJJJ-MM-DD, bijvoorbeeld 2025-03-14")
+
+
+def validate_birth_date(value: object, on: dt.date, field: str = "birth_date") -> dt.date:
+    """A birth date lies before the reference date and within a human lifetime."""
+    born = parse_date(value, field)
+    if born > on:
+        raise InvalidField(field, "ligt na de inclusiedatum; controleer geboortedatum en inclusiedatum")
+    if age_on(born, on) > OLDEST_PLAUSIBLE_AGE:
+        raise InvalidField(field, f"is niet aannemelijk (ouder dan {OLDEST_PLAUSIBLE_AGE} jaar)")
+    return born
+
+
+def validate_inclusion_date(value: object, today: dt.date, field: str = "inclusion_date") -> dt.date:
+    """An inclusion is registered on or after the consultation, never ahead of time."""
+    day = parse_date(value, field)
+    if day > today:
+        raise InvalidField(field, "ligt in de toekomst; een inclusie wordt op of na het consult geregistreerd")
+    return day
+
+
+def age_on(born: dt.date, on: dt.date) -> int:
+    """Completed years; someone born on 29 February turns a year older on 1 March."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

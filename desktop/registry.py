@@ -1,0 +1,343 @@
+"""The local registry: inclusions, their history, the sync outbox and the audit log.
+
+One SQLite file per device, in WAL mode with synchronous=FULL, so a save that returned is
+on disk even if the process is killed or the power fails the next moment. Records are
+never deleted: withdrawal and correction add a revision and a history row. The audit
+log is append-only (triggers refuse UPDATE and DELETE) and holds the NEN 7513 fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import socket
+import sqlite3
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from desktop.cases import InclusionRequest
+from desktop.eligibility import ELIGIBLE, Decision, Episode
+
+DATABASE_NAME = "bundelassistent.sqlite3"
+SYSTEM_NAME = "Bundelassistent"
+
+REGISTERED, SYNCED, DUPLICATE, REJECTED, WITHDRAWN = "registered", "synced", "duplicate", "rejected", "withdrawn"
+CORRECTABLE_FIELDS = ("name", "side", "clinician_agb", "location", "explained_by",
+                      "explanation_language", "handout_printed", "initial_treatment")
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, for the audit log: the user, their role, for whom, and on which device."""
+
+    user: str
+    role: str
+    acted_for: str | None = None
+
+    @classmethod
+    def from_os(cls, role: str = "onbekend") -> "Actor":
+        try:
+            user = getpass.getuser()
+        except Exception:  # no login name (service account without passwd entry)
+            user = "onbekend"
+        return cls(user=user, role=role)
+
+
+class NotEligible(Exception):
+    """Raised inside the save transaction when the fresh check says no; nothing is saved."""
+
+    def __init__(self, decision: Decision):
+        super().__init__("; ".join(decision.reasons("nl")))
+        self.decision = decision
+
+
+class RecordNotFound(LookupError):
+    pass
+
+
+class InvalidChange(ValueError):
+    pass
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["inclusions"].create({
+        "id": str, "revision": int, "state": str,
+        "bundle": str, "bundle_version": str, "condition": str, "diagnosis": str, "side": str,
+        "bsn": str, "birth_date": str, "name": str,
+        "insurer_uzovi": str, "insurer_source": str, "insurer_checked_at": str,
+        "eligibility_status": str, "eligibility_rules": str,
+        "explained_by": str, "explained_at": str, "explanation_language": str, "handout_printed": int,
+        "agreed": int, "clinician_agb": str, "location": str,
+        "inclusion_date": str, "end_date": str, "initial_treatment": str,
+        "device_id": str, "user": str, "created_at": str, "updated_at": str,
+        "withdrawn_at": str, "withdrawal_reason": str,
+        "server_result": str, "server_message": str, "duplicate_of": str, "synced_at": str,
+    }, pk="id", not_null={"revision", "state", "bundle", "bsn", "inclusion_date", "end_date", "created_at"})
+    db["inclusions"].create_index(["bsn", "bundle"])
+    db["inclusions"].create_index(["state"])
+    db["inclusions"].create_index(["inclusion_date"])
+    db["inclusion_history"].create({
+        "seq": int, "inclusion_id": str, "revision": int, "at": str, "action": str,
+        "user": str, "role": str, "device_id": str, "reason": str, "record": str,
+    }, pk="seq", foreign_keys=[("inclusion_id", "inclusions", "id")])
+    db["inclusion_history"].create_index(["inclusion_id"])
+    db["outbox"].create({
+        "seq": int, "inclusion_id": str, "revision": int, "state": str, "attempts": int,
+        "last_error": str, "created_at": str, "updated_at": str,
+    }, pk="seq", foreign_keys=[("inclusion_id", "inclusions", "id")])
+    db["outbox"].create_index(["state"])
+    db["outbox"].create_index(["inclusion_id", "revision"], unique=True)
+    db["audit_log"].create({
+        "seq": int, "at": str, "user": str, "role": str, "acted_for": str, "patient_bsn": str,
+        "action": str, "object_type": str, "object_id": str, "device_id": str, "system": str,
+        "details": str,
+    }, pk="seq")
+    db["audit_log"].create_index(["at"])
+    db.execute("""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""")
+    db.execute("""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""")
+    db.execute("""CREATE TRIGGER inclusions_no_delete BEFORE DELETE ON inclusions
+                  BEGIN SELECT RAISE(ABORT, 'inclusions are withdrawn, never deleted'); END""")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+
+
+class Registry:
+    """The device's durable store. Open one per process; every write is one transaction."""
+
+    def __init__(self, path: Path, actor: Actor | None = None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
+        self.db = sqlite_utils.Database(connection)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.actor = actor or Actor.from_os()
+        self._migrate()
+        self.device_id = self._device_id()
+
+    @classmethod
+    def in_folder(cls, data_dir: Path, actor: Actor | None = None) -> "Registry":
+        return cls(Path(data_dir) / DATABASE_NAME, actor)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> "Registry":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        """Apply missing migrations, each in its own transaction with the version bump."""
+        while self.schema_version < len(MIGRATIONS):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self.schema_version  # another process may have migrated meanwhile
+                if version < len(MIGRATIONS):
+                    MIGRATIONS[version](self.db)
+                    self.db.execute(f"PRAGMA user_version = {version + 1}")
+                self.db.commit()
+            except BaseException:
+                self.db.rollback()
+                raise
+
+    def _device_id(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+        if row:
+            return row[0]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('device_id', ?)", [str(uuid.uuid4())])
+            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('device_name', ?)", [socket.gethostname()])
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            raise
+        return self.db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- transactions -----------------------------------------------------------------
+    def _write(self, work: Callable[[], Any]) -> Any:
+        """Run `work` in one IMMEDIATE transaction; commit (durably) or roll back all of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            self.db.commit()
+            return result
+        except BaseException:
+            self.db.rollback()
+            raise
+
+    def _audit(self, action: str, patient_bsn: str | None, object_id: str | None,
+               object_type: str = "inclusion", details: dict | None = None) -> None:
+        self.db["audit_log"].insert({
+            "at": utc_now(), "user": self.actor.user, "role": self.actor.role,
+            "acted_for": self.actor.acted_for, "patient_bsn": patient_bsn, "action": action,
+            "object_type": object_type, "object_id": object_id, "device_id": self.device_id,
+            "system": SYSTEM_NAME, "details": json.dumps(details or {}, ensure_ascii=False),
+        })
+
+    def audit(self, action: str, patient_bsn: str | None = None, object_id: str | None = None,
+              object_type: str = "inclusion", details: dict | None = None) -> None:
+        """Record a view or an external event (such as a sync) in the audit log."""
+        self._write(lambda: self._audit(action, patient_bsn, object_id, object_type, details))
+
+    # -- episodes and inclusions --------------------------------------------------------
+    def episodes_for(self, bsn: str, bundle: str | None = None) -> list[Episode]:
+        where, params = ("bsn = ? AND bundle = ?", [bsn, bundle]) if bundle else ("bsn = ?", [bsn])
+        return [_episode(row) for row in self.db["inclusions"].rows_where(where, params)]
+
+    def register(self, request: InclusionRequest, decide: Callable[[list[Episode]], Decision]) -> dict:
+        """Save an inclusion durably after a fresh eligibility check inside the transaction.
+
+        `decide` is called with the patient's current episodes while the database is
+        locked for writing, so two rooms cannot both include the same episode here.
+        """
+        case, bundle = request.case, request.bundle
+
+        def work() -> dict:
+            decision = decide(self.episodes_for(request.bsn, bundle.id))
+            if decision.status != ELIGIBLE:
+                raise NotEligible(decision)
+            now = utc_now()
+            record = {
+                "id": str(uuid.uuid4()), "revision": 1, "state": REGISTERED,
+                "bundle": bundle.id, "bundle_version": bundle.version,
+                "condition": decision.condition.id, "diagnosis": case.diagnosis, "side": case.side,
+                "bsn": request.bsn, "birth_date": case.birth_date.isoformat(), "name": request.name,
+                "insurer_uzovi": case.insurer_uzovi, "insurer_source": request.insurer_source,
+                "insurer_checked_at": request.insurer_checked_at or now,
+                "eligibility_status": decision.status,
+                "eligibility_rules": json.dumps([r.as_dict() for r in decision.rules], ensure_ascii=False),
+                "explained_by": request.explained_by, "explained_at": request.explained_at or now,
+                "explanation_language": request.explanation_language,
+                "handout_printed": int(request.handout_printed), "agreed": 1,
+                "clinician_agb": request.clinician_agb, "location": request.location,
+                "inclusion_date": case.inclusion_date.isoformat(),
+                "end_date": decision.end_date.isoformat(),
+                "initial_treatment": request.initial_treatment,
+                "device_id": self.device_id, "user": self.actor.user,
+                "created_at": now, "updated_at": now,
+            }
+            self.db["inclusions"].insert(record)
+            self._history(record, "register", None)
+            self._enqueue(record)
+            self._audit("create", request.bsn, record["id"], details={"bundle": bundle.id})
+            return record
+
+        return self._write(work)
+
+    def _history(self, record: dict, action: str, reason: str | None) -> None:
+        self.db["inclusion_history"].insert({
+            "inclusion_id": record["id"], "revision": record["revision"], "at": record["updated_at"],
+            "action": action, "user": self.actor.user, "role": self.actor.role,
+            "device_id": self.device_id, "reason": reason,
+            "record": json.dumps(record, ensure_ascii=False),
+        })
+
+    def _enqueue(self, record: dict) -> None:
+        self.db["outbox"].insert({
+            "inclusion_id": record["id"], "revision": record["revision"], "state": "pending",
+            "attempts": 0, "created_at": record["updated_at"], "updated_at": record["updated_at"],
+        })
+
+    def _load(self, inclusion_id: str) -> dict:
+        try:
+            return self.db["inclusions"].get(inclusion_id)
+        except sqlite_utils.db.NotFoundError:
+            raise RecordNotFound(f"inclusie {inclusion_id} bestaat niet in dit register") from None
+
+    def get(self, inclusion_id: str) -> dict:
+        """Read one record; the view is audited."""
+        record = self._load(inclusion_id)
+        self.audit("read", record["bsn"], inclusion_id)
+        return record
+
+    def withdraw(self, inclusion_id: str, reason: str) -> dict:
+        """Withdraw with a reason; the record stays, marked withdrawn, and is synced."""
+        if not reason or not reason.strip():
+            raise InvalidChange("geef een reden voor het intrekken")
+
+        def work() -> dict:
+            record = self._load(inclusion_id)
+            if record["state"] == WITHDRAWN:
+                raise InvalidChange("deze inclusie is al ingetrokken")
+            now = utc_now()
+            record.update(state=WITHDRAWN, revision=record["revision"] + 1, updated_at=now,
+                          withdrawn_at=now, withdrawal_reason=reason.strip())
+            self.db["inclusions"].update(inclusion_id, record)
+            self._history(record, "withdraw", reason.strip())
+            self._enqueue(record)
+            self._audit("withdraw", record["bsn"], inclusion_id, details={"reason": reason.strip()})
+            return record
+
+        return self._write(work)
+
+    def correct(self, inclusion_id: str, changes: dict[str, Any], reason: str) -> dict:
+        """Correct administrative fields; what decides eligibility needs a new inclusion."""
+        if not reason or not reason.strip():
+            raise InvalidChange("geef een reden voor de correctie")
+        refused = sorted(set(changes) - set(CORRECTABLE_FIELDS))
+        if refused:
+            raise InvalidChange(
+                f"{', '.join(refused)} kan niet gecorrigeerd worden; trek de inclusie in en registreer opnieuw")
+
+        def work() -> dict:
+            record = self._load(inclusion_id)
+            if record["state"] == WITHDRAWN:
+                raise InvalidChange("een ingetrokken inclusie kan niet gecorrigeerd worden")
+            now = utc_now()
+            record.update(changes)
+            record.update(revision=record["revision"] + 1, updated_at=now, state=REGISTERED)
+            self.db["inclusions"].update(inclusion_id, record)
+            self._history(record, "correct", reason.strip())
+            self._enqueue(record)
+            self._audit("update", record["bsn"], inclusion_id,
+                        details={"fields": sorted(changes), "reason": reason.strip()})
+            return record
+
+        return self._write(work)
+
+    def history(self, inclusion_id: str) -> list[dict]:
+        return list(self.db["inclusion_history"].rows_where(
+            "inclusion_id = ?", [inclusion_id], order_by="seq"))
+
+    def inclusions(self, where: str | None = None, params: list | None = None) -> list[dict]:
+        return list(self.db["inclusions"].rows_where(where, params or [], order_by="created_at"))
+
+    def pending_count(self) -> int:
+        return self.db.execute("SELECT count(DISTINCT inclusion_id) FROM outbox WHERE state != 'done'").fetchone()[0]
+
+    def audit_entries(self) -> list[dict]:
+        return list(self.db["audit_log"].rows_where(order_by="seq"))
+
+
+def _episode(row: dict) -> Episode:
+    return Episode(
+        bundle=row["bundle"], condition=row["condition"], side=row["side"],
+        start=dt.date.fromisoformat(row["inclusion_date"]), end=dt.date.fromisoformat(row["end_date"]),
+        state=row["state"], inclusion_id=row["id"],
+    )

@@ -1,0 +1,27 @@
+"""Shared fixtures: every test runs with its own config, data and home folders."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "desktop"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory, monkeypatch):
+    """Keep the machine's own config files and user folders out of the tests."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("BUNDELASSISTENT_SYSTEM_CONFIG", str(home / "no-system-config.toml"))
+    for key in list(os.environ):
+        if key.startswith("BUNDELASSISTENT_") and key != "BUNDELASSISTENT_SYSTEM_CONFIG":
+            monkeypatch.delenv(key)
+    yield

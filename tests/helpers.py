@@ -1,0 +1,30 @@
+"""Builders for test inputs: valid BSNs and inclusion lines as a consultation would give."""
+
+import json
+
+
+def valid_bsns(count: int, start: int = 100000000):
+    """The first `count` 9-digit numbers from `start` that pass the 11-proef."""
+    found, number = [], start
+    weights = [9, 8, 7, 6, 5, 4, 3, 2, -1]
+    while len(found) < count:
+        digits = f"{number:09d}"
+        if sum(int(d) * w for d, w in zip(digits, weights)) % 11 == 0:
+            found.append(digits)
+        number += 1
+    return found
+
+
+def inclusion(bsn: str, **changes) -> dict:
+    line = {
+        "bundle": "hand-wrist", "inclusion_date": "2025-03-14", "birth_date": "1971-06-02",
+        "diagnosis": "G56.0", "side": "R", "insurer_uzovi": "3311", "facts": {},
+        "previous_inclusions": [], "bsn": bsn, "name": "J. Jansen", "clinician_agb": "01234567",
+        "location": "Utrecht", "explained_by": "SUO Bakker", "agreed": True,
+    }
+    line.update(changes)
+    return line
+
+
+def jsonl(lines) -> str:
+    return "".join(json.dumps(line) + "\n" for line in lines)
