@@ -136,7 +136,7 @@ def _previous(report: LoadReport, items: Any, c: _Collector) -> list[Episode]:
             c.add(f"{where}.bundle", "ontbreekt")
             continue
         start = c.run(parse_date, item.get("inclusion_date"), f"{where}.inclusion_date")
-        state = item.get("status", item.get("state", "registered"))
+        state = item.get("status") or item.get("state") or "registered"
         if not isinstance(state, str) or not state.strip():
             c.add(f"{where}.status", "moet tekst zijn, bijvoorbeeld registered of withdrawn")
             continue
