@@ -146,7 +146,7 @@ LISTED_FIELDS = ("id", "state", "revision", "bundle", "bundle_version", "conditi
 
 def cmd_inclusions(args, services: Services) -> int:
     registry = services.registry
-    pending = {row[0] for row in registry.db.execute("SELECT inclusion_id FROM outbox WHERE state != 'done'")}
+    pending = registry.pending_ids()
     listed = []
     for record in registry.inclusions():
         item = {key: record[key] for key in LISTED_FIELDS}

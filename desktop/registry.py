@@ -328,6 +328,19 @@ class Registry:
     def inclusions(self, where: str | None = None, params: list | None = None) -> list[dict]:
         return list(self.db["inclusions"].rows_where(where, params or [], order_by="created_at"))
 
+    def pending_ids(self) -> set[str]:
+        """Inclusions with a change the server has not confirmed yet."""
+        return {row[0] for row in self.db.execute("SELECT inclusion_id FROM outbox WHERE state != 'done'")}
+
+    def worklist(self, kind: str, today: dt.date) -> list[dict]:
+        """Newest first: 'today', 'unsent', 'problems' (rejected or duplicate) or 'all'."""
+        where, params = {
+            "today": ("inclusion_date = ? OR substr(created_at, 1, 10) = ?", [today.isoformat()] * 2),
+            "unsent": ("id IN (SELECT inclusion_id FROM outbox WHERE state != 'done')", []),
+            "problems": ("state IN ('rejected', 'duplicate')", []),
+        }.get(kind, (None, []))
+        return list(self.db["inclusions"].rows_where(where, params, order_by="created_at DESC"))
+
     def pending_count(self) -> int:
         return self.db.execute("SELECT count(DISTINCT inclusion_id) FROM outbox WHERE state != 'done'").fetchone()[0]
 

@@ -7,6 +7,7 @@ a consultation needs. The window renders what these return; it never touches SQL
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import cached_property
 
 from desktop import config
@@ -14,6 +15,13 @@ from desktop.bundles import Bundle, LoadReport, load_bundles
 from desktop.cases import InclusionRequest
 from desktop.eligibility import Case, Decision, evaluate
 from desktop.registry import Actor, Registry
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    state: str  # "Online" or "Offline"
+    last_sync: str | None = None
+    error: str | None = None
 
 
 class Services:
@@ -34,12 +42,17 @@ class Services:
         if registry is not None:
             registry.close()
 
-    def check(self, case: Case, bundle: Bundle) -> Decision:
-        """Evaluate a case against the registry's episodes for this patient (audited)."""
+    def check(self, case: Case, bundle: Bundle, audit: bool = True) -> Decision:
+        """Evaluate a case against the registry's episodes for this patient.
+
+        The lookup is audited; the window re-evaluates on every keystroke and audits
+        once when it opens the patient instead (`audit=False`).
+        """
         episodes = []
         if case.bsn:
             episodes = self.registry.episodes_for(case.bsn, bundle.id)
-            self.registry.audit("read", case.bsn, None, "episodes", {"purpose": "eligibility", "bundle": bundle.id})
+            if audit:
+                self.registry.audit("read", case.bsn, None, "episodes", {"purpose": "eligibility", "bundle": bundle.id})
         return evaluate(case, bundle, episodes)
 
     def register(self, request: InclusionRequest) -> dict:
@@ -48,3 +61,23 @@ class Services:
 
     def today(self) -> dt.date:
         return dt.date.today()
+
+    def audit_patient_opened(self, bsn: str, patient_id: str = "") -> None:
+        """One audit entry when a consultation opens a patient (not one per keystroke)."""
+        if bsn:
+            self.registry.audit("open", bsn, None, "patient", {"patient_id_given": bool(patient_id)})
+
+    def sync_status(self) -> SyncStatus:
+        return SyncStatus("Offline")
+
+    def load_models(self) -> tuple[str, str]:
+        """Load the prediction models (slow: imports scikit-learn); call off the UI thread.
+
+        Returns a state for the status bar ('gereed' or 'niet beschikbaar') and a detail.
+        """
+        import resources
+
+        cards = sorted(resources.path("models").glob("*.json")) if resources.path("models").is_dir() else []
+        if not cards:
+            return "niet beschikbaar", "geen modelbestanden in resources/models"
+        return "niet beschikbaar", "modellen gevonden; koppeling volgt"

@@ -1,85 +1,217 @@
-"""The main window: for now an overview of what the services hold.
+"""The consultation window: patient header, five steps, worklist and status bar.
 
-The consultation flow (patient, insurance and bundle, explanation, shared decision,
-inclusion) is built on top of this window; here it shows the loaded bundle definitions
-(and which files were refused), the local registry and the settings in use.
+The window owns one `Consultation` and re-evaluates it whenever a field changes; steps
+render what the services return. Switching language rebuilds the pages from the same
+consultation, so nothing typed is lost.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from dataclasses import replace
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QHeaderView,
+    QHBoxLayout,
     QLabel,
+    QListWidget,
     QMainWindow,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
+    QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop.bundles import default_bundles_dir
 from desktop.config import APP_NAME
+from desktop.consultation import Consultation
+from desktop.identifiers import insurer_name
 from desktop.services import Services
+from desktop.ui import i18n
+from desktop.ui.i18n import tr
+from desktop.ui.steps import DecisionStep, ExplanationStep, InclusionStep, InsuranceStep, PatientStep, status_label
+from desktop.ui.worklist import Worklist
+
+STEP_CLASSES = (PatientStep, InsuranceStep, ExplanationStep, DecisionStep, InclusionStep)
 
 
-def _table(headers: list[str], rows: list[list[str]], name: str) -> QTableWidget:
-    table = QTableWidget(len(rows), len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setAccessibleName(name)
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-    table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            table.setItem(r, c, QTableWidgetItem(value))
-    return table
+class _LoaderSignals(QObject):
+    finished = Signal(str, str)
 
 
-class MainWindow(QMainWindow):
+class ModelLoader(QRunnable):
+    """Imports and loads the prediction models on a worker thread, never on the UI thread."""
+
     def __init__(self, services: Services):
         super().__init__()
         self.services = services
+        self.signals = _LoaderSignals()
+
+    def run(self) -> None:
+        state, detail = self.services.load_models()
+        self.signals.finished.emit(state, detail)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, services: Services, consultation: Consultation | None = None, load_models: bool = True):
+        super().__init__()
+        self.services = services
+        self.consultation = consultation or Consultation()
+        self.model_state, self.model_detail = "laden…", ""
+        i18n.set_language(services.settings.language)
         self.setWindowTitle(APP_NAME)
-        self.resize(1100, 720)
+        self.resize(1200, 780)
+        self._build_menu()
+        self.sync_label = QLabel()
+        self.sync_label.setAccessibleName("Synchronisatiestatus")
+        self.model_label = QLabel()
+        self.model_label.setAccessibleName("Status voorspellingsmodellen")
+        self.statusBar().addWidget(self.sync_label, 1)
+        self.statusBar().addPermanentWidget(self.model_label)
+        for index in range(len(STEP_CLASSES) + 1):  # Ctrl+1 … Ctrl+6, made once: rebuilds keep them
+            QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=lambda i=index: self.go_to(i))
+        QShortcut(QKeySequence.StandardKey.Save, self, activated=lambda: self.steps[4].save())
+        QShortcut(QKeySequence.StandardKey.Print, self, activated=lambda: self.steps[2].print_dialog())
+        self._build()
+        if load_models:
+            QTimer.singleShot(0, self._start_model_loading)
 
+    # -- construction -------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        menu = self.menuBar()
+        self.menu_file = menu.addMenu("&Bestand")
+        self.new_action = QAction(tr("Nieuwe patiënt"), self, shortcut=QKeySequence.StandardKey.New,
+                                  triggered=self.new_patient)
+        self.menu_file.addAction(self.new_action)
+        self.menu_file.addAction(QAction(tr("Sluiten"), self, shortcut=QKeySequence.StandardKey.Quit,
+                                         triggered=self.close))
+        self.menu_language = menu.addMenu(tr("Taal"))
+        for text, code in (("Nederlands", "nl"), ("English", "en")):
+            action = QAction(text, self, checkable=True, checked=i18n.language() == code)
+            action.triggered.connect(lambda _, c=code: self.set_language(c))
+            self.menu_language.addAction(action)
+
+    def _build(self) -> None:
         central = QWidget()
-        layout = QVBoxLayout(central)
-        self.summary = QLabel()
-        self.summary.setAccessibleName("Samenvatting")
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.summary)
-        self.tabs = QTabWidget()
-        self.tabs.setAccessibleName("Overzicht")
-        layout.addWidget(self.tabs, 1)
-        self.setCentralWidget(central)
-        self.refresh()
+        outer = QVBoxLayout(central)
+        self.header = QLabel()
+        self.header.setAccessibleName("Patiëntgegevens")
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setStyleSheet("background: #eef3f8; padding: 8px; border-radius: 4px; font-size: 12pt;")
+        outer.addWidget(self.header)
 
-    def refresh(self) -> None:
-        report = self.services.bundles
-        registry = self.services.registry
-        today = dt.date.today().isoformat()
-        included_today = len(registry.inclusions("inclusion_date = ?", [today]))
-        active = ", ".join(b.name.nl for b in report.active()) or "geen"
-        self.summary.setText(
-            f"<h2>{APP_NAME}</h2>"
-            f"<p>Actieve bundel: <b>{active}</b> · vandaag ingesloten: <b>{included_today}</b> · "
-            f"nog te verzenden: <b>{registry.pending_count()}</b></p>")
-        self.tabs.clear()
-        rows = [[b.id, b.name.nl, b.version, "actief" if b.active else "inactief (voorbeeld)",
-                 ", ".join(c.label.nl for c in b.conditions)] for b in sorted(report.bundles.values(), key=lambda b: (not b.active, b.id))]
-        rows += [[path.stem, "", "", "ONGELDIG", "; ".join(problems)] for path, problems in report.errors.items()]
-        self.tabs.addTab(_table(["Id", "Naam", "Versie", "Status", "Aandoeningen / problemen"], rows, "Bundels"), "Bundels")
-        inclusions = [[r["inclusion_date"], r["bundle"], r["condition"], r["state"], r["end_date"]]
-                      for r in reversed(registry.inclusions())]
-        self.tabs.addTab(_table(["Inclusiedatum", "Bundel", "Aandoening", "Status", "Einddatum"], inclusions,
-                                "Inclusies"), "Inclusies")
-        settings = self.services.settings
-        info = [["Gegevensmap", str(settings.data_dir)], ["Bundelmap", str(settings.bundles_dir or default_bundles_dir())],
-                ["Database", str(registry.path)], ["Apparaat", registry.device_id]]
-        self.tabs.addTab(_table(["Instelling", "Waarde"], info, "Instellingen"), "Instellingen")
+        body = QHBoxLayout()
+        self.step_list = QListWidget()
+        self.step_list.setAccessibleName(tr("Stappen"))
+        self.step_list.setFixedWidth(240)
+        self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.step_list.setStyleSheet("QListWidget { font-size: 12pt; } QListWidget::item { padding: 8px; }")
+        self.pages = QStackedWidget()
+        self.steps = []
+        for number, cls in enumerate(STEP_CLASSES, start=1):
+            step = cls(self.services, self.consultation)
+            step.changed.connect(self.reevaluate)
+            self.steps.append(step)
+            self.pages.addWidget(step)
+            self.step_list.addItem(f"{number}. {tr(cls.title)}")
+        self.worklist = Worklist(self.services)
+        self.worklist.changed.connect(self.reevaluate)
+        self.pages.addWidget(self.worklist)
+        self.step_list.addItem(f"{len(STEP_CLASSES) + 1}. {tr('Werklijst')}")
+        self.step_list.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.step_list.setCurrentRow(0)
+        body.addWidget(self.step_list)
+        body.addWidget(self.pages, 1)
+        outer.addLayout(body, 1)
+
+        nav = QHBoxLayout()
+        self.previous_button = QPushButton("◀ " + tr("Vorige"))
+        self.previous_button.setShortcut(QKeySequence("Ctrl+PgUp"))
+        self.previous_button.clicked.connect(lambda: self.go_to(self.pages.currentIndex() - 1))
+        self.next_button = QPushButton(tr("Volgende") + " ▶")
+        self.next_button.setShortcut(QKeySequence("Ctrl+PgDown"))
+        self.next_button.clicked.connect(lambda: self.go_to(self.pages.currentIndex() + 1))
+        nav.addStretch()
+        nav.addWidget(self.previous_button)
+        nav.addWidget(self.next_button)
+        outer.addLayout(nav)
+        self.setCentralWidget(central)
+
+        self.steps[1].bundle.currentIndexChanged.connect(lambda _: self.steps[1].bundle_changed())
+        self.steps[4].saved.connect(self._saved)
+        self.reevaluate()
+
+    # -- behaviour ----------------------------------------------------------------------
+    def go_to(self, index: int) -> None:
+        index = max(0, min(index, self.pages.count() - 1))
+        self.step_list.setCurrentRow(index)
+        page = self.pages.widget(index)
+        focus = page.focusWidget() or page.nextInFocusChain()
+        if focus:
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def reevaluate(self) -> None:
+        decision, problems = self.consultation.evaluate(self.services)
+        self.decision = decision
+        for step in self.steps:
+            step.refresh(decision, problems)
+        self._render_header(decision)
+        self._render_status()
+
+    def _render_header(self, decision) -> None:
+        c = self.consultation
+        age = c.age()
+        status, colour = status_label(decision)
+        parts = [
+            f"<b>{tr('Patiënt')}:</b> {c.name or '—'}",
+            f"<b>BSN</b> {c.masked_bsn() or '—'}",
+            f"{age} jaar" if age is not None and i18n.language() == "nl" else (f"age {age}" if age is not None else "—"),
+            f"<b>{tr('Verzekeraar')}:</b> {insurer_name(c.insurer_uzovi) if c.insurer_uzovi else tr('onbekend')}",
+            f"<b>{tr('Bundel')}:</b> <span style='color:{colour}'><b>{status}</b></span>",
+        ]
+        self.header.setText(" &nbsp;·&nbsp; ".join(parts))
+
+    def _render_status(self) -> None:
+        pending = self.services.registry.pending_count()
+        sync = self.services.sync_status()
+        self.sync_label.setText(f"{tr(sync.state)} · {pending} {tr('te verzenden')} · "
+                                f"{tr('laatste synchronisatie')}: {sync.last_sync or tr('nooit')}")
+        self.model_label.setText(f"{tr('Modellen')}: {tr(self.model_state)}")
+
+    def _saved(self, record: dict) -> None:
+        self.worklist.refresh()
+        self.reevaluate()
+
+    def _start_model_loading(self) -> None:
+        loader = ModelLoader(self.services)
+        loader.signals.finished.connect(self._models_loaded)
+        QThreadPool.globalInstance().start(loader)
+
+    def _models_loaded(self, state: str, detail: str) -> None:
+        self.model_state, self.model_detail = state, detail
+        self.steps[3].set_model_state(state, detail)
+        self._render_status()
+
+    def open_patient(self, bsn: str = "", birth_date: str = "", patient_id: str = "", name: str = "") -> None:
+        """Start a consultation for a patient handed over by the EHR or a second launch."""
+        self.consultation = Consultation(bsn=bsn, birth_date=birth_date, patient_id=patient_id, name=name,
+                                         bundle=self.consultation.bundle)
+        self.services.audit_patient_opened(bsn, patient_id)
+        self._rebuild(start_step=1 if bsn and birth_date else 0)
+        self.raise_()
+        self.activateWindow()
+
+    def new_patient(self) -> None:
+        self.consultation = Consultation(bundle=self.consultation.bundle)
+        self._rebuild(start_step=0)
+
+    def set_language(self, code: str) -> None:
+        self.services.settings = replace(self.services.settings, language=code)
+        i18n.set_language(code)
+        self.menuBar().clear()
+        self._build_menu()
+        self._rebuild(start_step=self.pages.currentIndex())
+
+    def _rebuild(self, start_step: int) -> None:
+        self._build()
+        self.steps[3].set_model_state(self.model_state, self.model_detail)
+        self.go_to(start_step)

@@ -1,0 +1,90 @@
+"""One consultation: the patient in the room and what has been filled in so far.
+
+The window keeps a `Consultation`, writes every field into it as the user types, and asks
+it for the current eligibility decision and per-field messages. Partial and wrong input
+is normal while typing, so evaluation never raises: a bad field gets its message and
+counts as missing until it is fixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from desktop.cases import InputError, InclusionRequest, parse_case, parse_inclusion
+from desktop.eligibility import Decision
+from desktop.identifiers import InvalidField, age_on, mask_bsn, validate_birth_date, validate_bsn
+from desktop.services import Services
+
+CASE_KEYS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi", "bsn")
+
+
+@dataclass
+class Consultation:
+    bundle: str = "hand-wrist"
+    bsn: str = ""
+    birth_date: str = ""
+    name: str = ""
+    patient_id: str = ""
+    insurer_uzovi: str = ""
+    insurer_source: str = "manual"
+    insurer_checked_at: str | None = None
+    diagnosis: str = ""
+    side: str = ""
+    inclusion_date: str = field(default_factory=lambda: dt.date.today().isoformat())
+    facts: dict[str, Any] = field(default_factory=dict)
+    explanation_language: str = "nl"
+    explained_by: str = ""
+    handout_printed: bool = False
+    clinician_agb: str = ""
+    location: str = ""
+    initial_treatment: str = ""
+    agreed: bool = False
+
+    def _case_data(self, drop: set[str] = frozenset()) -> dict:
+        data = {key: (getattr(self, key) or None) for key in CASE_KEYS if key not in drop}
+        data["facts"] = {k: v for k, v in self.facts.items() if f"facts.{k}" not in drop}
+        return data
+
+    def evaluate(self, services: Services) -> tuple[Decision | None, dict[str, str]]:
+        """The decision on what is valid so far, and a message per invalid field."""
+        problems: dict[str, str] = {}
+        for _ in range(len(CASE_KEYS) + len(self.facts) + 1):
+            try:
+                case, bundle = parse_case(self._case_data(set(problems)), services.bundles)
+            except InputError as error:
+                new = {p.field: p.message for p in error.problems if p.field not in problems}
+                if not new or "bundle" in new or "inclusion_date" in new:
+                    problems.update(new)
+                    return None, problems
+                problems.update(new)
+                continue
+            return services.check(case, bundle, audit=False), problems
+        return None, problems
+
+    def inclusion_request(self, services: Services) -> InclusionRequest:
+        """Validate everything for saving; raises InputError with every bad field."""
+        data = self._case_data()
+        data.update(
+            name=self.name or None, clinician_agb=self.clinician_agb, location=self.location or None,
+            explained_by=self.explained_by, agreed=self.agreed,
+            explanation_language=self.explanation_language, handout_printed=self.handout_printed,
+            initial_treatment=self.initial_treatment or None, insurer_source=self.insurer_source,
+            insurer_checked_at=self.insurer_checked_at,
+        )
+        return parse_inclusion(data, services.bundles, default_location=services.settings.location)
+
+    # -- the patient header -------------------------------------------------------------
+    def masked_bsn(self) -> str:
+        try:
+            return mask_bsn(validate_bsn(self.bsn))
+        except InvalidField:
+            return ""
+
+    def age(self) -> int | None:
+        try:
+            today = dt.date.today()
+            return age_on(validate_birth_date(self.birth_date, today), today)
+        except InvalidField:
+            return None

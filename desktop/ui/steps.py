@@ -1,0 +1,478 @@
+"""The five consultation steps. Each writes its fields into the shared Consultation and
+emits `changed`; the window re-evaluates and tells every step to refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPageSize, QTextDocument
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.consultation import Consultation
+from desktop.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
+from desktop.explanation import explanation_html
+from desktop.identifiers import uzovi_table
+from desktop.services import Services
+from desktop.ui.i18n import language, tr
+
+STATUS_TEXT = {ELIGIBLE: "Komt in aanmerking", NOT_ELIGIBLE: "Komt niet in aanmerking",
+               NEEDS_INFORMATION: "Informatie nodig"}
+STATUS_COLOUR = {ELIGIBLE: "#1b7f3b", NOT_ELIGIBLE: "#b3261e", NEEDS_INFORMATION: "#a15c00"}
+RULE_MARK = {PASS: "✔", FAIL: "✖"}
+
+
+def status_label(decision: Decision | None) -> tuple[str, str]:
+    if decision is None:
+        return tr("Nog niet beoordeeld"), "#555555"
+    return tr(STATUS_TEXT[decision.status]), STATUS_COLOUR[decision.status]
+
+
+class FieldMessage(QLabel):
+    """The red line under a field that says what is wrong with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setStyleSheet("color: #b3261e;")
+        self.setWordWrap(True)
+        self.hide()
+
+    def show_message(self, text: str | None) -> None:
+        self.setText(text or "")
+        self.setVisible(bool(text))
+
+
+class Step(QWidget):
+    changed = Signal()
+
+    def __init__(self, services: Services, consultation: Consultation):
+        super().__init__()
+        self.services = services
+        self.consultation = consultation
+        self.messages: dict[str, FieldMessage] = {}
+
+    def add_field(self, form: QFormLayout, label: str, widget: QWidget, key: str) -> None:
+        box = QVBoxLayout()
+        box.setSpacing(2)
+        box.addWidget(widget)
+        message = FieldMessage()
+        box.addWidget(message)
+        self.messages[key] = message
+        widget.setAccessibleName(tr(label))
+        if isinstance(widget, QCheckBox):  # a check box carries its own label
+            form.addRow("", box)
+            return
+        caption = QLabel(tr(label))
+        caption.setBuddy(widget)
+        form.addRow(caption, box)
+
+    def line_edit(self, key: str, placeholder: str = "") -> QLineEdit:
+        edit = QLineEdit(str(getattr(self.consultation, key) or ""))
+        edit.setPlaceholderText(placeholder)
+        edit.textChanged.connect(lambda text: self._set(key, text.strip()))
+        return edit
+
+    def _set(self, key: str, value) -> None:
+        setattr(self.consultation, key, value)
+        self.changed.emit()
+
+    def show_problems(self, problems: dict[str, str]) -> None:
+        for key, message in self.messages.items():
+            message.show_message(problems.get(key))
+
+    def refresh(self, decision: Decision | None, problems: dict[str, str]) -> None:
+        self.show_problems(problems)
+
+
+class PatientStep(Step):
+    title = "Patiënt"
+
+    def __init__(self, services, consultation):
+        super().__init__(services, consultation)
+        form = QFormLayout(self)
+        self.bsn = self.line_edit("bsn", "123456782")
+        self.bsn.setMaxLength(11)
+        self.add_field(form, "BSN", self.bsn, "bsn")
+        self.birth_date = self.line_edit("birth_date", tr("JJJJ-MM-DD"))
+        self.add_field(form, "Geboortedatum", self.birth_date, "birth_date")
+        self.name = self.line_edit("name")
+        self.add_field(form, "Naam (optioneel)", self.name, "name")
+        self.patient_id = self.line_edit("patient_id")
+        self.add_field(form, "Patiëntnummer EPD (optioneel)", self.patient_id, "patient_id")
+        self.history = QLabel()
+        self.history.setWordWrap(True)
+        self.history.setAccessibleName("Eerdere inclusies")
+        form.addRow(self.history)
+
+    def refresh(self, decision, problems):
+        super().refresh(decision, problems)
+        self.history.setText(self.services_history())
+
+    def services_history(self) -> str:
+        bsn = self.consultation.bsn
+        if not bsn or "bsn" in self.messages and self.messages["bsn"].isVisible():
+            return ""
+        episodes = self.services.registry.episodes_for(bsn)
+        if not episodes:
+            return "Geen eerdere inclusies in dit register." if language() == "nl" else "No earlier inclusions here."
+        lines = [f"{e.bundle} · {e.condition} · {e.start:%d-%m-%Y} t/m {e.end:%d-%m-%Y} · {e.state}" for e in episodes]
+        return "<br>".join(lines)
+
+
+class InsuranceStep(Step):
+    title = "Verzekering & bundel"
+
+    def __init__(self, services, consultation):
+        super().__init__(services, consultation)
+        layout = QHBoxLayout(self)
+        left = QWidget()
+        form = QFormLayout(left)
+        layout.addWidget(left, 1)
+
+        self.bundle = QComboBox()
+        for bundle in services.bundles.active():
+            self.bundle.addItem(bundle.name.get(language()), bundle.id)
+        index = self.bundle.findData(consultation.bundle)
+        self.bundle.setCurrentIndex(max(index, 0))
+        if self.bundle.count():
+            consultation.bundle = self.bundle.currentData()
+        self.bundle.currentIndexChanged.connect(lambda _: self._set("bundle", self.bundle.currentData()))
+        self.add_field(form, "Bundel", self.bundle, "bundle")
+
+        self.insurer = QComboBox()
+        self.insurer.setEditable(True)
+        self.insurer.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.insurer.addItem("", "")
+        for insurer in sorted(uzovi_table().values(), key=lambda i: i.label):
+            self.insurer.addItem(insurer.display, insurer.uzovi)
+        self.insurer.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        self.insurer.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.insurer.activated.connect(self._insurer_picked)
+        self.add_field(form, "Verzekeraar", self.insurer, "insurer")
+        self.uzovi = self.line_edit("insurer_uzovi", "3311")
+        self.uzovi.setMaxLength(4)
+        self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", "card"))
+        self.add_field(form, "UZOVI-code", self.uzovi, "insurer_uzovi")
+        self.source = QLabel()
+        self.source.setAccessibleName("Bron van de verzekeringsgegevens")
+        form.addRow("", self.source)
+
+        self.diagnosis = QComboBox()
+        self.diagnosis.setEditable(True)
+        self.diagnosis.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self._fill_diagnoses()
+        self.diagnosis.setEditText(consultation.diagnosis)
+        self.diagnosis.editTextChanged.connect(lambda text: self._set("diagnosis", text.split(" ")[0].strip()))
+        self.add_field(form, "Diagnose (ICD-10)", self.diagnosis, "diagnosis")
+
+        sides = QWidget()
+        row = QHBoxLayout(sides)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.side_group = QButtonGroup(self)
+        for value, text in (("L", "links"), ("R", "rechts"), ("both", "beide")):
+            button = QRadioButton(tr(text))
+            button.setAccessibleName(f"{tr('Zijde')}: {tr(text)}")
+            button.setChecked(consultation.side == value)
+            button.toggled.connect(lambda on, v=value: on and self._set("side", v))
+            self.side_group.addButton(button)
+            row.addWidget(button)
+        row.addStretch()
+        self.add_field(form, "Zijde", sides, "side")
+
+        self.inclusion_date = self.line_edit("inclusion_date", tr("JJJJ-MM-DD"))
+        self.add_field(form, "Inclusiedatum", self.inclusion_date, "inclusion_date")
+
+        self.facts_form = QFormLayout()
+        self.facts_box = QWidget()
+        self.facts_box.setLayout(self.facts_form)
+        form.addRow(self.facts_box)
+        self._build_facts()
+
+        right = QWidget()
+        column = QVBoxLayout(right)
+        heading = QLabel(tr("Beoordeling"))
+        heading.setStyleSheet("font-weight: bold; font-size: 15pt;")
+        column.addWidget(heading)
+        self.status = QLabel()
+        self.status.setAccessibleName(tr("Beoordeling"))
+        column.addWidget(self.status)
+        self.rules = QListWidget()
+        self.rules.setAccessibleName("Inclusieregels")
+        self.rules.setWordWrap(True)
+        self.rules.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.rules.setStyleSheet("QListWidget { font-size: 12pt; } QListWidget::item { padding: 4px; }")
+        column.addWidget(self.rules, 1)
+        layout.addWidget(right, 1)
+
+    def _fill_diagnoses(self) -> None:
+        self.diagnosis.clear()
+        bundle = self.services.bundles.bundles.get(self.consultation.bundle)
+        for condition in bundle.conditions if bundle else ():
+            for code in condition.codes:
+                self.diagnosis.addItem(f"{code} {condition.label.get(language())}")
+
+    def _insurer_picked(self, index: int) -> None:
+        code = self.insurer.itemData(index)
+        if code:
+            self.consultation.insurer_source = "manual"
+            self.uzovi.setText(code)
+
+    def _build_facts(self) -> None:
+        while self.facts_form.rowCount():
+            self.facts_form.removeRow(0)
+        bundle = self.services.bundles.bundles.get(self.consultation.bundle)
+        rules = bundle.fact_rules if bundle else ()
+        self.facts_box.setVisible(bool(rules))
+        if rules:
+            self.facts_form.addRow(QLabel(f"<b>{tr('Vragen bij de intake')}</b>"))
+        for rule in rules:
+            if rule.fact_type == "boolean":
+                widget = QComboBox()
+                for text, value in (("—", None), (tr("ja"), True), (tr("nee"), False)):
+                    widget.addItem(text, value)
+                widget.currentIndexChanged.connect(
+                    lambda _, w=widget, name=rule.fact: self._set_fact(name, w.currentData()))
+            else:
+                widget = QLineEdit()
+                widget.textChanged.connect(lambda text, name=rule.fact: self._set_fact(name, text.strip() or None))
+            self.add_field(self.facts_form, rule.question.get(language()), widget, f"facts.{rule.fact}")
+
+    def _set_fact(self, name: str, value) -> None:
+        self.consultation.facts[name] = value
+        self.changed.emit()
+
+    def refresh(self, decision, problems):
+        problems = dict(problems)
+        super().refresh(decision, problems)
+        source = {"server": "opgezocht bij de centrale server", "cache": "uit de lokale cache",
+                  "card": "ingevuld van de verzekeringspas", "manual": "gekozen uit de UZOVI-tabel"}
+        self.source.setText(f"Bron: {source.get(self.consultation.insurer_source, '')}"
+                            if self.consultation.insurer_uzovi else "")
+        matching = self.insurer.findData(self.consultation.insurer_uzovi)
+        if matching >= 0 and matching != self.insurer.currentIndex():
+            self.insurer.setCurrentIndex(matching)
+        text, colour = status_label(decision)
+        self.status.setText(f"<span style='font-size:18pt; color:{colour}; font-weight:bold'>{text}</span>")
+        self.rules.clear()
+        for rule in decision.rules if decision else ():
+            mark = RULE_MARK.get(rule.outcome, "?")
+            item = QListWidgetItem(f"{mark}  {rule.reason.get(language())}")
+            colour = {PASS: "#1b7f3b", FAIL: "#b3261e"}.get(rule.outcome, "#a15c00")
+            item.setForeground(QColor(colour))
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{rule.outcome}: {rule.reason.get(language())}")
+            self.rules.addItem(item)
+
+    def bundle_changed(self) -> None:
+        self._fill_diagnoses()
+        self._build_facts()
+
+
+class ExplanationStep(Step):
+    title = "Uitleg"
+
+    def __init__(self, services, consultation):
+        super().__init__(services, consultation)
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.dutch = QPushButton(tr("Nederlands"))
+        self.english = QPushButton(tr("Engels"))
+        for button, code in ((self.dutch, "nl"), (self.english, "en")):
+            button.setCheckable(True)
+            button.setChecked(consultation.explanation_language == code)
+            button.clicked.connect(lambda _, c=code: self.set_language(c))
+            bar.addWidget(button)
+        bar.addStretch()
+        self.pdf = QPushButton(tr("Opslaan als PDF…"))
+        self.pdf.clicked.connect(self.save_pdf_dialog)
+        self.print_button = QPushButton(tr("Afdrukken…"))
+        self.print_button.clicked.connect(self.print_dialog)
+        bar.addWidget(self.pdf)
+        bar.addWidget(self.print_button)
+        layout.addLayout(bar)
+        self.view = QTextBrowser()
+        self.view.setAccessibleName("Uitleg voor de patiënt")
+        font = QFont(self.view.font())
+        font.setPointSize(16)
+        self.view.setFont(font)
+        layout.addWidget(self.view, 1)
+        self.notice = QLabel()
+        layout.addWidget(self.notice)
+
+    def set_language(self, code: str) -> None:
+        self.consultation.explanation_language = code
+        self.dutch.setChecked(code == "nl")
+        self.english.setChecked(code == "en")
+        self.changed.emit()
+
+    def html(self, printed: bool = False) -> str:
+        bundle = self.services.bundles.bundles.get(self.consultation.bundle)
+        if bundle is None:
+            return ""
+        try:
+            start = dt.date.fromisoformat(self.consultation.inclusion_date)
+        except ValueError:
+            start = dt.date.today()
+        condition = bundle.condition_for_code(self.consultation.diagnosis.upper()) if self.consultation.diagnosis else None
+        return explanation_html(bundle, condition, start, self.consultation.explanation_language,
+                                printed_on=dt.date.today() if printed else None)
+
+    def refresh(self, decision, problems):
+        super().refresh(decision, problems)
+        self.view.setHtml(self.html())
+
+    def save_pdf(self, path: str) -> None:
+        """Write the handout with the patient's dates as a PDF (A4)."""
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(path)
+        self._print(printer)
+
+    def _print(self, printer: QPrinter) -> None:
+        printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+        document = QTextDocument()
+        font = QFont(self.view.font())
+        font.setPointSize(12)
+        document.setDefaultFont(font)
+        document.setHtml(self.html(printed=True))
+        document.print_(printer)
+        self.consultation.handout_printed = True
+        self.notice.setText(tr("Handout opgeslagen"))
+        self.changed.emit()
+
+    def save_pdf_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("Opslaan als PDF…"), "bundel-uitleg.pdf", "PDF (*.pdf)")
+        if path:
+            self.save_pdf(path if path.lower().endswith(".pdf") else path + ".pdf")
+
+    def print_dialog(self) -> None:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        if QPrintDialog(printer, self).exec():
+            self._print(printer)
+
+
+class DecisionStep(Step):
+    """Shared decision-making; shows the predictions once models are loaded."""
+
+    title = "Samen beslissen"
+
+    def __init__(self, services, consultation):
+        super().__init__(services, consultation)
+        layout = QVBoxLayout(self)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Voorspellingen")
+        self.message.setStyleSheet("font-size: 14pt;")
+        layout.addWidget(self.message)
+        layout.addStretch()
+        self.set_model_state("laden…")
+
+    def set_model_state(self, state: str, detail: str = "") -> None:
+        if state == "gereed":
+            text = "Voorspellingsmodellen zijn geladen."
+        elif state == "laden…":
+            text = "Voorspellingsmodellen worden op de achtergrond geladen…"
+        else:
+            text = ("Er zijn nog geen voorspellingsmodellen geïnstalleerd. Zonder modellen toont deze stap "
+                    "geen voorspellingen; bespreek de behandelopties zoals gebruikelijk.")
+        self.message.setText(text + (f"<br><small>{detail}</small>" if detail else ""))
+
+
+class InclusionStep(Step):
+    title = "Inclusie"
+    saved = Signal(dict)
+
+    def __init__(self, services, consultation):
+        super().__init__(services, consultation)
+        layout = QVBoxLayout(self)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setAccessibleName("Samenvatting van de beoordeling")
+        layout.addWidget(self.summary)
+        form = QFormLayout()
+        layout.addLayout(form)
+        if not consultation.location and services.settings.location:
+            consultation.location = services.settings.location
+        if not consultation.explained_by:
+            consultation.explained_by = services.actor.user
+        self.agb = self.line_edit("clinician_agb", "01234567")
+        self.agb.setMaxLength(8)
+        self.add_field(form, "Behandelaar (AGB)", self.agb, "clinician_agb")
+        self.location = self.line_edit("location")
+        self.add_field(form, "Locatie", self.location, "location")
+        self.explained_by = self.line_edit("explained_by")
+        self.add_field(form, "Uitgelegd door", self.explained_by, "explained_by")
+        self.treatment = QComboBox()
+        for text, value in (("nog niet gekozen", ""), ("conservatief", "conservative"), ("operatie", "surgery")):
+            self.treatment.addItem(tr(text), value)
+        self.treatment.setCurrentIndex(max(self.treatment.findData(consultation.initial_treatment), 0))
+        self.treatment.currentIndexChanged.connect(lambda _: self._set("initial_treatment", self.treatment.currentData()))
+        self.add_field(form, "Eerste behandeling", self.treatment, "initial_treatment")
+        self.handout = QCheckBox(tr("Handout meegegeven"))
+        self.handout.setChecked(consultation.handout_printed)
+        self.handout.toggled.connect(lambda on: self._set("handout_printed", on))
+        self.add_field(form, "Handout meegegeven", self.handout, "handout_printed")
+        self.agreed = QCheckBox(tr("Patiënt stemt in met deelname"))
+        self.agreed.setChecked(consultation.agreed)
+        self.agreed.toggled.connect(lambda on: self._set("agreed", on))
+        self.add_field(form, "Patiënt stemt in met deelname", self.agreed, "agreed")
+        self.save_button = QPushButton(tr("Inclusie registreren") + "  (Ctrl+S)")
+        self.save_button.setAccessibleName(tr("Inclusie registreren"))
+        self.save_button.clicked.connect(self.save)
+        layout.addWidget(self.save_button)
+        self.result = QLabel()
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result.setAccessibleName("Resultaat van de registratie")
+        layout.addWidget(self.result)
+        layout.addStretch()
+
+    def refresh(self, decision, problems):
+        self.handout.blockSignals(True)
+        self.handout.setChecked(self.consultation.handout_printed)
+        self.handout.blockSignals(False)
+        text, colour = status_label(decision)
+        reasons = "".join(f"<li>{r}</li>" for r in decision.reasons(language())) if decision else ""
+        self.summary.setText(f"<span style='font-size:14pt; color:{colour}'><b>{text}</b></span><ul>{reasons}</ul>")
+        self.save_button.setEnabled(decision is not None and decision.status == ELIGIBLE)
+
+    def save(self) -> None:
+        """Validate every field, then save durably; on any problem nothing is saved."""
+        from desktop.cases import InputError
+        from desktop.registry import NotEligible
+
+        try:
+            request = self.consultation.inclusion_request(self.services)
+            record = self.services.register(request)
+        except InputError as error:
+            problems = {p.field: p.message for p in error.problems}
+            self.show_problems(problems)
+            elsewhere = [f"{k}: {v}" for k, v in problems.items() if k not in self.messages]
+            self.result.setText("<span style='color:#b3261e'>Niet opgeslagen. Controleer de velden"
+                                + (": " + "; ".join(elsewhere) if elsewhere else ".") + "</span>")
+            return
+        except NotEligible as refused:
+            self.result.setText("<span style='color:#b3261e'>Niet opgeslagen: "
+                                + "; ".join(refused.decision.reasons(language())) + "</span>")
+            return
+        self.show_problems({})
+        self.result.setText(f"<span style='color:#1b7f3b; font-size:14pt'><b>{tr('Geregistreerd')}</b></span> "
+                            f"— {record['inclusion_date']} t/m {record['end_date']}<br>id {record['id']}")
+        self.saved.emit(record)
