@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from desktop import config
 from desktop.bundles import load_bundles
@@ -59,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--with-identifiers", action="store_true",
                          help="toon volledig BSN, geboortedatum en naam (wordt per patiënt gelogd)")
     command("validate-bundles", "controleer alle bundeldefinities")
+    opener = command("open", "open het venster met een patiënt (vanuit het EPD); een lopend venster neemt het over")
+    opener.add_argument("--bsn", default="")
+    opener.add_argument("--birth-date", default="")
+    opener.add_argument("--patient-id", default="")
+    opener.add_argument("--name", default="")
     withdraw = command("withdraw", "trek een inclusie in (blijft bewaard met historie)")
     withdraw.add_argument("inclusion_id")
     withdraw.add_argument("--reason", required=True)
@@ -197,15 +203,44 @@ COMMANDS = {
 }
 
 
+URL_KEYS = {"bsn": "--bsn", "birth_date": "--birth-date", "birthdate": "--birth-date",
+            "patient_id": "--patient-id", "name": "--name"}
+
+
+def url_to_arguments(url: str) -> list[str]:
+    """bundelassistent://open?bsn=…&birth_date=… becomes `open --bsn … --birth-date …`."""
+    parts = urlsplit(url)
+    action = (parts.netloc or parts.path.strip("/")).lower()
+    if action != "open":
+        raise UserError(f"onbekende opdracht in de link: {action or '(leeg)'}; alleen bundelassistent://open wordt ondersteund")
+    arguments = ["open"]
+    for key, values in parse_qs(parts.query).items():
+        if key in URL_KEYS:
+            arguments += [URL_KEYS[key], values[-1]]
+    return arguments
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    url = next((a for a in argv if a.lower().startswith("bundelassistent:")), None)
+    if url:
+        try:
+            argv = [a for a in argv if a != url] + url_to_arguments(url)
+        except UserError as error:
+            print(f"fout: {error}", file=sys.stderr)
+            return EXIT_USAGE
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
         logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-        if args.command is None:
+        if args.command in (None, "open"):
             from desktop.ui.app import run_window
 
-            return run_window(settings)
+            patient = None
+            if args.command == "open":
+                patient = {"bsn": args.bsn.strip(), "birth_date": args.birth_date.strip(),
+                           "patient_id": args.patient_id.strip(), "name": args.name.strip()}
+            return run_window(settings, patient)
         services = Services(settings)
         try:
             return COMMANDS[args.command](args, services)

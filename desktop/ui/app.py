@@ -1,4 +1,5 @@
-"""Start the Qt application: show the window first, then load what takes time."""
+"""Start the Qt application: hand over to a running window, or show a new one first and
+load what takes time (prediction models) in the background."""
 
 from __future__ import annotations
 
@@ -10,15 +11,27 @@ from desktop.config import APP_NAME, Settings
 from desktop.services import Services
 
 
-def run_window(settings: Settings, argv: list[str] | None = None) -> int:
-    from desktop.ui.main_window import MainWindow
-
+def run_window(settings: Settings, patient: dict | None = None, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
+
+    from desktop.ui.single_instance import InstanceServer, hand_over
+
+    if patient is not None and hand_over(patient):
+        return 0
+    instance = InstanceServer()
+    if not instance.listen() and hand_over(patient or {}):
+        return 0
+
+    from desktop.ui.main_window import MainWindow
+
     services = Services(settings)
     window = MainWindow(services)
+    instance.patient_received.connect(lambda context: window.open_patient(**context))
     window.show()
+    if patient:
+        window.open_patient(**patient)
     try:
         return app.exec()
     finally:
