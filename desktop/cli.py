@@ -16,11 +16,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from desktop import config
-from desktop.bundles import load_bundles
-from desktop.cases import InputError, parse_case, parse_inclusion
-from desktop.identifiers import mask_bsn
-from desktop.registry import InvalidChange, NotEligible, RecordNotFound
-from desktop.services import Services
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("bundelassistent")
@@ -97,7 +92,9 @@ def _read_text(path_text: str) -> tuple[str, str]:
         raise UserError(f"{path}: kan niet gelezen worden ({error.strerror})") from None
 
 
-def cmd_check_eligibility(args, services: Services) -> int:
+def cmd_check_eligibility(args, services) -> int:
+    from desktop.cases import InputError, parse_case
+
     text, name = _read_text(args.case_file)
     try:
         data = json.loads(text)
@@ -112,7 +109,7 @@ def cmd_check_eligibility(args, services: Services) -> int:
     return EXIT_OK
 
 
-def cmd_register(args, services: Services) -> int:
+def cmd_register(args, services) -> int:
     text, name = _read_text(args.jsonl_file)
     failed = 0
     for number, line in enumerate(text.splitlines(), start=1):
@@ -130,7 +127,10 @@ def cmd_register(args, services: Services) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _register_line(line: str, services: Services) -> dict:
+def _register_line(line: str, services) -> dict:
+    from desktop.cases import InputError, parse_inclusion
+    from desktop.registry import NotEligible
+
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
@@ -150,7 +150,9 @@ LISTED_FIELDS = ("id", "state", "revision", "bundle", "bundle_version", "conditi
                  "server_result", "duplicate_of")
 
 
-def cmd_inclusions(args, services: Services) -> int:
+def cmd_inclusions(args, services) -> int:
+    from desktop.identifiers import mask_bsn
+
     registry = services.registry
     pending = registry.pending_ids()
     listed = []
@@ -170,7 +172,9 @@ def cmd_inclusions(args, services: Services) -> int:
     return EXIT_OK
 
 
-def cmd_validate_bundles(args, services: Services) -> int:
+def cmd_validate_bundles(args, services) -> int:
+    from desktop.bundles import load_bundles
+
     report = load_bundles(services.settings.bundles_dir)
     for bundle in sorted(report.bundles.values(), key=lambda b: b.id):
         status = "actief" if bundle.active else "inactief"
@@ -185,7 +189,9 @@ def cmd_validate_bundles(args, services: Services) -> int:
     return EXIT_FAILED if report.errors else EXIT_OK
 
 
-def cmd_withdraw(args, services: Services) -> int:
+def cmd_withdraw(args, services) -> int:
+    from desktop.registry import InvalidChange, RecordNotFound
+
     try:
         record = services.registry.withdraw(args.inclusion_id, args.reason)
     except (RecordNotFound, InvalidChange) as error:
@@ -241,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                 patient = {"bsn": args.bsn.strip(), "birth_date": args.birth_date.strip(),
                            "patient_id": args.patient_id.strip(), "name": args.name.strip()}
             return run_window(settings, patient)
+        from desktop.services import Services  # not before: the window path must start fast
+
         services = Services(settings)
         try:
             return COMMANDS[args.command](args, services)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop.config import APP_NAME, Settings
-from desktop.services import Services
 
 
 def run_window(settings: Settings, patient: dict | None = None, argv: list[str] | None = None) -> int:
@@ -26,13 +26,22 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
 
     from desktop.ui.main_window import MainWindow
 
-    services = Services(settings)
-    window = MainWindow(services)
-    instance.patient_received.connect(lambda context: window.open_patient(**context))
+    window = MainWindow()
     window.show()
-    if patient:
-        window.open_patient(**patient)
+    services = []
+
+    def attach() -> None:
+        from desktop.services import Services
+
+        services.append(Services(settings))
+        window.attach(services[0])
+        instance.patient_received.connect(lambda context: window.open_patient(**context))
+        if patient:
+            window.open_patient(**patient)
+
+    QTimer.singleShot(0, attach)
     try:
         return app.exec()
     finally:
-        services.close()
+        for service in services:
+            service.close()

@@ -23,15 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import APP_NAME
-from desktop.consultation import Consultation
-from desktop.identifiers import insurer_name
-from desktop.services import Services
 from desktop.ui import i18n
 from desktop.ui.i18n import tr
-from desktop.ui.steps import DecisionStep, ExplanationStep, InclusionStep, InsuranceStep, PatientStep, status_label
-from desktop.ui.worklist import Worklist
 
-STEP_CLASSES = (PatientStep, InsuranceStep, ExplanationStep, DecisionStep, InclusionStep)
+STEP_COUNT = 5  # Patiënt, Verzekering & bundel, Uitleg, Samen beslissen, Inclusie; then the worklist
 
 
 class _LoaderSignals(QObject):
@@ -41,7 +36,7 @@ class _LoaderSignals(QObject):
 class ModelLoader(QRunnable):
     """Imports and loads the prediction models on a worker thread, never on the UI thread."""
 
-    def __init__(self, services: Services):
+    def __init__(self, services):
         super().__init__()
         self.services = services
         self.signals = _LoaderSignals()
@@ -52,27 +47,42 @@ class ModelLoader(QRunnable):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, services: Services, consultation: Consultation | None = None, load_models: bool = True):
+    def __init__(self, services=None, consultation=None, load_models: bool = True):
+        """Without services the window is only its frame; `attach` fills it after it is shown,
+        so the window appears before the registry, bundles and steps are imported."""
         super().__init__()
-        self.services = services
-        self.consultation = consultation or Consultation()
+        self.services = None
+        self.load_models = load_models
         self.model_state, self.model_detail = "laden…", ""
-        i18n.set_language(services.settings.language)
         self.setWindowTitle(APP_NAME)
         self.resize(1200, 780)
-        self._build_menu()
         self.sync_label = QLabel()
         self.sync_label.setAccessibleName("Synchronisatiestatus")
         self.model_label = QLabel()
         self.model_label.setAccessibleName("Status voorspellingsmodellen")
         self.statusBar().addWidget(self.sync_label, 1)
         self.statusBar().addPermanentWidget(self.model_label)
-        for index in range(len(STEP_CLASSES) + 1):  # Ctrl+1 … Ctrl+6, made once: rebuilds keep them
+        for index in range(STEP_COUNT + 1):  # Ctrl+1 … Ctrl+6, made once: rebuilds keep them
             QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=lambda i=index: self.go_to(i))
-        QShortcut(QKeySequence.StandardKey.Save, self, activated=lambda: self.steps[4].save())
-        QShortcut(QKeySequence.StandardKey.Print, self, activated=lambda: self.steps[2].print_dialog())
+        QShortcut(QKeySequence.StandardKey.Save, self, activated=lambda: self.steps and self.steps[4].save())
+        QShortcut(QKeySequence.StandardKey.Print, self, activated=lambda: self.steps and self.steps[2].print_dialog())
+        self.steps = []
+        starting = QLabel("Bundelassistent wordt gestart…")
+        starting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(starting)
+        if services is not None:
+            self.attach(services, consultation)
+
+    def attach(self, services, consultation=None) -> None:
+        """Open the window on its services: menus, steps, worklist; models load in the background."""
+        from desktop.consultation import Consultation
+
+        self.services = services
+        self.consultation = consultation or Consultation()
+        i18n.set_language(services.settings.language)
+        self._build_menu()
         self._build()
-        if load_models:
+        if self.load_models:
             QTimer.singleShot(0, self._start_model_loading)
 
     # -- construction -------------------------------------------------------------------
@@ -91,6 +101,9 @@ class MainWindow(QMainWindow):
             self.menu_language.addAction(action)
 
     def _build(self) -> None:
+        from desktop.ui.steps import DecisionStep, ExplanationStep, InclusionStep, InsuranceStep, PatientStep
+        from desktop.ui.worklist import Worklist
+
         central = QWidget()
         outer = QVBoxLayout(central)
         self.header = QLabel()
@@ -107,7 +120,7 @@ class MainWindow(QMainWindow):
         self.step_list.setStyleSheet("QListWidget { font-size: 12pt; } QListWidget::item { padding: 8px; }")
         self.pages = QStackedWidget()
         self.steps = []
-        for number, cls in enumerate(STEP_CLASSES, start=1):
+        for number, cls in enumerate((PatientStep, InsuranceStep, ExplanationStep, DecisionStep, InclusionStep), 1):
             step = cls(self.services, self.consultation)
             step.changed.connect(self.reevaluate)
             self.steps.append(step)
@@ -116,7 +129,7 @@ class MainWindow(QMainWindow):
         self.worklist = Worklist(self.services)
         self.worklist.changed.connect(self.reevaluate)
         self.pages.addWidget(self.worklist)
-        self.step_list.addItem(f"{len(STEP_CLASSES) + 1}. {tr('Werklijst')}")
+        self.step_list.addItem(f"{STEP_COUNT + 1}. {tr('Werklijst')}")
         self.step_list.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.step_list.setCurrentRow(0)
         body.addWidget(self.step_list)
@@ -158,6 +171,9 @@ class MainWindow(QMainWindow):
         self._render_status()
 
     def _render_header(self, decision) -> None:
+        from desktop.identifiers import insurer_name
+        from desktop.ui.steps import status_label
+
         c = self.consultation
         age = c.age()
         status, colour = status_label(decision)
@@ -193,15 +209,15 @@ class MainWindow(QMainWindow):
 
     def open_patient(self, bsn: str = "", birth_date: str = "", patient_id: str = "", name: str = "") -> None:
         """Start a consultation for a patient handed over by the EHR or a second launch."""
-        self.consultation = Consultation(bsn=bsn, birth_date=birth_date, patient_id=patient_id, name=name,
-                                         bundle=self.consultation.bundle)
+        self.consultation = type(self.consultation)(bsn=bsn, birth_date=birth_date, patient_id=patient_id,
+                                                    name=name, bundle=self.consultation.bundle)
         self.services.audit_patient_opened(bsn, patient_id)
         self._rebuild(start_step=1 if bsn and birth_date else 0)
         self.raise_()
         self.activateWindow()
 
     def new_patient(self) -> None:
-        self.consultation = Consultation(bundle=self.consultation.bundle)
+        self.consultation = type(self.consultation)(bundle=self.consultation.bundle)
         self._rebuild(start_step=0)
 
     def set_language(self, code: str) -> None:

@@ -1,0 +1,91 @@
+"""Time until the main window is mapped under a real X server, against a bare PySide6 window.
+
+Budget (brief §10): within 1.5x the bare window, measured in the same run. Needs Xvfb
+and xdotool (Debian packages xvfb, xdotool, libxcb-cursor0). Each launch is a fresh
+process; the time runs from process start until xdotool sees the window mapped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 7
+BARE = """
+import sys
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv)
+window = QMainWindow()
+window.setWindowTitle("BareQtWindow")
+window.resize(1200, 780)
+window.show()
+app.exec()
+"""
+
+
+def start_xvfb() -> tuple[subprocess.Popen, str]:
+    for number in range(90, 140):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            display = f":{number}"
+            server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if Path(f"/tmp/.X11-unix/X{number}").exists():
+                    return server, display
+                time.sleep(0.05)
+            server.kill()
+    raise SystemExit("could not start Xvfb")
+
+
+def time_to_map(command: list[str], title: str, env: dict) -> float:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Poll ourselves: `xdotool search --sync` sleeps half a second between tries.
+        while time.perf_counter() - start < 60:
+            found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            if found.stdout.strip():
+                return time.perf_counter() - start
+            time.sleep(0.005)
+        raise SystemExit(f"window {title!r} did not appear within 60 s")
+    finally:
+        process.kill()
+        process.wait()
+
+
+def main() -> None:
+    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
+        raise SystemExit("needs Xvfb and xdotool: apt-get install xvfb xdotool libxcb-cursor0")
+    server, display = start_xvfb()
+    data_dir = tempfile.mkdtemp()
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+    app = [sys.executable, "-m", "desktop", "--data-dir", data_dir]
+    bare, ours = [], []
+    try:
+        time_to_map([sys.executable, "-c", BARE], "BareQtWindow", env)  # warm the file cache
+        time_to_map(app, "Bundelassistent", env)
+        for _ in range(ROUNDS):
+            bare.append(time_to_map([sys.executable, "-c", BARE], "BareQtWindow", env))
+            ours.append(time_to_map(app, "Bundelassistent", env))
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    bare_median, ours_median = statistics.median(bare), statistics.median(ours)
+    ratio = ours_median / bare_median
+    print(f"{'window mapped (median of ' + str(ROUNDS) + ')':40} {'seconds':>8}")
+    print(f"{'bare PySide6 window (baseline)':40} {bare_median:8.3f}")
+    print(f"{'Bundelassistent main window':40} {ours_median:8.3f}")
+    print(f"ratio {ratio:.2f}x (budget ≤ 1.5x){'' if ratio <= 1.5 else '  OVER BUDGET'}")
+
+
+if __name__ == "__main__":
+    main()
