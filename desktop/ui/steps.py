@@ -124,11 +124,11 @@ class PatientStep(Step):
 
     def refresh(self, decision, problems):
         super().refresh(decision, problems)
-        self.history.setText(self.services_history())
+        self.history.setText("" if "bsn" in problems else self.earlier_inclusions())
 
-    def services_history(self) -> str:
+    def earlier_inclusions(self) -> str:
         bsn = self.consultation.bsn
-        if not bsn or "bsn" in self.messages and self.messages["bsn"].isVisible():
+        if not bsn:
             return ""
         episodes = self.services.registry.episodes_for(bsn)
         if not episodes:
