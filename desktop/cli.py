@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     opener.add_argument("--birth-date", default="")
     opener.add_argument("--patient-id", default="")
     opener.add_argument("--name", default="")
+    selftest = command("self-test", "controleer de installatie (voor IT); niet-nul bij een fout")
+    selftest.add_argument("--no-window", action="store_true", help="sla de venstercontrole over")
     withdraw = command("withdraw", "trek een inclusie in (blijft bewaard met historie)")
     withdraw.add_argument("inclusion_id")
     withdraw.add_argument("--reason", required=True)
@@ -226,8 +228,23 @@ def url_to_arguments(url: str) -> list[str]:
     return arguments
 
 
+def cmd_self_test(args, settings) -> int:
+    from desktop import selftest
+
+    checks = list(selftest.DEFAULT_CHECKS)
+    if not args.no_window:
+        from desktop.ui.app import check_window
+
+        checks.append(("Venster (Qt)", check_window))
+    results = selftest.run(settings, checks)
+    print(selftest.report(results, settings))
+    return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in argv:  # the flag form of the brief, for installers
+        argv = ["self-test" if a == "--self-test" else a for a in argv]
     url = next((a for a in argv if a.lower().startswith("bundelassistent:")), None)
     if url:
         try:
@@ -238,7 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
-        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        from desktop import logs
+
+        logs.configure(settings.log_level, settings.log_dir)
+        log.info("start: %s", args.command or "venster")
         if args.command in (None, "open"):
             from desktop.ui.app import run_window
 
@@ -247,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 patient = {"bsn": args.bsn.strip(), "birth_date": args.birth_date.strip(),
                            "patient_id": args.patient_id.strip(), "name": args.name.strip()}
             return run_window(settings, patient)
+        if args.command == "self-test":
+            return cmd_self_test(args, settings)
         from desktop.services import Services  # not before: the window path must start fast
 
         services = Services(settings)

@@ -21,6 +21,8 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("BUNDELASSISTENT_SYSTEM_CONFIG", str(home / "no-system-config.toml"))
+    # keyrings.alt's file backend, inside the test's own home: never the machine's keyring
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     for key in list(os.environ):
         if key.startswith("BUNDELASSISTENT_") and key != "BUNDELASSISTENT_SYSTEM_CONFIG":
             monkeypatch.delenv(key)

@@ -45,3 +45,24 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
     finally:
         for service in services:
             service.close()
+
+
+def check_window(settings: Settings) -> str:
+    """Self-test: the Qt platform plugin loads and the main window renders."""
+    import PySide6
+    from PySide6.QtCore import QCoreApplication
+
+    from desktop.selftest import CheckFailed
+    from desktop.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    if not isinstance(app, QApplication) or not QCoreApplication.instance():
+        raise CheckFailed("geen Qt-toepassing te starten")
+    window = MainWindow()
+    window.show()
+    app.processEvents()
+    image = window.grab().toImage()
+    window.close()
+    if image.isNull() or image.width() < 200:
+        raise CheckFailed(f"venster niet getekend op platform {app.platformName()}")
+    return f"Qt {PySide6.__version__}, platform {app.platformName()}, venster {image.width()}×{image.height()}"

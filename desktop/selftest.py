@@ -1,0 +1,158 @@
+"""The installation check IT runs after a roll-out: `bundelassistent self-test`.
+
+Each check is a small function that returns what it found or raises `CheckFailed` with
+what is wrong and how to fix it. Unexpected errors are caught per check, so one broken
+part never hides the report on the others. Nothing here imports Qt; the window check is
+added by the command line, which may.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop import __version__, config
+from desktop.logs import redact
+
+REQUIRED_MODULES = (
+    "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtPrintSupport",
+    "sqlite_utils", "sklearn", "numpy", "skops.io", "keyring", "requests", "stdnum.nl.bsn",
+    "platformdirs",
+)
+KEYRING_SERVICE = "Bundelassistent"
+
+
+class CheckFailed(Exception):
+    """A check found a problem; the message says what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+Check = Callable[[config.Settings], str]
+
+
+def check_imports(settings: config.Settings) -> str:
+    missing = []
+    for name in REQUIRED_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # an ImportError, or a broken binary module
+            missing.append(f"{name} ({type(error).__name__}: {error})")
+    if missing:
+        raise CheckFailed("ontbreekt of laadt niet: " + "; ".join(missing) + " — installeer de app opnieuw")
+    return f"{len(REQUIRED_MODULES)} modules geladen"
+
+
+def check_resources(settings: config.Settings) -> str:
+    import resources
+    from desktop.identifiers import load_uzovi_table
+
+    if not resources.path("bundles").is_dir():
+        raise CheckFailed(f"map met bundeldefinities ontbreekt: {resources.path('bundles')} — installeer opnieuw")
+    insurers = load_uzovi_table()
+    if not insurers:
+        raise CheckFailed("UZOVI-tabel is leeg of ontbreekt — installeer opnieuw")
+    return f"UZOVI-tabel met {len(insurers)} verzekeraars; bronmap {resources.ROOT}"
+
+
+def check_bundles(settings: config.Settings) -> str:
+    from desktop.bundles import load_bundles
+
+    report = load_bundles(settings.bundles_dir)
+    if report.errors:
+        names = ", ".join(sorted(path.name for path in report.errors))
+        raise CheckFailed(f"ongeldige bundeldefinitie(s): {names} — zie `bundelassistent validate-bundles`")
+    active = sorted(bundle.id for bundle in report.bundles.values() if bundle.active)
+    if not active:
+        raise CheckFailed("geen actieve bundel gevonden — controleer de bundelmap")
+    return f"{len(report.bundles)} definities, actief: {', '.join(active)}"
+
+
+def check_data_dir(settings: config.Settings) -> str:
+    from desktop.registry import DATABASE_NAME, MIGRATIONS, Registry
+
+    folder = settings.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".selftest-", delete=True) as probe:
+            probe.write(b"ok")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        raise CheckFailed(f"datamap {folder} is niet schrijfbaar ({error.strerror}) — geef de gebruiker schrijfrechten") from None
+    try:
+        with Registry(folder / DATABASE_NAME) as registry:
+            if not registry.integrity_ok():
+                raise CheckFailed(f"{folder / DATABASE_NAME}: integriteitscontrole mislukt — zet een back-up terug")
+            version = registry.schema_version
+            count = registry.db.execute("SELECT count(*) FROM inclusions").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        raise CheckFailed(f"{folder / DATABASE_NAME}: geen bruikbare SQLite-database ({error}) — zet een back-up terug") from None
+    if version != len(MIGRATIONS):
+        raise CheckFailed(f"databaseschema versie {version}, verwacht {len(MIGRATIONS)}")
+    return f"{folder} schrijfbaar; database in orde (schema {version}, {count} inclusies)"
+
+
+def check_keyring(settings: config.Settings) -> str:
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        raise CheckFailed("geen sleutelbos (keyring) beschikbaar — het apparaattoken kan niet veilig bewaard worden")
+    probe = f"zelftest-{os.getpid()}"
+    try:
+        keyring.set_password(KEYRING_SERVICE, probe, "ok")
+        read_back = keyring.get_password(KEYRING_SERVICE, probe)
+        keyring.delete_password(KEYRING_SERVICE, probe)
+    except Exception as error:
+        raise CheckFailed(f"sleutelbos {type(backend).__name__} werkt niet ({error})") from None
+    if read_back != "ok":
+        raise CheckFailed(f"sleutelbos {type(backend).__name__} gaf een andere waarde terug")
+    return f"{type(backend).__module__}.{type(backend).__name__} werkt"
+
+
+DEFAULT_CHECKS: list[tuple[str, Check]] = [
+    ("Python-modules", check_imports),
+    ("Bronbestanden", check_resources),
+    ("Bundeldefinities", check_bundles),
+    ("Datamap en database", check_data_dir),
+    ("Sleutelbos", check_keyring),
+]
+
+
+def run(settings: config.Settings, checks: list[tuple[str, Check]] | None = None) -> list[CheckResult]:
+    results = []
+    for name, check in checks or DEFAULT_CHECKS:
+        started = time.perf_counter()
+        try:
+            detail, ok = check(settings), True
+        except CheckFailed as error:
+            detail, ok = str(error), False
+        except Exception as error:  # a bug or an unforeseen environment: report, go on
+            detail, ok = f"onverwachte fout: {type(error).__name__}: {redact(str(error))}", False
+        results.append(CheckResult(name, ok, detail, time.perf_counter() - started))
+    return results
+
+
+def report(results: list[CheckResult], settings: config.Settings) -> str:
+    lines = [f"Bundelassistent zelftest, versie {__version__}",
+             f"  datamap: {settings.data_dir}", f"  logmap:  {settings.log_dir}", ""]
+    for result in results:
+        lines.append(f"{'OK  ' if result.ok else 'FOUT'}  {result.name}: {result.detail}")
+    failed = sum(not result.ok for result in results)
+    lines.append("")
+    lines.append("Alle controles geslaagd." if not failed else f"{failed} van {len(results)} controles mislukt.")
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""`bundelassistent self-test`: a readable report for IT and a non-zero exit on any failure."""
+
+import shutil
+import subprocess
+
+import resources
+from conftest import CLI
+
+
+def self_test(*args, env=None):
+    import os
+
+    environment = dict(os.environ, **(env or {}))
+    return subprocess.run([*CLI, "self-test", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, env=environment)
+
+
+def lines_marked(output, mark):
+    return [line for line in output.splitlines() if line.startswith(mark)]
+
+
+def test_a_healthy_installation_passes_every_check_including_the_window(tmp_path):
+    result = self_test("--data-dir", tmp_path / "data")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lines_marked(result.stdout, "FOUT") == []
+    checked = {line.split(":")[0].split(None, 1)[1] for line in lines_marked(result.stdout, "OK")}
+    assert {"Python-modules", "Bundeldefinities", "Datamap en database", "Sleutelbos", "Venster (Qt)"} <= checked
+    assert "Alle controles geslaagd." in result.stdout
+
+
+def test_a_broken_bundle_file_fails_the_check_and_names_the_file(tmp_path):
+    bundles = tmp_path / "bundles"
+    shutil.copytree(resources.path("bundles"), bundles)
+    (bundles / "kapot.toml").write_text("id = \n", encoding="utf-8")
+    result = self_test("--no-window", "--data-dir", tmp_path / "data", "--bundles-dir", bundles)
+    assert result.returncode == 1
+    [failure] = lines_marked(result.stdout, "FOUT")
+    assert "Bundeldefinities" in failure and "kapot.toml" in failure
+    assert "1 van" in result.stdout  # the other checks still ran
+
+
+def test_a_corrupt_database_fails_the_data_check_without_a_traceback(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "bundelassistent.sqlite3").write_bytes(b"dit is geen database" * 100)
+    result = self_test("--no-window", "--data-dir", data)
+    assert result.returncode == 1
+    [failure] = lines_marked(result.stdout, "FOUT")
+    assert failure.startswith("FOUT  Datamap en database") and "back-up" in failure
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_missing_keyring_is_a_failure(tmp_path):
+    result = self_test("--no-window", "--data-dir", tmp_path / "data",
+                       env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
+    assert result.returncode == 1
+    [failure] = lines_marked(result.stdout, "FOUT")
+    assert failure.startswith("FOUT  Sleutelbos")
+
+
+def test_the_flag_form_runs_the_same_check(tmp_path):
+    result = subprocess.run([*CLI, "--data-dir", str(tmp_path / "data"), "--self-test", "--no-window"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Alle controles geslaagd." in result.stdout
