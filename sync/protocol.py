@@ -1,0 +1,360 @@
+"""The wire protocol between the desktop sync client and the central server, version 1.
+
+Shared by both sides so they cannot drift apart: the client builds these models and the
+server validates against them (and publishes them in its OpenAPI document). Plain
+pydantic v2; no I/O, no Qt, no server code.
+
+Conventions
+-----------
+* Every request carries the header ``X-Bundelassistent-Protocol: 1``; a missing or
+  other version is answered with HTTP 426 and an `ErrorBody` (code ``protocol_version``).
+  ``GET /v1/health`` and ``GET /openapi.json`` answer without it, so a client can find
+  out which version a server speaks.
+* ``Authorization: Bearer <device token>`` on everything but ``/v1/health`` and
+  ``/v1/enroll``. Unknown token → 401 ``unauthorized``; revoked device → 401
+  ``device_revoked`` (at the very next request after ``revoke``).
+* JSON everywhere. Every error, of any status, is an `ErrorBody` with a message in plain
+  Dutch that never repeats a BSN.
+* Dates are ``YYYY-MM-DD``; date-times are ISO 8601. A date-time without a zone is read
+  as UTC; the server always answers in UTC.
+* The BSN travels only in request and response bodies, never in a URL (URLs end up in
+  access logs).
+
+Endpoints
+---------
+==========================  ==========================  ==========================
+``GET /v1/health``          —                           `HealthResponse`
+``POST /v1/enroll``         `EnrollRequest`             `EnrollResponse`
+``POST /v1/inclusions/push`` `PushRequest`              `PushResponse`
+``GET /v1/changes``         ``?cursor=N&limit=M``       `ChangesResponse`
+``POST /v1/coverage/lookup`` `CoverageLookupRequest`    `CoverageLookupResponse`
+==========================  ==========================  ==========================
+
+Push semantics (idempotent; results in the same order as the records):
+
+* new id, valid → ``accepted``; overlapping an accepted, not-withdrawn inclusion with
+  the same episode key (bundle, bsn, condition, episode_side or "") from any device →
+  ``duplicate`` with `DuplicateOf` (stored for audit, never exported);
+* same id and revision, same content → ``unchanged`` (or ``duplicate`` again, with the
+  same `DuplicateOf`, if it was flagged a duplicate); lower revision → ``unchanged``;
+* higher revision of a known id (withdrawal, correction) → ``accepted`` (or
+  ``duplicate`` if a registered revision now overlaps another episode);
+* same id and revision with different content, or invalid content → ``rejected`` with a
+  Dutch ``reason`` naming the field. One bad record never fails the batch. When a
+  rejected record's id or revision cannot be read at all, the result carries the nil
+  UUID and revision 0 (match results by position).
+
+A push batch is stored in one transaction: a request that got no response stored
+nothing or everything, and re-pushing it is always safe.
+
+Changes feed: ``GET /v1/changes?cursor=0`` first, then ``cursor=next_cursor`` until
+``more`` is false; keep ``next_cursor`` for the next poll. Sequence numbers are handed out
+in commit order, so a cursor never skips a change that committed late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      StrictBool, StrictInt, StringConstraints, model_validator)
+from stdnum.nl import bsn as stdnum_bsn
+
+PROTOCOL_VERSION = 1
+PROTOCOL_HEADER = "X-Bundelassistent-Protocol"
+AUTH_HEADER = "Authorization"
+
+MAX_PUSH_RECORDS = 500
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_CHANGES_LIMIT = 1000
+DEFAULT_CHANGES_LIMIT = 500
+
+# ErrorBody.code values the server uses.
+ERROR_PROTOCOL_VERSION = "protocol_version"          # 426
+ERROR_UNAUTHORIZED = "unauthorized"                  # 401: no or unknown token
+ERROR_DEVICE_REVOKED = "device_revoked"              # 401: the device was revoked
+ERROR_ENROLLMENT_CODE_INVALID = "enrollment_code_invalid"  # 403: unknown code
+ERROR_ENROLLMENT_CODE_USED = "enrollment_code_used"        # 403: code already used
+ERROR_ENROLLMENT_CODE_EXPIRED = "enrollment_code_expired"  # 403: code expired
+ERROR_INVALID_REQUEST = "invalid_request"            # 400/422: malformed body or parameters
+ERROR_TOO_LARGE = "request_too_large"                # 413
+ERROR_NOT_FOUND = "not_found"                        # 404
+ERROR_METHOD_NOT_ALLOWED = "method_not_allowed"      # 405
+ERROR_UNAVAILABLE = "unavailable"                    # 503: database busy or down; retry later
+ERROR_INTERNAL = "internal_error"                    # 500
+
+RESULT_ACCEPTED, RESULT_UNCHANGED, RESULT_DUPLICATE, RESULT_REJECTED = (
+    "accepted", "unchanged", "duplicate", "rejected")
+NIL_UUID = UUID(int=0)
+
+
+# -- field types --------------------------------------------------------------------------
+def _wire_date(value: Any) -> Any:
+    """A date is a `date` (not a datetime) or the text YYYY-MM-DD; nothing else."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("moet een datum zijn (JJJJ-MM-DD), geen tijdstip")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("is geen bestaande datum") from None
+    raise ValueError("moet een datum zijn in de vorm JJJJ-MM-DD")
+
+
+def _wire_datetime(value: Any) -> Any:
+    """A date-time is a `datetime` or ISO 8601 text; without a zone it is UTC."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                                               r"(Z|[+-]\d{2}:?\d{2})?", value.strip()):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError("is geen bestaand tijdstip") from None
+    if not isinstance(value, dt.datetime):
+        raise ValueError("moet een tijdstip zijn in ISO 8601, bijvoorbeeld 2025-03-14T09:30:00Z")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def _bsn(value: str) -> str:
+    if not re.fullmatch(r"\d{9}", value):
+        raise ValueError("moet precies 9 cijfers hebben")
+    if not stdnum_bsn.is_valid(value):
+        raise ValueError("is geen geldig BSN (voldoet niet aan de 11-proef)")
+    return value
+
+
+WireDate = Annotated[dt.date, BeforeValidator(_wire_date)]
+WireDateTime = Annotated[dt.datetime, BeforeValidator(_wire_datetime)]
+Bsn = Annotated[str, Field(strict=True, min_length=9, max_length=9, pattern=r"^\d{9}$",
+                           description="Burgerservicenummer: 9 cijfers, 11-proef",
+                           examples=["111222333"]),
+                AfterValidator(_bsn)]
+Uzovi = Annotated[str, Field(strict=True, pattern=r"^\d{4}$", description="UZOVI-code, 4 cijfers",
+                             examples=["3311"])]
+Agb = Annotated[str, Field(strict=True, pattern=r"^\d{8}$", description="AGB-code, 8 cijfers")]
+Side = Literal["L", "R"]
+Text = Annotated[str, StringConstraints(strict=True, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)]
+LongText = Annotated[str, StringConstraints(strict=True, max_length=2000)]
+Revision = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
+WireUUID = Annotated[UUID, Field(strict=False)]  # a UUID object or its text form
+
+
+class _Request(BaseModel):
+    """What a client sends: unknown fields are an error, types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=False)
+
+
+class _Response(BaseModel):
+    """What the server sends: a client ignores fields a newer server adds."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# -- errors and health ----------------------------------------------------------------------
+class ErrorBody(_Response):
+    code: str = Field(description="machine-readable: see the ERROR_* constants")
+    message: str = Field(description="for people, in plain Dutch; never contains a BSN")
+
+
+class HealthResponse(_Response):
+    status: Literal["ok"] = "ok"
+    server_version: str
+    protocol_version: int
+    database: Literal["sqlite", "postgresql"]
+
+
+# -- enrolment ------------------------------------------------------------------------------
+class EnrollRequest(_Request):
+    code: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+    device_name: ShortText
+    location: Text | None = None
+
+
+class EnrollResponse(_Response):
+    device_id: str
+    token: str = Field(description="keep it in the OS keyring; send as 'Authorization: Bearer …'")
+    server_time: dt.datetime
+
+
+# -- inclusions -----------------------------------------------------------------------------
+class InclusionRecord(_Request):
+    """One inclusion as a device pushes it; mirrors the local `inclusions` table."""
+
+    id: WireUUID
+    revision: Revision
+    state: Literal["registered", "withdrawn"]
+    bundle: ShortText
+    bundle_version: ShortText
+    condition: ShortText
+    diagnosis: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20)]
+    side: Side | None = None
+    episode_side: Side | None = Field(
+        default=None, description="the side when the bundle's episode key includes side, else null")
+    bsn: Bsn
+    birth_date: WireDate
+    name: Text | None = None
+    insurer_uzovi: Uzovi
+    insurer_source: ShortText
+    insurer_checked_at: WireDateTime
+    eligibility_status: ShortText
+    eligibility_rules: Annotated[list[dict[str, Any]], Field(max_length=100)]
+    explained_by: Text | None = None
+    explained_at: WireDateTime | None = None
+    explanation_language: Literal["nl", "en"] | None = None
+    handout_printed: StrictBool
+    agreed: StrictBool
+    clinician_agb: Agb | None = None
+    location: Text | None = None
+    inclusion_date: WireDate
+    end_date: WireDate
+    initial_treatment: Text | None = None
+    device_id: ShortText
+    user: ShortText
+    created_at: WireDateTime
+    updated_at: WireDateTime
+    withdrawn_at: WireDateTime | None = None
+    withdrawal_reason: LongText | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "InclusionRecord":
+        if self.end_date < self.inclusion_date:
+            raise ValueError("end_date: ligt vóór inclusion_date")
+        if self.birth_date > self.inclusion_date:
+            raise ValueError("birth_date: ligt na inclusion_date")
+        if self.state == "withdrawn" and self.withdrawn_at is None:
+            raise ValueError("withdrawn_at: ontbreekt bij een ingetrokken inclusie")
+        if self.episode_side is not None and self.side is None:
+            raise ValueError("episode_side: is gevuld maar side ontbreekt")
+        return self
+
+    def episode_key(self) -> tuple[str, str, str, str]:
+        """(bundle, bsn, condition, episode_side or ""): one active episode per key."""
+        return (self.bundle, self.bsn, self.condition, self.episode_side or "")
+
+
+class PushRequest(_Request):
+    records: Annotated[list[InclusionRecord], Field(max_length=MAX_PUSH_RECORDS)]
+
+
+class DuplicateOf(_Response):
+    id: UUID
+    inclusion_date: dt.date
+    end_date: dt.date
+    location: str | None = None
+
+
+class PushResult(_Response):
+    id: UUID
+    revision: int
+    result: Literal["accepted", "unchanged", "duplicate", "rejected"]
+    duplicate_of: DuplicateOf | None = None
+    reason: str | None = None
+
+
+class PushResponse(_Response):
+    results: list[PushResult]
+
+
+# -- changes feed ---------------------------------------------------------------------------
+class InclusionSummary(_Response):
+    id: UUID
+    revision: int
+    state: Literal["registered", "withdrawn"]
+    bundle: str
+    condition: str
+    episode_side: Side | None = None
+    bsn: str
+    birth_date: dt.date
+    inclusion_date: dt.date
+    end_date: dt.date
+    location: str | None = None
+    device_id: str
+
+
+class BundleDefinition(_Response):
+    id: str
+    version: str
+    toml: str
+    active: bool
+
+
+class CoverageEntry(_Response):
+    bsn: str
+    uzovi: str
+    insurer: str | None = None
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+
+class Change(_Response):
+    seq: int
+    kind: Literal["inclusion", "bundle", "coverage"]
+    inclusion: InclusionSummary | None = None
+    bundle: BundleDefinition | None = None
+    coverage: CoverageEntry | None = None
+
+
+class ChangesResponse(_Response):
+    changes: list[Change]
+    next_cursor: int
+    more: bool
+
+
+# -- coverage lookup ------------------------------------------------------------------------
+class CoverageLookupRequest(_Request):
+    bsn: Bsn
+    on: WireDate
+
+
+class CoverageLookupResponse(_Response):
+    found: bool
+    uzovi: str | None = None
+    insurer: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    checked_at: dt.datetime
+
+
+def protocol_headers(token: str | None = None) -> dict[str, str]:
+    """The headers every client request carries."""
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Accept": "application/json"}
+    if token:
+        headers[AUTH_HEADER] = f"Bearer {token}"
+    return headers
+
+
+def record_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Turn a local `inclusions` row (desktop/registry.py) into wire-record JSON fields.
+
+    The local table stores booleans as 0/1 and the rule outcomes as JSON text; the wire
+    wants true booleans and a list. Local bookkeeping columns (server_result, …) are
+    dropped. `episode_side` is not a local column: pass it in the row when the bundle's
+    episode key includes side.
+    """
+    import json
+
+    fields = set(InclusionRecord.model_fields)
+    record = {key: row.get(key) for key in fields}
+    rules = record.get("eligibility_rules")
+    if isinstance(rules, str):
+        record["eligibility_rules"] = json.loads(rules) if rules else []
+    elif rules is None:
+        record["eligibility_rules"] = []
+    for key in ("handout_printed", "agreed"):
+        value = record.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            record[key] = bool(value)
+        elif value is None:
+            record[key] = False
+    return record
