@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     opener.add_argument("--birth-date", default="")
     opener.add_argument("--patient-id", default="")
     opener.add_argument("--name", default="")
+    enroller = command("enroll", "meld dit apparaat aan bij de centrale server (code van IT)")
+    enroller.add_argument("--server", required=True, metavar="URL", help="adres van de centrale server (https://…)")
+    enroller.add_argument("--code", required=True, help="eenmalige aanmeldcode")
+    syncer = command("sync", "verstuur de wachtrij en haal wijzigingen op")
+    syncer.add_argument("--once", action="store_true", required=True, help="één keer, dan stoppen")
     selftest = command("self-test", "controleer de installatie (voor IT); niet-nul bij een fout")
     selftest.add_argument("--no-window", action="store_true", help="sla de venstercontrole over")
     withdraw = command("withdraw", "trek een inclusie in (blijft bewaard met historie)")
@@ -202,7 +207,31 @@ def cmd_withdraw(args, services) -> int:
     return EXIT_OK
 
 
+def cmd_enroll(args, services) -> int:
+    from sync.client import SyncError
+
+    try:
+        answer = services.enroll(args.server, args.code)
+    except SyncError as error:
+        raise UserError(f"aanmelden mislukt: {error}") from None
+    print(f"aangemeld bij {services.server_url()} als apparaat {answer.device_id}; token bewaard in de sleutelbos")
+    return EXIT_OK
+
+
+def cmd_sync(args, services) -> int:
+    from sync.client import SyncError
+
+    try:
+        summary = services.sync_once()
+    except SyncError as error:
+        raise UserError(str(error)) from None
+    print(summary.text())
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
 COMMANDS = {
+    "enroll": cmd_enroll,
+    "sync": cmd_sync,
     "check-eligibility": cmd_check_eligibility,
     "register": cmd_register,
     "inclusions": cmd_inclusions,

@@ -112,7 +112,21 @@ def _migration_1(db: sqlite_utils.Database) -> None:
                   BEGIN SELECT RAISE(ABORT, 'inclusions are withdrawn, never deleted'); END""")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """What the sync brings back: other rooms' inclusions, coverage answers, the cursor."""
+    db["remote_inclusions"].create({
+        "id": str, "revision": int, "state": str, "bundle": str, "condition": str, "episode_side": str,
+        "bsn": str, "birth_date": str, "inclusion_date": str, "end_date": str, "location": str,
+        "device_id": str, "received_at": str,
+    }, pk="id")
+    db["remote_inclusions"].create_index(["bsn", "bundle"])
+    db["coverage_cache"].create({
+        "bsn": str, "valid_from": str, "valid_to": str, "uzovi": str, "insurer": str,
+        "checked_at": str, "source": str,
+    }, pk=("bsn", "valid_from"))
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 
 
 class Registry:
@@ -191,6 +205,20 @@ class Registry:
             self.db.rollback()
             raise
 
+    write = _write  # for the sibling modules (outbox) that add their own work to a transaction
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, values: dict[str, str | None]) -> None:
+        """Write settings in the caller's transaction (inside `write`) or in a new one."""
+        rows = [{"key": key, "value": value} for key, value in values.items()]
+        if self.db.conn.in_transaction:
+            self.db["meta"].upsert_all(rows, pk="key")
+        else:
+            self._write(lambda: self.db["meta"].upsert_all(rows, pk="key"))
+
     def _audit(self, action: str, patient_bsn: str | None, object_id: str | None,
                object_type: str = "inclusion", details: dict | None = None) -> None:
         self.db["audit_log"].insert({
@@ -200,6 +228,8 @@ class Registry:
             "system": SYSTEM_NAME, "details": json.dumps(details or {}, ensure_ascii=False),
         })
 
+    audit_within = _audit  # the same entry, inside a transaction the caller opened with `write`
+
     def audit(self, action: str, patient_bsn: str | None = None, object_id: str | None = None,
               object_type: str = "inclusion", details: dict | None = None) -> None:
         """Record a view or an external event (such as a sync) in the audit log."""
@@ -207,8 +237,13 @@ class Registry:
 
     # -- episodes and inclusions --------------------------------------------------------
     def episodes_for(self, bsn: str, bundle: str | None = None) -> list[Episode]:
+        """This device's inclusions plus those other rooms registered (from the last sync)."""
         where, params = ("bsn = ? AND bundle = ?", [bsn, bundle]) if bundle else ("bsn = ?", [bsn])
-        return [_episode(row) for row in self.db["inclusions"].rows_where(where, params)]
+        local = [_episode(row) for row in self.db["inclusions"].rows_where(where, params)]
+        known = {episode.inclusion_id for episode in local}
+        remote = [_episode({**row, "side": row["episode_side"]})
+                  for row in self.db["remote_inclusions"].rows_where(where, params) if row["id"] not in known]
+        return local + remote
 
     def register(self, request: InclusionRequest, decide: Callable[[list[Episode]], Decision]) -> dict:
         """Save an inclusion durably after a fresh eligibility check inside the transaction.

@@ -10,18 +10,36 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
-from desktop import config
+from desktop import config, outbox, syncing
 from desktop.bundles import Bundle, LoadReport, load_bundles
 from desktop.cases import InclusionRequest
 from desktop.eligibility import Case, Decision, evaluate
 from desktop.registry import Actor, Registry
+from desktop.syncing import SERVER_BUNDLES_FOLDER
+from sync.client import ServerClient
 
 
 @dataclass(frozen=True)
 class SyncStatus:
-    state: str  # "Online" or "Offline"
+    """What the status bar shows; `configured` is False for a stand-alone device."""
+
+    configured: bool
+    enrolled: bool
+    pending: int
     last_sync: str | None = None
     error: str | None = None
+    auth_problem: str | None = None
+
+
+@dataclass(frozen=True)
+class InsurerLookup:
+    """Where the insurer came from: the server ('server'), the local cache ('cache') or nowhere."""
+
+    uzovi: str | None
+    insurer: str | None
+    source: str | None
+    checked_at: str | None
+    message: str
 
 
 class Services:
@@ -31,7 +49,14 @@ class Services:
 
     @cached_property
     def bundles(self) -> LoadReport:
-        return load_bundles(self.settings.bundles_dir)
+        """Shipped (or configured) definitions, overlaid by those the server sent."""
+        report = load_bundles(self.settings.bundles_dir)
+        pulled_folder = self.settings.data_dir / SERVER_BUNDLES_FOLDER
+        if pulled_folder.is_dir():
+            pulled = load_bundles(pulled_folder)
+            report.bundles.update(pulled.bundles)
+            report.errors.update(pulled.errors)
+        return report
 
     @cached_property
     def registry(self) -> Registry:
@@ -67,8 +92,78 @@ class Services:
         if bsn:
             self.registry.audit("open", bsn, None, "patient", {"patient_id_given": bool(patient_id)})
 
+    def worker_copy(self) -> "Services":
+        """Same settings and bundles, own database connection: for a worker thread."""
+        copy = Services(self.settings, self.actor)
+        if "bundles" in self.__dict__:
+            copy.__dict__["bundles"] = self.bundles
+        return copy
+
+    # -- central server -------------------------------------------------------------------
+    def server_url(self) -> str | None:
+        return syncing.configured_server(self.registry, self.settings.server_url)
+
+    def client(self, timeout=None) -> ServerClient:
+        url = self.server_url()
+        if not url:
+            raise syncing.NotEnrolled("geen server ingesteld; meld dit apparaat aan met `bundelassistent enroll`")
+        token = syncing.load_token(url)
+        if not token:
+            raise syncing.NotEnrolled(f"dit apparaat is niet aangemeld bij {url}; gebruik `bundelassistent enroll`")
+        client = syncing.make_client(url, token, self.settings.proxy, self.settings.ca_bundle)
+        if timeout:
+            client.timeout = timeout
+        return client
+
+    def enroll(self, server_url: str, code: str):
+        session = syncing.make_client(server_url, None, self.settings.proxy, self.settings.ca_bundle).session
+        return syncing.enroll(self.registry, server_url, code, self.settings.location, session=session)
+
+    def sync_once(self) -> syncing.SyncSummary:
+        client = self.client()
+        try:
+            engine = syncing.SyncEngine(self.registry, client, self.bundles.bundles,
+                                        self.settings.data_dir / SERVER_BUNDLES_FOLDER)
+            return engine.run_once()
+        finally:
+            client.close()
+
     def sync_status(self) -> SyncStatus:
-        return SyncStatus("Offline")
+        registry = self.registry
+        url = self.server_url()
+        enrolled = bool(url and syncing.load_token(url))
+        return SyncStatus(configured=bool(url), enrolled=enrolled, pending=registry.pending_count(),
+                          last_sync=registry.meta("last_sync_at"), error=registry.meta("last_sync_error"),
+                          auth_problem=registry.meta("auth_problem"))
+
+    def lookup_insurer(self, bsn: str, on: dt.date) -> InsurerLookup:
+        """Ask the server (briefly), else the local cache; slow: call off the UI thread."""
+        problem = "geen server ingesteld"
+        try:
+            client = self.client()
+        except syncing.SyncError as error:
+            client, problem = None, str(error)
+        if client is not None:
+            try:
+                answer = client.lookup_coverage(bsn, on)
+            except syncing.SyncError as error:
+                problem = str(error)
+            else:
+                checked = answer.checked_at.isoformat().replace("+00:00", "Z")
+                self.registry.audit("read", bsn, None, "coverage", {"source": "server"})
+                if answer.found:
+                    outbox.cache_coverage(self.registry, {"bsn": bsn, "uzovi": answer.uzovi, "insurer": answer.insurer,
+                                                          "valid_from": answer.valid_from, "valid_to": answer.valid_to},
+                                          "server", checked)
+                    return InsurerLookup(answer.uzovi, answer.insurer, "server", checked, "gevonden op de server")
+                problem = "de server kent geen verzekering voor deze patiënt op deze datum"
+            finally:
+                client.close()
+        cached = outbox.cached_coverage(self.registry, bsn, on)
+        if cached:
+            return InsurerLookup(cached["uzovi"], cached["insurer"], "cache", cached["checked_at"],
+                                 f"uit de lokale cache ({problem})")
+        return InsurerLookup(None, None, None, None, f"{problem}; kies de verzekeraar van de pas")
 
     def load_models(self) -> tuple[str, str]:
         """Load the prediction models (slow: imports scikit-learn); call off the UI thread.

@@ -1,0 +1,159 @@
+"""Sync bookkeeping in the local database: what to push, what the server said, what came back.
+
+An outbox row moves pending → sending (written *before* the request) → done (written
+only *after* the server answered for it), or back to pending with the error when no
+answer came. A row a crash left in 'sending' is simply sent again: the server's push is
+idempotent, so a resumed sync can never create a second copy. Nothing is deleted, ever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from desktop.registry import DUPLICATE, REGISTERED, REJECTED, SYNCED, WITHDRAWN, Registry, utc_now
+
+SENDABLE = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """The current revision of some inclusions and the outbox rows it settles."""
+
+    records: list[dict[str, Any]]
+    seqs: list[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.records)
+
+
+@dataclass(frozen=True)
+class ServerAnswer:
+    """What the server said about one pushed record (a `protocol.PushResult`, unpacked)."""
+
+    result: str
+    duplicate_of: str | None = None
+    duplicate_date: str | None = None
+    duplicate_location: str | None = None
+    reason: str | None = None
+
+
+def next_batch(registry: Registry, limit: int) -> Outgoing:
+    """Up to `limit` inclusions with unconfirmed changes, oldest change first."""
+    ids = [row[0] for row in registry.db.execute(
+        "SELECT inclusion_id FROM outbox WHERE state IN (?, ?) GROUP BY inclusion_id ORDER BY min(seq) LIMIT ?",
+        [*SENDABLE, limit])]
+    if not ids:
+        return Outgoing([], [])
+    marks = ",".join("?" * len(ids))
+    by_id = {row["id"]: row for row in registry.db["inclusions"].rows_where(f"id IN ({marks})", ids)}
+    seqs = [row[0] for row in registry.db.execute(
+        f"SELECT seq FROM outbox WHERE state IN (?, ?) AND inclusion_id IN ({marks})", [*SENDABLE, *ids])]
+    return Outgoing([by_id[i] for i in ids], seqs)
+
+
+def _set_outbox_state(registry: Registry, seqs: list[int], sql_set: str, params: list) -> None:
+    for start in range(0, len(seqs), 500):  # SQLite's host-parameter limit
+        chunk = seqs[start:start + 500]
+        registry.db.execute(f"UPDATE outbox SET {sql_set} WHERE seq IN ({','.join('?' * len(chunk))})",
+                            [*params, *chunk])
+
+
+def mark_sending(registry: Registry, batch: Outgoing) -> None:
+    registry.write(lambda: _set_outbox_state(
+        registry, batch.seqs, "state = 'sending', attempts = attempts + 1, updated_at = ?", [utc_now()]))
+
+
+def mark_unsent(registry: Registry, batch: Outgoing, error: str) -> None:
+    """No answer came: the rows go back to pending with the reason, ready for a retry."""
+    registry.write(lambda: _set_outbox_state(
+        registry, batch.seqs, "state = 'pending', last_error = ?, updated_at = ?", [error, utc_now()]))
+
+
+def apply_answers(registry: Registry, batch: Outgoing, answers: list[ServerAnswer], server: str) -> None:
+    """Settle the outbox and the records with the server's answers, in one transaction.
+
+    Only the revision that was pushed is settled: if the user withdrew or corrected the
+    record while the request was under way, the newer revision stays pending.
+    """
+    now = utc_now()
+
+    def work() -> None:
+        for record, answer in zip(batch.records, answers, strict=True):
+            pushed = record["revision"]
+            registry.db.execute(
+                "UPDATE outbox SET state = 'done', last_error = ?, updated_at = ? "
+                "WHERE inclusion_id = ? AND revision <= ? AND state != 'done'",
+                [answer.reason if answer.result == "rejected" else None, now, record["id"], pushed])
+            current = registry.db.execute("SELECT revision, state FROM inclusions WHERE id = ?",
+                                          [record["id"]]).fetchone()
+            if current and current[0] == pushed:
+                registry.db["inclusions"].update(record["id"], _record_changes(current[1], answer, now))
+            registry.audit_within("sync", record["bsn"], record["id"], details={
+                "server": server, "revision": pushed, "result": answer.result})
+
+    registry.write(work)
+
+
+def _record_changes(state: str, answer: ServerAnswer, now: str) -> dict[str, Any]:
+    changes: dict[str, Any] = {"server_result": answer.result, "synced_at": now,
+                               "server_message": None, "duplicate_of": None}
+    if answer.result in ("accepted", "unchanged"):
+        new_state = SYNCED
+    elif answer.result == "duplicate":
+        new_state = DUPLICATE
+        changes["duplicate_of"] = answer.duplicate_of
+        where = f" ({answer.duplicate_location})" if answer.duplicate_location else ""
+        changes["server_message"] = f"al geïncludeerd vanaf {answer.duplicate_date}{where}"
+    else:
+        new_state = REJECTED
+        changes["server_message"] = answer.reason or "geweigerd door de server"
+    changes["state"] = WITHDRAWN if state == WITHDRAWN else new_state
+    return changes
+
+
+def wire_state(record: dict[str, Any]) -> str:
+    """Locally a record can be synced, duplicate, …; on the wire it is registered or withdrawn."""
+    return WITHDRAWN if record["state"] == WITHDRAWN else REGISTERED
+
+
+# -- what the server sends back ---------------------------------------------------------
+def store_changes(registry: Registry, inclusions: Iterable[dict[str, Any]],
+                  coverage: Iterable[dict[str, Any]], next_cursor: int) -> None:
+    """Store one page of the changes feed together with its cursor (resumable)."""
+    now = utc_now()
+    inclusions, coverage = list(inclusions), list(coverage)
+
+    def work() -> None:
+        own = registry.db.execute("SELECT id FROM inclusions WHERE id IN (SELECT value FROM json_each(?))",
+                                  [json.dumps([row["id"] for row in inclusions])]).fetchall()
+        own_ids = {row[0] for row in own}
+        rows = [{**row, "received_at": now} for row in inclusions if row["id"] not in own_ids]
+        if rows:
+            registry.db["remote_inclusions"].upsert_all(rows, pk="id")
+        for entry in coverage:
+            cache_coverage(registry, entry, "server", now, within=True)
+        registry.set_meta({"sync_cursor": str(next_cursor)})
+
+    registry.write(work)
+
+
+def cache_coverage(registry: Registry, entry: dict[str, Any], source: str, checked_at: str,
+                   within: bool = False) -> None:
+    row = {"bsn": entry["bsn"], "valid_from": str(entry["valid_from"]),
+           "valid_to": str(entry["valid_to"]) if entry.get("valid_to") else None,
+           "uzovi": entry["uzovi"], "insurer": entry.get("insurer"), "checked_at": checked_at, "source": source}
+    upsert = lambda: registry.db["coverage_cache"].upsert(row, pk=("bsn", "valid_from"))  # noqa: E731
+    upsert() if within else registry.write(upsert)
+
+
+def cached_coverage(registry: Registry, bsn: str, on: dt.date) -> dict[str, Any] | None:
+    """The cached insurer valid on a date, most recently checked first."""
+    day = on.isoformat()
+    rows = list(registry.db["coverage_cache"].rows_where(
+        "bsn = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?)", [bsn, day, day],
+        order_by="checked_at DESC", limit=1))
+    return rows[0] if rows else None

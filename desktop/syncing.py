@@ -1,0 +1,224 @@
+"""Sync with the central server: enrolment, the device token, push and pull, backoff.
+
+The engine works on its own `Registry` connection, so the window can run it on a worker
+thread while the consultation goes on. It pushes the outbox in batches (each batch's
+state is written before and after the request: see `desktop.outbox`), then pulls the
+changes feed page by page with the cursor saved alongside each page. Failures stop the
+run and leave everything in place for the next one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keyring
+
+from desktop import outbox
+from desktop.bundles import Bundle
+from desktop.registry import Registry, utc_now
+from sync import protocol
+from sync.client import (AuthenticationFailed, ProtocolError, ServerClient, ServerUnavailable, SyncError,
+                         make_session, normalise_server_url)
+
+KEYRING_SERVICE = "Bundelassistent"
+PUSH_BATCH = 500
+SERVER_BUNDLES_FOLDER = "bundles-from-server"
+
+
+class NotEnrolled(SyncError):
+    pass
+
+
+# -- enrolment and the device token -------------------------------------------------------
+def _keyring_user(server_url: str) -> str:
+    return f"device-token {server_url}"
+
+
+def save_token(server_url: str, device_id: str, token: str) -> None:
+    keyring.set_password(KEYRING_SERVICE, _keyring_user(server_url),
+                         json.dumps({"device_id": device_id, "token": token}))
+
+
+def load_token(server_url: str) -> str | None:
+    try:
+        stored = keyring.get_password(KEYRING_SERVICE, _keyring_user(server_url))
+    except keyring.errors.KeyringError as error:
+        raise NotEnrolled(f"sleutelbos niet bruikbaar ({error}); vraag IT om hulp") from None
+    if not stored:
+        return None
+    try:
+        return json.loads(stored)["token"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def configured_server(registry: Registry, setting: str | None) -> str | None:
+    """The server from the configuration, else the one this device enrolled with."""
+    url = setting or registry.meta("server_url")
+    return normalise_server_url(url) if url else None
+
+
+def enroll(registry: Registry, server_url: str, code: str, location: str | None,
+           session=None) -> protocol.EnrollResponse:
+    server_url = normalise_server_url(server_url)
+    client = ServerClient(server_url, session=session)
+    name = registry.meta("device_name") or socket.gethostname()
+    answer = client.enroll(code, name, location)
+    save_token(server_url, answer.device_id, answer.token)
+    registry.set_meta({"server_url": server_url, "server_device_id": answer.device_id,
+                       "sync_cursor": "0", "auth_problem": None})
+    registry.audit("enroll", None, answer.device_id, "device", {"server": server_url})
+    return answer
+
+
+# -- one sync run -------------------------------------------------------------------------
+@dataclass
+class SyncSummary:
+    pushed: int = 0
+    results: dict[str, int] = field(default_factory=dict)
+    pulled: int = 0
+    pending: int = 0
+    error: str | None = None
+    auth_failed: bool = False
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (inclusion id, reason)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.rejected
+
+    def text(self) -> str:
+        counts = ", ".join(f"{name} {count}" for name, count in sorted(self.results.items())) or "niets"
+        lines = [f"verstuurd: {self.pushed} ({counts})", f"opgehaald: {self.pulled} wijziging(en)",
+                 f"nog te versturen: {self.pending}"]
+        lines += [f"geweigerd: {inclusion_id}: {reason}" for inclusion_id, reason in self.rejected]
+        if self.error:
+            lines.append(f"fout: {self.error}")
+        return "\n".join(lines)
+
+
+def _answer(result: protocol.PushResult) -> outbox.ServerAnswer:
+    duplicate = result.duplicate_of
+    return outbox.ServerAnswer(
+        result=result.result, reason=result.reason,
+        duplicate_of=str(duplicate.id) if duplicate else None,
+        duplicate_date=duplicate.inclusion_date.isoformat() if duplicate else None,
+        duplicate_location=duplicate.location if duplicate else None)
+
+
+def episode_side(record: dict, bundles: dict[str, Bundle]) -> str | None:
+    bundle = bundles.get(record["bundle"])
+    keyed_by_side = bundle is None or "side" in bundle.episode_key  # unknown bundle: keep the side
+    return record.get("side") if keyed_by_side else None
+
+
+class SyncEngine:
+    def __init__(self, registry: Registry, client: ServerClient, bundles: dict[str, Bundle],
+                 bundles_folder: Path | None = None):
+        self.registry = registry
+        self.client = client
+        self.bundles = bundles
+        self.bundles_folder = bundles_folder
+
+    def run_once(self) -> SyncSummary:
+        summary = SyncSummary()
+        try:
+            self._push(summary)
+            self._pull(summary)
+            self.registry.set_meta({"last_sync_at": utc_now(), "last_sync_error": None, "auth_problem": None})
+        except AuthenticationFailed as error:
+            summary.error, summary.auth_failed = str(error), True
+            self.registry.set_meta({"last_sync_error": str(error), "auth_problem": str(error)})
+        except SyncError as error:
+            summary.error = str(error)
+            self.registry.set_meta({"last_sync_error": str(error)})
+        summary.pending = self.registry.pending_count()
+        return summary
+
+    def _push(self, summary: SyncSummary) -> None:
+        while batch := outbox.next_batch(self.registry, PUSH_BATCH):
+            wire = [self._wire(record) for record in batch.records]
+            outbox.mark_sending(self.registry, batch)
+            try:
+                results = self.client.push(wire)
+            except SyncError as error:
+                outbox.mark_unsent(self.registry, batch, str(error))
+                raise
+            answers = [_answer(result) for result in results]
+            outbox.apply_answers(self.registry, batch, answers, self.client.base_url)
+            summary.pushed += len(answers)
+            for record, answer in zip(batch.records, answers):
+                summary.results[answer.result] = summary.results.get(answer.result, 0) + 1
+                if answer.result == protocol.RESULT_REJECTED:
+                    summary.rejected.append((record["id"], answer.reason or ""))
+
+    def _wire(self, record: dict) -> dict:
+        wire = protocol.record_from_row({**record, "state": outbox.wire_state(record),
+                                         "episode_side": episode_side(record, self.bundles)})
+        wire = {key: None if value == "" else value for key, value in wire.items()}
+        wire["user"] = wire.get("user") or "onbekend"
+        return wire
+
+    def _pull(self, summary: SyncSummary) -> None:
+        cursor = int(self.registry.meta("sync_cursor") or 0)
+        while True:
+            page = self.client.changes(cursor)
+            inclusions = [change.inclusion.model_dump(mode="json") for change in page.changes
+                          if change.kind == "inclusion" and change.inclusion]
+            coverage = [change.coverage.model_dump(mode="json") for change in page.changes
+                        if change.kind == "coverage" and change.coverage]
+            for change in page.changes:
+                if change.kind == "bundle" and change.bundle:
+                    self._save_bundle(change.bundle)
+            outbox.store_changes(self.registry, inclusions, coverage, page.next_cursor)
+            summary.pulled += len(page.changes)
+            cursor = page.next_cursor
+            if not page.more:
+                return
+
+    def _save_bundle(self, definition: protocol.BundleDefinition) -> None:
+        """Write a pulled bundle definition atomically; the loader validates it like any file."""
+        if self.bundles_folder is None:
+            return
+        safe_id = "".join(c for c in definition.id if c.isalnum() or c in "-_") or "bundle"
+        self.bundles_folder.mkdir(parents=True, exist_ok=True)
+        target = self.bundles_folder / f"{safe_id}.toml"
+        partial = target.with_suffix(".toml.part")
+        partial.write_text(definition.toml, encoding="utf-8")
+        partial.replace(target)
+
+
+def make_client(server_url: str, token: str | None, proxy: str | None, ca_bundle: str | None) -> ServerClient:
+    return ServerClient(server_url, token, session=make_session(proxy, ca_bundle))
+
+
+# -- when to try again --------------------------------------------------------------------
+@dataclass
+class Backoff:
+    """Capped exponential backoff with jitter; a success resets it to the normal interval."""
+
+    interval: float = 60.0
+    first_retry: float = 5.0
+    cap: float = 300.0
+    failures: int = 0
+
+    def next_delay(self, succeeded: bool, rng: random.Random | None = None) -> float:
+        if succeeded:
+            self.failures = 0
+            return self.interval
+        self.failures += 1
+        delay = min(self.cap, self.first_retry * 2 ** (self.failures - 1))
+        return delay * (0.8 + 0.4 * (rng or random).random())
+
+
+def last_sync_at(registry: Registry) -> dt.datetime | None:
+    value = registry.meta("last_sync_at")
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+__all__ = ["AuthenticationFailed", "Backoff", "NotEnrolled", "ProtocolError", "ServerUnavailable",
+           "SyncEngine", "SyncSummary", "enroll", "load_token", "configured_server", "make_client"]
