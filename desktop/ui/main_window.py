@@ -47,12 +47,14 @@ class ModelLoader(QRunnable):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, services=None, consultation=None, load_models: bool = True):
+    def __init__(self, services=None, consultation=None, load_models: bool = True, background_sync: bool = True):
         """Without services the window is only its frame; `attach` fills it after it is shown,
         so the window appears before the registry, bundles and steps are imported."""
         super().__init__()
         self.services = None
         self.load_models = load_models
+        self.background_sync = background_sync
+        self.sync = None
         self.model_state, self.model_detail = "laden…", ""
         self.setWindowTitle(APP_NAME)
         self.resize(1200, 780)
@@ -77,13 +79,19 @@ class MainWindow(QMainWindow):
         """Open the window on its services: menus, steps, worklist; models load in the background."""
         from desktop.consultation import Consultation
 
+        from desktop.ui.sync_controller import SyncController
+
         self.services = services
         self.consultation = consultation or Consultation()
         i18n.set_language(services.settings.language)
+        self.sync = SyncController(services, self, automatic=self.background_sync)
+        self.sync.updated.connect(self._sync_updated)
+        self._seen_summary = None
         self._build_menu()
         self._build()
         if self.load_models:
             QTimer.singleShot(0, self._start_model_loading)
+        QTimer.singleShot(0, self.sync.start)
 
     # -- construction -------------------------------------------------------------------
     def _build_menu(self) -> None:
@@ -94,6 +102,10 @@ class MainWindow(QMainWindow):
         self.menu_file.addAction(self.new_action)
         self.menu_file.addAction(QAction(tr("Sluiten"), self, shortcut=QKeySequence.StandardKey.Quit,
                                          triggered=self.close))
+        self.menu_sync = menu.addMenu(tr("&Synchronisatie"))
+        self.sync_action = QAction(tr("Nu synchroniseren"), self, shortcut=QKeySequence("F5"),
+                                   triggered=lambda: self.sync.sync_now())
+        self.menu_sync.addAction(self.sync_action)
         self.menu_language = menu.addMenu(tr("Taal"))
         for text, code in (("Nederlands", "nl"), ("English", "en")):
             action = QAction(text, self, checkable=True, checked=i18n.language() == code)
@@ -187,11 +199,19 @@ class MainWindow(QMainWindow):
         self.header.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def _render_status(self) -> None:
-        pending = self.services.registry.pending_count()
-        sync = self.services.sync_status()
-        self.sync_label.setText(f"{tr(sync.state)} · {pending} {tr('te verzenden')} · "
-                                f"{tr('laatste synchronisatie')}: {sync.last_sync or tr('nooit')}")
+        text, colour = self.sync.text(self.services.registry.pending_count())
+        self.sync_label.setText(text)
+        self.sync_label.setStyleSheet(f"color: {colour};")
         self.model_label.setText(f"{tr('Modellen')}: {tr(self.model_state)}")
+
+    def _sync_updated(self) -> None:
+        """After a sync the worklist shows the server's answers and other rooms' episodes count."""
+        if self.sync.last_summary is not self._seen_summary:
+            self._seen_summary = self.sync.last_summary
+            self.worklist.refresh()
+            self.reevaluate()
+        else:
+            self._render_status()
 
     def _saved(self, record: dict) -> None:
         self.worklist.refresh()

@@ -1,0 +1,124 @@
+"""Background sync for the window: runs on a worker thread, retries with capped backoff.
+
+Each run uses its own database connection (`Services.worker_copy`), so a consultation
+can save while a sync is under way. After a revoked device or an unknown token the
+controller stops retrying and says why until the device is enrolled again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from desktop.syncing import Backoff
+from desktop.ui.i18n import tr
+
+FIRST_SYNC_DELAY_MS = 1500
+
+
+class _WorkerSignals(QObject):
+    finished = Signal(object, object)  # SyncSummary | None, SyncStatus
+
+
+class SyncWorker(QRunnable):
+    def __init__(self, services, push_and_pull: bool):
+        super().__init__()
+        self.services = services
+        self.push_and_pull = push_and_pull
+        self.signals = _WorkerSignals()
+
+    def run(self) -> None:
+        worker = self.services.worker_copy()
+        summary = None
+        try:
+            status = worker.sync_status()
+            if self.push_and_pull and status.enrolled:
+                summary = worker.sync_once()
+                status = worker.sync_status()
+        except Exception as error:  # keyring or database trouble: shown, never a crash
+            from desktop.services import SyncStatus
+
+            status = SyncStatus(configured=True, enrolled=False, pending=0,
+                                error=f"{type(error).__name__}: {error}")
+        finally:
+            worker.close()
+        self.signals.finished.emit(summary, status)
+
+
+class SyncController(QObject):
+    """Owns the timer and the backoff; the window listens to `updated`."""
+
+    updated = Signal()
+
+    def __init__(self, services, parent=None, automatic: bool = True):
+        super().__init__(parent)
+        self.services = services
+        self.automatic = automatic
+        self.backoff = Backoff()
+        self.status = None
+        self.last_summary = None
+        self.running = False
+        self.timer = QTimer(self, singleShot=True)
+        self.timer.timeout.connect(lambda: self.sync_now(manual=False))
+
+    def start(self) -> None:
+        self._launch(push_and_pull=False)
+
+    def sync_now(self, manual: bool = True) -> None:
+        if self.running:
+            return
+        if manual:
+            self.backoff.failures = 0
+        self._launch(push_and_pull=True)
+
+    def _launch(self, push_and_pull: bool) -> None:
+        self.running = push_and_pull
+        worker = SyncWorker(self.services, push_and_pull)
+        worker.signals.finished.connect(self._finished)
+        self.updated.emit()
+        QThreadPool.globalInstance().start(worker)
+
+    def _finished(self, summary, status) -> None:
+        self.running = False
+        self.status = status
+        if summary is not None:
+            self.last_summary = summary
+        self.updated.emit()
+        if not self.automatic or not status.enrolled or status.auth_problem:
+            self.timer.stop()
+            return
+        if summary is None:
+            self.timer.start(FIRST_SYNC_DELAY_MS)
+        else:
+            self.timer.start(int(self.backoff.next_delay(summary.error is None) * 1000))
+
+    # -- what the status bar says --------------------------------------------------------
+    def text(self, pending: int) -> tuple[str, str]:
+        """The status line and its colour."""
+        status = self.status
+        queue = f"{pending} {tr('te verzenden')}"
+        if status is None:
+            return f"{tr('Synchronisatie')}: {tr('controleren…')} · {queue}", "#555"
+        last = _time(status.last_sync) or tr("nooit")
+        if status.auth_problem:
+            return f"{tr('Synchronisatie gestopt')}: {status.auth_problem} · {queue}", "#b00020"
+        if not status.configured:
+            return f"{tr('Alleen lokaal (geen server ingesteld)')} · {queue}", "#555"
+        if not status.enrolled:
+            return f"{tr('Niet aangemeld bij de server')} · {queue}", "#b06000"
+        if self.running:
+            return f"{tr('Synchroniseren…')} · {queue}", "#555"
+        if status.error:
+            wait = self.timer.remainingTime() // 1000 if self.timer.isActive() else None
+            retry = f" · {tr('nieuwe poging over')} {wait} s" if wait is not None and wait >= 0 else ""
+            return f"Offline: {status.error} · {queue} · {tr('laatste synchronisatie')}: {last}{retry}", "#b06000"
+        return f"Online · {queue} · {tr('laatste synchronisatie')}: {last}", "#1b5e20"
+
+
+def _time(value: str | None) -> str | None:
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone()
+    today = dt.date.today()
+    return moment.strftime("%H:%M") if moment.date() == today else moment.strftime("%d-%m %H:%M")
