@@ -76,6 +76,19 @@ class Consultation:
         return parse_inclusion(data, services.bundles, default_location=services.settings.location)
 
     # -- the patient header -------------------------------------------------------------
+    def valid_bsn(self) -> str | None:
+        try:
+            return validate_bsn(self.bsn)
+        except InvalidField:
+            return None
+
+    def lookup_date(self) -> dt.date:
+        """The day the insurer must be valid on: the inclusion date when it is a date, else today."""
+        try:
+            return dt.date.fromisoformat(self.inclusion_date)
+        except (TypeError, ValueError):
+            return dt.date.today()
+
     def masked_bsn(self) -> str:
         try:
             return mask_bsn(validate_bsn(self.bsn))

@@ -46,6 +46,31 @@ class ModelLoader(QRunnable):
         self.signals.finished.emit(state, detail)
 
 
+class _LookupSignals(QObject):
+    finished = Signal(str, object)  # the BSN asked about, an InsurerLookup
+
+
+class InsurerLookupWorker(QRunnable):
+    """Asks the server (else the local cache) for the patient's insurer, off the UI thread."""
+
+    def __init__(self, services, bsn: str, on):
+        super().__init__()
+        self.services, self.bsn, self.on = services, bsn, on
+        self.signals = _LookupSignals()
+
+    def run(self) -> None:
+        from desktop.services import InsurerLookup
+
+        worker = self.services.worker_copy()
+        try:
+            result = worker.lookup_insurer(self.bsn, self.on)
+        except Exception as error:  # database or keyring trouble: the user picks from the card
+            result = InsurerLookup(None, None, None, None, f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas")
+        finally:
+            worker.close()
+        self.signals.finished.emit(self.bsn, result)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, services=None, consultation=None, load_models: bool = True, background_sync: bool = True):
         """Without services the window is only its frame; `attach` fills it after it is shown,
@@ -87,6 +112,7 @@ class MainWindow(QMainWindow):
         self.sync = SyncController(services, self, automatic=self.background_sync)
         self.sync.updated.connect(self._sync_updated)
         self._seen_summary = None
+        self._looked_up_bsn = None
         self._build_menu()
         self._build()
         if self.load_models:
@@ -162,6 +188,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.steps[1].bundle.currentIndexChanged.connect(lambda _: self.steps[1].bundle_changed())
+        self.steps[1].lookup_requested.connect(lambda: self.look_up_insurer(force=True))
         self.steps[4].saved.connect(self._saved)
         self.reevaluate()
 
@@ -181,6 +208,29 @@ class MainWindow(QMainWindow):
             step.refresh(decision, problems)
         self._render_header(decision)
         self._render_status()
+        self.look_up_insurer()
+
+    def look_up_insurer(self, force: bool = False) -> None:
+        """Once per patient (or on request): fill the insurer from the server or the cache."""
+        c = self.consultation
+        bsn = c.valid_bsn()
+        if not bsn or (not force and (bsn == self._looked_up_bsn or c.insurer_uzovi)):
+            return
+        self._looked_up_bsn = bsn
+        self.steps[1].show_lookup(tr("Verzekering opzoeken…"))
+        worker = InsurerLookupWorker(self.services, bsn, c.lookup_date())
+        worker.signals.finished.connect(self._insurer_found)
+        QThreadPool.globalInstance().start(worker)
+
+    def _insurer_found(self, bsn: str, result) -> None:
+        c = self.consultation
+        if c.valid_bsn() != bsn:
+            return  # another patient by now
+        if result.uzovi and (not c.insurer_uzovi or c.insurer_source in ("server", "cache")):
+            self.steps[1].uzovi.setText(result.uzovi)
+            c.insurer_uzovi, c.insurer_source, c.insurer_checked_at = result.uzovi, result.source, result.checked_at
+        self.steps[1].show_lookup(tr(result.message))
+        self.reevaluate()
 
     def _render_header(self, decision) -> None:
         from desktop.identifiers import insurer_name
@@ -232,6 +282,7 @@ class MainWindow(QMainWindow):
         self.consultation = type(self.consultation)(bsn=bsn, birth_date=birth_date, patient_id=patient_id,
                                                     name=name, bundle=self.consultation.bundle)
         self.services.audit_patient_opened(bsn, patient_id)
+        self._looked_up_bsn = None
         self._rebuild(start_step=1 if bsn and birth_date else 0)
         self.raise_()
         self.activateWindow()

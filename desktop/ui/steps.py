@@ -139,6 +139,7 @@ class PatientStep(Step):
 
 class InsuranceStep(Step):
     title = "Verzekering & bundel"
+    lookup_requested = Signal()
 
     def __init__(self, services, consultation):
         super().__init__(services, consultation)
@@ -172,8 +173,16 @@ class InsuranceStep(Step):
         self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", "card"))
         self.add_field(form, "UZOVI-code", self.uzovi, "insurer_uzovi")
         self.source = QLabel()
-        self.source.setAccessibleName("Bron van de verzekeringsgegevens")
-        form.addRow("", self.source)
+        self.source.setAccessibleName(tr("Bron van de verzekeringsgegevens"))
+        self.source.setWordWrap(True)
+        self.lookup_button = QPushButton(tr("Opnieuw opzoeken"))
+        self.lookup_button.setAccessibleName(tr("Verzekering opnieuw opzoeken bij de server"))
+        self.lookup_button.clicked.connect(self.lookup_requested.emit)
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.source, 1)
+        source_row.addWidget(self.lookup_button)
+        form.addRow("", source_row)
+        self.lookup_text = ""
 
         self.diagnosis = QComboBox()
         self.diagnosis.setEditable(True)
@@ -259,13 +268,27 @@ class InsuranceStep(Step):
         self.consultation.facts[name] = value
         self.changed.emit()
 
+    def show_lookup(self, text: str) -> None:
+        self.lookup_text = text
+        self._render_source()
+
+    def _render_source(self) -> None:
+        c = self.consultation
+        source = {"server": "opgezocht bij de centrale server", "cache": "uit de lokale cache",
+                  "card": "ingevuld van de verzekeringspas", "manual": "gekozen uit de UZOVI-tabel"}
+        parts = []
+        if c.insurer_uzovi:
+            parts.append(f"{tr('Bron')}: {tr(source.get(c.insurer_source, c.insurer_source))}")
+            if c.insurer_source in ("server", "cache") and c.insurer_checked_at:
+                parts.append(f"({tr('gecontroleerd')} {c.insurer_checked_at[:16].replace('T', ' ')})")
+        if self.lookup_text and not (c.insurer_uzovi and c.insurer_source in ("card", "manual")):
+            parts.append(f"— {self.lookup_text}")
+        self.source.setText(" ".join(parts))
+
     def refresh(self, decision, problems):
         problems = dict(problems)
         super().refresh(decision, problems)
-        source = {"server": "opgezocht bij de centrale server", "cache": "uit de lokale cache",
-                  "card": "ingevuld van de verzekeringspas", "manual": "gekozen uit de UZOVI-tabel"}
-        self.source.setText(f"Bron: {source.get(self.consultation.insurer_source, '')}"
-                            if self.consultation.insurer_uzovi else "")
+        self._render_source()
         matching = self.insurer.findData(self.consultation.insurer_uzovi)
         if matching >= 0 and matching != self.insurer.currentIndex():
             self.insurer.setCurrentIndex(matching)

@@ -1,0 +1,36 @@
+"""Every interface text the window marks for translation has an English version."""
+
+import re
+from pathlib import Path
+
+from desktop.ui import i18n
+
+UI = Path(i18n.__file__).parent
+MARKED = [r'\btr\(\s*"([^"]+)"\s*\)', r"\btr\(\s*'([^']+)'\s*\)", r'^\s+title = "([^"]+)"',
+          r'add_field\([^,]+,\s*"([^"]+)"']
+
+
+def marked_texts():
+    for path in sorted(UI.glob("*.py")):
+        if path.name == "i18n.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        for pattern in MARKED:
+            for match in re.finditer(pattern, source, flags=re.MULTILINE):
+                yield path.name, match.group(1)
+
+
+def test_every_marked_text_has_an_english_translation():
+    texts = list(marked_texts())
+    assert len(texts) > 50  # the scan really finds the window's texts
+    missing = sorted({f"{name}: {text}" for name, text in texts if text not in i18n.ENGLISH})
+    assert missing == []
+
+
+def test_english_is_used_only_when_chosen():
+    i18n.set_language("en")
+    try:
+        assert i18n.tr("Werklijst") == "Worklist"
+    finally:
+        i18n.set_language("nl")
+    assert i18n.tr("Werklijst") == "Werklijst"
