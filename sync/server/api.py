@@ -1,0 +1,112 @@
+"""HTTP routes of protocol version 1 (see `sync.protocol` for the contract).
+
+Routes are thin: authenticate, hand the validated request to a service module, return
+its protocol model. Blocking database work runs in the threadpool (plain `def` routes, or
+`run_in_threadpool` where the raw body is read first).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPBearer
+
+from sync import protocol as p
+from sync.server import SERVER_VERSION, coverage, devices, feed, inclusions
+from sync.server.devices import AccessDenied, Device
+from sync.server.storage import Storage
+
+ERRORS = {status: {"model": p.ErrorBody, "description": description} for status, description in {
+    400: "ongeldige JSON", 401: "geen, onbekend of ingetrokken toegangstoken", 413: "verzoek te groot",
+    422: "ongeldige velden", 426: "andere protocolversie nodig", 503: "database tijdelijk niet bereikbaar",
+}.items()}
+
+bearer = HTTPBearer(auto_error=False, scheme_name="device-token",
+                    description="het toegangstoken dat /v1/enroll gaf")
+
+
+def protocol_version(
+    version: Annotated[str, Header(alias=p.PROTOCOL_HEADER, pattern=f"^{p.PROTOCOL_VERSION}$",
+                                   description="protocolversie; een andere of ontbrekende geeft 426")],
+) -> None:
+    """Documents the header in OpenAPI; the check itself happens earlier (app.Guard)."""
+
+
+def get_storage(request: Request) -> Storage:
+    return request.app.state.storage
+
+
+def current_device(request: Request, _token=Depends(bearer)) -> Device:
+    return devices.authenticate(get_storage(request), request.headers.get("authorization"))
+
+
+router = APIRouter(prefix="/v1", responses=ERRORS)
+versioned = [Depends(protocol_version)]
+
+
+@router.get("/health", response_model=p.HealthResponse, tags=["status"])
+def health(request: Request) -> p.HealthResponse:
+    storage = get_storage(request)
+    storage.ping()
+    return p.HealthResponse(status="ok", server_version=SERVER_VERSION, protocol_version=p.PROTOCOL_VERSION,
+                            database=storage.dialect)
+
+
+@router.post("/enroll", response_model=p.EnrollResponse, tags=["devices"], dependencies=versioned,
+             responses={403: {"model": p.ErrorBody, "description": "koppelcode onbekend, gebruikt of verlopen"}})
+def enroll(body: p.EnrollRequest, request: Request) -> p.EnrollResponse:
+    return devices.enroll(get_storage(request), body)
+
+
+PUSH_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/PushRequest"}}}}}
+
+
+@router.post("/inclusions/push", response_model=p.PushResponse, tags=["inclusions"], dependencies=versioned,
+             openapi_extra=PUSH_BODY)
+async def push(request: Request, device: Annotated[Device, Depends(current_device)]) -> p.PushResponse:
+    """Validates each record on its own, so one bad record is `rejected`, not the batch."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidBody("de body is geen geldige JSON") from None
+    if not isinstance(body, dict) or set(body) != {"records"}:
+        raise InvalidBody("de body moet een object zijn met alleen het veld 'records'")
+    if not isinstance(body["records"], list):
+        raise InvalidBody("records: moet een lijst zijn")
+    try:
+        parsed = inclusions.parse_records(body["records"])
+    except inclusions.BatchTooLarge as error:
+        raise InvalidBody(str(error)) from None
+    storage = get_storage(request)
+    results = await run_in_threadpool(inclusions.push, storage, device, parsed)
+    return p.PushResponse(results=results)
+
+
+@router.get("/changes", response_model=p.ChangesResponse, tags=["sync"], dependencies=versioned)
+def changes(request: Request, device: Annotated[Device, Depends(current_device)],
+            cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+            limit: Annotated[int, Query(ge=1, le=p.MAX_CHANGES_LIMIT)] = p.DEFAULT_CHANGES_LIMIT) -> p.ChangesResponse:
+    return feed.changes(get_storage(request), device, cursor, limit)
+
+
+@router.post("/coverage/lookup", response_model=p.CoverageLookupResponse, tags=["coverage"],
+             dependencies=versioned)
+def coverage_lookup(body: p.CoverageLookupRequest, request: Request,
+                    device: Annotated[Device, Depends(current_device)]) -> p.CoverageLookupResponse:
+    return coverage.lookup(get_storage(request), device, body)
+
+
+class InvalidBody(Exception):
+    """The body is not JSON of the expected shape (422, or 400 for unreadable JSON)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+__all__ = ["router", "AccessDenied", "InvalidBody"]

@@ -1,0 +1,174 @@
+"""The FastAPI application: routes, the request guard and JSON errors for everything.
+
+`Guard` is a plain ASGI middleware in front of the routes. It answers 426 when the
+protocol header is missing or wrong, 413 when the body is (or turns out to be) larger
+than the limit — before reading it when Content-Length says so — and turns any
+unexpected exception into a 500 `ErrorBody` without re-raising, so no HTML page and no
+traceback ever reaches a client. The server log gets the exception type and stack
+frames only: exception messages can contain field values, and a BSN never goes in a log.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sync import protocol as p
+from sync.server import SERVER_VERSION
+from sync.server.api import InvalidBody, router
+from sync.server.config import Settings
+from sync.server.devices import AccessDenied
+from sync.server.errors import describe_validation_error
+from sync.server.storage import DatabaseUnavailable, Storage
+
+log = logging.getLogger("bundelassistent.server")
+
+UNVERSIONED_PATHS = {"/v1/health", "/openapi.json"}
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(p.ErrorBody(code=code, message=message).model_dump(), status_code=status, headers=headers)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self, limit: int):
+        super().__init__(413, f"Het verzoek is groter dan {limit // 1024} kB; stuur minder records per keer.")
+
+
+def _log_exception(error: BaseException, method: str, path: str) -> None:
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error("interne fout bij %s %s: %s\n%s", method, path, type(error).__name__, frames)
+
+
+class Guard:
+    """Protocol version, body size and last-resort error handling, in front of everything."""
+
+    def __init__(self, app, max_body_bytes: int):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope.get("headers", [])}
+        if path.startswith("/v1/") and path not in UNVERSIONED_PATHS:
+            version = headers.get(p.PROTOCOL_HEADER.lower())
+            if version != str(p.PROTOCOL_VERSION):
+                response = error_response(426, p.ERROR_PROTOCOL_VERSION, (
+                    f"Deze server spreekt protocolversie {p.PROTOCOL_VERSION}; het verzoek had "
+                    f"{'geen versie' if version is None else 'een andere versie'}. Werk Bundelassistent bij."),
+                    headers={p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)})
+                return await response(scope, receive, send)
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return await error_response(400, p.ERROR_INVALID_REQUEST, "Ongeldige Content-Length.")(
+                    scope, receive, send)
+            if int(length) > self.max_body_bytes:
+                return await error_response(413, p.ERROR_TOO_LARGE, BodyTooLarge(self.max_body_bytes).detail,
+                                            headers={"Connection": "close"})(scope, receive, send)
+
+        received = 0
+        limit = self.max_body_bytes
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except Exception as error:  # the last line of defence: never a traceback to the client
+            _log_exception(error, scope.get("method", "?"), path)
+            if not started:
+                await error_response(500, p.ERROR_INTERNAL, "Er ging op de server iets mis; probeer het later "
+                                     "opnieuw. De fout is gelogd.")(scope, receive, send)
+
+
+def _openapi(app: FastAPI):
+    def build() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title="Bundelassistent centrale server", version=SERVER_VERSION,
+                             summary=f"Protocol versie {p.PROTOCOL_VERSION}", description=p.__doc__,
+                             routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        push = p.PushRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in push.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components["PushRequest"] = push
+        app.openapi_schema = schema
+        return schema
+
+    return build
+
+
+def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
+    app = FastAPI(title="Bundelassistent centrale server", version=SERVER_VERSION, docs_url=None, redoc_url=None)
+    app.state.storage = storage or Storage(settings)
+    app.state.settings = settings
+    app.include_router(router)
+    app.openapi = _openapi(app)
+
+    @app.exception_handler(AccessDenied)
+    async def access_denied(_request: Request, error: AccessDenied):
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        return error_response(error.status, error.code, error.message, headers)
+
+    @app.exception_handler(InvalidBody)
+    async def invalid_body(_request: Request, error: InvalidBody):
+        status = 400 if "geen geldige JSON" in error.message else 422
+        return error_response(status, p.ERROR_INVALID_REQUEST, f"Ongeldig verzoek: {error.message}")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError):
+        problems = list(error.errors())
+        if any(problem.get("type") in ("json_invalid", "json_type") for problem in problems):
+            return error_response(400, p.ERROR_INVALID_REQUEST, "Ongeldig verzoek: de body is geen geldige JSON")
+        safe = [{key: value for key, value in problem.items() if key != "input"} for problem in problems]
+        return error_response(422, p.ERROR_INVALID_REQUEST, f"Ongeldig verzoek: {describe_validation_error(safe)}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException):
+        code, message = {
+            404: (p.ERROR_NOT_FOUND, "Dit adres bestaat niet op de server."),
+            405: (p.ERROR_METHOD_NOT_ALLOWED, "Deze methode is hier niet toegestaan."),
+            413: (p.ERROR_TOO_LARGE, str(error.detail)),
+        }.get(error.status_code, (p.ERROR_INVALID_REQUEST, "Het verzoek kon niet gelezen worden."))
+        headers = {"Connection": "close"} if error.status_code == 413 else None
+        return error_response(error.status_code, code, message, headers)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def unavailable(_request: Request, _error: DatabaseUnavailable):
+        return error_response(503, p.ERROR_UNAVAILABLE, "De database is tijdelijk niet bereikbaar; probeer het "
+                              "zo opnieuw.", headers={"Retry-After": "5"})
+
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` with several workers (database from the environment)."""
+    return create_app(Settings.from_url(None))
+
+
+__all__ = ["create_app", "app_from_environment"]

@@ -1,0 +1,197 @@
+"""`bundelassistent-server`: run the central server and administer it.
+
+Every subcommand takes `--database URL` (before or after the subcommand; default: the
+environment variable BUNDELASSISTENT_SERVER_DATABASE, else a SQLite file in the user data
+folder) and brings the schema up to date first. Errors go to stderr as `fout: …` with
+exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+
+from sync.server.config import DATABASE_ENV, ConfigError, Settings
+
+
+def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
+    parser.add_argument("--database", metavar="URL", default=None if top else argparse.SUPPRESS,
+                        help=f"sqlite:///pad, een bestandspad of postgresql://…; standaard ${DATABASE_ENV} "
+                             "of een SQLite-bestand in de gebruikersmap")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bundelassistent-server",
+                                     description="Centrale server van Bundelassistent en het beheer ervan.")
+    _database_option(parser, top=True)
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _database_option(sub, top=False)
+        return sub
+
+    serve = command("serve", "start de server (HTTP; zet TLS op de reverse proxy)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8443)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processen; alleen met PostgreSQL meer dan 1")
+    serve.add_argument("--no-access-log", action="store_true", help="geen regel per verzoek in het log")
+
+    code = command("enroll-code", "maak een eenmalige koppelcode (de laatste regel van de uitvoer)")
+    code.add_argument("--location", default=None, help="locatie van het apparaat dat ermee koppelt")
+    code.add_argument("--valid-hours", type=float, default=24, help="geldigheid in uren (standaard 24)")
+
+    revoke = command("revoke", "trek een apparaat in (werkt bij zijn volgende verzoek)")
+    revoke.add_argument("device_id", metavar="DEVICE_ID")
+
+    command("devices", "toon de gekoppelde apparaten")
+
+    coverage = command("import-coverage", "lees een dekkingsbestand (bsn,uzovi,insurer,valid_from,valid_to)")
+    coverage.add_argument("csv", metavar="CSV", type=Path)
+
+    bundles = command("import-bundles", "lees bundeldefinities (*.toml) uit een map")
+    bundles.add_argument("folder", metavar="DIR", type=Path)
+
+    export = command("export", "exporteer geaccepteerde inclusies")
+    export.add_argument("--format", choices=["csv", "fhir"], default="csv")
+    export.add_argument("--output", type=Path, default=None, help="bestand (standaard: stdout)")
+
+    command("migrate", "breng het databaseschema bij (gebeurt ook bij elk ander commando)")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"fout: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_url(args.database)
+        return _run(args, settings)
+    except ConfigError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - the admin sees a sentence, not a traceback
+        from sync.server.devices import AdminError
+        from sync.server.storage import DatabaseUnavailable
+        if isinstance(error, AdminError):
+            return _fail(str(error))
+        if isinstance(error, DatabaseUnavailable):
+            return _fail("de database is niet bereikbaar of bezet; probeer het opnieuw")
+        from sqlalchemy.exc import SQLAlchemyError
+        if isinstance(error, SQLAlchemyError):
+            origin = getattr(error, "orig", None)
+            detail = str(origin).strip().splitlines()[0] if origin is not None else type(error).__name__
+            return _fail(f"database: {detail}")
+        logging.getLogger("bundelassistent.server").debug("onverwachte fout", exc_info=True)
+        return _fail(f"onverwachte fout ({type(error).__name__}); start met --log-level debug voor details")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from sync.server import bundles, coverage, devices, export
+    from sync.server.storage import Storage
+
+    storage = Storage(settings)
+    try:
+        storage.migrate()
+        if args.command == "serve":
+            return _serve(args, settings, storage)
+        if args.command == "migrate":
+            print(f"schema bijgewerkt tot revisie {storage.schema_revision()}")
+        elif args.command == "enroll-code":
+            code, expires = devices.create_enrollment_code(storage, args.location, args.valid_hours)
+            local = expires.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+            print(f"Eenmalige koppelcode{' voor ' + args.location if args.location else ''}, geldig tot {local}.")
+            print("Koppel het apparaat met: bundelassistent enroll --server URL --code CODE")
+            print(code)
+        elif args.command == "revoke":
+            devices.revoke(storage, args.device_id)
+            print(f"apparaat {args.device_id} ingetrokken; zijn volgende verzoek wordt geweigerd")
+        elif args.command == "devices":
+            _print_devices(devices.list_devices(storage))
+        elif args.command == "import-coverage":
+            summary = coverage.import_coverage(storage, args.csv)
+            print(f"{summary.rows} regels gelezen: {summary.added} nieuw, {summary.changed} gewijzigd, "
+                  f"{summary.unchanged} ongewijzigd")
+        elif args.command == "import-bundles":
+            result = bundles.import_bundles(storage, args.folder)
+            for label in result.added:
+                print(f"nieuw: {label}")
+            for label in result.changed:
+                print(f"gewijzigd: {label}")
+            print(f"{len(result.added)} nieuw, {len(result.changed)} gewijzigd, {len(result.unchanged)} ongewijzigd")
+        elif args.command == "export":
+            text = export.export(storage, args.format)
+            if args.output:
+                _write_atomically(args.output, text)
+                print(f"export geschreven naar {args.output}", file=sys.stderr)
+            else:
+                sys.stdout.write(text)
+        return 0
+    finally:
+        storage.dispose()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    from sync.server.devices import AdminError
+
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        raise AdminError(f"{path}: kan niet schrijven ({error.strerror or error})") from None
+
+
+def _print_devices(rows: list[dict]) -> None:
+    def when(value: dt.datetime | None) -> str:
+        return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    print(f"{'device_id':36}  {'naam':20}  {'locatie':15}  {'gekoppeld':16}  {'laatst gezien':16}  status")
+    for row in rows:
+        status = f"ingetrokken {when(row['revoked_at'])}" if row["revoked_at"] else "actief"
+        print(f"{row['id']:36}  {row['name'][:20]:20}  {(row['location'] or '-')[:15]:15}  "
+              f"{when(row['enrolled_at']):16}  {when(row['last_seen']):16}  {status}")
+    if not rows:
+        print("(nog geen apparaten)")
+
+
+def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
+    import uvicorn
+
+    from sync.server.app import create_app
+
+    log_level = args.log_level
+    if args.workers > 1:
+        if settings.dialect != "postgresql":
+            from sync.server.devices import AdminError
+            raise AdminError("--workers > 1 kan alleen met PostgreSQL")
+        storage.dispose()
+        os.environ[DATABASE_ENV] = settings.database_url
+        uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level=log_level, access_log=not args.no_access_log,
+                    proxy_headers=True, server_header=False)
+        return 0
+    uvicorn.run(create_app(settings, storage), host=args.host, port=args.port, log_level=log_level,
+                access_log=not args.no_access_log, proxy_headers=True, server_header=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

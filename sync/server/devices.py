@@ -1,0 +1,167 @@
+"""Devices: one-time enrolment codes, device tokens, revocation and authentication.
+
+Codes and tokens are stored only as SHA-256 hashes. A code is random (60 bits, typed by
+IT as XXXX-XXXX-XXXX), single use (claimed with one conditional UPDATE, so two devices
+racing for one code cannot both win) and expires. A token is `secrets.token_urlsafe(32)`;
+SHA-256 suffices because it has 256 bits of entropy. Revocation is checked on every
+request, so it takes effect at the next one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+
+from sync.protocol import (ERROR_DEVICE_REVOKED, ERROR_ENROLLMENT_CODE_EXPIRED, ERROR_ENROLLMENT_CODE_INVALID,
+                           ERROR_ENROLLMENT_CODE_USED, ERROR_UNAUTHORIZED, EnrollRequest, EnrollResponse)
+from sync.server import tables as t
+from sync.server.storage import Storage, Transaction, utc_now
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed from a screen
+CODE_GROUPS, CODE_GROUP_LENGTH = 3, 4
+
+
+class AccessDenied(Exception):
+    """Refused: `code` is a protocol error code, `message` is Dutch, `status` the HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+class AdminError(ValueError):
+    """An admin command cannot do what was asked; the message is Dutch."""
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    name: str
+    location: str | None
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalize_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUPS * CODE_GROUP_LENGTH))
+    return "-".join(raw[i:i + CODE_GROUP_LENGTH] for i in range(0, len(raw), CODE_GROUP_LENGTH))
+
+
+def create_enrollment_code(storage: Storage, location: str | None = None, valid_hours: float = 24) -> tuple[str, dt.datetime]:
+    """Make a one-time code; only its hash is kept. Returns the code and its expiry."""
+    if valid_hours <= 0 or valid_hours > 24 * 30:
+        raise AdminError("--valid-hours moet tussen 0 en 720 liggen")
+    code = new_code()
+    expires = utc_now() + dt.timedelta(hours=valid_hours)
+
+    def work(tx: Transaction) -> None:
+        code_id = tx.conn.execute(insert(t.enrollment_codes).values(
+            code_hash=sha256(normalize_code(code)), location=location, created_at=tx.now,
+            expires_at=expires)).inserted_primary_key[0]
+        tx.audit("enrollment_code_create", "ok", object_type="enrollment_code", object_id=str(code_id),
+                 details={"location": location, "expires_at": expires.isoformat()})
+
+    storage.write(work)
+    return code, expires
+
+
+def enroll(storage: Storage, request: EnrollRequest) -> EnrollResponse:
+    """Claim a code and create a device with a fresh token, in one transaction."""
+    code_hash = sha256(normalize_code(request.code))
+    token = secrets.token_urlsafe(32)
+    device_id = str(uuid.uuid4())
+
+    def work(tx: Transaction) -> AccessDenied | EnrollResponse:
+        codes = t.enrollment_codes
+        claimed = tx.conn.execute(
+            update(codes).where(codes.c.code_hash == code_hash, codes.c.used_at.is_(None),
+                                codes.c.expires_at > tx.now)
+            .values(used_at=tx.now, device_id=device_id).returning(codes.c.id, codes.c.location)).first()
+        if claimed is None:
+            row = tx.conn.execute(select(codes.c.id, codes.c.used_at).where(codes.c.code_hash == code_hash)).first()
+            if row is None:
+                denied = AccessDenied(ERROR_ENROLLMENT_CODE_INVALID, "Deze koppelcode is onbekend; controleer de code of "
+                                      "vraag IT om een nieuwe.", 403)
+            elif row.used_at is not None:
+                denied = AccessDenied(ERROR_ENROLLMENT_CODE_USED, "Deze koppelcode is al gebruikt; een code werkt maar "
+                                      "één keer. Vraag IT om een nieuwe.", 403)
+            else:
+                denied = AccessDenied(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
+                                      "nieuwe.", 403)
+            tx.audit("enroll", denied.code, actor="onbekend apparaat", object_type="enrollment_code",
+                     object_id=str(row.id) if row else None, details={"device_name": request.device_name})
+            return denied
+        tx.conn.execute(insert(t.devices).values(
+            id=device_id, name=request.device_name, location=request.location or claimed.location,
+            token_hash=sha256(token), enrolled_at=tx.now, enrollment_code_id=claimed.id))
+        tx.audit("enroll", "ok", device_id=device_id, object_type="device", object_id=device_id,
+                 details={"device_name": request.device_name, "enrollment_code": claimed.id})
+        return EnrollResponse(device_id=device_id, token=token, server_time=tx.now)
+
+    result = storage.write(work)
+    if isinstance(result, AccessDenied):
+        raise result
+    return result
+
+
+def authenticate(storage: Storage, authorization: str | None) -> Device:
+    """The device behind 'Authorization: Bearer <token>', or AccessDenied (401)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        raise AccessDenied(ERROR_UNAUTHORIZED, "Dit apparaat is niet aangemeld: het verzoek heeft geen geldig "
+                           "toegangstoken. Koppel het apparaat opnieuw met een koppelcode.", 401)
+    with storage.read() as conn:
+        row = conn.execute(select(t.devices.c.id, t.devices.c.name, t.devices.c.location, t.devices.c.revoked_at)
+                           .where(t.devices.c.token_hash == sha256(token))).first()
+    if row is None:
+        storage.audit("authenticate", "unauthorized", actor="onbekend apparaat")
+        raise AccessDenied(ERROR_UNAUTHORIZED, "Onbekend toegangstoken. Koppel het apparaat opnieuw met een "
+                           "koppelcode.", 401)
+    if row.revoked_at is not None:
+        storage.audit("authenticate", "device_revoked", device_id=row.id)
+        raise AccessDenied(ERROR_DEVICE_REVOKED, "Dit apparaat is ingetrokken en mag niet meer synchroniseren. "
+                           "Neem contact op met IT.", 401)
+    return Device(row.id, row.name, row.location)
+
+
+def revoke(storage: Storage, device_id: str) -> None:
+    def work(tx: Transaction) -> None:
+        row = tx.conn.execute(select(t.devices.c.revoked_at).where(t.devices.c.id == device_id)).first()
+        if row is None:
+            raise AdminError(f"apparaat {device_id} bestaat niet (zie 'devices')")
+        if row.revoked_at is not None:
+            raise AdminError(f"apparaat {device_id} is al ingetrokken")
+        tx.conn.execute(update(t.devices).where(t.devices.c.id == device_id).values(revoked_at=tx.now))
+        tx.audit("device_revoke", "ok", object_type="device", object_id=device_id)
+
+    storage.write(work)
+
+
+def list_devices(storage: Storage) -> list[dict]:
+    """Every device with its last request (from the audit log)."""
+    last_seen = (select(t.audit_log.c.device_id, func.max(t.audit_log.c.at).label("last_seen"))
+                 .where(t.audit_log.c.device_id.is_not(None)).group_by(t.audit_log.c.device_id).subquery())
+    query = (select(t.devices.c.id, t.devices.c.name, t.devices.c.location, t.devices.c.enrolled_at,
+                    t.devices.c.revoked_at, last_seen.c.last_seen)
+             .select_from(t.devices.outerjoin(last_seen, last_seen.c.device_id == t.devices.c.id))
+             .order_by(t.devices.c.enrolled_at))
+    with storage.read() as conn:
+        rows = [dict(row._mapping) for row in conn.execute(query)]
+    for row in rows:
+        if isinstance(row["last_seen"], str):  # SQLite: max() over the column loses its type
+            row["last_seen"] = dt.datetime.fromisoformat(row["last_seen"]).replace(tzinfo=dt.timezone.utc)
+        elif isinstance(row["last_seen"], dt.datetime) and row["last_seen"].tzinfo is None:
+            row["last_seen"] = row["last_seen"].replace(tzinfo=dt.timezone.utc)
+    return rows

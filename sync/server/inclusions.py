@@ -1,0 +1,276 @@
+"""Receiving inclusions: idempotent batch push with race-free duplicate-episode detection.
+
+A batch is one transaction. Before reading anything it locks, in sorted order, every
+record id and every episode key (bundle, bsn, condition, episode_side or "") in the
+batch: PostgreSQL with `pg_advisory_xact_lock`, SQLite by the write lock every writer
+takes. With those held, it reads the known revisions and the accepted episodes for the
+batch's patients, decides each record in order (later records see earlier ones), and
+writes rows, revision history, feed entries and audit rows in bulk. Two devices pushing
+the same episode at the same moment: the second waits for the first to commit, then
+sees its episode and gets `duplicate`.
+
+A record is never half stored: a request killed before COMMIT stored nothing, and a
+re-push after a lost response yields `unchanged` (or the same `duplicate`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import bindparam, insert, select, tuple_, update
+
+from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED,
+                           RESULT_UNCHANGED, DuplicateOf, InclusionRecord, InclusionSummary, PushResult)
+from sync.server import tables as t
+from sync.server.devices import Device
+from sync.server.errors import ROOT, describe_validation_error
+from sync.server.storage import Storage, Transaction, lock_key
+
+ACCEPTED, DUPLICATE = "accepted", "duplicate"
+REGISTERED, WITHDRAWN = "registered", "withdrawn"
+CHUNK = 500
+
+# Columns copied from the record; the rest are server bookkeeping.
+RECORD_COLUMNS = [name for name in InclusionRecord.model_fields if name != "id"]
+
+
+class BatchTooLarge(ValueError):
+    pass
+
+
+def canonical(record: InclusionRecord) -> str:
+    """The record's content in one canonical JSON form (UTC times, sorted keys)."""
+    return json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_records(raw_records: list[Any]) -> list[InclusionRecord | PushResult]:
+    """Validate each record on its own: a bad one becomes a `rejected` result, not a 422."""
+    if len(raw_records) > MAX_PUSH_RECORDS:
+        raise BatchTooLarge(f"records: hoogstens {MAX_PUSH_RECORDS} per verzoek (nu {len(raw_records)})")
+    parsed: list[InclusionRecord | PushResult] = []
+    for index, raw in enumerate(raw_records):
+        try:
+            parsed.append(InclusionRecord.model_validate(raw))
+        except ValidationError as error:
+            parsed.append(PushResult(id=_readable_id(raw), revision=_readable_revision(raw), result=RESULT_REJECTED,
+                                     reason=_reason(index, error)))
+    return parsed
+
+
+def _reason(index: int, error: ValidationError) -> str:
+    text = describe_validation_error(error)
+    if text.startswith(f"{ROOT}: "):
+        text = text[len(ROOT) + 2:]
+    return f"record {index + 1}: {text}"
+
+
+def _readable_id(raw: Any):
+    from uuid import UUID
+    try:
+        return UUID(str(raw.get("id"))) if isinstance(raw, dict) and isinstance(raw.get("id"), str) else NIL_UUID
+    except ValueError:
+        return NIL_UUID
+
+
+def _readable_revision(raw: Any) -> int:
+    value = raw.get("revision") if isinstance(raw, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
+
+
+@dataclass
+class _Known:
+    """What the server holds for one id (or just wrote in this batch)."""
+
+    revision: int
+    content_hash: str
+    status: str
+    state: str
+    duplicate_of: str | None
+    key: tuple[str, str, str, str]
+
+
+@dataclass
+class _Episode:
+    id: str
+    inclusion_date: Any
+    end_date: Any
+    location: str | None
+
+
+@dataclass
+class _Batch:
+    tx: Transaction
+    device: Device
+    known: dict[str, _Known] = field(default_factory=dict)
+    episodes: dict[tuple, dict[str, _Episode]] = field(default_factory=dict)  # accepted & registered, by key
+    inserts: list[dict] = field(default_factory=list)
+    updates: list[dict] = field(default_factory=list)
+    revisions: list[dict] = field(default_factory=list)
+    patients: set[str] = field(default_factory=set)
+
+
+def push(storage: Storage, device: Device, parsed: list[InclusionRecord | PushResult]) -> list[PushResult]:
+    records = [item for item in parsed if isinstance(item, InclusionRecord)]
+
+    def work(tx: Transaction) -> list[PushResult]:
+        batch = _Batch(tx, device)
+        if records:
+            tx.lock([lock_key("inclusion", str(r.id)) for r in records]
+                    + [lock_key("episode", *r.episode_key()) for r in records])
+            _load_known(batch, records)
+            _load_episodes(batch, records)
+        results = [item if isinstance(item, PushResult) else _decide(batch, item) for item in parsed]
+        _write(batch)
+        _remember_patients(tx, device.id, batch.patients)
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result.result] = counts.get(result.result, 0) + 1
+        tx.audit("sync_push", "ok", device_id=device.id, object_type="batch",
+                 details={"records": len(parsed), **counts})
+        return results
+
+    return storage.write(work)
+
+
+def _load_known(batch: _Batch, records: list[InclusionRecord]) -> None:
+    ids = sorted({str(r.id) for r in records})
+    c = t.inclusions.c
+    for start in range(0, len(ids), CHUNK):
+        query = (select(c.id, c.revision, c.content_hash, c.status, c.state, c.duplicate_of,
+                        c.bundle, c.bsn, c.condition, c.episode_side)
+                 .where(c.id.in_(ids[start:start + CHUNK])))
+        for row in batch.tx.conn.execute(query):
+            batch.known[row.id] = _Known(row.revision, row.content_hash, row.status, row.state, row.duplicate_of,
+                                         (row.bundle, row.bsn, row.condition, row.episode_side))
+
+
+def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
+    """Accepted, registered episodes of the batch's patients (the only possible overlaps)."""
+    keys = sorted({r.episode_key() for r in records})
+    c = t.inclusions.c
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK]
+        query = (select(c.id, c.bundle, c.bsn, c.condition, c.episode_side, c.inclusion_date, c.end_date, c.location)
+                 .where(tuple_(c.bsn, c.bundle, c.condition, c.episode_side)
+                        .in_([(bsn, bundle, condition, side) for bundle, bsn, condition, side in chunk]),
+                        c.status == ACCEPTED, c.state == REGISTERED))
+        for row in batch.tx.conn.execute(query):
+            key = (row.bundle, row.bsn, row.condition, row.episode_side)
+            batch.episodes.setdefault(key, {})[row.id] = _Episode(row.id, row.inclusion_date, row.end_date,
+                                                                  row.location)
+
+
+def _overlap(batch: _Batch, record: InclusionRecord) -> _Episode | None:
+    own = str(record.id)
+    found = [e for e in batch.episodes.get(record.episode_key(), {}).values()
+             if e.id != own and e.inclusion_date <= record.end_date and e.end_date >= record.inclusion_date]
+    return min(found, key=lambda e: (e.inclusion_date, e.id)) if found else None
+
+
+def _duplicate_of(batch: _Batch, inclusion_id: str) -> DuplicateOf | None:
+    c = t.inclusions.c
+    row = batch.tx.conn.execute(select(c.id, c.inclusion_date, c.end_date, c.location)
+                                .where(c.id == inclusion_id)).first()
+    return DuplicateOf(id=row.id, inclusion_date=row.inclusion_date, end_date=row.end_date,
+                       location=row.location) if row else None
+
+
+def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
+    inclusion_id = str(record.id)
+    content = canonical(record)
+    content_hash = hashlib.sha256(content.encode()).hexdigest()
+    known = batch.known.get(inclusion_id)
+    batch.patients.add(record.bsn)
+    tx = batch.tx
+
+    def result(kind: str, duplicate_of: DuplicateOf | None = None, reason: str | None = None) -> PushResult:
+        tx.audit("inclusion_push", kind, device_id=batch.device.id, patient_bsn=record.bsn,
+                 object_type="inclusion", object_id=inclusion_id, details={"revision": record.revision})
+        return PushResult(id=record.id, revision=record.revision, result=kind, duplicate_of=duplicate_of,
+                          reason=reason)
+
+    if known is not None:
+        if record.revision < known.revision:
+            return result(RESULT_UNCHANGED, reason=f"de server heeft al revisie {known.revision}")
+        if record.revision == known.revision:
+            if content_hash != known.content_hash:
+                return result(RESULT_REJECTED, reason=(
+                    f"revisie {record.revision} van deze inclusie is al ontvangen met een andere inhoud; "
+                    "een wijziging moet een hogere revisie krijgen"))
+            if known.status == DUPLICATE and known.duplicate_of:
+                return result(RESULT_DUPLICATE, duplicate_of=_duplicate_of(batch, known.duplicate_of))
+            return result(RESULT_UNCHANGED)
+
+    # New id or a higher revision: decide the status, then store it.
+    overlap = _overlap(batch, record)
+    if record.state == WITHDRAWN and known is not None:
+        status, overlap = known.status, None  # a withdrawal keeps what the record was
+        duplicate_of_id = known.duplicate_of
+    elif overlap is not None:
+        status, duplicate_of_id = DUPLICATE, overlap.id
+    else:
+        status, duplicate_of_id = ACCEPTED, None
+
+    row = _row(record, status, duplicate_of_id, content_hash, batch)
+    if known is None:
+        batch.inserts.append(row)
+    else:
+        batch.updates.append(row)
+        # this id no longer holds its old episode (it may take it again below)
+        batch.episodes.get(known.key, {}).pop(inclusion_id, None)
+    batch.revisions.append({"inclusion_id": inclusion_id, "revision": record.revision, "status": status,
+                            "content": content, "pushed_by": batch.device.id, "received_at": tx.now})
+    batch.known[inclusion_id] = _Known(record.revision, content_hash, status, record.state, duplicate_of_id,
+                                       record.episode_key())
+    if status == ACCEPTED and record.state == REGISTERED:
+        batch.episodes.setdefault(record.episode_key(), {})[inclusion_id] = _Episode(
+            inclusion_id, record.inclusion_date, record.end_date, record.location)
+    if status == ACCEPTED:
+        tx.feed("inclusion", summary(record).model_dump(mode="json"), origin_device=batch.device.id)
+    if status == DUPLICATE:
+        return result(RESULT_DUPLICATE, duplicate_of=DuplicateOf(
+            id=overlap.id, inclusion_date=overlap.inclusion_date, end_date=overlap.end_date,
+            location=overlap.location) if overlap else _duplicate_of(batch, duplicate_of_id))
+    return result(RESULT_ACCEPTED)
+
+
+def summary(record: InclusionRecord) -> InclusionSummary:
+    return InclusionSummary(
+        id=record.id, revision=record.revision, state=record.state, bundle=record.bundle,
+        condition=record.condition, episode_side=record.episode_side, bsn=record.bsn,
+        birth_date=record.birth_date, inclusion_date=record.inclusion_date, end_date=record.end_date,
+        location=record.location, device_id=record.device_id)
+
+
+def _row(record: InclusionRecord, status: str, duplicate_of: str | None, content_hash: str, batch: _Batch) -> dict:
+    row = {name: getattr(record, name) for name in RECORD_COLUMNS}
+    row.update(
+        id=str(record.id), episode_side=record.episode_side or "", status=status, duplicate_of=duplicate_of,
+        eligibility_rules=json.dumps(record.eligibility_rules, ensure_ascii=False, sort_keys=True),
+        content_hash=content_hash, pushed_by=batch.device.id, received_at=batch.tx.now)
+    return row
+
+
+def _write(batch: _Batch) -> None:
+    conn = batch.tx.conn
+    if batch.inserts:
+        conn.execute(insert(t.inclusions), batch.inserts)
+    if batch.updates:
+        # an id can appear twice in one batch (revision 2 and 3): apply in order
+        columns = [name for name in batch.updates[0] if name != "id"]
+        statement = (update(t.inclusions).where(t.inclusions.c.id == bindparam("_id"))
+                     .values({name: bindparam(f"_{name}") for name in columns}))
+        conn.execute(statement, [{f"_{name}": value for name, value in row.items()} for row in batch.updates])
+    if batch.revisions:
+        conn.execute(insert(t.inclusion_revisions), batch.revisions)
+
+
+def _remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:
+    """This device now knows these patients: their coverage changes reach its feed."""
+    from sync.server.coverage import remember_patients
+
+    remember_patients(tx, device_id, bsns)

@@ -1,0 +1,276 @@
+"""The database: engine, migrations, write transactions, the changes feed and the audit log.
+
+Every change is one write transaction (`Storage.write`). Inside it, services queue feed
+entries and audit rows; both are flushed at the end, just before COMMIT. The feed
+sequence numbers are taken from a one-row counter *at that point*: the counter row stays
+locked until the transaction commits, so sequence numbers are handed out in commit order
+and a reader that saw seq N has seen everything below N (the classic pitfall of
+sequences, which are not commit-ordered on PostgreSQL, cannot occur).
+
+SQLite: WAL, a busy timeout, and `BEGIN IMMEDIATE` for writes, serialised by a process
+lock as well (so threads queue fairly instead of spinning on SQLITE_BUSY).
+PostgreSQL: READ COMMITTED; services take `pg_advisory_xact_lock`s in a fixed order and a
+deadlock or serialization failure retries the whole transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from sync.server import tables as t
+from sync.server.config import Settings
+
+log = logging.getLogger("bundelassistent.server")
+
+SYSTEM_NAME = "Bundelassistent-server"
+RETRYABLE_PG_CODES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+MAX_ATTEMPTS = 5
+
+T = TypeVar("T")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def admin_actor() -> str:
+    try:
+        return f"admin:{getpass.getuser()}"
+    except Exception:  # a service account without a passwd entry
+        return "admin:onbekend"
+
+
+def lock_key(*parts: str) -> int:
+    """A signed 64-bit advisory-lock key for a tuple of strings."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or stays locked; the client should retry later."""
+
+
+class Transaction:
+    """One write transaction: the connection plus queued feed entries and audit rows."""
+
+    def __init__(self, storage: "Storage", conn: Connection):
+        self.storage = storage
+        self.conn = conn
+        self.now = utc_now()
+        self._feed: list[dict] = []
+        self._audit: list[dict] = []
+        self.assigned_seqs: list[int] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.storage.dialect
+
+    def feed(self, kind: str, payload: dict, origin_device: str | None = None,
+             target_device: str | None = None, bsn: str | None = None) -> None:
+        self._feed.append({"kind": kind, "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                           "origin_device": origin_device, "target_device": target_device, "bsn": bsn,
+                           "created_at": self.now})
+
+    def audit(self, action: str, outcome: str, *, device_id: str | None = None, actor: str | None = None,
+              patient_bsn: str | None = None, object_type: str | None = None, object_id: str | None = None,
+              details: dict | None = None) -> None:
+        self._audit.append({
+            "at": self.now, "system": SYSTEM_NAME, "device_id": device_id,
+            "actor": actor or (f"device:{device_id}" if device_id else admin_actor()),
+            "action": action, "patient_bsn": patient_bsn, "object_type": object_type,
+            "object_id": object_id, "outcome": outcome,
+            "details": json.dumps(details, ensure_ascii=False, sort_keys=True) if details else None,
+        })
+
+    def lock(self, keys: list[int]) -> None:
+        """PostgreSQL: take transaction-scoped advisory locks, in sorted order (no deadlocks).
+
+        SQLite needs none: BEGIN IMMEDIATE already makes writers take turns.
+        """
+        if self.dialect != "postgresql" or not keys:
+            return
+        ordered = sorted(set(keys))
+        for start in range(0, len(ordered), 1000):
+            self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"),
+                {"keys": ordered[start:start + 1000]})
+
+    def lock_feed(self) -> None:
+        """Hold the feed counter until COMMIT (PostgreSQL; SQLite writers take turns anyway).
+
+        Taken before reading data whose later changes reach a device through a filter
+        decided in this transaction (which patients a device knows): a concurrent import
+        then either committed before this read, or gets its seqs after this commit.
+        """
+        if self.dialect == "postgresql":
+            self.conn.execute(select(t.feed_counter.c.last_seq).where(t.feed_counter.c.id == 1).with_for_update())
+
+    def flush(self) -> None:
+        """Write queued feed entries (numbered now, under the counter lock) and audit rows."""
+        if self._feed:
+            entries, self._feed = self._feed, []
+            last = self.conn.execute(
+                update(t.feed_counter).where(t.feed_counter.c.id == 1)
+                .values(last_seq=t.feed_counter.c.last_seq + len(entries))
+                .returning(t.feed_counter.c.last_seq)).scalar_one()
+            first = last - len(entries) + 1
+            for offset, entry in enumerate(entries):
+                entry["seq"] = first + offset
+            self.conn.execute(insert(t.feed), entries)
+            self.assigned_seqs.extend(entry["seq"] for entry in entries)
+        if self._audit:
+            rows, self._audit = self._audit, []
+            self.conn.execute(insert(t.audit_log), rows)
+
+
+class Storage:
+    """Owns the engine. One per process; safe to share between request threads."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.dialect = settings.dialect
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self.engine = self._create_engine()
+
+    # -- engine -------------------------------------------------------------------------
+    def _create_engine(self) -> Engine:
+        url = self.settings.database_url
+        if self.dialect == "sqlite":
+            self._ensure_sqlite_folder(url)
+            engine = create_engine(url, hide_parameters=True, pool_size=self.settings.pool_size,
+                                   max_overflow=self.settings.max_overflow, pool_timeout=30,
+                                   connect_args={"timeout": 30, "check_same_thread": False})
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_connect(dbapi_connection, _record):  # pragma: no cover - driver hook
+                dbapi_connection.isolation_level = None  # SQLAlchemy's begin event issues BEGIN
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=FULL")
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.close()
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(conn):  # pragma: no cover - driver hook
+                mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+                conn.exec_driver_sql(f"BEGIN {mode}")
+            return engine
+        return create_engine(url, hide_parameters=True, pool_size=self.settings.pool_size,
+                             max_overflow=self.settings.max_overflow, pool_timeout=30, pool_pre_ping=True,
+                             connect_args={"connect_timeout": 10, "application_name": "bundelassistent-server"})
+
+    @staticmethod
+    def _ensure_sqlite_folder(url: str) -> None:
+        from pathlib import Path
+
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration; concurrent callers take turns."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
+        with self._connect_for_write() as conn:
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("migrations")})
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            try:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except DBAPIError:
+                return None
+
+    # -- transactions -------------------------------------------------------------------
+    @contextmanager
+    def _connect_for_write(self) -> Iterator[Connection]:
+        if self._write_lock is None:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        if not self._write_lock.acquire(timeout=60):
+            raise DatabaseUnavailable("de database is te lang bezet")
+        try:
+            with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+                yield conn
+        finally:
+            self._write_lock.release()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction; feed and audit are flushed just before COMMIT."""
+        try:
+            with self._connect_for_write() as conn:
+                with conn.begin():
+                    tx = Transaction(self, conn)
+                    yield tx
+                    tx.flush()
+        except OperationalError as error:
+            if self._retryable(error):
+                raise
+            raise DatabaseUnavailable(str(error.orig.__class__.__name__)) from error
+
+    def write(self, work: Callable[[Transaction], T]) -> T:
+        """Run `work` in a write transaction, retrying it whole on a deadlock."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except DBAPIError as error:
+                if attempt == MAX_ATTEMPTS or not self._retryable(error):
+                    raise
+                log.info("transactie opnieuw (poging %d): %s", attempt + 1, type(error.orig).__name__)
+                time.sleep(random.uniform(0.005, 0.05) * attempt)
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (a consistent snapshot on SQLite; READ COMMITTED on PostgreSQL)."""
+        try:
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+        except OperationalError as error:
+            raise DatabaseUnavailable(str(error.orig.__class__.__name__)) from error
+
+    def _retryable(self, error: DBAPIError) -> bool:
+        code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        return self.dialect == "postgresql" and code in RETRYABLE_PG_CODES
+
+    # -- small shared queries -----------------------------------------------------------
+    def audit(self, action: str, outcome: str, **fields: Any) -> None:
+        """Write one audit row in its own transaction (for reads and refused requests)."""
+        self.write(lambda tx: tx.audit(action, outcome, **fields))
+
+    def ping(self) -> bool:
+        with self.read() as conn:
+            return conn.execute(select(t.feed_counter.c.last_seq)).scalar() is not None

@@ -1,0 +1,177 @@
+"""The server's tables (SQLAlchemy Core), the single source the migrations are written from.
+
+Timestamps are stored in UTC (`UTCDateTime`); dates as dates. The BSN lives only in the
+database (inclusions, coverage, device_patients, feed rows, audit_log), never in logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData,
+                        String, Table, Text, UniqueConstraint)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime in Python; timestamptz on PostgreSQL, naive-UTC text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+devices = Table(
+    "devices", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("location", String(200)),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("enrollment_code_id", Integer),
+)
+
+enrollment_codes = Table(
+    "enrollment_codes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("location", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("device_id", String(36)),
+)
+
+inclusions = Table(
+    "inclusions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("state", String(20), nullable=False),           # registered | withdrawn (the device's)
+    Column("status", String(20), nullable=False),          # accepted | duplicate (the server's)
+    Column("duplicate_of", String(36)),
+    Column("bundle", String(100), nullable=False),
+    Column("bundle_version", String(100), nullable=False),
+    Column("condition", String(100), nullable=False),
+    Column("diagnosis", String(20), nullable=False),
+    Column("side", String(1)),
+    Column("episode_side", String(1), nullable=False, server_default=""),  # "" when not in the key
+    Column("bsn", String(9), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("name", String(200)),
+    Column("insurer_uzovi", String(4), nullable=False),
+    Column("insurer_source", String(100), nullable=False),
+    Column("insurer_checked_at", UTCDateTime, nullable=False),
+    Column("eligibility_status", String(100), nullable=False),
+    Column("eligibility_rules", Text, nullable=False),
+    Column("explained_by", String(200)),
+    Column("explained_at", UTCDateTime),
+    Column("explanation_language", String(2)),
+    Column("handout_printed", Boolean, nullable=False),
+    Column("agreed", Boolean, nullable=False),
+    Column("clinician_agb", String(8)),
+    Column("location", String(200)),
+    Column("inclusion_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("initial_treatment", String(200)),
+    Column("device_id", String(100), nullable=False),      # as the record says
+    Column("user", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("withdrawn_at", UTCDateTime),
+    Column("withdrawal_reason", String(2000)),
+    Column("content_hash", String(64), nullable=False),    # sha256 of the canonical record
+    Column("pushed_by", String(36), nullable=False),       # the enrolled device that sent it
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_inclusions_episode", "bsn", "bundle", "condition", "episode_side"),
+    Index("ix_inclusions_inclusion_date", "inclusion_date"),
+)
+
+inclusion_revisions = Table(
+    "inclusion_revisions", metadata,
+    Column("inclusion_id", String(36), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("content", Text, nullable=False),               # the canonical record JSON
+    Column("pushed_by", String(36), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+coverage = Table(
+    "coverage", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bsn", String(9), nullable=False),
+    Column("uzovi", String(4), nullable=False),
+    Column("insurer", String(200)),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("imported_at", UTCDateTime, nullable=False),
+    UniqueConstraint("bsn", "valid_from", name="uq_coverage_bsn_valid_from"),
+)
+
+bundles = Table(
+    "bundles", metadata,
+    Column("id", String(100), primary_key=True),
+    Column("version", String(100), primary_key=True),
+    Column("toml", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+)
+
+device_patients = Table(
+    "device_patients", metadata,
+    Column("device_id", String(36), primary_key=True),
+    Column("bsn", String(9), primary_key=True),
+    Column("since", UTCDateTime, nullable=False),
+)
+
+feed = Table(
+    "feed", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("kind", String(20), nullable=False),            # inclusion | bundle | coverage
+    Column("origin_device", String(36)),                   # not sent back to this device
+    Column("target_device", String(36)),                   # only for this device (NULL: all)
+    Column("bsn", String(9)),                              # coverage: only to devices that know the BSN
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+feed_counter = Table(
+    "feed_counter", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("system", String(50), nullable=False),
+    Column("device_id", String(36)),
+    Column("actor", String(200), nullable=False),          # device:<id> or admin:<os user>
+    Column("action", String(50), nullable=False),
+    Column("patient_bsn", String(9)),
+    Column("object_type", String(50)),
+    Column("object_id", String(100)),
+    Column("outcome", String(50), nullable=False),
+    Column("details", Text),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_device_at", "device_id", "at"),
+    Index("ix_audit_log_patient", "patient_bsn"),
+)
