@@ -154,7 +154,7 @@ def _register_line(line: str, services) -> dict:
 LISTED_FIELDS = ("id", "state", "revision", "bundle", "bundle_version", "condition", "diagnosis", "side",
                  "inclusion_date", "end_date", "insurer_uzovi", "eligibility_status", "clinician_agb",
                  "location", "initial_treatment", "created_at", "updated_at", "withdrawal_reason",
-                 "server_result", "duplicate_of")
+                 "server_result", "server_message", "duplicate_of", "synced_at")
 
 
 def cmd_inclusions(args, services) -> int:
