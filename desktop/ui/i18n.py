@@ -101,6 +101,11 @@ ENGLISH = {
     "ingevuld van de verzekeringspas": "typed from the insurance card",
     "gekozen uit de UZOVI-tabel": "picked from the UZOVI table",
     "gevonden op de server": "found at the server",
+    "Melding": "Message",
+    "geregistreerd": "registered",
+    "dubbel": "duplicate",
+    "afgewezen": "rejected",
+    "ingetrokken": "withdrawn",
 }
 
 _language = "nl"

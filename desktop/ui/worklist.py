@@ -59,7 +59,7 @@ class Worklist(QWidget):
         self.table = QTableWidget(0, 7)
         self.table.setAccessibleName(tr("Werklijst"))
         self.table.setHorizontalHeaderLabels([tr("Datum"), tr("Patiënt"), tr("Bundel"), tr("Aandoening"),
-                                              tr("Status"), tr("Verzending"), "Melding"])
+                                              tr("Status"), tr("Verzending"), tr("Melding")])
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
@@ -75,7 +75,7 @@ class Worklist(QWidget):
         self.table.setRowCount(len(records))
         for row, record in enumerate(records):
             values = [record["inclusion_date"], mask_bsn(record["bsn"]), record["bundle"], record["condition"],
-                      STATE_TEXT.get(record["state"], record["state"]),
+                      tr(STATE_TEXT.get(record["state"], record["state"])),
                       tr("te verzenden") if record["id"] in pending else tr("verzonden"),
                       record["server_message"] or record["withdrawal_reason"] or ""]
             for column, value in enumerate(values):
