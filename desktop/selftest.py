@@ -49,7 +49,8 @@ def check_imports(settings: config.Settings) -> str:
         try:
             importlib.import_module(name)
         except Exception as error:  # an ImportError, or a broken binary module
-            missing.append(f"{name} ({type(error).__name__}: {error})")
+            last_line = (str(error).strip().splitlines() or [""])[-1]  # numpy's advice text is 30 lines
+            missing.append(f"{name} ({type(error).__name__}: {last_line})")
     if missing:
         raise CheckFailed("ontbreekt of laadt niet: " + "; ".join(missing) + " — installeer de app opnieuw")
     return f"{len(REQUIRED_MODULES)} modules geladen"

@@ -29,3 +29,5 @@ ensure_virtualenv() {
 
 # Qt needs a font and D-Bus on any platform plugin.
 QT_DEBIAN_PACKAGES=(fonts-dejavu-core libdbus-1-3 libxkbcommon0 libfontconfig1)
+# The frozen app's self-test in CI uses a real OS keyring: GNOME Keyring on a private D-Bus.
+KEYRING_DEBIAN_PACKAGES=(dbus gnome-keyring binutils)
