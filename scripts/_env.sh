@@ -29,3 +29,14 @@ ensure_virtualenv() {
 
 # Qt needs a font and D-Bus on any platform plugin.
 QT_DEBIAN_PACKAGES=(fonts-dejavu-core libdbus-1-3 libxkbcommon0 libfontconfig1)
+
+# The central server's tests run against SQLite and a throwaway PostgreSQL cluster
+# (initdb/pg_ctl from /usr/lib/postgresql/*/bin; no system service is started).
+POSTGRES_DEBIAN_PACKAGES=(postgresql)
+
+# Print the bin folder of the newest installed PostgreSQL, or nothing.
+postgres_bin_dir() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
+}
