@@ -31,3 +31,14 @@ ensure_virtualenv() {
 QT_DEBIAN_PACKAGES=(fonts-dejavu-core libdbus-1-3 libxkbcommon0 libfontconfig1)
 # The frozen app's self-test in CI uses a real OS keyring: GNOME Keyring on a private D-Bus.
 KEYRING_DEBIAN_PACKAGES=(dbus gnome-keyring binutils)
+
+# The central server's tests run against SQLite and a throwaway PostgreSQL cluster
+# (initdb/pg_ctl from /usr/lib/postgresql/*/bin; no system service is started).
+POSTGRES_DEBIAN_PACKAGES=(postgresql)
+
+# Print the bin folder of the newest installed PostgreSQL, or nothing.
+postgres_bin_dir() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
+}

@@ -3,9 +3,11 @@
 Imported by IT from a CSV (`bsn,uzovi,insurer,valid_from,valid_to`), all or nothing:
 every row is checked first and every bad line is reported by its number. Rows are keyed
 by (bsn, valid_from): a new key is added, a changed row replaces the old one, rows not in
-the file stay. Each added or changed row becomes a feed entry that reaches only the
-devices that already know the patient (looked them up or included them): the coverage
-table is never streamed whole to every device.
+the file stay. Each added or changed row becomes a feed entry addressed to each device
+that already knows the patient (looked them up or included them), and a device that
+gets to know a patient is sent that patient's coverage once: the coverage table is
+never streamed whole to every device. Both take the feed lock before reading, so an
+import and a first lookup of the same patient cannot miss each other.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ def import_coverage(storage: Storage, path: Path) -> ImportSummary:
     rows = read_coverage_csv(path)
 
     def work(tx: Transaction) -> ImportSummary:
+        tx.lock_feed()  # serialise with devices getting to know a patient (remember_patients)
         c = t.coverage.c
         existing: dict[tuple[str, dt.date], tuple] = {}
         bsns = sorted({row["bsn"] for row in rows})
@@ -131,27 +134,44 @@ def import_coverage(storage: Storage, path: Path) -> ImportSummary:
             for row in tx.conn.execute(select(c.bsn, c.valid_from, c.uzovi, c.insurer, c.valid_to)
                                        .where(c.bsn.in_(bsns[start:start + CHUNK]))):
                 existing[(row.bsn, row.valid_from)] = (row.uzovi, row.insurer, row.valid_to)
-        added, changed = [], []
+        added, changed, touched = [], [], []  # touched: added or changed, in file order
         for row in rows:
             old = existing.get((row["bsn"], row["valid_from"]))
             if old is None:
                 added.append(row)
             elif old != (row["uzovi"], row["insurer"], row["valid_to"]):
                 changed.append(row)
+            else:
+                continue
+            touched.append(row)
         if added:
             tx.conn.execute(insert(t.coverage), [dict(row, imported_at=tx.now) for row in added])
         for row in changed:
             tx.conn.execute(update(t.coverage).where(c.bsn == row["bsn"], c.valid_from == row["valid_from"])
                             .values(uzovi=row["uzovi"], insurer=row["insurer"], valid_to=row["valid_to"],
                                     imported_at=tx.now))
-        for row in added + changed:
-            tx.feed("coverage", CoverageEntry(**row).model_dump(mode="json"), bsn=row["bsn"])
+        _notify_devices(tx, touched)
         summary = ImportSummary(len(rows), len(added), len(changed), len(rows) - len(added) - len(changed))
         tx.audit("coverage_import", "ok", object_type="coverage_file", object_id=Path(path).name,
                  details={"rows": summary.rows, "added": summary.added, "changed": summary.changed})
         return summary
 
     return storage.write(work)
+
+
+def _notify_devices(tx: Transaction, rows: list[dict]) -> None:
+    """A feed entry per changed row for each device that knows the patient, none for others."""
+    dp = t.device_patients.c
+    bsns = sorted({row["bsn"] for row in rows})
+    devices_by_bsn: dict[str, list[str]] = {}
+    for start in range(0, len(bsns), CHUNK):
+        for bsn, device_id in tx.conn.execute(select(dp.bsn, dp.device_id).where(dp.bsn.in_(bsns[start:start + CHUNK]))
+                                              .order_by(dp.bsn, dp.device_id)):
+            devices_by_bsn.setdefault(bsn, []).append(device_id)
+    for row in rows:
+        payload = CoverageEntry(**row).model_dump(mode="json")
+        for device_id in devices_by_bsn.get(row["bsn"], []):
+            tx.feed("coverage", payload, target_device=device_id, bsn=row["bsn"])
 
 
 def remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:

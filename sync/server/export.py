@@ -118,8 +118,11 @@ def fhir_bundle(rows: list[dict], today: dt.date | None = None) -> dict:
         if row.get("clinician_agb"):
             episode["careManager"] = {"identifier": {"system": AGB_SYSTEM, "value": row["clinician_agb"]}}
         entries.append({"fullUrl": f"urn:uuid:{row['id']}", "resource": episode})
-    return {"resourceType": "Bundle", "type": "collection",
-            "timestamp": utc_now().isoformat().replace("+00:00", "Z"), "entry": entries}
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "timestamp": utc_now().isoformat().replace("+00:00", "Z")}
+    if entries:  # FHIR JSON has no empty arrays
+        bundle["entry"] = entries
+    return bundle
 
 
 def to_fhir(rows: list[dict], today: dt.date | None = None) -> str:

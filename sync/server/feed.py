@@ -1,8 +1,8 @@
 """The changes feed a device pulls with a cursor.
 
 A device sees: accepted inclusions and withdrawals pushed by OTHER devices, every bundle
-definition change, and coverage entries only for patients it knows (and those sent to it
-alone). Sequence numbers are assigned at commit time under the counter lock (see
+definition change, and the coverage entries addressed to it (only for patients it knows;
+see `coverage`). Sequence numbers are assigned at commit time under the counter lock (see
 `storage`), so everything up to the highest visible seq is committed: a page may safely
 end at that seq even when no entry in it is for this device, and a late commit can never
 land behind a cursor.
@@ -21,12 +21,10 @@ from sync.server.storage import Storage
 
 
 def changes(storage: Storage, device: Device, cursor: int, limit: int) -> ChangesResponse:
-    f, dp = t.feed.c, t.device_patients.c
+    f = t.feed.c
     for_me = and_(
         or_(f.target_device.is_(None), f.target_device == device.id),
         or_(f.origin_device.is_(None), f.origin_device != device.id),
-        or_(f.kind != "coverage", f.target_device == device.id,
-            f.bsn.in_(select(dp.bsn).where(dp.device_id == device.id))),
     )
     with storage.read() as conn:
         # Everything at or below the highest seq is committed (seqs are taken at commit).
