@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "desktop"]
+from helpers import CLI  # noqa: F401  (tests import it from here)
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,10 @@
 """Builders for test inputs: valid BSNs and inclusion lines as a consultation would give."""
 
 import json
+import sys
+
+
+CLI = [sys.executable, "-m", "desktop"]  # the desktop command line, as a user runs it
 
 
 def valid_bsns(count: int, start: int = 100000000):

@@ -1,7 +1,8 @@
 """Devices and a real central server: enrol, push, pull, duplicates, outages, revocation.
 
 Every device is the real command line with its own data folder and its own keyring file
-(as on its own PC); the server is the real `bundelassistent-server` on 127.0.0.1.
+(as on its own PC); the server is the real `bundelassistent-server` on 127.0.0.1, on
+SQLite and on PostgreSQL (the `server` fixture in conftest.py).
 """
 
 from __future__ import annotations
@@ -14,18 +15,8 @@ import sqlite3
 import subprocess
 import time
 
-import pytest
-
-from conftest import CLI
-from helpers import inclusion, jsonl, valid_bsns
-from server_process import ServerProcess
-
-
-@pytest.fixture
-def server(tmp_path):
-    process = ServerProcess(f"sqlite:///{tmp_path / 'server.sqlite3'}", tmp_path).start()
-    yield process
-    process.stop()
+from helpers import CLI, inclusion, jsonl, valid_bsns
+from serverproc import ServerProcess
 
 
 class Device:
