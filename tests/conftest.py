@@ -1,7 +1,6 @@
 """Shared fixtures: every test runs with its own config, data and home folders."""
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
