@@ -41,6 +41,7 @@ class Consultation:
     location: str = ""
     initial_treatment: str = ""
     agreed: bool = False
+    intake: dict[str, Any] = field(default_factory=dict)  # predictor values for Samen beslissen
 
     def _case_data(self, drop: set[str] = frozenset()) -> dict:
         data = {key: (getattr(self, key) or None) for key in CASE_KEYS if key not in drop}
@@ -74,6 +75,18 @@ class Consultation:
             insurer_checked_at=self.insurer_checked_at,
         )
         return parse_inclusion(data, services.bundles, default_location=services.settings.location)
+
+    def prediction_patient(self, condition: str) -> dict[str, Any]:
+        """The predictors' patient row: what was typed for them, plus age and both hands."""
+        patient: dict[str, Any] = {"condition": condition, **self.intake}
+        try:
+            birth = validate_birth_date(self.birth_date, dt.date.today())
+            patient["age"] = age_on(birth, self.lookup_date())
+        except InvalidField:
+            pass
+        if self.side == "both" and patient.get("bilateral") is None:
+            patient["bilateral"] = 1
+        return patient
 
     # -- the patient header -------------------------------------------------------------
     def valid_bsn(self) -> str | None:

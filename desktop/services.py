@@ -46,6 +46,7 @@ class Services:
     def __init__(self, settings: config.Settings, actor: Actor | None = None):
         self.settings = settings
         self.actor = actor or Actor.from_os(settings.role)
+        self.models = None  # a predictors.ModelSet once load_models() has run
 
     @cached_property
     def bundles(self) -> LoadReport:
@@ -166,13 +167,21 @@ class Services:
         return InsurerLookup(None, None, None, None, f"{problem}; kies de verzekeraar van de pas")
 
     def load_models(self) -> tuple[str, str]:
-        """Load the prediction models (slow: imports scikit-learn); call off the UI thread.
+        """Load the prediction models (slow: reads and verifies files); call off the UI thread.
 
-        Returns a state for the status bar ('gereed' or 'niet beschikbaar') and a detail.
+        Returns a state for the status bar ('gereed' or 'niet beschikbaar') and a detail;
+        the loaded `ModelSet` is kept in `self.models` (immutable, safe to share).
         """
-        import resources
+        try:
+            from predictors import ModelFileError, load_models
 
-        cards = sorted(resources.path("models").glob("*.json")) if resources.path("models").is_dir() else []
-        if not cards:
-            return "niet beschikbaar", "geen modelbestanden in resources/models"
-        return "niet beschikbaar", "modellen gevonden; koppeling volgt"
+            self.models = load_models()
+        except ModelFileError as error:
+            self.models = None
+            return "niet beschikbaar", str(error)
+        except Exception as error:  # a broken install must not take the window down
+            self.models = None
+            return "niet beschikbaar", f"{type(error).__name__}: {error}"
+        conditions = ", ".join(self.models.conditions)
+        synthetic = any(self.models.card(c).get("synthetic") for c in self.models.conditions)
+        return "gereed", f"{conditions}" + (" (synthetische referentiedata)" if synthetic else "")

@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
     # -- construction -------------------------------------------------------------------
     def _build_menu(self) -> None:
         menu = self.menuBar()
-        self.menu_file = menu.addMenu("&Bestand")
+        self.menu_file = menu.addMenu(tr("&Bestand"))
         self.new_action = QAction(tr("Nieuwe patiënt"), self, shortcut=QKeySequence.StandardKey.New,
                                   triggered=self.new_patient)
         self.menu_file.addAction(self.new_action)

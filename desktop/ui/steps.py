@@ -392,30 +392,26 @@ class ExplanationStep(Step):
 
 
 class DecisionStep(Step):
-    """Shared decision-making; shows the predictions once models are loaded."""
+    """Shared decision-making: predictions per option once the models are loaded."""
 
     title = "Samen beslissen"
 
     def __init__(self, services, consultation):
         super().__init__(services, consultation)
+        from desktop.ui.decision import DecisionView
+
         layout = QVBoxLayout(self)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setAccessibleName("Voorspellingen")
-        self.message.setStyleSheet("font-size: 14pt;")
-        layout.addWidget(self.message)
-        layout.addStretch()
+        self.view = DecisionView(consultation)
+        layout.addWidget(self.view)
         self.set_model_state("laden…")
 
     def set_model_state(self, state: str, detail: str = "") -> None:
-        if state == "gereed":
-            text = "Voorspellingsmodellen zijn geladen."
-        elif state == "laden…":
-            text = "Voorspellingsmodellen worden op de achtergrond geladen…"
-        else:
-            text = ("Er zijn nog geen voorspellingsmodellen geïnstalleerd. Zonder modellen toont deze stap "
-                    "geen voorspellingen; bespreek de behandelopties zoals gebruikelijk.")
-        self.message.setText(text + (f"<br><small>{detail}</small>" if detail else ""))
+        self.view.set_models(self.services.models if state == "gereed" else None, state, detail)
+
+    def refresh(self, decision, problems):
+        super().refresh(decision, problems)
+        condition = decision.condition.id if decision is not None and decision.condition is not None else None
+        self.view.set_condition(condition)
 
 
 class InclusionStep(Step):

@@ -34,3 +34,12 @@ def test_english_is_used_only_when_chosen():
     finally:
         i18n.set_language("nl")
     assert i18n.tr("Werklijst") == "Werklijst"
+
+
+def test_the_decision_steps_tables_of_labels_are_translated_too():
+    from desktop.ui import decision
+
+    texts = [*decision.FIELD_LABELS.values(), *decision.OPTION_TITLE.values(), *decision.OPTION_SUBTITLE.values(),
+             *(text for choices in decision.CHOICES.values() for _, text in choices),
+             *(text for _, text in decision.YES_NO)]
+    assert sorted(text for text in texts if text not in i18n.ENGLISH) == []

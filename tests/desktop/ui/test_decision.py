@@ -1,0 +1,123 @@
+"""Samen beslissen: both options for this patient, from the shipped models, off the UI thread."""
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QThreadPool  # noqa: E402
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit  # noqa: E402
+
+from predictors import load_models  # noqa: E402
+from test_main_window import BSN, screenshot, services, window  # noqa: E402,F401  (fixtures)
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_models()
+
+
+@pytest.fixture
+def decision(qtbot, window, services, models):
+    services.models = models
+    window._models_loaded("gereed", "test")
+    window.open_patient(bsn=BSN, birth_date="1968-04-02")
+    QApplication.processEvents()
+    window.steps[1].diagnosis.setEditText("G56.0")
+    window.go_to(3)
+    return window.steps[3].view
+
+
+def settle(qtbot, view, request_before):
+    """Wait until the worker answered a request made after `request_before`."""
+    qtbot.waitUntil(lambda: view.request > request_before and view.prediction is not None
+                    and QThreadPool.globalInstance().activeThreadCount() == 0, timeout=5000)
+    QApplication.processEvents()
+
+
+def fill(view, values):
+    for name, value in values.items():
+        widget = view.inputs[name]
+        if isinstance(widget, QComboBox):
+            widget.setCurrentIndex(widget.findData(value))
+        else:
+            widget.setText(str(value))
+
+
+def test_both_options_show_the_models_numbers_for_this_patient(qtbot, decision, models):
+    before = decision.request
+    fill(decision, {"sex": "F", "work_status": "physical", "nrs_pain_0": 7, "bctq_fss_0": 2.8, "ncs_severity": 2})
+    settle(qtbot, decision, before)
+    expected = models.predict({"condition": "CTS", "age": 57, "sex": "F", "work_status": "physical",
+                               "nrs_pain_0": 7, "bctq_fss_0": 2.8, "ncs_severity": 2})
+    for option in ("conservative", "surgery"):
+        panel = decision.panels[option]
+        wanted = expected.option(option)
+        assert panel.icons.count == round(wanted.pain.improvement_probability * 100)
+        assert f"{wanted.pain.month12.mean:.1f}" in panel.numbers.text()
+        assert "binnen 6 weken" in panel.extra.text()  # employed: return to work is shown
+    assert "operatie binnen 12 maanden" in decision.panels["conservative"].extra.text()
+    assert "operatie binnen 12 maanden" not in decision.panels["surgery"].extra.text()
+    assert decision.banner.isVisible() and "niet voor klinisch gebruik" in decision.banner.text()
+
+
+def test_not_employed_patients_get_no_return_to_work_line(qtbot, decision):
+    before = decision.request
+    fill(decision, {"work_status": "retired"})
+    settle(qtbot, decision, before)
+    assert "werk" not in decision.panels["surgery"].extra.text()
+
+
+def test_a_bad_value_is_named_next_to_its_field_and_treated_as_unknown(qtbot, decision):
+    before = decision.request
+    fill(decision, {"nrs_pain_0": 12})
+    settle(qtbot, decision, before)
+    message = decision.messages["nrs_pain_0"]
+    assert message.isVisible() and "0 t/m 10" in message.text()
+    assert "Pijn nu" in decision.state.text()  # listed as estimated
+    assert decision.panels["surgery"].icons.count > 0
+
+
+def test_cmc1_oa_asks_for_its_own_predictors(qtbot, window, decision):
+    window.steps[1].diagnosis.setEditText("M18.1")
+    QApplication.processEvents()
+    assert "eaton_stage" in decision.inputs and "bctq_fss_0" not in decision.inputs
+    assert isinstance(decision.inputs["key_pinch_kg"], QLineEdit)
+
+
+def test_without_a_diagnosis_the_step_says_what_to_do_first(qtbot, window, decision):
+    window.steps[1].diagnosis.setEditText("")
+    QApplication.processEvents()
+    assert "Vul eerst de diagnose in" in decision.state.text()
+    assert not decision.panels["surgery"].isVisible()
+
+
+def test_without_models_the_step_says_so_honestly(qtbot, window, services):
+    services.models = None
+    window._models_loaded("niet beschikbaar", "geen modelbestanden")
+    window.go_to(3)
+    view = window.steps[3].view
+    assert "geen voorspellingsmodellen" in view.state.text().lower()
+    assert not view.panels["conservative"].isVisible()
+
+
+def test_the_model_card_is_one_click_away(qtbot, decision, monkeypatch):
+    shown = []
+    monkeypatch.setattr("desktop.ui.decision.ModelCardDialog.exec", lambda dialog: shown.append(dialog) or 0)
+    decision.card_button.click()
+    [dialog] = shown
+    text = dialog.browser.toPlainText().lower()
+    assert "synthetic" in text and "calibration" in text
+
+
+def test_screenshot_of_the_decision_step_in_both_languages(qtbot, window, decision, tmp_path):
+    before = decision.request
+    fill(decision, {"sex": "M", "work_status": "office", "nrs_pain_0": 6})
+    settle(qtbot, decision, before)
+    assert screenshot(window, tmp_path, "stap-4-samen-beslissen").stat().st_size > 20_000
+    window.set_language("en")
+    view = window.steps[3].view
+    qtbot.waitUntil(lambda: view.prediction is not None, timeout=5000)
+    QApplication.processEvents()
+    assert "not for clinical use" in view.banner.text()
+    assert screenshot(window, tmp_path, "stap-4-shared-decision-en").stat().st_size > 20_000
+    window.set_language("nl")
