@@ -33,7 +33,7 @@ from pathlib import Path
 from predictors import store
 from predictors.api import load_models
 from predictors.model import column_names
-from predictors.schema import PatientValueError, baseline_columns, is_missing, parse_patient, CONDITIONS
+from predictors.schema import CONDITIONS, PatientValueError, baseline_columns, is_missing, parse_patient
 
 REQUIRED = ("patient_id", "condition")
 

@@ -19,8 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from predictors.schema import (
-    CONDITION_COLUMN, FUNCTION, MONTHS, PAIN, TREATMENT_COLUMN, PatientValueError, baseline_columns,
-    is_missing, parse_condition,
+    FUNCTION, MONTHS, PAIN, TREATMENT_COLUMN, PatientValueError, baseline_columns, is_missing, parse_condition,
 )
 
 
@@ -186,7 +185,3 @@ def _parse_row(row: dict, condition: str, line: int, errors: list[RowError]):
             errors.append(RowError(line, "inclusion_date", "expected a date YYYY-MM-DD"))
             return None
     return baseline, treatment, outcomes, date
-
-
-__all__ = ["Cohort", "CohortError", "RowError", "read_cohorts", "read_rows", "outcome_names",
-           "CONDITION_COLUMN"]

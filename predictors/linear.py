@@ -105,6 +105,10 @@ def fit_interval_normal(design, lower, upper, start_y, mean_penalty=1.0, heteros
     if not np.all(np.isfinite(result.x)):
         raise RuntimeError("latent-normal fit did not converge")
     beta, gamma = result.x[: p + 1], result.x[p + 1:]
+    # The maximum-likelihood spread is the in-sample one: it misses that the coefficients
+    # are estimated (σ²·p/n more error for a new patient) and is itself biased low by
+    # n/(n − p). Without this the 80% range covers ~78% in an arm of 600 patients.
+    gamma[0] += 0.5 * math.log((1 + (p + 1) / n) * n / max(n - p - 1, 1))
     gamma = np.concatenate([gamma, np.zeros(p - q)])
     return to_original(beta[1:], beta[0], centre, scale), to_original(gamma[1:], gamma[0], centre, scale)
 

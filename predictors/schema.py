@@ -86,14 +86,17 @@ class Column:
             return None
         nl, en = self.allowed()
         if self.kind == "category":
-            text = str(value).strip()
+            text = str(value).strip().lower().replace(" ", "_").replace("-", "_")
+            text = SYNONYMS.get(text, text)
             for level in self.levels:
-                if text.lower() == level.lower():
+                if text == level.lower():
                     return level
             raise PatientValueError(self.name, f"ongeldige waarde; verwacht {nl}",
                                     f"invalid value; expected {en}")
         if isinstance(value, bool):
             number = float(value)
+        elif self.kind == "binary" and isinstance(value, str) and value.strip().lower() in YES_NO:
+            number = YES_NO[value.strip().lower()]
         else:
             try:
                 number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
@@ -117,6 +120,14 @@ class Column:
         return number
 
 
+# Spellings seen in exports and typed in the window, mapped to the cohort's values.
+SYNONYMS = {"v": "f", "vrouw": "f", "female": "f", "man": "m", "male": "m",
+            "not_employed": "not_working", "unemployed": "not_working", "werkloos": "not_working",
+            "gepensioneerd": "retired", "kantoor": "office", "fysiek": "physical", "manual": "physical"}
+YES_NO = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0, "ja": 1.0, "nee": 0.0, "j": 1.0, "n": 0.0,
+          "y": 1.0}
+
+
 def is_missing(value: Any) -> bool:
     if value is None:
         return True
@@ -126,9 +137,9 @@ def is_missing(value: Any) -> bool:
 
 
 COMMON = (
-    Column("age", "number", 16, 110),
+    Column("age", "number", 12, 120),
     Column("sex", "category", levels=("F", "M")),
-    Column("bmi", "number", 12, 70),
+    Column("bmi", "number", 10, 80),
     Column("diabetes", "binary"),
     Column("smoker", "binary"),
     Column("work_status", "category", levels=WORK_STATUSES),
@@ -165,13 +176,6 @@ TREATMENT_COLUMN = Column("treatment", "category", levels=OPTIONS)
 
 def baseline_columns(condition: str) -> tuple[Column, ...]:
     return COMMON + SPECIFIC[condition]
-
-
-def outcome_columns(condition: str) -> tuple[str, ...]:
-    names = []
-    for instrument in (PAIN[condition], FUNCTION[condition]):
-        names += [f"{instrument.column}_{month}" for month in MONTHS[1:]]
-    return tuple(names) + ("rtw_days", "rtw_event", "surgery_within_12m")
 
 
 def parse_condition(value: Any) -> str:
