@@ -121,7 +121,10 @@ def _wire_datetime(value: Any) -> Any:
         raise ValueError("moet een tijdstip zijn in ISO 8601, bijvoorbeeld 2025-03-14T09:30:00Z")
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueError("valt buiten het bereik van geldige tijdstippen") from None
 
 
 def _bsn(value: str) -> str:
@@ -129,6 +132,46 @@ def _bsn(value: str) -> str:
         raise ValueError("moet precies 9 cijfers hebben")
     if not stdnum_bsn.is_valid(value):
         raise ValueError("is geen geldig BSN (voldoet niet aan de 11-proef)")
+    return value
+
+
+def _clean_text(value: str) -> str:
+    """Text must be storable anywhere: no NUL characters, no lone UTF-16 surrogates."""
+    if "\x00" in value:
+        raise ValueError("bevat een NUL-teken")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("bevat tekens die geen geldige Unicode zijn") from None
+    return value
+
+
+MAX_RULES_JSON = 64 * 1024
+
+
+def _rules(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rule outcomes are free-form JSON, but must be storable and reasonably small."""
+    import json
+    import math
+
+    def walk(item: Any, depth: int) -> None:
+        if depth > 20:
+            raise ValueError("is te diep genest")
+        if isinstance(item, str):
+            _clean_text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("bevat een getal dat geen JSON is (NaN of oneindig)")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                walk(key, depth + 1)
+                walk(inner, depth + 1)
+        elif isinstance(item, list):
+            for inner in item:
+                walk(inner, depth + 1)
+
+    walk(value, 0)
+    if len(json.dumps(value, ensure_ascii=True)) > MAX_RULES_JSON:
+        raise ValueError(f"is groter dan {MAX_RULES_JSON // 1024} kB")
     return value
 
 
@@ -142,9 +185,9 @@ Uzovi = Annotated[str, Field(strict=True, pattern=r"^\d{4}$", description="UZOVI
                              examples=["3311"])]
 Agb = Annotated[str, Field(strict=True, pattern=r"^\d{8}$", description="AGB-code, 8 cijfers")]
 Side = Literal["L", "R"]
-Text = Annotated[str, StringConstraints(strict=True, max_length=200)]
-ShortText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100)]
-LongText = Annotated[str, StringConstraints(strict=True, max_length=2000)]
+Text = Annotated[str, StringConstraints(strict=True, max_length=200), AfterValidator(_clean_text)]
+ShortText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100), AfterValidator(_clean_text)]
+LongText = Annotated[str, StringConstraints(strict=True, max_length=2000), AfterValidator(_clean_text)]
 Revision = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 WireUUID = Annotated[UUID, Field(strict=False)]  # a UUID object or its text form
 
@@ -176,7 +219,7 @@ class HealthResponse(_Response):
 
 # -- enrolment ------------------------------------------------------------------------------
 class EnrollRequest(_Request):
-    code: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+    code: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(_clean_text)]
     device_name: ShortText
     location: Text | None = None
 
@@ -197,7 +240,7 @@ class InclusionRecord(_Request):
     bundle: ShortText
     bundle_version: ShortText
     condition: ShortText
-    diagnosis: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20)]
+    diagnosis: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20), AfterValidator(_clean_text)]
     side: Side | None = None
     episode_side: Side | None = Field(
         default=None, description="the side when the bundle's episode key includes side, else null")
@@ -208,7 +251,7 @@ class InclusionRecord(_Request):
     insurer_source: ShortText
     insurer_checked_at: WireDateTime
     eligibility_status: ShortText
-    eligibility_rules: Annotated[list[dict[str, Any]], Field(max_length=100)]
+    eligibility_rules: Annotated[list[dict[str, Any]], Field(max_length=100), AfterValidator(_rules)]
     explained_by: Text | None = None
     explained_at: WireDateTime | None = None
     explanation_language: Literal["nl", "en"] | None = None

@@ -71,7 +71,7 @@ async def push(request: Request, device: Annotated[Device, Depends(current_devic
     """Validates each record on its own, so one bad record is `rejected`, not the batch."""
     raw = await request.body()
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError):
         raise InvalidBody("de body is geen geldige JSON") from None
     if not isinstance(body, dict) or set(body) != {"records"}:
@@ -99,6 +99,10 @@ def changes(request: Request, device: Annotated[Device, Depends(current_device)]
 def coverage_lookup(body: p.CoverageLookupRequest, request: Request,
                     device: Annotated[Device, Depends(current_device)]) -> p.CoverageLookupResponse:
     return coverage.lookup(get_storage(request), device, body)
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is geen JSON")
 
 
 class InvalidBody(Exception):

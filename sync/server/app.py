@@ -154,8 +154,10 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
             405: (p.ERROR_METHOD_NOT_ALLOWED, "Deze methode is hier niet toegestaan."),
             413: (p.ERROR_TOO_LARGE, str(error.detail)),
         }.get(error.status_code, (p.ERROR_INVALID_REQUEST, "Het verzoek kon niet gelezen worden."))
-        headers = {"Connection": "close"} if error.status_code == 413 else None
-        return error_response(error.status_code, code, message, headers)
+        headers = dict(error.headers or {})  # e.g. Allow on 405
+        if error.status_code == 413:
+            headers["Connection"] = "close"
+        return error_response(error.status_code, code, message, headers or None)
 
     @app.exception_handler(DatabaseUnavailable)
     async def unavailable(_request: Request, _error: DatabaseUnavailable):

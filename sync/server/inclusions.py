@@ -44,7 +44,7 @@ class BatchTooLarge(ValueError):
 
 def canonical(record: InclusionRecord) -> str:
     """The record's content in one canonical JSON form (UTC times, sorted keys)."""
-    return json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
 
 def parse_records(raw_records: list[Any]) -> list[InclusionRecord | PushResult]:
