@@ -24,6 +24,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 class Settings:
     data_dir: Path
     bundles_dir: Path | None = None
+    models_dir: Path | None = None  # a clinic's own retrained models; default: the shipped ones
     log_dir: Path | None = None
     log_level: str = "WARNING"
     language: str = "nl"
@@ -54,7 +55,7 @@ def defaults() -> Settings:
     )
 
 
-_PATH_KEYS = {"data_dir", "bundles_dir", "log_dir"}
+_PATH_KEYS = {"data_dir", "bundles_dir", "models_dir", "log_dir"}
 _KEYS = {f.name for f in fields(Settings)}
 
 

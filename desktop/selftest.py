@@ -22,8 +22,8 @@ from desktop.logs import redact
 
 REQUIRED_MODULES = (
     "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtPrintSupport",
-    "sqlite_utils", "sklearn", "numpy", "skops.io", "keyring", "requests", "stdnum.nl.bsn",
-    "platformdirs",
+    "sqlite_utils", "numpy", "scipy.special", "keyring", "requests", "stdnum.nl.bsn",
+    "platformdirs", "pydantic", "truststore", "sync.client", "predictors",
 )
 KEYRING_SERVICE = "Bundelassistent"
 
@@ -106,6 +106,23 @@ def check_data_dir(settings: config.Settings) -> str:
     return f"{folder} schrijfbaar; database in orde (schema {version}, {count} inclusies)"
 
 
+def check_models(settings: config.Settings) -> str:
+    """Every model file matches the SHA-256 in its card, and the models answer."""
+    from predictors import ModelFileError, load_models
+
+    try:
+        models = load_models(settings.models_dir)
+    except ModelFileError as error:
+        raise CheckFailed(f"{error} — installeer de app opnieuw of train de modellen opnieuw") from None
+    parts = []
+    for condition in models.conditions:
+        card = models.card(condition)
+        files = len(card.get("files", {}))
+        synthetic = " (synthetische data)" if card.get("synthetic") else ""
+        parts.append(f"{condition}: {files} bestanden, controlesom klopt{synthetic}")
+    return "; ".join(parts)
+
+
 def check_keyring(settings: config.Settings) -> str:
     import keyring
     from keyring.backends import fail
@@ -129,6 +146,7 @@ DEFAULT_CHECKS: list[tuple[str, Check]] = [
     ("Python-modules", check_imports),
     ("Bronbestanden", check_resources),
     ("Bundeldefinities", check_bundles),
+    ("Voorspellingsmodellen", check_models),
     ("Datamap en database", check_data_dir),
     ("Sleutelbos", check_keyring),
 ]

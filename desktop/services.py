@@ -175,7 +175,7 @@ class Services:
         try:
             from predictors import ModelFileError, load_models
 
-            self.models = load_models()
+            self.models = load_models(self.settings.models_dir)
         except ModelFileError as error:
             self.models = None
             return "niet beschikbaar", str(error)

@@ -63,3 +63,16 @@ def test_the_flag_form_runs_the_same_check(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Alle controles geslaagd." in result.stdout
+
+
+def test_a_changed_model_file_fails_the_model_check(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(resources.path("models"), models)
+    target = next(models.glob("*.model.json"))
+    target.write_text(target.read_text(encoding="utf-8").replace("0.", "1.", 1), encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(f'models_dir = "{models}"\n', encoding="utf-8")
+    result = self_test("--no-window", "--config", config, "--data-dir", tmp_path / "data")
+    assert result.returncode == 1
+    [failure] = lines_marked(result.stdout, "FOUT")
+    assert failure.startswith("FOUT  Voorspellingsmodellen") and target.name in failure
