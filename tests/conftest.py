@@ -1,14 +1,11 @@
 """Shared fixtures: every test runs with its own config, data and home folders."""
 
 import os
-from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-REPO = Path(__file__).resolve().parent.parent
-from helpers import CLI  # noqa: F401  (tests import it from here)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLI
+from helpers import CLI
 from desktop.bundles import default_bundles_dir, load_bundles
 
 SHIPPED = {"hand-wrist", "hip-fracture", "claudication", "colon-cancer", "stroke-chain", "stockholm-hip-knee"}

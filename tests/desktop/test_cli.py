@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLI
+from helpers import CLI
 from helpers import inclusion, jsonl, valid_bsns
 
 BSN, OTHER = valid_bsns(2)

@@ -4,7 +4,7 @@ import json
 import logging
 import subprocess
 
-from conftest import CLI
+from helpers import CLI
 from desktop import logs
 from helpers import valid_bsns
 

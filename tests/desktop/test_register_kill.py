@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLI
+from helpers import CLI
 from helpers import inclusion, jsonl, valid_bsns
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")

@@ -4,7 +4,7 @@ import shutil
 import subprocess
 
 import resources
-from conftest import CLI
+from helpers import CLI
 
 
 def self_test(*args, env=None):
