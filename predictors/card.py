@@ -51,9 +51,10 @@ def method_text(condition: str) -> dict[str, str]:
         ),
         "surgery_within_12m": "Conservative option: logistic regression on every baseline predictor.",
         "missing_predictors": (
-            "Unknown predictors are replaced by their conditional mean given the known ones (joint "
-            "Gaussian of the encoded predictors); columns often empty in training also get a "
-            "missing-indicator. The imputation uncertainty widens ranges and flattens probabilities."
+            "Unknown predictors (in training and at prediction time) are replaced by their conditional "
+            "mean given the known ones (joint Gaussian of the encoded predictors); the imputation "
+            "uncertainty widens ranges and flattens probabilities. No missing-indicators: they did not "
+            "improve cross-validated fit and would tie the models to this clinic's reasons for empty fields."
         ),
         "untaken_option": (
             "Models are fitted per option; with treatment choice and non-response depending only on "
