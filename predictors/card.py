@@ -51,9 +51,10 @@ def method_text(condition: str) -> dict[str, str]:
         ),
         "surgery_within_12m": "Conservative option: logistic regression on every baseline predictor.",
         "missing_predictors": (
-            "Unknown predictors are replaced by their conditional mean given the known ones (joint "
-            "Gaussian of the encoded predictors); columns often empty in training also get a "
-            "missing-indicator. The imputation uncertainty widens ranges and flattens probabilities."
+            "Unknown predictors (in training and at prediction time) are replaced by their conditional "
+            "mean given the known ones (joint Gaussian of the encoded predictors); the imputation "
+            "uncertainty widens ranges and flattens probabilities. No missing-indicators: they did not "
+            "improve cross-validated fit and would tie the models to this clinic's reasons for empty fields."
         ),
         "untaken_option": (
             "Models are fitted per option; with treatment choice and non-response depending only on "
@@ -200,15 +201,18 @@ def render_markdown(card: dict) -> str:
         items += [(f"back at work by day {d[3:]}", rtw.get(d)) for d in ("day42", "day84")]
         for name, m in items:
             if m:
+                slope = _fmt(m["calibration_slope"], 2)
+                if m.get("calibration_slope_se") is not None:
+                    slope += f" ± {m['calibration_slope_se']:.2f}"
                 lines.append(f"| {arm} | {name} | {m['n']} | {_fmt(m['observed'])} | {_fmt(m['mean_predicted'])} | "
-                             f"{_fmt(m['auc'])} | {_fmt(m['calibration_intercept'])} | "
-                             f"{_fmt(m['calibration_slope'])} | {_fmt(m['brier'])} |")
+                             f"{_fmt(m['auc'])} | {_fmt(m['calibration_intercept'])} | {slope} | {_fmt(m['brier'])} |")
         if rtw:
             lines.append(f"| {arm} | return to work: C-index {_fmt(rtw['c_index'])}, censored {rtw['censored']}/{rtw['n']}, "
                          f"median days observed (KM) {_fmt(rtw['median_days_observed'], 0)}, predicted (median of "
                          f"patients) {_fmt(rtw['median_days_predicted_median'], 1)} | | | | | | | |")
     lines += ["", "Return-to-work observed = Kaplan–Meier; AUC, calibration and Brier weighted by inverse "
-              "probability of censoring. Calibration: intercept 0 and slope 1 are perfect.", ""]
+              "probability of censoring. Calibration: intercept 0 and slope 1 are perfect; ± is the slope's "
+              "standard error on this test set.", ""]
     case_mix = card["evaluation"].get("case_mix_checks") or {}
     if case_mix:
         lines += ["### Case-mix checks (held-out subsets)", "",

@@ -51,7 +51,9 @@ def calibration(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) 
     """Calibration intercept (in the large: logit offset, slope fixed at 1) and slope.
 
     Perfect calibration is intercept 0 and slope 1; a slope below 1 means predictions
-    are too extreme (overfitting), above 1 too timid.
+    are too extreme (overfitting), above 1 too timid. `slope_se` is its standard error:
+    on a few hundred patients with a weak predictor it is easily 0.2, so a single
+    held-out slope must be read with it.
     """
     y = (np.asarray(y) > 0.5).astype(float)
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
@@ -59,8 +61,12 @@ def calibration(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) 
     logit = special.logit(p)
     ones = np.ones((len(y), 1))
     intercept = _logistic_fit(ones, y, w, logit)[0]
-    slope = _logistic_fit(np.column_stack([ones, logit]), y, w, np.zeros(len(y)))[1]
-    return {"intercept": float(intercept), "slope": float(slope)}
+    design = np.column_stack([ones, logit])
+    fit = _logistic_fit(design, y, w, np.zeros(len(y)))
+    mu = special.expit(design @ fit)
+    information = (design * (w * mu * (1 - mu))[:, None]).T @ design
+    slope_se = float(np.sqrt(np.linalg.inv(information + 1e-12 * np.eye(2))[1, 1]))
+    return {"intercept": float(intercept), "slope": float(fit[1]), "slope_se": slope_se}
 
 
 def brier(y, p, weight=None) -> float:
@@ -80,7 +86,7 @@ def binary_metrics(y, p, weight=None) -> dict:
     }
     labels = np.asarray(y)[w > 0] > 0.5
     if labels.all() or not labels.any():  # one class only: calibration is not estimable
-        result.update({"calibration_intercept": None, "calibration_slope": None})
+        result.update({"calibration_intercept": None, "calibration_slope": None, "calibration_slope_se": None})
     else:
         result.update({f"calibration_{k}": v for k, v in calibration(y, p, w).items()})
     return result

@@ -10,13 +10,16 @@ fades with duration), binaries 0/1, sex as `male`, work status as three dummies
 Missing values: the encoded features are treated as jointly Gaussian (mean and
 covariance from the training data), and an unknown value is replaced by its conditional
 mean given the values that are known — whichever values those are, so any field may be
-left empty at prediction time. For columns that were often empty in the training export
-(pcs, phq4, expectation, ncs_severity in the reference cohort) a missing-indicator is
-added as well: whether a nerve conduction study was done can itself be prognostic, and
-the models learn that from data. For other columns (never empty in training) the
-conditional covariance of the imputed values is kept, so that a model with coefficients
-`a` can add `a' C a` to the variance of its linear predictor: an unknown age or baseline
-score makes the 80% range wider rather than falsely precise.
+left empty at prediction time. The conditional covariance of the imputed values is kept,
+so that a model with coefficients `a` can add `a' C a` to the variance of its linear
+predictor: an unknown age or baseline score makes the 80% range wider and probabilities
+flatter rather than falsely precise.
+
+Missing-indicators (a 0/1 column "pcs was empty") are available but off by default. On
+the reference cohorts they made the cross-validated likelihood of every outcome worse
+(the empty fields carry no information beyond the other predictors), and they would tie
+the models to this clinic's reasons for leaving a field empty — a clinic that never
+does nerve conduction studies would otherwise inherit what "no study" meant here.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 
 from predictors.schema import baseline_columns
 
-INDICATOR_MIN_RATE = 0.01  # columns empty in >= 1% of training rows get a missing-indicator
+INDICATOR_MIN_RATE = 0.01  # with indicators on: columns empty in >= 1% of training rows
 INDICATOR_MIN_COUNT = 10
 
 
@@ -117,7 +120,7 @@ class FeatureSpace:
         return len(self.names)
 
     @classmethod
-    def fit(cls, condition: str, encoded: np.ndarray) -> "FeatureSpace":
+    def fit(cls, condition: str, encoded: np.ndarray, indicators: bool = False) -> "FeatureSpace":
         observed = ~np.isnan(encoded)
         mean = np.nanmean(encoded, axis=0)
         centred = np.where(observed, encoded - mean, 0.0)
@@ -129,7 +132,7 @@ class FeatureSpace:
         cov = (vectors * np.maximum(values, floor)) @ vectors.T
         sources = [source for _, source in encoded_names(condition)]
         indicator_sources = []
-        for source in dict.fromkeys(sources):
+        for source in dict.fromkeys(sources) if indicators else ():
             column = sources.index(source)
             missing = int((~observed[:, column]).sum())
             if missing >= INDICATOR_MIN_COUNT and missing >= INDICATOR_MIN_RATE * len(encoded):
