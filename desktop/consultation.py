@@ -42,6 +42,7 @@ class Consultation:
     initial_treatment: str = ""
     agreed: bool = False
     intake: dict[str, Any] = field(default_factory=dict)  # predictor values for Samen beslissen
+    registered: dict[str, Any] | None = None  # the inclusion saved in this consultation
 
     def _case_data(self, drop: set[str] = frozenset()) -> dict:
         data = {key: (getattr(self, key) or None) for key in CASE_KEYS if key not in drop}

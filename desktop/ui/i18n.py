@@ -84,6 +84,8 @@ ENGLISH = {
     "Sluiten": "Close",
     "&Synchronisatie": "&Sync",
     "&Bestand": "&File",
+    "Geïncludeerd": "Included",
+    "t/m": "until",
     "Synchronisatie": "Sync",
     "Synchronisatie gestopt": "Sync stopped",
     "Synchroniseren…": "Syncing…",

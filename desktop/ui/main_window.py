@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
 
         c = self.consultation
         age = c.age()
-        status, colour = status_label(decision)
+        status, colour = status_label(decision, c)
         parts = [
             f"<b>{tr('Patiënt')}:</b> {c.name or '—'}",
             f"<b>BSN</b> {c.masked_bsn() or '—'}",

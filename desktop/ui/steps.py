@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -40,7 +41,11 @@ STATUS_COLOUR = {ELIGIBLE: "#1b7f3b", NOT_ELIGIBLE: "#b3261e", NEEDS_INFORMATION
 RULE_MARK = {PASS: "✔", FAIL: "✖"}
 
 
-def status_label(decision: Decision | None) -> tuple[str, str]:
+def status_label(decision: Decision | None, consultation: Consultation | None = None) -> tuple[str, str]:
+    """The bundle status in words and colour; once saved, the inclusion itself."""
+    if consultation is not None and consultation.registered:
+        end = dt.date.fromisoformat(consultation.registered["end_date"]).strftime("%d-%m-%Y")
+        return f"{tr('Geïncludeerd')} {tr('t/m')} {end}", "#1b7f3b"
     if decision is None:
         return tr("Nog niet beoordeeld"), "#555555"
     return tr(STATUS_TEXT[decision.status]), STATUS_COLOUR[decision.status]
@@ -137,6 +142,14 @@ class PatientStep(Step):
         return "<br>".join(lines)
 
 
+def _local_time(moment: str) -> str:
+    try:
+        when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return moment
+    return (when.astimezone() if when.tzinfo else when).strftime("%d-%m-%Y %H:%M")
+
+
 class InsuranceStep(Step):
     title = "Verzekering & bundel"
     lookup_requested = Signal()
@@ -178,10 +191,9 @@ class InsuranceStep(Step):
         self.lookup_button = QPushButton(tr("Opnieuw opzoeken"))
         self.lookup_button.setAccessibleName(tr("Verzekering opnieuw opzoeken bij de server"))
         self.lookup_button.clicked.connect(self.lookup_requested.emit)
-        source_row = QHBoxLayout()
-        source_row.addWidget(self.source, 1)
-        source_row.addWidget(self.lookup_button)
-        form.addRow("", source_row)
+        self.lookup_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        form.addRow("", self.source)
+        form.addRow("", self.lookup_button)
         self.lookup_text = ""
 
         self.diagnosis = QComboBox()
@@ -280,7 +292,7 @@ class InsuranceStep(Step):
         if c.insurer_uzovi:
             parts.append(f"{tr('Bron')}: {tr(source.get(c.insurer_source, c.insurer_source))}")
             if c.insurer_source in ("server", "cache") and c.insurer_checked_at:
-                parts.append(f"({tr('gecontroleerd')} {c.insurer_checked_at[:16].replace('T', ' ')})")
+                parts.append(f"({tr('gecontroleerd')} {_local_time(c.insurer_checked_at)})")
         if self.lookup_text and not (c.insurer_uzovi and c.insurer_source in ("card", "manual")):
             parts.append(f"— {self.lookup_text}")
         self.source.setText(" ".join(parts))
@@ -292,7 +304,7 @@ class InsuranceStep(Step):
         matching = self.insurer.findData(self.consultation.insurer_uzovi)
         if matching >= 0 and matching != self.insurer.currentIndex():
             self.insurer.setCurrentIndex(matching)
-        text, colour = status_label(decision)
+        text, colour = status_label(decision, self.consultation)
         self.status.setText(f"<span style='font-size:18pt; color:{colour}; font-weight:bold'>{text}</span>")
         self.rules.clear()
         for rule in decision.rules if decision else ():
@@ -467,10 +479,11 @@ class InclusionStep(Step):
         self.handout.blockSignals(True)
         self.handout.setChecked(self.consultation.handout_printed)
         self.handout.blockSignals(False)
-        text, colour = status_label(decision)
-        reasons = "".join(f"<li>{r}</li>" for r in decision.reasons(language())) if decision else ""
+        text, colour = status_label(decision, self.consultation)
+        registered = self.consultation.registered
+        reasons = "".join(f"<li>{r}</li>" for r in decision.reasons(language())) if decision and not registered else ""
         self.summary.setText(f"<span style='font-size:14pt; color:{colour}'><b>{text}</b></span><ul>{reasons}</ul>")
-        self.save_button.setEnabled(decision is not None and decision.status == ELIGIBLE)
+        self.save_button.setEnabled(decision is not None and decision.status == ELIGIBLE and not registered)
 
     def save(self) -> None:
         """Validate every field, then save durably; on any problem nothing is saved."""
@@ -492,6 +505,7 @@ class InclusionStep(Step):
                                 + "; ".join(refused.decision.reasons(language())) + "</span>")
             return
         self.show_problems({})
+        self.consultation.registered = record
         self.result.setText(f"<span style='color:#1b7f3b; font-size:14pt'><b>{tr('Geregistreerd')}</b></span> "
                             f"— {record['inclusion_date']} t/m {record['end_date']}<br>id {record['id']}")
         self.saved.emit(record)

@@ -102,6 +102,8 @@ def test_full_consultation_with_the_keyboard(qtbot, window, services, tmp_path):
     assert record["id"] in inclusion.result.text()
     assert (record["location"], record["explanation_language"], record["handout_printed"]) == ("Utrecht", "en", 1)
     assert record["side"] == "R" and record["user"] == "suo.test"
+    assert "Geïncludeerd t/m" in window.header.text()  # its own episode does not read as "not eligible"
+    assert not inclusion.save_button.isEnabled()
     screenshot(window, tmp_path, "5-inclusie")
 
     qtbot.keyClick(window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
