@@ -356,6 +356,11 @@ class Registry:
 
         return self._write(work)
 
+    def state_of(self, inclusion_id: str) -> str | None:
+        """Only the state (no patient data, so not an audited view)."""
+        row = self.db.execute("SELECT state FROM inclusions WHERE id = ?", [inclusion_id]).fetchone()
+        return row[0] if row else None
+
     def history(self, inclusion_id: str) -> list[dict]:
         return list(self.db["inclusion_history"].rows_where(
             "inclusion_id = ?", [inclusion_id], order_by="seq"))

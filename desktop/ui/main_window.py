@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(step)
             self.step_list.addItem(f"{number}. {tr(cls.title)}")
         self.worklist = Worklist(self.services)
-        self.worklist.changed.connect(self.reevaluate)
+        self.worklist.changed.connect(self._worklist_changed)
         self.pages.addWidget(self.worklist)
         self.step_list.addItem(f"{STEP_COUNT + 1}. {tr('Werklijst')}")
         self.step_list.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -262,6 +262,13 @@ class MainWindow(QMainWindow):
             self.reevaluate()
         else:
             self._render_status()
+
+    def _worklist_changed(self) -> None:
+        """A withdrawal in the worklist may concern the inclusion saved in this consultation."""
+        registered = self.consultation.registered
+        if registered and self.services.registry.state_of(registered["id"]) == "withdrawn":
+            self.consultation.registered = None
+        self.reevaluate()
 
     def _saved(self, record: dict) -> None:
         self.worklist.refresh()

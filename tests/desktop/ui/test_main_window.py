@@ -113,6 +113,7 @@ def test_full_consultation_with_the_keyboard(qtbot, window, services, tmp_path):
     worklist.withdraw(worklist.selected_id(), "patiënt ziet af")
     assert services.registry.inclusions()[0]["state"] == "withdrawn"
     assert worklist.table.item(0, 4).text() == "ingetrokken"
+    assert "Geïncludeerd" not in window.header.text() and "Komt in aanmerking" in window.header.text()
     screenshot(window, tmp_path, "6-werklijst")
 
 
