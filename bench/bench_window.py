@@ -3,6 +3,10 @@
 Budget (brief §10): within 1.5x the bare window, measured in the same run. Needs Xvfb
 and xdotool (Debian packages xvfb, xdotool, libxcb-cursor0). Each launch is a fresh
 process; the time runs from process start until xdotool sees the window mapped.
+
+When the frozen one-folder build exists (scripts/build → dist/Bundelassistent, or the
+folder given as the first argument), it is timed in the same rounds and its size on disk
+is reported: budget (issue 6) ≤ 2x the source run and ≤ 350 MB.
 """
 
 from __future__ import annotations
@@ -61,20 +65,31 @@ def time_to_map(command: list[str], title: str, env: dict) -> float:
         process.wait()
 
 
+def folder_mib(folder: Path) -> float:
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
+    return sum(p.stat().st_size for p in files) / 2**20
+
+
 def main() -> None:
+    frozen_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "dist" / "Bundelassistent"
+    frozen = [str(frozen_dir / "bundelassistent")] if (frozen_dir / "bundelassistent").is_file() else None
     if not (shutil.which("Xvfb") and shutil.which("xdotool")):
         raise SystemExit("needs Xvfb and xdotool: apt-get install xvfb xdotool libxcb-cursor0")
     server, display = start_xvfb()
     data_dir = tempfile.mkdtemp()
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
     app = [sys.executable, "-m", "desktop", "--data-dir", data_dir]
-    bare, ours = [], []
+    bare, ours, ours_frozen = [], [], []
     try:
         time_to_map([sys.executable, "-c", BARE], "BareQtWindow", env)  # warm the file cache
         time_to_map(app, "Bundelassistent", env)
+        if frozen:
+            time_to_map(frozen + ["--data-dir", data_dir], "Bundelassistent", env)
         for _ in range(ROUNDS):
             bare.append(time_to_map([sys.executable, "-c", BARE], "BareQtWindow", env))
             ours.append(time_to_map(app, "Bundelassistent", env))
+            if frozen:
+                ours_frozen.append(time_to_map(frozen + ["--data-dir", data_dir], "Bundelassistent", env))
     finally:
         server.terminate()
         server.wait()
@@ -85,6 +100,15 @@ def main() -> None:
     print(f"{'bare PySide6 window (baseline)':40} {bare_median:8.3f}")
     print(f"{'Bundelassistent main window':40} {ours_median:8.3f}")
     print(f"ratio {ratio:.2f}x (budget ≤ 1.5x){'' if ratio <= 1.5 else '  OVER BUDGET'}")
+    if frozen:
+        frozen_median = statistics.median(ours_frozen)
+        frozen_ratio = frozen_median / ours_median
+        size = folder_mib(frozen_dir)
+        print(f"{'frozen one-folder app':40} {frozen_median:8.3f}")
+        print(f"frozen vs source run {frozen_ratio:.2f}x (budget ≤ 2x){'' if frozen_ratio <= 2 else '  OVER BUDGET'}")
+        print(f"one-folder size {size:.0f} MiB (budget ≤ 350){'' if size <= 350 else '  OVER BUDGET'}")
+    else:
+        print(f"(no frozen build in {frozen_dir}: run scripts/build to time it too)")
 
 
 if __name__ == "__main__":

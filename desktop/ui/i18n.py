@@ -199,3 +199,30 @@ def language() -> str:
 
 def tr(text: str) -> str:
     return ENGLISH.get(text, text) if _language == "en" else text
+
+
+_qt_translator = None
+
+
+def install_qt_translations(code: str) -> bool:
+    """Qt's own dialogs (file chooser, print dialog, message box buttons) in the same language.
+
+    Qt imports are local so this module stays importable without a display.
+    """
+    global _qt_translator
+    from PySide6.QtCore import QCoreApplication, QLibraryInfo, QTranslator
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return False
+    if _qt_translator is not None:
+        app.removeTranslator(_qt_translator)
+        _qt_translator = None
+    if code == "en":
+        return True
+    translator = QTranslator(app)
+    if translator.load(f"qtbase_{code}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(translator)
+        _qt_translator = translator
+        return True
+    return False

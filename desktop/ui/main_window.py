@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.services = services
         self.consultation = consultation or Consultation()
         i18n.set_language(services.settings.language)
+        i18n.install_qt_translations(services.settings.language)
         self.sync = SyncController(services, self, automatic=self.background_sync)
         self.sync.updated.connect(self._sync_updated)
         self._seen_summary = None
@@ -301,6 +302,7 @@ class MainWindow(QMainWindow):
     def set_language(self, code: str) -> None:
         self.services.settings = replace(self.services.settings, language=code)
         i18n.set_language(code)
+        i18n.install_qt_translations(code)
         self.menuBar().clear()
         self._build_menu()
         self._rebuild(start_step=self.pages.currentIndex())

@@ -43,3 +43,12 @@ def test_the_decision_steps_tables_of_labels_are_translated_too():
              *(text for choices in decision.CHOICES.values() for _, text in choices),
              *(text for _, text in decision.YES_NO)]
     assert sorted(text for text in texts if text not in i18n.ENGLISH) == []
+
+
+def test_qt_standard_dialogs_follow_the_chosen_language(qtbot):
+    from PySide6.QtCore import QCoreApplication
+
+    assert i18n.install_qt_translations("nl")
+    assert QCoreApplication.translate("QFileDialog", "Look in:") == "Zoeken in:"
+    assert i18n.install_qt_translations("en")
+    assert QCoreApplication.translate("QFileDialog", "Look in:") == "Look in:"
