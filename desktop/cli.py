@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     enroller.add_argument("--code", required=True, help="eenmalige aanmeldcode")
     syncer = command("sync", "verstuur de wachtrij en haal wijzigingen op")
     syncer.add_argument("--once", action="store_true", required=True, help="één keer, dan stoppen")
+    backup = command("backup", "maak een consistente kopie van de lokale database (mag terwijl de app draait)")
+    backup.add_argument("--to", dest="target", required=True, type=Path, metavar="FILE", help="nieuw bestand")
     selftest = command("self-test", "controleer de installatie (voor IT); niet-nul bij een fout")
     selftest.add_argument("--no-window", action="store_true", help="sla de venstercontrole over")
     withdraw = command("withdraw", "trek een inclusie in (blijft bewaard met historie)")
@@ -229,7 +231,17 @@ def cmd_sync(args, services) -> int:
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
+def cmd_backup(args, services) -> int:
+    try:
+        size = services.registry.backup(args.target)
+    except FileExistsError:
+        raise UserError(f"{args.target}: bestaat al; kies een nieuwe bestandsnaam") from None
+    print(f"kopie gemaakt: {args.target} ({size / 1e6:.1f} MB), integriteit in orde")
+    return EXIT_OK
+
+
 COMMANDS = {
+    "backup": cmd_backup,
     "enroll": cmd_enroll,
     "sync": cmd_sync,
     "check-eligibility": cmd_check_eligibility,

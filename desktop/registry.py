@@ -190,6 +190,25 @@ class Registry:
             raise
         return self.db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
 
+    def backup(self, target: Path) -> int:
+        """A consistent copy while the app may be writing (SQLite's online backup); returns its size."""
+        target = Path(target)
+        if target.exists():
+            raise FileExistsError(target)
+        partial = target.with_name(target.name + ".part")
+        copy = sqlite3.connect(str(partial))
+        try:
+            self.db.conn.backup(copy)
+            ok = copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            copy.close()
+        if not ok:
+            partial.unlink()
+            raise sqlite3.DatabaseError("de kopie doorstaat de integriteitscontrole niet")
+        partial.replace(target)
+        self.audit("backup", None, None, "database", {"target": target.name})
+        return target.stat().st_size
+
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 

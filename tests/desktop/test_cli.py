@@ -150,3 +150,18 @@ def test_invalid_config_file_is_reported(tmp_path):
     bad.write_text("kleur = 'rood'\n", encoding="utf-8")
     result = run("--config", bad, "validate-bundles")
     assert result.returncode == 2 and "onbekende instelling 'kleur'" in result.stderr
+
+
+def test_backup_copies_the_database_consistently_and_never_overwrites(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "batch.jsonl"
+    path.write_text(jsonl([inclusion(bsn) for bsn in valid_bsns(3, start=300_000_000)]), encoding="utf-8")
+    assert run("--data-dir", tmp_path / "data", "register", "--jsonl", path).returncode == 0
+    target = tmp_path / "kopie.sqlite3"
+    result = run("--data-dir", tmp_path / "data", "backup", "--to", target)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT count(*) FROM inclusions").fetchone()[0] == 3
+    again = run("--data-dir", tmp_path / "data", "backup", "--to", target)
+    assert again.returncode == 2 and "bestaat al" in again.stderr
