@@ -44,6 +44,5 @@ Name: "{group}\{#AppName} zelftest"; Filename: "{cmd}"; Parameters: "/k ""{app}\
 Root: HKA; Subkey: "Software\Classes\bundelassistent"; ValueType: string; ValueName: ""; ValueData: "URL:Bundelassistent"; Flags: uninsdeletekey
 Root: HKA; Subkey: "Software\Classes\bundelassistent"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""
 Root: HKA; Subkey: "Software\Classes\bundelassistent\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" ""%1"""
-
-[Run]
-Filename: "{app}\{#AppExe}"; Parameters: "self-test --no-window"; Flags: runhidden; StatusMsg: "Installatie controleren…"
+; No self-test at install time: it would run as the installing administrator, not as the
+; user whose profile holds the database and keyring. Run it per user (see docs/IT.md).
