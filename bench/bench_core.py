@@ -24,21 +24,9 @@ from desktop.registry import Actor  # noqa: E402
 from desktop.services import Services  # noqa: E402
 from helpers import inclusion, valid_bsns  # noqa: E402
 
+from timing import percentile, timed  # noqa: E402
+
 ROUNDS = 500
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def timed(function, rounds: int = ROUNDS) -> list[float]:
-    samples = []
-    for index in range(rounds):
-        start = time.perf_counter()
-        function(index)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
 
 
 def raw_sqlite_baseline(folder: Path) -> list[float]:
@@ -52,7 +40,7 @@ def raw_sqlite_baseline(folder: Path) -> list[float]:
         connection.execute("INSERT INTO t VALUES (?, ?)", [f"id-{index}", "x" * 600])
         connection.execute("COMMIT")
 
-    return timed(insert)
+    return timed(insert, ROUNDS)
 
 
 def main() -> None:
@@ -69,7 +57,7 @@ def main() -> None:
         decisions = timed(lambda i: evaluate(case, bundle, history), rounds=5000)
 
         requests = [parse_inclusion(inclusion(bsn), bundles) for bsn in valid_bsns(ROUNDS, start=300000000)]
-        registrations = timed(lambda i: services.register(requests[i]))
+        registrations = timed(lambda i: services.register(requests[i]), ROUNDS)
         services.close()
 
     base_p95 = percentile(baseline, 95)

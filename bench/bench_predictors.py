@@ -25,13 +25,10 @@ import resources  # noqa: E402
 from predictors import load_models  # noqa: E402
 from predictors.batch import run as run_batch  # noqa: E402
 
+from timing import percentile, timed  # noqa: E402
+
 ROUNDS = 300
 BATCH_ROWS = 10_000
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def on_worker(function):
@@ -46,15 +43,6 @@ def on_worker(function):
     thread.start()
     thread.join()
     return (time.perf_counter() - start) * 1000, result.get("value")
-
-
-def timed(function, rounds: int = ROUNDS) -> list[float]:
-    samples = []
-    for index in range(rounds):
-        start = time.perf_counter()
-        function(index)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
 
 
 def cohort_rows() -> list[dict]:
@@ -83,10 +71,10 @@ def main() -> None:
     y = (x[:, 0] + np.random.default_rng(1).normal(size=2000) > 0).astype(int)
     bare = LogisticRegression(max_iter=1000).fit(x, y)
     one_row = x[:1]
-    baseline_one = timed(lambda i: bare.predict_proba(one_row))
+    baseline_one = timed(lambda i: bare.predict_proba(one_row), ROUNDS)
     for patient in patients[:20]:  # warm-up
         models.predict(patient)
-    predictions = timed(lambda i: models.predict(patients[i]))
+    predictions = timed(lambda i: models.predict(patients[i]), ROUNDS)
     similar = timed(lambda i: models.similar_patients(patients[i], "surgery", k=20), rounds=100)
 
     with tempfile.TemporaryDirectory() as tmp:
