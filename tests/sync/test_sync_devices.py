@@ -194,3 +194,76 @@ def test_two_devices_with_thousands_of_overlapping_inclusions_end_up_exactly_onc
         assert flagged["duplicate_of"] == kept["id"] and kept["id"] in exported
     single = [r for bsn in only_first + only_second for r in by_bsn[bsn]]
     assert {r["state"] for r in single} == {"synced"}
+
+
+class ResponseDropper:
+    """A TCP relay in front of the server that lets requests through but cuts the
+    connection when the answer starts, for the first `drops` connections: the server has
+    done the work, the device never hears about it."""
+
+    def __init__(self, upstream_port: int, drops: int):
+        import socket
+        import threading
+
+        self.upstream_port, self.drops = upstream_port, drops
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            drop = self.drops > 0
+            self.drops -= drop
+            threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, drop), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, target, drop: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if drop:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        import socket
+
+        for end in (source, target):
+            try:
+                end.shutdown(socket.SHUT_RDWR)  # wakes the other direction's thread too
+                end.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_answers_lost_on_the_way_back_are_recovered_without_duplicates(tmp_path, server):
+    relay = ResponseDropper(server.port, drops=1)
+    try:
+        device = Device("kamer1", tmp_path, server)
+        result = device.run("enroll", "--server", relay.url, "--code", server.enroll_code())
+        assert result.returncode == 2  # the enrolment's answer was lost: the code is used up
+        assert device.run("enroll", "--server", relay.url, "--code", server.enroll_code()).returncode == 0
+        ids = device.register(valid_bsns(700, start=100_000_000 + 90 * 100))
+        relay.drops = 1  # the first push batch is stored by the server, its answer never arrives
+        lost = device.sync()
+        assert lost.returncode == 1 and "niet bereikbaar" in lost.stdout, lost.stdout
+        again = device.sync()
+        assert again.returncode == 0, again.stdout
+        assert "unchanged 500" in again.stdout and "accepted 200" in again.stdout
+    finally:
+        relay.close()
+    assert sorted(exported_ids(server)) == sorted(ids)
+    assert {record["state"] for record in device.records().values()} == {"synced"}
