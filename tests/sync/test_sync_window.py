@@ -1,0 +1,87 @@
+"""The window's background sync against a real server: status, per-record results, stops
+when the device is revoked. Offscreen Qt; the sync runs on a worker thread."""
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from desktop import config, syncing  # noqa: E402
+from desktop.cases import parse_inclusion  # noqa: E402
+from desktop.registry import Actor  # noqa: E402
+from desktop.services import Services  # noqa: E402
+from desktop.ui.main_window import MainWindow  # noqa: E402
+from helpers import inclusion, valid_bsns  # noqa: E402
+
+
+@pytest.fixture
+def services(tmp_path):
+    settings = config.load(overrides={"data_dir": str(tmp_path / "data"), "location": "Utrecht"})
+    services = Services(settings, Actor("suo.test", "suo"))
+    yield services
+    services.close()
+
+
+def open_window(qtbot, services):
+    window = MainWindow(services, load_models=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.sync.status is not None, timeout=10_000)
+    return window
+
+
+def sync_now(qtbot, window):
+    window.sync.sync_now()
+    qtbot.waitUntil(lambda: not window.sync.running, timeout=30_000)
+    QApplication.processEvents()
+
+
+def test_background_sync_sends_and_the_worklist_shows_the_servers_answer(qtbot, services, server):
+    services.enroll(server.url, server.enroll_code())
+    for bsn in valid_bsns(2, start=400_000_000):
+        services.register(parse_inclusion(inclusion(bsn), services.bundles))
+    window = open_window(qtbot, services)
+    assert "2 te verzenden" in window.sync_label.text()
+    sync_now(qtbot, window)
+    assert window.sync_label.text().startswith("Online · 0 te verzenden")
+    window.worklist.filter.setCurrentIndex(window.worklist.filter.findData("all"))
+    states = {window.worklist.table.item(row, 4).text() for row in range(window.worklist.table.rowCount())}
+    assert states == {"verzonden"}
+    assert window.sync.timer.isActive()  # the next round is planned
+
+
+def test_an_unreachable_server_shows_offline_with_the_reason_and_retries_with_backoff(qtbot, services, server):
+    services.enroll(server.url, server.enroll_code())
+    services.register(parse_inclusion(inclusion(valid_bsns(1, start=400_100_000)[0]), services.bundles))
+    server.stop()
+    window = open_window(qtbot, services)
+    sync_now(qtbot, window)
+    text = window.sync_label.text()
+    assert text.startswith("Offline: ") and "niet bereikbaar" in text and "1 te verzenden" in text
+    assert "nieuwe poging over" in text
+    first_wait = window.sync.timer.remainingTime()
+    window.sync._launch(push_and_pull=True)  # the timer's own retry, now
+    qtbot.waitUntil(lambda: not window.sync.running, timeout=30_000)
+    assert window.sync.timer.remainingTime() > first_wait  # waits longer after a second failure
+
+
+def test_a_revoked_device_stops_syncing_and_says_why(qtbot, services, server):
+    services.enroll(server.url, server.enroll_code())
+    server.admin("revoke", services.registry.meta("server_device_id"))
+    window = open_window(qtbot, services)
+    sync_now(qtbot, window)
+    assert "Synchronisatie gestopt" in window.sync_label.text() and "ingetrokken" in window.sync_label.text()
+    assert not window.sync.timer.isActive()
+
+
+def test_backoff_doubles_up_to_its_cap_and_resets_after_success():
+    import random
+
+    backoff = syncing.Backoff(interval=60, first_retry=5, cap=300)
+    rng = random.Random(7)
+    delays = [backoff.next_delay(False, rng) for _ in range(8)]
+    for delay, nominal in zip(delays, (5, 10, 20, 40, 80, 160, 300, 300)):
+        assert 0.8 * nominal <= delay <= 1.2 * nominal
+    assert backoff.next_delay(True, rng) == 60
+    assert backoff.next_delay(False, rng) <= 6
