@@ -125,8 +125,11 @@ class ServerClient:
         if body is not None:
             json_body = body.model_dump(mode="json")
         try:
+            # A configured CA file is passed per request: requests lets REQUESTS_CA_BUNDLE in
+            # the environment override a session's own setting.
+            ca_file = self.session.verify if isinstance(self.session.verify, str) else None
             response = self.session.request(
-                method, self.base_url + path, json=json_body, params=params,
+                method, self.base_url + path, json=json_body, params=params, verify=ca_file,
                 headers=protocol.protocol_headers(self.token), timeout=timeout or self.timeout)
         except requests.exceptions.SSLError as error:
             raise ServerUnavailable(f"beveiligde verbinding met {self.base_url} geweigerd: certificaat niet "
