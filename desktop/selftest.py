@@ -142,6 +142,40 @@ def check_keyring(settings: config.Settings) -> str:
     return f"{type(backend).__module__}.{type(backend).__name__} werkt"
 
 
+def check_server(settings: config.Settings) -> str:
+    """When a server is configured: reachable, same protocol, and this device's token works."""
+    from desktop import syncing
+    from desktop.registry import DATABASE_NAME, Registry
+    from sync import protocol
+    from sync.client import AuthenticationFailed, SyncError
+
+    try:
+        with Registry(settings.data_dir / DATABASE_NAME) as registry:
+            url = syncing.configured_server(registry, settings.server_url)
+    except (sqlite3.DatabaseError, OSError):  # reported by the data check; the setting still counts
+        url = syncing.normalise_server_url(settings.server_url) if settings.server_url else None
+    if not url:
+        return "geen server ingesteld: dit apparaat werkt alleen lokaal"
+    token = syncing.load_token(url)
+    client = syncing.make_client(url, token, settings.proxy, settings.ca_bundle)
+    try:
+        health = client.health()
+        if health.protocol_version != protocol.PROTOCOL_VERSION:
+            raise CheckFailed(f"{url} spreekt protocolversie {health.protocol_version}, de app "
+                              f"{protocol.PROTOCOL_VERSION} — werk de app of de server bij")
+        if not token:
+            raise CheckFailed(f"{url} bereikbaar, maar dit apparaat is niet aangemeld — "
+                              "gebruik `bundelassistent enroll --server URL --code CODE`")
+        client.changes(cursor=0, limit=1)
+    except AuthenticationFailed as error:
+        raise CheckFailed(str(error)) from None
+    except SyncError as error:
+        raise CheckFailed(str(error)) from None
+    finally:
+        client.close()
+    return f"{url} bereikbaar ({health.database}, protocol {health.protocol_version}); apparaattoken geldig"
+
+
 DEFAULT_CHECKS: list[tuple[str, Check]] = [
     ("Python-modules", check_imports),
     ("Bronbestanden", check_resources),
@@ -149,6 +183,7 @@ DEFAULT_CHECKS: list[tuple[str, Check]] = [
     ("Voorspellingsmodellen", check_models),
     ("Datamap en database", check_data_dir),
     ("Sleutelbos", check_keyring),
+    ("Centrale server", check_server),
 ]
 
 
