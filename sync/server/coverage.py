@@ -202,22 +202,17 @@ def remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:
             tx.feed("coverage", entry(row).model_dump(mode="json"), target_device=device_id, bsn=row.bsn)
 
 
-def lookup(storage: Storage, device: Device, request: CoverageLookupRequest) -> CoverageLookupResponse:
+def lookup(tx: Transaction, device: Device, request: CoverageLookupRequest) -> CoverageLookupResponse:
     """The coverage on `request.on`; the lookup is audited and the device now knows the patient."""
     c = t.coverage.c
-
-    def work(tx: Transaction) -> CoverageLookupResponse:
-        row = tx.conn.execute(
-            select(c.bsn, c.uzovi, c.insurer, c.valid_from, c.valid_to)
-            .where(c.bsn == request.bsn, c.valid_from <= request.on,
-                   or_(c.valid_to.is_(None), c.valid_to >= request.on))
-            .order_by(c.valid_from.desc()).limit(1)).first()
-        remember_patients(tx, device.id, {request.bsn})
-        tx.audit("coverage_lookup", "found" if row else "not_found", device_id=device.id,
-                 patient_bsn=request.bsn, object_type="coverage", details={"on": request.on.isoformat()})
-        if row is None:
-            return CoverageLookupResponse(found=False, checked_at=tx.now)
-        return CoverageLookupResponse(found=True, uzovi=row.uzovi, insurer=row.insurer, valid_from=row.valid_from,
-                                      valid_to=row.valid_to, checked_at=tx.now)
-
-    return storage.write(work)
+    row = tx.conn.execute(
+        select(c.bsn, c.uzovi, c.insurer, c.valid_from, c.valid_to)
+        .where(c.bsn == request.bsn, c.valid_from <= request.on, or_(c.valid_to.is_(None), c.valid_to >= request.on))
+        .order_by(c.valid_from.desc()).limit(1)).first()
+    remember_patients(tx, device.id, {request.bsn})
+    tx.audit("coverage_lookup", "found" if row else "not_found", device_id=device.id, patient_bsn=request.bsn,
+             object_type="coverage", details={"on": request.on.isoformat()})
+    if row is None:
+        return CoverageLookupResponse(found=False, checked_at=tx.now)
+    return CoverageLookupResponse(found=True, uzovi=row.uzovi, insurer=row.insurer, valid_from=row.valid_from,
+                                  valid_to=row.valid_to, checked_at=tx.now)
