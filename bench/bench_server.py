@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,7 +225,7 @@ def main() -> None:
     print()
     print(f"{args.devices} concurrent devices, {operations} requests each in turn: push 3 inclusions / coverage "
           "lookup / pull changes")
-    print(f"(budget p99 ≤ 150 ms and 0 errors at the steady load; baseline: GET /v1/health at the steady load)")
+    print("(budget p99 ≤ 150 ms and 0 errors at the steady load; baseline: GET /v1/health at the steady load)")
     print(f"{'database':12} {'load':24} {'req/s':>6} {'p50 ms':>8} {'p99 ms':>8} {'health p99':>11} "
           f"{'p99/health':>11} {'errors':>7}")
     for kind, _, _, health, steady, saturated in rows:
