@@ -36,12 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
         _database_option(sub, top=False)
         return sub
 
-    serve = command("serve", "start de server (HTTP; zet TLS op de reverse proxy)")
+    serve = command("serve", "start de server (HTTPS met --tls-cert/--tls-key, anders HTTP achter een "
+                             "reverse proxy die TLS doet)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8443)
     serve.add_argument("--workers", type=int, default=1,
                        help="processen; alleen met PostgreSQL meer dan 1")
     serve.add_argument("--no-access-log", action="store_true", help="geen regel per verzoek in het log")
+    serve.add_argument("--tls-cert", type=Path, default=None, help="PEM-certificaat: de server spreekt dan HTTPS")
+    serve.add_argument("--tls-key", type=Path, default=None, help="PEM-sleutel bij --tls-cert")
 
     code = command("enroll-code", "maak een eenmalige koppelcode (de laatste regel van de uitvoer)")
     code.add_argument("--location", default=None, help="locatie van het apparaat dat ermee koppelt")
@@ -178,6 +181,15 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
     from sync.server.app import create_app
 
     log_level = args.log_level
+    tls = {}
+    if args.tls_cert or args.tls_key:
+        from sync.server.devices import AdminError
+        if not (args.tls_cert and args.tls_key):
+            raise AdminError("--tls-cert en --tls-key horen bij elkaar")
+        for path in (args.tls_cert, args.tls_key):
+            if not Path(path).is_file():
+                raise AdminError(f"{path}: bestand bestaat niet")
+        tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)}
     if args.workers > 1:
         if settings.dialect != "postgresql":
             from sync.server.devices import AdminError
@@ -186,10 +198,10 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
         os.environ[DATABASE_ENV] = settings.database_url
         uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=log_level, access_log=not args.no_access_log,
-                    proxy_headers=True, server_header=False)
+                    proxy_headers=True, server_header=False, **tls)
         return 0
     uvicorn.run(create_app(settings, storage), host=args.host, port=args.port, log_level=log_level,
-                access_log=not args.no_access_log, proxy_headers=True, server_header=False)
+                access_log=not args.no_access_log, proxy_headers=True, server_header=False, **tls)
     return 0
 
 

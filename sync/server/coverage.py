@@ -6,8 +6,9 @@ by (bsn, valid_from): a new key is added, a changed row replaces the old one, ro
 the file stay. Each added or changed row becomes a feed entry addressed to each device
 that already knows the patient (looked them up or included them), and a device that
 gets to know a patient is sent that patient's coverage once: the coverage table is
-never streamed whole to every device. Both take the feed lock before reading, so an
-import and a first lookup of the same patient cannot miss each other.
+never streamed whole to every device. An import and a device's first contact with a
+patient take turns (an advisory lock: exclusive for imports, shared for lookups and
+pushes), so they cannot miss each other.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from sqlalchemy import insert, or_, select, update
 from sync.protocol import CoverageEntry, CoverageLookupRequest, CoverageLookupResponse
 from sync.server import tables as t
 from sync.server.devices import AdminError, Device
-from sync.server.storage import Storage, Transaction
+from sync.server.storage import Storage, Transaction, lock_key
 
+# An import (exclusive) and devices getting to know patients (shared, among themselves
+# concurrent) take turns, so a new patient's coverage is never missed by both sides.
+INTEREST_LOCK = lock_key("coverage-interest")
 HEADER = ["bsn", "uzovi", "insurer", "valid_from", "valid_to"]
 CHUNK = 500
 
@@ -126,7 +130,7 @@ def import_coverage(storage: Storage, path: Path) -> ImportSummary:
     rows = read_coverage_csv(path)
 
     def work(tx: Transaction) -> ImportSummary:
-        tx.lock_feed()  # serialise with devices getting to know a patient (remember_patients)
+        tx.lock_exclusive(INTEREST_LOCK)  # not while a device is getting to know a patient
         c = t.coverage.c
         existing: dict[tuple[str, dt.date], tuple] = {}
         bsns = sorted({row["bsn"] for row in rows})
@@ -187,7 +191,7 @@ def remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:
     new = [bsn for bsn in ordered if bsn not in known]
     if not new:
         return
-    tx.lock_feed()
+    tx.lock_shared(INTEREST_LOCK)
     if tx.dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
         statement = pg_insert(t.device_patients).on_conflict_do_nothing()
@@ -202,22 +206,17 @@ def remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:
             tx.feed("coverage", entry(row).model_dump(mode="json"), target_device=device_id, bsn=row.bsn)
 
 
-def lookup(storage: Storage, device: Device, request: CoverageLookupRequest) -> CoverageLookupResponse:
+def lookup(tx: Transaction, device: Device, request: CoverageLookupRequest) -> CoverageLookupResponse:
     """The coverage on `request.on`; the lookup is audited and the device now knows the patient."""
     c = t.coverage.c
-
-    def work(tx: Transaction) -> CoverageLookupResponse:
-        row = tx.conn.execute(
-            select(c.bsn, c.uzovi, c.insurer, c.valid_from, c.valid_to)
-            .where(c.bsn == request.bsn, c.valid_from <= request.on,
-                   or_(c.valid_to.is_(None), c.valid_to >= request.on))
-            .order_by(c.valid_from.desc()).limit(1)).first()
-        remember_patients(tx, device.id, {request.bsn})
-        tx.audit("coverage_lookup", "found" if row else "not_found", device_id=device.id,
-                 patient_bsn=request.bsn, object_type="coverage", details={"on": request.on.isoformat()})
-        if row is None:
-            return CoverageLookupResponse(found=False, checked_at=tx.now)
-        return CoverageLookupResponse(found=True, uzovi=row.uzovi, insurer=row.insurer, valid_from=row.valid_from,
-                                      valid_to=row.valid_to, checked_at=tx.now)
-
-    return storage.write(work)
+    row = tx.conn.execute(
+        select(c.bsn, c.uzovi, c.insurer, c.valid_from, c.valid_to)
+        .where(c.bsn == request.bsn, c.valid_from <= request.on, or_(c.valid_to.is_(None), c.valid_to >= request.on))
+        .order_by(c.valid_from.desc()).limit(1)).first()
+    remember_patients(tx, device.id, {request.bsn})
+    tx.audit("coverage_lookup", "found" if row else "not_found", device_id=device.id, patient_bsn=request.bsn,
+             object_type="coverage", details={"on": request.on.isoformat()})
+    if row is None:
+        return CoverageLookupResponse(found=False, checked_at=tx.now)
+    return CoverageLookupResponse(found=True, uzovi=row.uzovi, insurer=row.insurer, valid_from=row.valid_from,
+                                  valid_to=row.valid_to, checked_at=tx.now)

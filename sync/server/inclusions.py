@@ -28,7 +28,7 @@ from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, RESULT_ACCEPTED, RESULT_D
 from sync.server import tables as t
 from sync.server.devices import Device
 from sync.server.errors import ROOT, describe_validation_error
-from sync.server.storage import Storage, Transaction, lock_key
+from sync.server.storage import Transaction, lock_key
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
 REGISTERED, WITHDRAWN = "registered", "withdrawn"
@@ -113,27 +113,23 @@ class _Batch:
     patients: set[str] = field(default_factory=set)
 
 
-def push(storage: Storage, device: Device, parsed: list[InclusionRecord | PushResult]) -> list[PushResult]:
+def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | PushResult]) -> list[PushResult]:
+    """Decide and store a batch inside `tx` (see the module docstring)."""
     records = [item for item in parsed if isinstance(item, InclusionRecord)]
-
-    def work(tx: Transaction) -> list[PushResult]:
-        batch = _Batch(tx, device)
-        if records:
-            tx.lock([lock_key("inclusion", str(r.id)) for r in records]
-                    + [lock_key("episode", *r.episode_key()) for r in records])
-            _load_known(batch, records)
-            _load_episodes(batch, records)
-        results = [item if isinstance(item, PushResult) else _decide(batch, item) for item in parsed]
-        _write(batch)
-        _remember_patients(tx, device.id, batch.patients)
-        counts: dict[str, int] = {}
-        for result in results:
-            counts[result.result] = counts.get(result.result, 0) + 1
-        tx.audit("sync_push", "ok", device_id=device.id, object_type="batch",
-                 details={"records": len(parsed), **counts})
-        return results
-
-    return storage.write(work)
+    batch = _Batch(tx, device)
+    if records:
+        tx.lock([lock_key("inclusion", str(r.id)) for r in records]
+                + [lock_key("episode", *r.episode_key()) for r in records])
+        _load_known(batch, records)
+        _load_episodes(batch, records)
+    results = [item if isinstance(item, PushResult) else _decide(batch, item) for item in parsed]
+    _write(batch)
+    _remember_patients(tx, device.id, batch.patients)
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.result] = counts.get(result.result, 0) + 1
+    tx.audit("sync_push", "ok", device_id=device.id, object_type="batch", details={"records": len(parsed), **counts})
+    return results
 
 
 def _load_known(batch: _Batch, records: list[InclusionRecord]) -> None:

@@ -1,11 +1,12 @@
 """The database: engine, migrations, write transactions, the changes feed and the audit log.
 
 Every change is one write transaction (`Storage.write`). Inside it, services queue feed
-entries and audit rows; both are flushed at the end, just before COMMIT. The feed
-sequence numbers are taken from a one-row counter *at that point*: the counter row stays
-locked until the transaction commits, so sequence numbers are handed out in commit order
-and a reader that saw seq N has seen everything below N (the classic pitfall of
-sequences, which are not commit-ordered on PostgreSQL, cannot occur).
+entries and audit rows; both are written at the end, just before COMMIT. Feed sequence
+numbers come from a one-row counter *at commit*: on PostgreSQL a deferred trigger numbers
+the rows during COMMIT and the counter row stays locked until the commit is visible; on
+SQLite writers take turns anyway. So seqs follow commit order and a reader that saw seq N
+has seen everything below N (the classic pitfall of sequences, which are not
+commit-ordered on PostgreSQL, cannot occur).
 
 SQLite: WAL, a busy timeout, and `BEGIN IMMEDIATE` for writes, serialised by a process
 lock as well (so threads queue fairly instead of spinning on SQLITE_BUSY).
@@ -74,7 +75,6 @@ class Transaction:
         self.now = utc_now()
         self._feed: list[dict] = []
         self._audit: list[dict] = []
-        self.assigned_seqs: list[int] = []
 
     @property
     def dialect(self) -> str:
@@ -110,29 +110,33 @@ class Transaction:
                 text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"),
                 {"keys": ordered[start:start + 1000]})
 
-    def lock_feed(self) -> None:
-        """Hold the feed counter until COMMIT (PostgreSQL; SQLite writers take turns anyway).
-
-        Taken before reading data whose later changes reach a device through a filter
-        decided in this transaction (which patients a device knows): a concurrent import
-        then either committed before this read, or gets its seqs after this commit.
-        """
+    def lock_shared(self, key: int) -> None:
+        """PostgreSQL: a shared advisory lock until COMMIT (conflicts only with `lock_exclusive`)."""
         if self.dialect == "postgresql":
-            self.conn.execute(select(t.feed_counter.c.last_seq).where(t.feed_counter.c.id == 1).with_for_update())
+            self.conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": key})
+
+    def lock_exclusive(self, key: int) -> None:
+        """PostgreSQL: an exclusive advisory lock until COMMIT; waits for every shared holder."""
+        if self.dialect == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
     def flush(self) -> None:
-        """Write queued feed entries (numbered now, under the counter lock) and audit rows."""
+        """Write the queued feed entries and audit rows (called just before COMMIT).
+
+        PostgreSQL numbers feed rows in a deferred trigger at COMMIT (migration 0002), so
+        no lock is held while Python still works. SQLite writers already take turns (BEGIN
+        IMMEDIATE), so the numbers are taken here from the counter.
+        """
         if self._feed:
             entries, self._feed = self._feed, []
-            last = self.conn.execute(
-                update(t.feed_counter).where(t.feed_counter.c.id == 1)
-                .values(last_seq=t.feed_counter.c.last_seq + len(entries))
-                .returning(t.feed_counter.c.last_seq)).scalar_one()
-            first = last - len(entries) + 1
-            for offset, entry in enumerate(entries):
-                entry["seq"] = first + offset
+            if self.dialect == "sqlite":
+                last = self.conn.execute(
+                    update(t.feed_counter).where(t.feed_counter.c.id == 1)
+                    .values(last_seq=t.feed_counter.c.last_seq + len(entries))
+                    .returning(t.feed_counter.c.last_seq)).scalar_one()
+                for offset, entry in enumerate(entries):
+                    entry["seq"] = last - len(entries) + 1 + offset
             self.conn.execute(insert(t.feed), entries)
-            self.assigned_seqs.extend(entry["seq"] for entry in entries)
         if self._audit:
             rows, self._audit = self._audit, []
             self.conn.execute(insert(t.audit_log), rows)
@@ -172,7 +176,7 @@ class Storage:
                 conn.exec_driver_sql(f"BEGIN {mode}")
             return engine
         return create_engine(url, hide_parameters=True, pool_size=self.settings.pool_size,
-                             max_overflow=self.settings.max_overflow, pool_timeout=30, pool_pre_ping=True,
+                             max_overflow=self.settings.max_overflow, pool_timeout=30,
                              connect_args={"connect_timeout": 10, "application_name": "bundelassistent-server"})
 
     @staticmethod
@@ -235,18 +239,21 @@ class Storage:
                     yield tx
                     tx.flush()
         except OperationalError as error:
-            if self._retryable(error):
+            if self._retryable(error) or error.connection_invalidated:
                 raise
             raise DatabaseUnavailable(str(error.orig.__class__.__name__)) from error
 
     def write(self, work: Callable[[Transaction], T]) -> T:
-        """Run `work` in a write transaction, retrying it whole on a deadlock."""
+        """Run `work` in a write transaction, retrying it whole on a deadlock or on a pooled
+        connection the database dropped (a restart): the pool then reconnects."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self.transaction() as tx:
                     return work(tx)
             except DBAPIError as error:
-                if attempt == MAX_ATTEMPTS or not self._retryable(error):
+                if attempt == MAX_ATTEMPTS or not (self._retryable(error) or error.connection_invalidated):
+                    if error.connection_invalidated:
+                        raise DatabaseUnavailable(type(error.orig).__name__) from error
                     raise
                 log.info("transactie opnieuw (poging %d): %s", attempt + 1, type(error.orig).__name__)
                 time.sleep(random.uniform(0.005, 0.05) * attempt)
@@ -262,6 +269,18 @@ class Storage:
         except OperationalError as error:
             raise DatabaseUnavailable(str(error.orig.__class__.__name__)) from error
 
+    def read_value(self, query) -> Any:
+        """One scalar in a read transaction; a connection the database dropped is retried once."""
+        for attempt in (1, 2):
+            try:
+                with self.read() as conn:
+                    return conn.execute(query).scalar()
+            except DatabaseUnavailable as error:
+                cause = error.__cause__
+                if attempt == 2 or not getattr(cause, "connection_invalidated", False):
+                    raise
+        raise AssertionError("unreachable")
+
     def _retryable(self, error: DBAPIError) -> bool:
         code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
         return self.dialect == "postgresql" and code in RETRYABLE_PG_CODES
@@ -272,5 +291,4 @@ class Storage:
         self.write(lambda tx: tx.audit(action, outcome, **fields))
 
     def ping(self) -> bool:
-        with self.read() as conn:
-            return conn.execute(select(t.feed_counter.c.last_seq)).scalar() is not None
+        return self.read_value(select(t.feed_counter.c.last_seq)) is not None

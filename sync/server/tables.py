@@ -143,7 +143,8 @@ device_patients = Table(
 
 feed = Table(
     "feed", metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, unique=True),                # numbered at COMMIT (see storage)
     Column("kind", String(20), nullable=False),            # inclusion | bundle | coverage
     Column("origin_device", String(36)),                   # not sent back to this device
     Column("target_device", String(36)),                   # only for this device (NULL: all)

@@ -40,10 +40,12 @@ def find_bin_dir(hint: str | None = None) -> Path:
 
 
 class PostgresCluster:
-    def __init__(self, bin_dir: str | None = None, durable: bool = False, max_connections: int = 300):
+    def __init__(self, bin_dir: str | None = None, durable: bool = False, max_connections: int = 300,
+                 settings: dict[str, str] | None = None):
         self.bin_dir = find_bin_dir(bin_dir)
         self.durable = durable
         self.max_connections = max_connections
+        self.settings = settings or {}
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="bundelassistent-pg-"))
         self.data = self.folder / "data"
@@ -71,6 +73,7 @@ class PostgresCluster:
                   "--locale=C.UTF-8" if _has_c_utf8() else "--locale=C", "--no-sync")
         options = [f"-p {self.port}", f"-k {self.folder}", "-c listen_addresses=127.0.0.1",
                    f"-c max_connections={self.max_connections}", "-c shared_buffers=128MB"]
+        options += [f"-c {name}={value}" for name, value in self.settings.items()]
         if not self.durable:  # tests: crash safety of PostgreSQL itself is not what they check
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", " ".join(options), "-w", "-t", "60",

@@ -114,6 +114,7 @@ def test_a_database_that_goes_away_is_a_503_json_error_and_comes_back(server, po
     assert "Traceback" not in server.log() and bsn not in server.log()
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_an_unexpected_failure_inside_is_a_500_error_body_and_the_log_has_no_values(tmp_path, caplog):
     from starlette.testclient import TestClient
 
