@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sqlite3
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -282,6 +281,14 @@ def cmd_self_test(args, settings) -> int:
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
 
 
+def _start_logging(settings: config.Settings, what: str) -> None:
+    """The window calls this once it is shown: the log file's handler costs start-up time."""
+    from desktop import logs
+
+    logs.configure(settings.log_level, settings.log_dir)
+    log.info("start: %s", what)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--self-test" in argv:  # the flag form of the brief, for installers
@@ -296,10 +303,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
-        from desktop import logs
-
-        logs.configure(settings.log_level, settings.log_dir)
-        log.info("start: %s", args.command or "venster")
         if args.command in (None, "open"):
             from desktop.ui.app import run_window
 
@@ -307,9 +310,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "open":
                 patient = {"bsn": args.bsn.strip(), "birth_date": args.birth_date.strip(),
                            "patient_id": args.patient_id.strip(), "name": args.name.strip()}
-            return run_window(settings, patient)
+            return run_window(settings, patient, start_logging=lambda: _start_logging(settings, "venster"))
+        _start_logging(settings, args.command)
         if args.command == "self-test":
             return cmd_self_test(args, settings)
+        import sqlite3
+
         from desktop.services import Services  # not before: the window path must start fast
 
         services = Services(settings)

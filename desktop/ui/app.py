@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication
 from desktop.config import APP_NAME, Settings
 
 
-def run_window(settings: Settings, patient: dict | None = None, argv: list[str] | None = None) -> int:
+def run_window(settings: Settings, patient: dict | None = None, argv: list[str] | None = None,
+               start_logging=None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
@@ -31,6 +32,8 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
     services = []
 
     def attach() -> None:
+        if start_logging:
+            start_logging()
         from desktop.services import Services
 
         services.append(Services(settings))
