@@ -15,6 +15,7 @@ re-push after a lost response yields `unchanged` (or the same `duplicate`).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -189,6 +190,10 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
         return PushResult(id=record.id, revision=record.revision, result=kind, duplicate_of=duplicate_of,
                           reason=reason)
 
+    if record.inclusion_date > (tx.now + dt.timedelta(days=1)).date():
+        # a day of slack for clocks and time zones; a later date is a wrong clock or a typo
+        return result(RESULT_REJECTED, reason="inclusion_date: ligt in de toekomst; controleer de datum en de "
+                                              "klok van dit apparaat")
     if known is not None:
         if record.revision < known.revision:
             return result(RESULT_UNCHANGED, reason=f"de server heeft al revisie {known.revision}")

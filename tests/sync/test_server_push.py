@@ -92,10 +92,12 @@ def test_a_rejected_record_does_not_fail_the_batch_and_names_the_field(server):
     bad_dates = record(BSNS[10], end_date="2025-01-01")
     bad_state = record(BSNS[11], state="gepland")
     extra = dict(record(BSNS[12]), colour="blue")
+    future = record(BSNS[16], inclusion_date="2999-01-01", end_date="2999-12-31")
     no_id = {"revision": 1}
     good_too = record(BSNS[13])
-    results = client.push_ok([good, bad_bsn, bad_dates, bad_state, extra, no_id, "garbage", good_too])
-    assert [r["result"] for r in results] == ["accepted"] + ["rejected"] * 6 + ["accepted"]
+    results = client.push_ok([good, bad_bsn, bad_dates, bad_state, extra, no_id, "garbage", good_too, future])
+    assert [r["result"] for r in results] == ["accepted"] + ["rejected"] * 6 + ["accepted", "rejected"]
+    assert "inclusion_date" in results[8]["reason"] and "toekomst" in results[8]["reason"]
     reasons = [r["reason"] for r in results[1:7]]
     assert "bsn" in reasons[0] and "11-proef" in reasons[0]
     assert "end_date" in reasons[1]
