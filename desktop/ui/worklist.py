@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -78,9 +79,12 @@ class Worklist(QWidget):
                       tr(STATE_TEXT.get(record["state"], record["state"])),
                       tr("te verzenden") if record["id"] in pending else tr("verzonden"),
                       record["server_message"] or record["withdrawal_reason"] or ""]
+            problem = record["state"] in ("duplicate", "rejected")
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value or "")
                 item.setData(Qt.ItemDataRole.UserRole, record["id"])
+                if problem:
+                    item.setForeground(QColor("#b3261e"))
                 self.table.setItem(row, column, item)
         has_rows = bool(records)
         self.withdraw_button.setEnabled(has_rows)
