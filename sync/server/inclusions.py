@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 
 from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED,
                            RESULT_UNCHANGED, DuplicateOf, InclusionRecord, InclusionSummary, PushResult)
@@ -231,7 +231,8 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
         batch.episodes.setdefault(record.episode_key(), {})[inclusion_id] = _Episode(
             inclusion_id, record.inclusion_date, record.end_date, record.location)
     if status == ACCEPTED:
-        tx.feed("inclusion", summary(record).model_dump(mode="json"), origin_device=batch.device.id)
+        tx.feed("inclusion", summary(record).model_dump(mode="json"), origin_device=batch.device.id,
+                bsn=record.bsn)
     if status == DUPLICATE:
         return result(RESULT_DUPLICATE, duplicate_of=DuplicateOf(
             id=overlap.id, inclusion_date=overlap.inclusion_date, end_date=overlap.end_date,
@@ -259,7 +260,7 @@ def _row(record: InclusionRecord, status: str, duplicate_of: str | None, content
 def _write(batch: _Batch) -> None:
     conn = batch.tx.conn
     if batch.inserts:
-        conn.execute(insert(t.inclusions), batch.inserts)
+        batch.tx.insert_many(t.inclusions, batch.inserts)
     if batch.updates:
         # an id can appear twice in one batch (revision 2 and 3): apply in order
         columns = [name for name in batch.updates[0] if name != "id"]
@@ -267,7 +268,7 @@ def _write(batch: _Batch) -> None:
                      .values({name: bindparam(f"_{name}") for name in columns}))
         conn.execute(statement, [{f"_{name}": value for name, value in row.items()} for row in batch.updates])
     if batch.revisions:
-        conn.execute(insert(t.inclusion_revisions), batch.revisions)
+        batch.tx.insert_many(t.inclusion_revisions, batch.revisions)
 
 
 def _remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:
