@@ -49,12 +49,12 @@ $$ LANGUAGE plpgsql
 
 
 def upgrade() -> None:
+    op.execute("CREATE INDEX ix_feed_unnumbered ON feed (id) WHERE seq IS NULL")
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE INDEX ix_feed_unnumbered ON feed (id) WHERE seq IS NULL")
         op.execute(NUMBER_ONCE)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(NUMBER_EACH)
-        op.execute("DROP INDEX IF EXISTS ix_feed_unnumbered")
+    op.execute("DROP INDEX IF EXISTS ix_feed_unnumbered")
