@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
@@ -92,8 +92,9 @@ async def push(request: Request, auth: Annotated[str | None, Depends(authorizati
 @router.get("/changes", response_model=p.ChangesResponse, tags=["sync"], dependencies=versioned)
 def changes(request: Request, auth: Annotated[str | None, Depends(authorization)],
             cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
-            limit: Annotated[int, Query(ge=1, le=p.MAX_CHANGES_LIMIT)] = p.DEFAULT_CHANGES_LIMIT) -> p.ChangesResponse:
-    return devices.as_device(get_storage(request), auth, lambda tx, device: feed.changes(tx, device, cursor, limit))
+            limit: Annotated[int, Query(ge=1, le=p.MAX_CHANGES_LIMIT)] = p.DEFAULT_CHANGES_LIMIT) -> Response:
+    body = devices.as_device(get_storage(request), auth, lambda tx, device: feed.changes(tx, device, cursor, limit))
+    return Response(body, media_type="application/json")  # already ChangesResponse JSON
 
 
 @router.post("/coverage/lookup", response_model=p.CoverageLookupResponse, tags=["coverage"],

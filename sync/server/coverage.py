@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select, update
 
 from sync.protocol import CoverageEntry, CoverageLookupRequest, CoverageLookupResponse
 from sync.server import tables as t
@@ -149,7 +149,7 @@ def import_coverage(storage: Storage, path: Path) -> ImportSummary:
                 continue
             touched.append(row)
         if added:
-            tx.conn.execute(insert(t.coverage), [dict(row, imported_at=tx.now) for row in added])
+            tx.insert_many(t.coverage, [dict(row, imported_at=tx.now) for row in added])
         for row in changed:
             tx.conn.execute(update(t.coverage).where(c.bsn == row["bsn"], c.valid_from == row["valid_from"])
                             .values(uzovi=row["uzovi"], insurer=row["insurer"], valid_to=row["valid_to"],

@@ -14,14 +14,19 @@ import json
 
 from sqlalchemy import and_, func, or_, select
 
-from sync.protocol import BundleDefinition, Change, ChangesResponse, CoverageEntry, InclusionSummary
 from sync.server import tables as t
 from sync.server.devices import Device
 from sync.server.storage import Transaction
 
 
-def changes(tx: Transaction, device: Device, cursor: int, limit: int) -> ChangesResponse:
-    """One page of the feed after `cursor`; the pull and every disclosed patient are audited."""
+def changes(tx: Transaction, device: Device, cursor: int, limit: int) -> bytes:
+    """One page of the feed after `cursor`, as `ChangesResponse` JSON; the pull and every
+    disclosed patient are audited.
+
+    The page is assembled from the stored payloads (each written from its protocol model,
+    see `Transaction.feed`) instead of being parsed into models and serialised again: a
+    catching-up device pulls up to 1000 changes per request.
+    """
     f = t.feed.c
     for_me = and_(
         or_(f.target_device.is_(None), f.target_device == device.id),
@@ -29,29 +34,28 @@ def changes(tx: Transaction, device: Device, cursor: int, limit: int) -> Changes
     )
     # Everything at or below the highest seq is committed (seqs are taken at commit).
     high = tx.conn.execute(select(func.max(f.seq))).scalar() or 0
-    rows = tx.conn.execute(select(f.seq, f.kind, f.payload)
+    rows = tx.conn.execute(select(f.seq, f.kind, f.bsn, f.payload)
                            .where(f.seq > cursor, f.seq <= high, for_me)
                            .order_by(f.seq).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = rows[-1].seq if more else max(cursor, high)
-    items = [_change(row) for row in rows]
     tx.audit("sync_pull", "ok", device_id=device.id, object_type="feed",
-             details={"cursor": cursor, "next_cursor": next_cursor, "changes": len(items)})
-    for item in items:
-        if item.inclusion is not None:
-            tx.audit("inclusion_disclose", "ok", device_id=device.id, patient_bsn=item.inclusion.bsn,
-                     object_type="inclusion", object_id=str(item.inclusion.id))
-        elif item.coverage is not None:
-            tx.audit("coverage_disclose", "ok", device_id=device.id, patient_bsn=item.coverage.bsn,
-                     object_type="coverage")
-    return ChangesResponse(changes=items, next_cursor=next_cursor, more=more)
+             details={"cursor": cursor, "next_cursor": next_cursor, "changes": len(rows)})
+    parts = []
+    for row in rows:
+        if row.kind not in KINDS:
+            raise ValueError(f"onbekende feedsoort {row.kind!r}")
+        if row.kind == "inclusion":
+            tx.audit("inclusion_disclose", "ok", device_id=device.id, patient_bsn=row.bsn,
+                     object_type="inclusion", object_id=json.loads(row.payload)["id"])
+        elif row.kind == "coverage":
+            tx.audit("coverage_disclose", "ok", device_id=device.id, patient_bsn=row.bsn, object_type="coverage")
+        slots = {kind: (row.payload if kind == row.kind else "null") for kind in KINDS}
+        parts.append(f'{{"seq":{int(row.seq)},"kind":"{row.kind}","inclusion":{slots["inclusion"]},'
+                     f'"bundle":{slots["bundle"]},"coverage":{slots["coverage"]}}}')
+    body = f'{{"changes":[{",".join(parts)}],"next_cursor":{int(next_cursor)},"more":{"true" if more else "false"}}}'
+    return body.encode("utf-8")
 
 
-def _change(row) -> Change:
-    payload = json.loads(row.payload)
-    if row.kind == "inclusion":
-        return Change(seq=row.seq, kind="inclusion", inclusion=InclusionSummary.model_validate(payload))
-    if row.kind == "bundle":
-        return Change(seq=row.seq, kind="bundle", bundle=BundleDefinition.model_validate(payload))
-    return Change(seq=row.seq, kind="coverage", coverage=CoverageEntry.model_validate(payload))
+KINDS = ("inclusion", "bundle", "coverage")

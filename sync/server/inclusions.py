@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, select, update
 
 from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED,
                            RESULT_UNCHANGED, DuplicateOf, InclusionRecord, InclusionSummary, PushResult)
@@ -146,19 +146,22 @@ def _load_known(batch: _Batch, records: list[InclusionRecord]) -> None:
 
 
 def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
-    """Accepted, registered episodes of the batch's patients (the only possible overlaps)."""
-    keys = sorted({r.episode_key() for r in records})
+    """Accepted, registered episodes of the batch's patients (the only possible overlaps).
+
+    Selected by BSN alone (the leading column of the episode index) and matched on the
+    rest of the key here: a row-value IN list is planned as a long OR filter.
+    """
+    keys = {r.episode_key() for r in records}
+    bsns = sorted({key[1] for key in keys})
     c = t.inclusions.c
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start:start + CHUNK]
+    for start in range(0, len(bsns), CHUNK):
         query = (select(c.id, c.bundle, c.bsn, c.condition, c.episode_side, c.inclusion_date, c.end_date, c.location)
-                 .where(tuple_(c.bsn, c.bundle, c.condition, c.episode_side)
-                        .in_([(bsn, bundle, condition, side) for bundle, bsn, condition, side in chunk]),
-                        c.status == ACCEPTED, c.state == REGISTERED))
+                 .where(c.bsn.in_(bsns[start:start + CHUNK]), c.status == ACCEPTED, c.state == REGISTERED))
         for row in batch.tx.conn.execute(query):
             key = (row.bundle, row.bsn, row.condition, row.episode_side)
-            batch.episodes.setdefault(key, {})[row.id] = _Episode(row.id, row.inclusion_date, row.end_date,
-                                                                  row.location)
+            if key in keys:
+                batch.episodes.setdefault(key, {})[row.id] = _Episode(row.id, row.inclusion_date, row.end_date,
+                                                                      row.location)
 
 
 def _overlap(batch: _Batch, record: InclusionRecord) -> _Episode | None:
@@ -231,7 +234,8 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
         batch.episodes.setdefault(record.episode_key(), {})[inclusion_id] = _Episode(
             inclusion_id, record.inclusion_date, record.end_date, record.location)
     if status == ACCEPTED:
-        tx.feed("inclusion", summary(record).model_dump(mode="json"), origin_device=batch.device.id)
+        tx.feed("inclusion", summary(record).model_dump(mode="json"), origin_device=batch.device.id,
+                bsn=record.bsn)
     if status == DUPLICATE:
         return result(RESULT_DUPLICATE, duplicate_of=DuplicateOf(
             id=overlap.id, inclusion_date=overlap.inclusion_date, end_date=overlap.end_date,
@@ -259,7 +263,7 @@ def _row(record: InclusionRecord, status: str, duplicate_of: str | None, content
 def _write(batch: _Batch) -> None:
     conn = batch.tx.conn
     if batch.inserts:
-        conn.execute(insert(t.inclusions), batch.inserts)
+        batch.tx.insert_many(t.inclusions, batch.inserts)
     if batch.updates:
         # an id can appear twice in one batch (revision 2 and 3): apply in order
         columns = [name for name in batch.updates[0] if name != "id"]
@@ -267,7 +271,7 @@ def _write(batch: _Batch) -> None:
                      .values({name: bindparam(f"_{name}") for name in columns}))
         conn.execute(statement, [{f"_{name}": value for name, value in row.items()} for row in batch.updates])
     if batch.revisions:
-        conn.execute(insert(t.inclusion_revisions), batch.revisions)
+        batch.tx.insert_many(t.inclusion_revisions, batch.revisions)
 
 
 def _remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:

@@ -41,6 +41,7 @@ log = logging.getLogger("bundelassistent.server")
 SYSTEM_NAME = "Bundelassistent-server"
 RETRYABLE_PG_CODES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 MAX_ATTEMPTS = 5
+COPY_THRESHOLD = 10
 
 T = TypeVar("T")
 
@@ -82,7 +83,9 @@ class Transaction:
 
     def feed(self, kind: str, payload: dict, origin_device: str | None = None,
              target_device: str | None = None, bsn: str | None = None) -> None:
-        self._feed.append({"kind": kind, "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
+        # compact JSON: feed.changes splices it verbatim into responses
+        self._feed.append({"kind": kind, "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True,
+                                                                separators=(",", ":")),
                            "origin_device": origin_device, "target_device": target_device, "bsn": bsn,
                            "created_at": self.now})
 
@@ -136,10 +139,31 @@ class Transaction:
                     .returning(t.feed_counter.c.last_seq)).scalar_one()
                 for offset, entry in enumerate(entries):
                     entry["seq"] = last - len(entries) + 1 + offset
-            self.conn.execute(insert(t.feed), entries)
+            self.insert_many(t.feed, entries)
         if self._audit:
             rows, self._audit = self._audit, []
-            self.conn.execute(insert(t.audit_log), rows)
+            self.insert_many(t.audit_log, rows)
+
+    def insert_many(self, table, rows: list[dict]) -> None:
+        """Insert rows that all have the same keys; PostgreSQL COPY for larger batches.
+
+        COPY is one round trip for the whole batch (an executemany is one statement per
+        row); it runs on this transaction's connection and fires the same triggers.
+        """
+        if not rows:
+            return
+        if self.dialect != "postgresql" or len(rows) < COPY_THRESHOLD:
+            self.conn.execute(insert(table), rows)
+            return
+        columns = list(rows[0])
+        quoted = ", ".join(f'"{name}"' for name in columns)
+        cursor = self.conn.connection.dbapi_connection.cursor()
+        try:
+            with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row([row[name] for name in columns])
+        finally:
+            cursor.close()
 
 
 class Storage:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData,
-                        String, Table, Text, UniqueConstraint)
+                        String, Table, Text, UniqueConstraint, text)
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -151,6 +151,8 @@ feed = Table(
     Column("bsn", String(9)),                              # coverage: only to devices that know the BSN
     Column("payload", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # the rows of transactions not yet committed (PostgreSQL numbers them at COMMIT)
+    Index("ix_feed_unnumbered", "id", postgresql_where=text("seq IS NULL"), sqlite_where=text("seq IS NULL")),
 )
 
 feed_counter = Table(
