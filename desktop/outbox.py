@@ -135,19 +135,17 @@ def store_changes(registry: Registry, inclusions: Iterable[dict[str, Any]],
         if rows:
             registry.db["remote_inclusions"].upsert_all(rows, pk="id")
         for entry in coverage:
-            cache_coverage(registry, entry, "server", now, within=True)
+            cache_coverage(registry, entry, "server", now)
         registry.set_meta({"sync_cursor": str(next_cursor)})
 
     registry.write(work)
 
 
-def cache_coverage(registry: Registry, entry: dict[str, Any], source: str, checked_at: str,
-                   within: bool = False) -> None:
+def cache_coverage(registry: Registry, entry: dict[str, Any], source: str, checked_at: str) -> None:
     row = {"bsn": entry["bsn"], "valid_from": str(entry["valid_from"]),
            "valid_to": str(entry["valid_to"]) if entry.get("valid_to") else None,
            "uzovi": entry["uzovi"], "insurer": entry.get("insurer"), "checked_at": checked_at, "source": source}
-    upsert = lambda: registry.db["coverage_cache"].upsert(row, pk=("bsn", "valid_from"))  # noqa: E731
-    upsert() if within else registry.write(upsert)
+    registry.write_or_join(lambda: registry.db["coverage_cache"].upsert(row, pk=("bsn", "valid_from")))
 
 
 def cached_coverage(registry: Registry, bsn: str, on: dt.date) -> dict[str, Any] | None:

@@ -226,6 +226,10 @@ class Registry:
 
     write = _write  # for the sibling modules (outbox) that add their own work to a transaction
 
+    def write_or_join(self, work: Callable[[], Any]) -> Any:
+        """Run `work` in the caller's open transaction (inside `write`), else in its own."""
+        return work() if self.db.conn.in_transaction else self._write(work)
+
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return row[0] if row else None
@@ -233,10 +237,7 @@ class Registry:
     def set_meta(self, values: dict[str, str | None]) -> None:
         """Write settings in the caller's transaction (inside `write`) or in a new one."""
         rows = [{"key": key, "value": value} for key, value in values.items()]
-        if self.db.conn.in_transaction:
-            self.db["meta"].upsert_all(rows, pk="key")
-        else:
-            self._write(lambda: self.db["meta"].upsert_all(rows, pk="key"))
+        self.write_or_join(lambda: self.db["meta"].upsert_all(rows, pk="key"))
 
     def _audit(self, action: str, patient_bsn: str | None, object_id: str | None,
                object_type: str = "inclusion", details: dict | None = None) -> None:
@@ -259,9 +260,8 @@ class Registry:
         """This device's inclusions plus those other rooms registered (from the last sync)."""
         where, params = ("bsn = ? AND bundle = ?", [bsn, bundle]) if bundle else ("bsn = ?", [bsn])
         local = [_episode(row) for row in self.db["inclusions"].rows_where(where, params)]
-        known = {episode.inclusion_id for episode in local}
-        remote = [_episode({**row, "side": row["episode_side"]})
-                  for row in self.db["remote_inclusions"].rows_where(where, params) if row["id"] not in known]
+        remote = [_episode({**row, "side": row["episode_side"]})  # never this device's own: see store_changes
+                  for row in self.db["remote_inclusions"].rows_where(where, params)]
         return local + remote
 
     def register(self, request: InclusionRequest, decide: Callable[[list[Episode]], Decision]) -> dict:

@@ -25,7 +25,6 @@ class SyncStatus:
 
     configured: bool
     enrolled: bool
-    pending: int
     last_sync: str | None = None
     error: str | None = None
     auth_problem: str | None = None
@@ -104,21 +103,21 @@ class Services:
     def server_url(self) -> str | None:
         return syncing.configured_server(self.registry, self.settings.server_url)
 
-    def client(self, timeout=None) -> ServerClient:
+    def client(self) -> ServerClient:
         url = self.server_url()
         if not url:
             raise syncing.NotEnrolled("geen server ingesteld; meld dit apparaat aan met `bundelassistent enroll`")
         token = syncing.load_token(url)
         if not token:
             raise syncing.NotEnrolled(f"dit apparaat is niet aangemeld bij {url}; gebruik `bundelassistent enroll`")
-        client = syncing.make_client(url, token, self.settings.proxy, self.settings.ca_bundle)
-        if timeout:
-            client.timeout = timeout
-        return client
+        return syncing.make_client(url, token, self.settings.proxy, self.settings.ca_bundle)
 
     def enroll(self, server_url: str, code: str):
-        session = syncing.make_client(server_url, None, self.settings.proxy, self.settings.ca_bundle).session
-        return syncing.enroll(self.registry, server_url, code, self.settings.location, session=session)
+        client = syncing.make_client(server_url, None, self.settings.proxy, self.settings.ca_bundle)
+        try:
+            return syncing.enroll(self.registry, client, code, self.settings.location)
+        finally:
+            client.close()
 
     def sync_once(self) -> syncing.SyncSummary:
         client = self.client()
@@ -133,7 +132,7 @@ class Services:
         registry = self.registry
         url = self.server_url()
         enrolled = bool(url and syncing.load_token(url))
-        return SyncStatus(configured=bool(url), enrolled=enrolled, pending=registry.pending_count(),
+        return SyncStatus(configured=bool(url), enrolled=enrolled,
                           last_sync=registry.meta("last_sync_at"), error=registry.meta("last_sync_error"),
                           auth_problem=registry.meta("auth_problem"))
 

@@ -9,7 +9,6 @@ run and leave everything in place for the next one.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import socket
@@ -22,8 +21,7 @@ from desktop import outbox
 from desktop.bundles import Bundle
 from desktop.registry import Registry, utc_now
 from sync import protocol
-from sync.client import (AuthenticationFailed, ProtocolError, ServerClient, ServerUnavailable, SyncError,
-                         make_session, normalise_server_url)
+from sync.client import AuthenticationFailed, ServerClient, SyncError, make_session, normalise_server_url
 
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
@@ -63,16 +61,14 @@ def configured_server(registry: Registry, setting: str | None) -> str | None:
     return normalise_server_url(url) if url else None
 
 
-def enroll(registry: Registry, server_url: str, code: str, location: str | None,
-           session=None) -> protocol.EnrollResponse:
-    server_url = normalise_server_url(server_url)
-    client = ServerClient(server_url, session=session)
+def enroll(registry: Registry, client: ServerClient, code: str, location: str | None) -> protocol.EnrollResponse:
+    """Enrol with a one-time code; the token goes to the keyring, the server to the database."""
     name = registry.meta("device_name") or socket.gethostname()
     answer = client.enroll(code, name, location)
-    save_token(server_url, answer.device_id, answer.token)
-    registry.set_meta({"server_url": server_url, "server_device_id": answer.device_id,
+    save_token(client.base_url, answer.device_id, answer.token)
+    registry.set_meta({"server_url": client.base_url, "server_device_id": answer.device_id,
                        "sync_cursor": "0", "auth_problem": None})
-    registry.audit("enroll", None, answer.device_id, "device", {"server": server_url})
+    registry.audit("enroll", None, answer.device_id, "device", {"server": client.base_url})
     return answer
 
 
@@ -214,11 +210,3 @@ class Backoff:
         delay = min(self.cap, self.first_retry * 2 ** (self.failures - 1))
         return delay * (0.8 + 0.4 * (rng or random).random())
 
-
-def last_sync_at(registry: Registry) -> dt.datetime | None:
-    value = registry.meta("last_sync_at")
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-__all__ = ["AuthenticationFailed", "Backoff", "NotEnrolled", "ProtocolError", "ServerUnavailable",
-           "SyncEngine", "SyncSummary", "enroll", "load_token", "configured_server", "make_client"]

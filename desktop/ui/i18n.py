@@ -6,6 +6,8 @@ consultation state, so nothing has to be re-translated in place.
 
 from __future__ import annotations
 
+import datetime as dt
+
 ENGLISH = {
     "Patiënt": "Patient",
     "Verzekering & bundel": "Insurance & bundle",
@@ -199,6 +201,16 @@ def language() -> str:
 
 def tr(text: str) -> str:
     return ENGLISH.get(text, text) if _language == "en" else text
+
+
+
+def local_datetime(moment: str | None) -> dt.datetime | None:
+    """A stored ISO time ('…Z' is UTC) in the PC's own time zone; None when empty or unreadable."""
+    try:
+        when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return when.astimezone() if when.tzinfo else when
 
 
 _qt_translator = None

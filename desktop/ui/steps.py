@@ -33,7 +33,7 @@ from desktop.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE,
 from desktop.explanation import explanation_html
 from desktop.identifiers import uzovi_table
 from desktop.services import Services
-from desktop.ui.i18n import language, tr
+from desktop.ui.i18n import language, local_datetime, tr
 
 STATUS_TEXT = {ELIGIBLE: "Komt in aanmerking", NOT_ELIGIBLE: "Komt niet in aanmerking",
                NEEDS_INFORMATION: "Informatie nodig"}
@@ -143,11 +143,8 @@ class PatientStep(Step):
 
 
 def _local_time(moment: str) -> str:
-    try:
-        when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    except ValueError:
-        return moment
-    return (when.astimezone() if when.tzinfo else when).strftime("%d-%m-%Y %H:%M")
+    when = local_datetime(moment)
+    return when.strftime("%d-%m-%Y %H:%M") if when else moment
 
 
 class InsuranceStep(Step):

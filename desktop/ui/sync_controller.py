@@ -12,7 +12,7 @@ import datetime as dt
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from desktop.syncing import Backoff
-from desktop.ui.i18n import tr
+from desktop.ui.i18n import local_datetime, tr
 
 FIRST_SYNC_DELAY_MS = 1500
 
@@ -39,7 +39,7 @@ class SyncWorker(QRunnable):
         except Exception as error:  # keyring or database trouble: shown, never a crash
             from desktop.services import SyncStatus
 
-            status = SyncStatus(configured=True, enrolled=False, pending=0,
+            status = SyncStatus(configured=True, enrolled=False,
                                 error=f"{type(error).__name__}: {error}")
         finally:
             worker.close()
@@ -117,8 +117,7 @@ class SyncController(QObject):
 
 
 def _time(value: str | None) -> str | None:
-    if not value:
+    moment = local_datetime(value)
+    if moment is None:
         return None
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone()
-    today = dt.date.today()
-    return moment.strftime("%H:%M") if moment.date() == today else moment.strftime("%d-%m %H:%M")
+    return moment.strftime("%H:%M") if moment.date() == dt.date.today() else moment.strftime("%d-%m %H:%M")
