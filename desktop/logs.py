@@ -2,8 +2,8 @@
 
 Messages are written by our own code without identifiers; the redaction filter is the
 second line of defence for text we do not control (library messages, exception texts
-that quote a value): any run of nine digits — the shape of a BSN — and anything that
-looks like a birth date next to it is replaced before a handler sees the record.
+that quote a value): any run of exactly nine digits — the shape of a BSN — is replaced
+before a handler writes the record.
 """
 
 from __future__ import annotations
