@@ -289,8 +289,6 @@ class ModelCardDialog(QDialog):
 class DecisionView(QWidget):
     """The Samen beslissen page; `DecisionStep` in steps.py wraps it as a step."""
 
-    values_changed = Signal()
-
     def __init__(self, consultation, parent=None):
         super().__init__(parent)
         self.consultation = consultation
@@ -449,11 +447,10 @@ class DecisionView(QWidget):
             self.consultation.intake.pop(name, None)
         else:
             self.consultation.intake[name] = value
-        self.values_changed.emit()
         self.schedule()
 
     def schedule(self) -> None:
-        if self.models is not None and self.condition in (self.models.conditions if self.models else ()):
+        if self.models is not None and self.condition in self.models.conditions:
             self.timer.start()
 
     # -- predictions ------------------------------------------------------------------------
