@@ -101,7 +101,7 @@ def raw_sqlite(path: Path, count: int) -> float:
 def device_worker(url: str, devices: list[tuple[str, str]], operations: int, mode: str, pause: float,
                   seed: int, queue) -> None:
     """One client process driving several devices, each on its own thread."""
-    def run(token: str, device_index: int) -> None:
+    def run(device_id: str, token: str, device_index: int) -> None:
         rng = random.Random(seed * 100 + device_index)
         session = requests.Session()
         session.headers.update(protocol_headers(token))
@@ -115,7 +115,8 @@ def device_worker(url: str, devices: list[tuple[str, str]], operations: int, mod
                     response = session.get(f"{url}/v1/health", timeout=30)
                 elif step % 3 == 0:
                     response = session.post(f"{url}/v1/inclusions/push", timeout=30,
-                                            json={"records": [record(b) for b in patients[step * 3:step * 3 + 3]]})
+                                            json={"records": [record(b, device_id=device_id)
+                                                              for b in patients[step * 3:step * 3 + 3]]})
                 elif step % 3 == 1:
                     response = session.post(f"{url}/v1/coverage/lookup", timeout=30,
                                             json={"bsn": patients[step * 3], "on": "2025-03-14"})
@@ -130,7 +131,8 @@ def device_worker(url: str, devices: list[tuple[str, str]], operations: int, mod
             errors += not ok
         queue.put((samples, errors))
 
-    threads = [threading.Thread(target=run, args=(token, index)) for index, (_, token) in enumerate(devices)]
+    threads = [threading.Thread(target=run, args=(device_id, token, index))
+               for index, (device_id, token) in enumerate(devices)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -49,12 +49,13 @@ def main() -> None:
         print(f"queued {COUNT} inclusions in {time.perf_counter() - started:.1f} s")
         records = [services.registry.get(row["id"]) for row in services.registry.inclusions()]
         engine = syncing.SyncEngine(services.registry, None, services.bundles.bundles)
-        wire = [engine._wire(record) for record in records]
 
         baseline_server = ServerProcess(f"sqlite:///{folder / 'baseline.sqlite3'}", folder, "sqlite").start()
         device_server = ServerProcess(f"sqlite:///{folder / 'device.sqlite3'}", folder, "sqlite").start()
         try:
-            token = baseline_server.enroll().token
+            baseline_device = baseline_server.enroll()
+            token = baseline_device.token
+            wire = [engine._wire(record, baseline_device.device_id) for record in records]
             headers = protocol.protocol_headers(token)
             session = requests.Session()
             started = time.perf_counter()

@@ -39,10 +39,27 @@ class ServerAnswer:
     duplicate_date: str | None = None
     duplicate_location: str | None = None
     reason: str | None = None
+    code: str | None = None
+
+
+# What the worklist says for a rejection whose cause is not in the record itself.
+REJECTION_TEXT = {
+    "not_owner": "afgewezen: deze inclusie is door een ander apparaat (of onder een eerdere koppeling van dit "
+                 "apparaat) naar de server gestuurd; alleen dat apparaat mag haar wijzigen of intrekken. De "
+                 "wijziging blijft hier bewaard; vraag IT om het apparaat dat haar registreerde.",
+    "device_mismatch": "afgewezen: de server herkent dit apparaat niet als afzender; koppel het apparaat opnieuw "
+                       "of vraag IT om hulp. De inclusie blijft hier bewaard.",
+    "revision_gap": "afgewezen: de server mist een eerdere wijziging van deze inclusie; vraag IT om hulp. De "
+                    "inclusie blijft hier bewaard.",
+}
 
 
 def next_batch(registry: Registry, limit: int) -> Outgoing:
-    """Up to `limit` inclusions with unconfirmed changes, oldest change first."""
+    """Up to `limit` unconfirmed revisions, oldest change first.
+
+    Every unconfirmed revision of an inclusion goes, in order (older ones from its
+    history): the server takes only the revision after the one it has.
+    """
     ids = [row[0] for row in registry.db.execute(
         "SELECT inclusion_id FROM outbox WHERE state IN (?, ?) GROUP BY inclusion_id ORDER BY min(seq) LIMIT ?",
         [*SENDABLE, limit])]
@@ -50,9 +67,29 @@ def next_batch(registry: Registry, limit: int) -> Outgoing:
         return Outgoing([], [])
     marks = ",".join("?" * len(ids))
     by_id = {row["id"]: row for row in registry.db["inclusions"].rows_where(f"id IN ({marks})", ids)}
-    seqs = [row[0] for row in registry.db.execute(
-        f"SELECT seq FROM outbox WHERE state IN (?, ?) AND inclusion_id IN ({marks})", [*SENDABLE, *ids])]
-    return Outgoing([by_id[i] for i in ids], seqs)
+    pending: dict[str, list[tuple[int, int]]] = {}
+    for seq, inclusion_id, revision in registry.db.execute(
+            f"SELECT seq, inclusion_id, revision FROM outbox WHERE state IN (?, ?) AND inclusion_id IN ({marks}) "
+            "ORDER BY seq", [*SENDABLE, *ids]):
+        pending.setdefault(inclusion_id, []).append((seq, revision))
+    records: list[dict[str, Any]] = []
+    seqs: list[int] = []
+    for inclusion_id in ids:
+        current = by_id[inclusion_id]
+        older = sorted({revision for _, revision in pending[inclusion_id] if revision < current["revision"]})
+        revisions = [_revision_from_history(registry, inclusion_id, revision) for revision in older]
+        revisions = [record for record in revisions if record is not None] + [current]
+        if records and len(records) + len(revisions) > limit:
+            break
+        records += revisions
+        seqs += [seq for seq, _ in pending[inclusion_id]]
+    return Outgoing(records, seqs)
+
+
+def _revision_from_history(registry: Registry, inclusion_id: str, revision: int) -> dict[str, Any] | None:
+    row = registry.db.execute("SELECT record FROM inclusion_history WHERE inclusion_id = ? AND revision = ? "
+                              "ORDER BY seq DESC LIMIT 1", [inclusion_id, revision]).fetchone()
+    return json.loads(row[0]) if row else None
 
 
 def _set_outbox_state(registry: Registry, seqs: list[int], sql_set: str, params: list) -> None:
@@ -110,7 +147,8 @@ def _record_changes(state: str, answer: ServerAnswer, now: str) -> dict[str, Any
         changes["server_message"] = f"al geïncludeerd vanaf {answer.duplicate_date}{where}"
     else:
         new_state = REJECTED
-        changes["server_message"] = answer.reason or "geweigerd door de server"
+        changes["server_message"] = (REJECTION_TEXT.get(answer.code or "") or answer.reason
+                                     or "geweigerd door de server")
     changes["state"] = WITHDRAWN if state == WITHDRAWN else new_state
     return changes
 

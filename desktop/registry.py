@@ -396,7 +396,8 @@ class Registry:
         where, params = {
             "today": ("inclusion_date = ? OR substr(created_at, 1, 10) = ?", [today.isoformat()] * 2),
             "unsent": ("id IN (SELECT inclusion_id FROM outbox WHERE state != 'done')", []),
-            "problems": ("state IN ('rejected', 'duplicate')", []),
+            # a withdrawal the server refused stays 'withdrawn' here, but it is a problem too
+            "problems": ("state IN ('rejected', 'duplicate') OR server_result = 'rejected'", []),
         }.get(kind, (None, []))
         return list(self.db["inclusions"].rows_where(where, params, order_by="created_at DESC"))
 

@@ -100,7 +100,7 @@ class SyncSummary:
 def _answer(result: protocol.PushResult) -> outbox.ServerAnswer:
     duplicate = result.duplicate_of
     return outbox.ServerAnswer(
-        result=result.result, reason=result.reason,
+        result=result.result, reason=result.reason, code=result.code,
         duplicate_of=str(duplicate.id) if duplicate else None,
         duplicate_date=duplicate.inclusion_date.isoformat() if duplicate else None,
         duplicate_location=duplicate.location if duplicate else None)
@@ -137,7 +137,8 @@ class SyncEngine:
 
     def _push(self, summary: SyncSummary) -> None:
         while batch := outbox.next_batch(self.registry, PUSH_BATCH):
-            wire = [self._wire(record) for record in batch.records]
+            device_id = self.registry.meta("server_device_id")
+            wire = [self._wire(record, device_id) for record in batch.records]
             outbox.mark_sending(self.registry, batch)
             try:
                 results = self.client.push(wire)
@@ -152,11 +153,13 @@ class SyncEngine:
                 if answer.result == protocol.RESULT_REJECTED:
                     summary.rejected.append((record["id"], answer.reason or ""))
 
-    def _wire(self, record: dict) -> dict:
+    def _wire(self, record: dict, device_id: str | None) -> dict:
         wire = protocol.record_from_row({**record, "state": outbox.wire_state(record),
                                          "episode_side": episode_side(record, self.bundles)})
         wire = {key: None if value == "" else value for key, value in wire.items()}
         wire["user"] = wire.get("user") or "onbekend"
+        # the server knows this device by the id it gave at enrolment, and accepts no other
+        wire["device_id"] = device_id or wire.get("device_id")
         return wire
 
     def _pull(self, summary: SyncSummary) -> None:

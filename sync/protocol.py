@@ -37,12 +37,21 @@ Push semantics (idempotent; results in the same order as the records):
   ``duplicate`` with `DuplicateOf` (stored for audit, never exported);
 * same id and revision, same content → ``unchanged`` (or ``duplicate`` again, with the
   same `DuplicateOf`, if it was flagged a duplicate); lower revision → ``unchanged``;
-* higher revision of a known id (withdrawal, correction) → ``accepted`` (or
-  ``duplicate`` if a registered revision now overlaps another episode);
+* the next revision of a known id (stored revision + 1: withdrawal, correction) →
+  ``accepted`` (or ``duplicate`` if a registered revision now overlaps another episode);
 * same id and revision with different content, or invalid content → ``rejected`` with a
-  Dutch ``reason`` naming the field. One bad record never fails the batch. When a
-  rejected record's id or revision cannot be read at all, the result carries the nil
-  UUID and revision 0 (match results by position).
+  Dutch ``reason`` naming the field and a machine-readable ``code`` (``REJECT_*``). One
+  bad record never fails the batch. When a rejected record's id or revision cannot be
+  read at all, the result carries the nil UUID and revision 0 (match results by position).
+
+Ownership: an id belongs to the enrolled device that first pushed it. A later revision
+from any other device is ``rejected`` with code ``not_owner`` (unless the server allows
+devices of the same location to change each other's records). ``device_id`` must be the
+id this device got at enrolment (``device_mismatch``); a revision that skips numbers is
+``revision_gap`` (a revision the server rejected for its content counts as received, so
+the device's next one follows it); ``created_at`` and ``user`` keep their revision-1
+values (``immutable_field``). A new id may start above revision 1: its earlier revisions
+may never have reached the server.
 
 A push batch is stored in one transaction: a request that got no response stored
 nothing or everything, and re-pushing it is always safe.
@@ -88,6 +97,14 @@ ERROR_INTERNAL = "internal_error"                    # 500
 
 RESULT_ACCEPTED, RESULT_UNCHANGED, RESULT_DUPLICATE, RESULT_REJECTED = (
     "accepted", "unchanged", "duplicate", "rejected")
+
+# PushResult.code values: why a record was rejected, for machines (the reason is for people).
+REJECT_INVALID_RECORD = "invalid_record"        # the record does not parse (field named in the reason)
+REJECT_NOT_OWNER = "not_owner"                  # the id belongs to another device
+REJECT_DEVICE_MISMATCH = "device_mismatch"      # device_id is not the device behind the token
+REJECT_REVISION_GAP = "revision_gap"            # the revision is not the stored one + 1
+REJECT_REVISION_CONFLICT = "revision_conflict"  # this revision was received before with other content
+REJECT_IMMUTABLE_FIELD = "immutable_field"      # created_at or user differs from revision 1
 NIL_UUID = UUID(int=0)
 
 
@@ -303,6 +320,7 @@ class PushResult(_Response):
     result: Literal["accepted", "unchanged", "duplicate", "rejected"]
     duplicate_of: DuplicateOf | None = None
     reason: str | None = None
+    code: str | None = Field(default=None, description="for `rejected`: machine-readable, see REJECT_*")
 
 
 class PushResponse(_Response):

@@ -170,7 +170,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
 
 def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory` with several workers (database from the environment)."""
-    return create_app(Settings.from_url(None))
+    return create_app(Settings.from_environment())
 
 
 __all__ = ["create_app", "app_from_environment"]

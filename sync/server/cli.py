@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-access-log", action="store_true", help="geen regel per verzoek in het log")
     serve.add_argument("--tls-cert", type=Path, default=None, help="PEM-certificaat: de server spreekt dan HTTPS")
     serve.add_argument("--tls-key", type=Path, default=None, help="PEM-sleutel bij --tls-cert")
+    serve.add_argument("--same-location-revisions", action="store_true", default=None,
+                       help="een apparaat van dezelfde locatie mag latere revisies van een inclusie sturen "
+                            "(standaard alleen het apparaat dat haar registreerde; of "
+                            "$BUNDELASSISTENT_SERVER_SAME_LOCATION_REVISIONS=1)")
 
     code = command("enroll-code", "maak een eenmalige koppelcode (de laatste regel van de uitvoer)")
     code.add_argument("--location", default=None, help="locatie van het apparaat dat ermee koppelt")
@@ -80,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        settings = Settings.from_url(args.database)
+        options = {"same_location_revisions": getattr(args, "same_location_revisions", None)}
+        settings = Settings.from_environment(args.database, **options)
         return _run(args, settings)
     except ConfigError as error:
         return _fail(str(error))
@@ -195,7 +200,7 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
             from sync.server.devices import AdminError
             raise AdminError("--workers > 1 kan alleen met PostgreSQL")
         storage.dispose()
-        os.environ[DATABASE_ENV] = settings.database_url
+        os.environ.update(settings.environment())
         uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=log_level, access_log=not args.no_access_log,
                     proxy_headers=True, server_header=False, **tls)

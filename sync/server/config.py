@@ -3,12 +3,16 @@
 The database URL may be given as `sqlite:///path`, a bare file path (SQLite),
 `postgresql://…`, `postgres://…` or `postgresql+psycopg://…`; PostgreSQL URLs are
 normalised to the psycopg 3 driver.
+
+The other settings come from `serve` options or, for each, an environment variable
+`BUNDELASSISTENT_SERVER_<NAME>` (options win); `SETTING_ENV` lists them. Several
+workers read them from the environment, which `serve` fills in for them.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import platformdirs
@@ -16,6 +20,9 @@ import platformdirs
 from sync.protocol import MAX_BODY_BYTES
 
 DATABASE_ENV = "BUNDELASSISTENT_SERVER_DATABASE"
+SETTING_ENV = {
+    "same_location_revisions": "BUNDELASSISTENT_SERVER_SAME_LOCATION_REVISIONS",
+}
 
 
 class ConfigError(ValueError):
@@ -50,12 +57,55 @@ class Settings:
     enrollment_code_hours: int = 24
     pool_size: int = 10
     max_overflow: int = 30
+    # a device of the owner's location may send later revisions of its records (default: only the owner)
+    same_location_revisions: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_url(cls, url: str | None, **overrides) -> "Settings":
         return cls(database_url=normalize_database_url(url), **overrides)
 
+    @classmethod
+    def from_environment(cls, url: str | None = None, **overrides) -> "Settings":
+        """Settings from `BUNDELASSISTENT_SERVER_*` variables; `overrides` (options) win."""
+        types = {item.name: item.type for item in fields(cls)}
+        values = {}
+        for name, variable in SETTING_ENV.items():
+            text = os.environ.get(variable)
+            if text is not None and text.strip() and overrides.get(name) is None:
+                values[name] = _parse(variable, text.strip(), types[name])
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls.from_url(url, **values)
+
+    def environment(self) -> dict[str, str]:
+        """These settings as environment variables (for worker processes)."""
+        result = {DATABASE_ENV: self.database_url}
+        for name, variable in SETTING_ENV.items():
+            value = getattr(self, name)
+            result[variable] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return result
+
+    def with_changes(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
     @property
     def dialect(self) -> str:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+
+def _parse(variable: str, text: str, kind) -> object:
+    kind = kind if isinstance(kind, type) else {"bool": bool, "int": int, "float": float}.get(str(kind), str)
+    if kind is bool:
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "ja", "on"):
+            return True
+        if lowered in ("0", "false", "no", "nee", "off"):
+            return False
+        raise ConfigError(f"{variable}: moet 1 of 0 zijn (aan of uit), niet {text!r}")
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(f"{variable}: moet een getal zijn, niet {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{variable}: moet groter dan 0 zijn")
+    return value

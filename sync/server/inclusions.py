@@ -11,6 +11,14 @@ sees its episode and gets `duplicate`.
 
 A record is never half stored: a request killed before COMMIT stored nothing, and a
 re-push after a lost response yields `unchanged` (or the same `duplicate`).
+
+Ownership: an id belongs to the enrolled device that first pushed it (`owner_device`).
+Only that device — or, when `Settings.same_location_revisions` is on, a device of the
+same location — may send later revisions; each must be the last received revision + 1
+(`last_revision` counts revisions rejected for their content too, so a device's next
+correction follows them). `device_id` must be the pushing device, and the stored
+`device_id`, `created_at` and `user` of revision 1 are never overwritten. Anything else
+is `rejected` with a `REJECT_*` code and audited under the patient.
 """
 
 from __future__ import annotations
@@ -22,10 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
-from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED,
-                           RESULT_UNCHANGED, DuplicateOf, InclusionRecord, InclusionSummary, PushResult)
+from stdnum.nl import bsn as stdnum_bsn
+
+from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, REJECT_DEVICE_MISMATCH, REJECT_IMMUTABLE_FIELD,
+                           REJECT_INVALID_RECORD, REJECT_NOT_OWNER, REJECT_REVISION_CONFLICT, REJECT_REVISION_GAP,
+                           RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED, RESULT_UNCHANGED, DuplicateOf,
+                           InclusionRecord, InclusionSummary, PushResult)
 from sync.server import tables as t
 from sync.server.devices import Device
 from sync.server.errors import ROOT, describe_validation_error
@@ -37,6 +49,8 @@ CHUNK = 500
 
 # Columns copied from the record; the rest are server bookkeeping.
 RECORD_COLUMNS = [name for name in InclusionRecord.model_fields if name != "id"]
+# Set by revision 1 and never overwritten by a later one.
+FIRST_REVISION_COLUMNS = ("device_id", "created_at", "user", "owner_device")
 
 
 class BatchTooLarge(ValueError):
@@ -48,18 +62,33 @@ def canonical(record: InclusionRecord) -> str:
     return json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
 
-def parse_records(raw_records: list[Any]) -> list[InclusionRecord | PushResult]:
+@dataclass(frozen=True)
+class Unreadable:
+    """A record that failed validation: its result, and the patient if the BSN was readable."""
+
+    result: PushResult
+    bsn: str | None
+
+
+def parse_records(raw_records: list[Any]) -> list[InclusionRecord | Unreadable]:
     """Validate each record on its own: a bad one becomes a `rejected` result, not a 422."""
     if len(raw_records) > MAX_PUSH_RECORDS:
         raise BatchTooLarge(f"records: hoogstens {MAX_PUSH_RECORDS} per verzoek (nu {len(raw_records)})")
-    parsed: list[InclusionRecord | PushResult] = []
+    parsed: list[InclusionRecord | Unreadable] = []
     for index, raw in enumerate(raw_records):
         try:
             parsed.append(InclusionRecord.model_validate(raw))
         except ValidationError as error:
-            parsed.append(PushResult(id=_readable_id(raw), revision=_readable_revision(raw), result=RESULT_REJECTED,
-                                     reason=_reason(index, error)))
+            result = PushResult(id=_readable_id(raw), revision=_readable_revision(raw), result=RESULT_REJECTED,
+                                reason=_reason(index, error), code=REJECT_INVALID_RECORD)
+            parsed.append(Unreadable(result, _readable_bsn(raw)))
     return parsed
+
+
+def _readable_bsn(raw: Any) -> str | None:
+    """The record's BSN for the audit log, when it is a real one (never from a failed check)."""
+    value = raw.get("bsn") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and len(value) == 9 and stdnum_bsn.is_valid(value) else None
 
 
 def _reason(index: int, error: ValidationError) -> str:
@@ -92,6 +121,12 @@ class _Known:
     state: str
     duplicate_of: str | None
     key: tuple[str, str, str, str]
+    owner: str
+    owner_location: str | None
+    last_revision: int
+    device_id: str
+    created_at: dt.datetime
+    user: str
 
 
 @dataclass
@@ -111,10 +146,15 @@ class _Batch:
     inserts: list[dict] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
     revisions: list[dict] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)  # id -> a rejected revision that still counts
     patients: set[str] = field(default_factory=set)
 
+    @property
+    def same_location(self) -> bool:
+        return self.tx.storage.settings.same_location_revisions
 
-def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | PushResult]) -> list[PushResult]:
+
+def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | Unreadable]) -> list[PushResult]:
     """Decide and store a batch inside `tx` (see the module docstring)."""
     records = [item for item in parsed if isinstance(item, InclusionRecord)]
     batch = _Batch(tx, device)
@@ -123,7 +163,8 @@ def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | PushRes
                 + [lock_key("episode", *r.episode_key()) for r in records])
         _load_known(batch, records)
         _load_episodes(batch, records)
-    results = [item if isinstance(item, PushResult) else _decide(batch, item) for item in parsed]
+    results = [_unreadable(batch, item) if isinstance(item, Unreadable) else _decide(batch, item)
+               for item in parsed]
     _write(batch)
     _remember_patients(tx, device.id, batch.patients)
     counts: dict[str, int] = {}
@@ -133,16 +174,31 @@ def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | PushRes
     return results
 
 
+def _unreadable(batch: _Batch, item: Unreadable) -> PushResult:
+    """A record that did not validate is audited too, under its patient when the BSN was readable."""
+    result = item.result
+    batch.tx.audit("inclusion_push", RESULT_REJECTED, device_id=batch.device.id, patient_bsn=item.bsn,
+                   object_type="inclusion", object_id=None if result.id == NIL_UUID else str(result.id),
+                   details={"revision": result.revision, "code": result.code})
+    return result
+
+
 def _load_known(batch: _Batch, records: list[InclusionRecord]) -> None:
     ids = sorted({str(r.id) for r in records})
-    c = t.inclusions.c
+    c, owners = t.inclusions.c, t.devices.alias("owner")
     for start in range(0, len(ids), CHUNK):
         query = (select(c.id, c.revision, c.content_hash, c.status, c.state, c.duplicate_of,
-                        c.bundle, c.bsn, c.condition, c.episode_side)
+                        c.bundle, c.bsn, c.condition, c.episode_side, c.owner_device, c.pushed_by,
+                        c.last_revision, c.device_id, c.created_at, c.user, owners.c.location.label("owner_location"))
+                 .select_from(t.inclusions.outerjoin(owners, owners.c.id == func.coalesce(c.owner_device,
+                                                                                          c.pushed_by)))
                  .where(c.id.in_(ids[start:start + CHUNK])))
         for row in batch.tx.conn.execute(query):
-            batch.known[row.id] = _Known(row.revision, row.content_hash, row.status, row.state, row.duplicate_of,
-                                         (row.bundle, row.bsn, row.condition, row.episode_side))
+            batch.known[row.id] = _Known(
+                row.revision, row.content_hash, row.status, row.state, row.duplicate_of,
+                (row.bundle, row.bsn, row.condition, row.episode_side), owner=row.owner_device or row.pushed_by,
+                owner_location=row.owner_location, last_revision=max(row.last_revision or 0, row.revision),
+                device_id=row.device_id, created_at=row.created_at, user=row.user)
 
 
 def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
@@ -179,35 +235,98 @@ def _duplicate_of(batch: _Batch, inclusion_id: str) -> DuplicateOf | None:
                        location=row.location) if row else None
 
 
+def _may_change(batch: _Batch, known: _Known) -> bool:
+    """The owner may send later revisions; a device of the owner's location only if the server allows it."""
+    if known.owner == batch.device.id:
+        return True
+    location = batch.device.location
+    return batch.same_location and bool(location) and known.owner_location == location
+
+
+def _same_content(record: InclusionRecord, known: _Known, content_hash: str) -> bool:
+    """Equal to the stored revision; a record first pushed by a device of the previous protocol
+    version carried its local device id, so that counts as the same content too."""
+    if content_hash == known.content_hash:
+        return True
+    legacy = canonical(record.model_copy(update={"device_id": known.device_id}))
+    return hashlib.sha256(legacy.encode()).hexdigest() == known.content_hash
+
+
+def _identity_problem(batch: _Batch, record: InclusionRecord, known: _Known | None) -> tuple[str, str] | None:
+    """Who may send this revision, and is it the next one? (code, Dutch reason) or None."""
+    if known is not None and not _may_change(batch, known):
+        return REJECT_NOT_OWNER, ("deze inclusie is door een ander apparaat geregistreerd; alleen dat apparaat"
+                                  + (" of een apparaat van dezelfde locatie" if batch.same_location else "")
+                                  + " mag haar wijzigen of intrekken")
+    if record.device_id != batch.device.id:
+        return REJECT_DEVICE_MISMATCH, ("device_id: is niet dit apparaat; een apparaat stuurt alleen records "
+                                        "onder zijn eigen apparaat-id")
+    if known is None:
+        return None
+    if record.revision > known.last_revision + 1:
+        return REJECT_REVISION_GAP, (f"revision: de server heeft revisie {known.last_revision}; de volgende moet "
+                                     f"{known.last_revision + 1} zijn, niet {record.revision}")
+    if known.revision < record.revision < known.last_revision:
+        return REJECT_REVISION_GAP, (f"revision: revisie {record.revision} is ouder dan de laatst ontvangen "
+                                     f"revisie {known.last_revision}")
+    return None
+
+
+def _rewritten_field(record: InclusionRecord, known: _Known) -> str | None:
+    """A later revision keeps revision 1's created_at and user (device_id is checked per device)."""
+    for name in ("created_at", "user"):
+        if getattr(record, name) != getattr(known, name):
+            return name
+    return None
+
+
 def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
     inclusion_id = str(record.id)
     content = canonical(record)
     content_hash = hashlib.sha256(content.encode()).hexdigest()
     known = batch.known.get(inclusion_id)
-    batch.patients.add(record.bsn)
     tx = batch.tx
 
-    def result(kind: str, duplicate_of: DuplicateOf | None = None, reason: str | None = None) -> PushResult:
-        tx.audit("inclusion_push", kind, device_id=batch.device.id, patient_bsn=record.bsn,
-                 object_type="inclusion", object_id=inclusion_id, details={"revision": record.revision})
+    def result(kind: str, duplicate_of: DuplicateOf | None = None, reason: str | None = None,
+               code: str | None = None) -> PushResult:
+        details = {"revision": record.revision} | ({"code": code} if code else {})
+        patients = [record.bsn] + ([known.key[1]] if known is not None and known.key[1] != record.bsn else [])
+        for bsn in patients:
+            tx.audit("inclusion_push", kind, device_id=batch.device.id, patient_bsn=bsn,
+                     object_type="inclusion", object_id=inclusion_id, details=details)
+        if kind != RESULT_REJECTED:
+            batch.patients.add(record.bsn)  # a refused record discloses nothing to this device later
         return PushResult(id=record.id, revision=record.revision, result=kind, duplicate_of=duplicate_of,
-                          reason=reason)
+                          reason=reason, code=code)
 
-    if record.inclusion_date > (tx.now + dt.timedelta(days=1)).date():
-        # a day of slack for clocks and time zones; a later date is a wrong clock or a typo
-        return result(RESULT_REJECTED, reason="inclusion_date: ligt in de toekomst; controleer de datum en de "
-                                              "klok van dit apparaat")
+    def rejected_content(reason: str, code: str | None = None) -> PushResult:
+        """Rejected for what it says: the revision still counts as received (the next one follows it)."""
+        if known is not None and record.revision > known.last_revision:
+            known.last_revision = record.revision
+            batch.seen[inclusion_id] = record.revision
+        return result(RESULT_REJECTED, reason=reason, code=code)
+
+    problem = _identity_problem(batch, record, known)
+    if problem is not None:
+        return result(RESULT_REJECTED, reason=problem[1], code=problem[0])
     if known is not None:
         if record.revision < known.revision:
             return result(RESULT_UNCHANGED, reason=f"de server heeft al revisie {known.revision}")
         if record.revision == known.revision:
-            if content_hash != known.content_hash:
-                return result(RESULT_REJECTED, reason=(
+            if not _same_content(record, known, content_hash):
+                return result(RESULT_REJECTED, code=REJECT_REVISION_CONFLICT, reason=(
                     f"revisie {record.revision} van deze inclusie is al ontvangen met een andere inhoud; "
                     "een wijziging moet een hogere revisie krijgen"))
             if known.status == DUPLICATE and known.duplicate_of:
                 return result(RESULT_DUPLICATE, duplicate_of=_duplicate_of(batch, known.duplicate_of))
             return result(RESULT_UNCHANGED)
+        rewritten = _rewritten_field(record, known)
+        if rewritten:
+            return rejected_content(f"{rewritten}: mag na revisie 1 niet meer veranderen", REJECT_IMMUTABLE_FIELD)
+    if record.inclusion_date > (tx.now + dt.timedelta(days=1)).date():
+        # a day of slack for clocks and time zones; a later date is a wrong clock or a typo
+        return rejected_content("inclusion_date: ligt in de toekomst; controleer de datum en de klok van dit "
+                                "apparaat")
 
     # New id or a higher revision: decide the status, then store it.
     overlap = _overlap(batch, record)
@@ -222,19 +341,25 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
     row = _row(record, status, duplicate_of_id, content_hash, batch)
     if known is None:
         batch.inserts.append(row)
+        first = record
     else:
-        batch.updates.append(row)
+        batch.updates.append({name: value for name, value in row.items() if name not in FIRST_REVISION_COLUMNS})
+        batch.seen.pop(inclusion_id, None)  # the update writes last_revision itself
         # this id no longer holds its old episode (it may take it again below)
         batch.episodes.get(known.key, {}).pop(inclusion_id, None)
+        first = record.model_copy(update={"device_id": known.device_id})  # as stored and exported
     batch.revisions.append({"inclusion_id": inclusion_id, "revision": record.revision, "status": status,
                             "content": content, "pushed_by": batch.device.id, "received_at": tx.now})
-    batch.known[inclusion_id] = _Known(record.revision, content_hash, status, record.state, duplicate_of_id,
-                                       record.episode_key())
+    batch.known[inclusion_id] = _Known(
+        record.revision, content_hash, status, record.state, duplicate_of_id, record.episode_key(),
+        owner=known.owner if known else batch.device.id,
+        owner_location=known.owner_location if known else batch.device.location,
+        last_revision=record.revision, device_id=first.device_id, created_at=first.created_at, user=first.user)
     if status == ACCEPTED and record.state == REGISTERED:
         batch.episodes.setdefault(record.episode_key(), {})[inclusion_id] = _Episode(
             inclusion_id, record.inclusion_date, record.end_date, record.location)
     if status == ACCEPTED:
-        tx.feed("inclusion", summary(record).model_dump(mode="json"), origin_device=batch.device.id,
+        tx.feed("inclusion", summary(first).model_dump(mode="json"), origin_device=batch.device.id,
                 bsn=record.bsn)
     if status == DUPLICATE:
         return result(RESULT_DUPLICATE, duplicate_of=DuplicateOf(
@@ -256,7 +381,8 @@ def _row(record: InclusionRecord, status: str, duplicate_of: str | None, content
     row.update(
         id=str(record.id), episode_side=record.episode_side or "", status=status, duplicate_of=duplicate_of,
         eligibility_rules=json.dumps(record.eligibility_rules, ensure_ascii=False, sort_keys=True),
-        content_hash=content_hash, pushed_by=batch.device.id, received_at=batch.tx.now)
+        content_hash=content_hash, pushed_by=batch.device.id, received_at=batch.tx.now,
+        owner_device=batch.device.id, last_revision=record.revision)
     return row
 
 
@@ -272,6 +398,10 @@ def _write(batch: _Batch) -> None:
         conn.execute(statement, [{f"_{name}": value for name, value in row.items()} for row in batch.updates])
     if batch.revisions:
         batch.tx.insert_many(t.inclusion_revisions, batch.revisions)
+    if batch.seen:
+        conn.execute(update(t.inclusions).where(t.inclusions.c.id == bindparam("_id"))
+                     .values(last_revision=bindparam("_last")),
+                     [{"_id": key, "_last": value} for key, value in batch.seen.items()])
 
 
 def _remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:

@@ -99,6 +99,8 @@ inclusions = Table(
     Column("content_hash", String(64), nullable=False),    # sha256 of the canonical record
     Column("pushed_by", String(36), nullable=False),       # the enrolled device that sent it
     Column("received_at", UTCDateTime, nullable=False),
+    Column("owner_device", String(36)),                    # the enrolled device that first pushed it
+    Column("last_revision", Integer),                      # highest revision received, rejected ones too
     Index("ix_inclusions_episode", "bsn", "bundle", "condition", "episode_side"),
     Index("ix_inclusions_inclusion_date", "inclusion_date"),
 )

@@ -29,8 +29,9 @@ class ServerDied(RuntimeError):
 class ServerProcess:
     """`python -m sync.server.cli --database … serve` on a free port."""
 
-    def __init__(self, database_url: str, folder: Path, kind: str):
+    def __init__(self, database_url: str, folder: Path, kind: str, serve_args: tuple[str, ...] = ()):
         self.database_url = database_url
+        self.serve_args = tuple(serve_args)
         self.folder = Path(folder)
         self.kind = kind
         self.port = free_port()
@@ -55,7 +56,8 @@ class ServerProcess:
     def _start(self, timeout: float) -> "ServerProcess":
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            SERVER + ["--database", self.database_url, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            SERVER + ["--database", self.database_url, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                      *self.serve_args],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout
@@ -120,6 +122,9 @@ class Client:
         self.session.headers.update(protocol_headers(token))
 
     def push(self, records: list[dict], timeout: float = 60) -> requests.Response:
+        """Push as this device: a record without a `device_id` gets this device's id."""
+        records = [dict(r, device_id=self.device_id) if isinstance(r, dict) and r.get("device_id") is None else r
+                   for r in records]
         return self.session.post(f"{self.url}/v1/inclusions/push", json={"records": records}, timeout=timeout)
 
     def push_ok(self, records: list[dict]) -> list[dict]:
@@ -147,7 +152,10 @@ class Client:
 
 
 def record(bsn: str, **changes) -> dict:
-    """A wire record as the desktop registry would push it (revision 1, registered)."""
+    """A wire record as the desktop registry would push it (revision 1, registered).
+
+    `device_id` stays None unless given: `Client.push` fills in the pushing device's id.
+    """
     now = "2025-03-14T09:30:00.000Z"
     base = {
         "id": str(uuid.uuid4()), "revision": 1, "state": "registered", "bundle": "hand-wrist",
@@ -158,7 +166,7 @@ def record(bsn: str, **changes) -> dict:
         "explained_by": "SUO Bakker", "explained_at": now, "explanation_language": "nl",
         "handout_printed": True, "agreed": True, "clinician_agb": "01234567", "location": "Utrecht",
         "inclusion_date": "2025-03-14", "end_date": "2026-03-13", "initial_treatment": "conservative",
-        "device_id": "local-device", "user": "a.suo", "created_at": now, "updated_at": now,
+        "device_id": None, "user": "a.suo", "created_at": now, "updated_at": now,
         "withdrawn_at": None, "withdrawal_reason": None,
     }
     base.update(changes)

@@ -27,7 +27,7 @@ def test_a_higher_revision_updates_and_a_lower_one_is_unchanged(server):
     withdrawal = withdrawn(original)
     (result,) = client.push_ok([withdrawal])
     assert result == {"id": original["id"], "revision": 2, "result": "accepted", "duplicate_of": None,
-                      "reason": None}
+                      "reason": None, "code": None}
     (late,) = client.push_ok([original])  # revision 1 arrives late: the server keeps revision 2
     assert late["result"] == "unchanged"
     changes, _ = other.all_changes()
