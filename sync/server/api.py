@@ -40,7 +40,7 @@ def get_storage(request: Request) -> Storage:
 
 
 def authorization(request: Request, _token=Depends(bearer)) -> str | None:
-    """The raw Authorization header; `devices.as_device` checks it inside the work's transaction."""
+    """The raw Authorization header; `devices.authenticate` checks it before the work's transaction."""
     return request.headers.get("authorization")
 
 
@@ -70,7 +70,8 @@ PUSH_BODY = {"requestBody": {"required": True, "content": {"application/json": {
              openapi_extra=PUSH_BODY)
 async def push(request: Request, auth: Annotated[str | None, Depends(authorization)]) -> p.PushResponse:
     """Validates each record on its own, so one bad record is `rejected`, not the batch."""
-    devices.token_hash(auth)  # a missing token is refused before the body is read
+    storage = get_storage(request)
+    device = await run_in_threadpool(devices.authenticate, storage, auth)  # before the body is read
     raw = await request.body()
     try:
         body = json.loads(raw, parse_constant=_no_constants)
@@ -84,8 +85,7 @@ async def push(request: Request, auth: Annotated[str | None, Depends(authorizati
         parsed = inclusions.parse_records(body["records"])
     except inclusions.BatchTooLarge as error:
         raise InvalidBody(str(error)) from None
-    results = await run_in_threadpool(devices.as_device, get_storage(request), auth,
-                                      lambda tx, device: inclusions.push(tx, device, parsed))
+    results = await run_in_threadpool(storage.write, lambda tx: inclusions.push(tx, device, parsed))
     return p.PushResponse(results=results)
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import traceback
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -24,6 +26,7 @@ from sync.server import SERVER_VERSION
 from sync.server.api import InvalidBody, router
 from sync.server.config import Settings
 from sync.server.devices import AccessDenied
+from sync.server.refused import Flusher, RefusedRequests
 from sync.server.errors import describe_validation_error
 from sync.server.storage import DatabaseUnavailable, Storage
 
@@ -122,15 +125,30 @@ def _openapi(app: FastAPI):
     return build
 
 
+def _source(request: Request) -> str:
+    return request.client.host if request.client else "onbekend"
+
+
 def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
-    app = FastAPI(title="Bundelassistent centrale server", version=SERVER_VERSION, docs_url=None, redoc_url=None)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        flusher = Flusher(app.state.refused, app.state.storage).start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(flusher.stop)
+
+    app = FastAPI(title="Bundelassistent centrale server", version=SERVER_VERSION, docs_url=None, redoc_url=None,
+                  lifespan=lifespan)
     app.state.storage = storage or Storage(settings)
     app.state.settings = settings
+    app.state.refused = RefusedRequests()
     app.include_router(router)
     app.openapi = _openapi(app)
 
     @app.exception_handler(AccessDenied)
-    async def access_denied(_request: Request, error: AccessDenied):
+    async def access_denied(request: Request, error: AccessDenied):
+        request.app.state.refused.count(_source(request), error.action, error.code, error.device_id)
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         return error_response(error.status, error.code, error.message, headers)
 

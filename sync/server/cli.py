@@ -118,6 +118,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _serve(args, settings, storage)
         if args.command == "migrate":
             print(f"schema bijgewerkt tot revisie {storage.schema_revision()}")
+            if storage.grant_application_role():
+                print("rechten van de applicatierol bundelassistent_app bijgewerkt")
         elif args.command == "enroll-code":
             code, expires = devices.create_enrollment_code(storage, args.location, args.valid_hours)
             local = expires.astimezone().strftime("%Y-%m-%d %H:%M %Z")

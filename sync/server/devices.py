@@ -5,6 +5,11 @@ IT as XXXX-XXXX-XXXX), single use (claimed with one conditional UPDATE, so two d
 racing for one code cannot both win) and expires. A token is `secrets.token_urlsafe(32)`;
 SHA-256 suffices because it has 256 bits of entropy. Revocation is checked on every
 request, so it takes effect at the next one.
+
+A refused request writes nothing itself: the app counts it per source address and
+minute (`sync.server.refused`), so a flood of bad tokens or codes cannot grow the
+database without bound, and the token is checked in a read transaction before any
+body is read or any write lock taken.
 """
 
 from __future__ import annotations
@@ -31,11 +36,16 @@ CODE_GROUPS, CODE_GROUP_LENGTH = 3, 4
 
 
 class AccessDenied(Exception):
-    """Refused: `code` is a protocol error code, `message` is Dutch, `status` the HTTP status."""
+    """Refused: `code` is a protocol error code, `message` is Dutch, `status` the HTTP status.
 
-    def __init__(self, code: str, message: str, status: int):
+    `action` and `device_id` (a revoked device) are what the audit counts it under.
+    """
+
+    def __init__(self, code: str, message: str, status: int, action: str = "authenticate",
+                 device_id: str | None = None):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
+        self.action, self.device_id = action, device_id
 
 
 class AdminError(ValueError):
@@ -96,16 +106,14 @@ def enroll(storage: Storage, request: EnrollRequest) -> EnrollResponse:
             row = tx.conn.execute(select(codes.c.id, codes.c.used_at).where(codes.c.code_hash == code_hash)).first()
             if row is None:
                 denied = AccessDenied(ERROR_ENROLLMENT_CODE_INVALID, "Deze koppelcode is onbekend; controleer de code of "
-                                      "vraag IT om een nieuwe.", 403)
+                                      "vraag IT om een nieuwe.", 403, action="enroll")
             elif row.used_at is not None:
                 denied = AccessDenied(ERROR_ENROLLMENT_CODE_USED, "Deze koppelcode is al gebruikt; een code werkt maar "
-                                      "één keer. Vraag IT om een nieuwe.", 403)
+                                      "één keer. Vraag IT om een nieuwe.", 403, action="enroll")
             else:
                 denied = AccessDenied(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
-                                      "nieuwe.", 403)
-            tx.audit("enroll", denied.code, actor="onbekend apparaat", object_type="enrollment_code",
-                     object_id=str(row.id) if row else None, details={"device_name": request.device_name})
-            return denied
+                                      "nieuwe.", 403, action="enroll")
+            return denied  # counted per source and minute by the app (sync.server.refused)
         tx.conn.execute(insert(t.devices).values(
             id=device_id, name=request.device_name, location=request.location or claimed.location,
             token_hash=sha256(token), enrolled_at=tx.now, enrollment_code_id=claimed.id))
@@ -129,37 +137,28 @@ def token_hash(authorization: str | None) -> str:
     return sha256(token)
 
 
-def _device(tx: Transaction, hashed: str) -> Device | AccessDenied:
-    row = tx.conn.execute(select(t.devices.c.id, t.devices.c.name, t.devices.c.location, t.devices.c.revoked_at)
-                          .where(t.devices.c.token_hash == hashed)).first()
+def authenticate(storage: Storage, authorization: str | None) -> Device:
+    """The device behind the token, from a read transaction; AccessDenied (401) if there is none.
+
+    A read takes no write lock, so a flood of bad tokens never queues up with real
+    pushes; a revocation that committed before this request is always seen.
+    """
+    hashed = token_hash(authorization)
+    row = storage.read_first(select(t.devices.c.id, t.devices.c.name, t.devices.c.location, t.devices.c.revoked_at)
+                             .where(t.devices.c.token_hash == hashed))
     if row is None:
-        tx.audit("authenticate", "unauthorized", actor="onbekend apparaat")
-        return AccessDenied(ERROR_UNAUTHORIZED, "Onbekend toegangstoken. Koppel het apparaat opnieuw met een "
-                            "koppelcode.", 401)
+        raise AccessDenied(ERROR_UNAUTHORIZED, "Onbekend toegangstoken. Koppel het apparaat opnieuw met een "
+                           "koppelcode.", 401)
     if row.revoked_at is not None:
-        tx.audit("authenticate", "device_revoked", device_id=row.id)
-        return AccessDenied(ERROR_DEVICE_REVOKED, "Dit apparaat is ingetrokken en mag niet meer synchroniseren. "
-                            "Neem contact op met IT.", 401)
+        raise AccessDenied(ERROR_DEVICE_REVOKED, "Dit apparaat is ingetrokken en mag niet meer synchroniseren. "
+                           "Neem contact op met IT.", 401, device_id=row.id)
     return Device(row.id, row.name, row.location)
 
 
 def as_device(storage: Storage, authorization: str | None, work: Callable[[Transaction, Device], T]) -> T:
-    """Run `work` for the device behind the token, in one transaction with the token check.
-
-    Checking the token inside the transaction that does the work costs no extra round
-    trip and means a revocation that committed before this request is always seen.
-    A refused token is audited (that row is all the transaction commits) and raised.
-    """
-    hashed = token_hash(authorization)
-
-    def run(tx: Transaction) -> T | AccessDenied:
-        device = _device(tx, hashed)
-        return device if isinstance(device, AccessDenied) else work(tx, device)
-
-    result = storage.write(run)
-    if isinstance(result, AccessDenied):
-        raise result
-    return result
+    """Run `work` in a write transaction for the device behind the token (see `authenticate`)."""
+    device = authenticate(storage, authorization)
+    return storage.write(lambda tx: work(tx, device))
 
 
 def revoke(storage: Storage, device_id: str) -> None:

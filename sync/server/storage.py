@@ -34,12 +34,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sync.server import tables as t
-from sync.server.config import Settings
+from sync.server.config import ConfigError, Settings
 
 log = logging.getLogger("bundelassistent.server")
 
 SYSTEM_NAME = "Bundelassistent-server"
 RETRYABLE_PG_CODES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+INSUFFICIENT_PRIVILEGE = "42501"
 MAX_ATTEMPTS = 5
 COPY_THRESHOLD = 10
 
@@ -67,6 +68,15 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or stays locked; the client should retry later."""
 
 
+class MigrationNotAllowed(ConfigError):
+    """The schema is behind and this database role may not change it (the application role)."""
+
+    def __init__(self):
+        super().__init__("het databaseschema moet bijgewerkt worden, maar deze databasegebruiker mag dat niet "
+                         "(de applicatierol); voer eerst 'bundelassistent-server --database <URL van de eigenaar> "
+                         "migrate' uit")
+
+
 class Transaction:
     """One write transaction: the connection plus queued feed entries and audit rows."""
 
@@ -91,9 +101,9 @@ class Transaction:
 
     def audit(self, action: str, outcome: str, *, device_id: str | None = None, actor: str | None = None,
               patient_bsn: str | None = None, object_type: str | None = None, object_id: str | None = None,
-              details: dict | None = None) -> None:
+              details: dict | None = None, at: dt.datetime | None = None) -> None:
         self._audit.append({
-            "at": self.now, "system": SYSTEM_NAME, "device_id": device_id,
+            "at": at or self.now, "system": SYSTEM_NAME, "device_id": device_id,
             "actor": actor or (f"device:{device_id}" if device_id else admin_actor()),
             "action": action, "patient_bsn": patient_bsn, "object_type": object_type,
             "object_id": object_id, "outcome": outcome,
@@ -229,7 +239,24 @@ class Storage:
                 if self.dialect == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("migrations")})
                 config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                try:
+                    command.upgrade(config, "head")
+                except DBAPIError as error:
+                    if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                        raise MigrationNotAllowed() from None
+                    raise
+
+    def grant_application_role(self) -> bool:
+        """PostgreSQL: (re)apply the application role's rights; False on SQLite (no roles)."""
+        if self.dialect != "postgresql":
+            return False
+        from sync.server.roles import grant_application_role
+
+        with self.engine.begin() as conn:
+            if not grant_application_role(conn):
+                raise ConfigError("rechten toekennen aan bundelassistent_app kan alleen de eigenaar van de tabellen; "
+                                  "voer 'migrate' uit met de URL van de eigenaar")
+        return True
 
     def schema_revision(self) -> str | None:
         with self.engine.connect() as conn:
@@ -295,10 +322,17 @@ class Storage:
 
     def read_value(self, query) -> Any:
         """One scalar in a read transaction; a connection the database dropped is retried once."""
+        return self._read_once(lambda conn: conn.execute(query).scalar())
+
+    def read_first(self, query) -> Any:
+        """The first row (or None) in a read transaction, retried like `read_value`."""
+        return self._read_once(lambda conn: conn.execute(query).first())
+
+    def _read_once(self, work: Callable[[Connection], T]) -> T:
         for attempt in (1, 2):
             try:
                 with self.read() as conn:
-                    return conn.execute(query).scalar()
+                    return work(conn)
             except DatabaseUnavailable as error:
                 cause = error.__cause__
                 if attempt == 2 or not getattr(cause, "connection_invalidated", False):
