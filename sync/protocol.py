@@ -90,6 +90,7 @@ ERROR_ENROLLMENT_CODE_USED = "enrollment_code_used"        # 403: code already u
 ERROR_ENROLLMENT_CODE_EXPIRED = "enrollment_code_expired"  # 403: code expired
 ERROR_INVALID_REQUEST = "invalid_request"            # 400/422: malformed body or parameters
 ERROR_TOO_LARGE = "request_too_large"                # 413
+ERROR_TIMEOUT = "request_timeout"                    # 408: the body came too slowly
 ERROR_NOT_FOUND = "not_found"                        # 404
 ERROR_METHOD_NOT_ALLOWED = "method_not_allowed"      # 405
 ERROR_UNAVAILABLE = "unavailable"                    # 503: database busy or down; retry later

@@ -16,11 +16,13 @@ from fastapi.security import HTTPBearer
 
 from sync import protocol as p
 from sync.server import SERVER_VERSION, coverage, devices, feed, inclusions
+from sync.server.config import LARGE_BODY_BYTES
 from sync.server.devices import AccessDenied
 from sync.server.storage import Storage
 
 ERRORS = {status: {"model": p.ErrorBody, "description": description} for status, description in {
-    400: "ongeldige JSON", 401: "geen, onbekend of ingetrokken toegangstoken", 413: "verzoek te groot",
+    400: "ongeldige JSON", 401: "geen, onbekend of ingetrokken toegangstoken", 408: "body te traag",
+    413: "verzoek te groot",
     422: "ongeldige velden", 426: "andere protocolversie nodig", 503: "database tijdelijk niet bereikbaar",
 }.items()}
 
@@ -72,7 +74,23 @@ async def push(request: Request, auth: Annotated[str | None, Depends(authorizati
     """Validates each record on its own, so one bad record is `rejected`, not the batch."""
     storage = get_storage(request)
     device = await run_in_threadpool(devices.authenticate, storage, auth)  # before the body is read
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) <= LARGE_BODY_BYTES:
+        parsed = await _read_records(request)
+    else:  # large (or of unknown size): a few at a time, so they cannot crowd out the small ones
+        async with request.app.state.large_bodies:
+            parsed = await _read_records(request)
+    results = await run_in_threadpool(storage.write, lambda tx: inclusions.push(tx, device, parsed))
+    return p.PushResponse(results=results)
+
+
+async def _read_records(request: Request) -> list:
+    """Read the body, then parse and validate it on a worker thread (never on the event loop)."""
     raw = await request.body()
+    return await run_in_threadpool(_parse_push, raw)
+
+
+def _parse_push(raw: bytes) -> list:
     try:
         body = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError):
@@ -82,11 +100,9 @@ async def push(request: Request, auth: Annotated[str | None, Depends(authorizati
     if not isinstance(body["records"], list):
         raise InvalidBody("records: moet een lijst zijn")
     try:
-        parsed = inclusions.parse_records(body["records"])
+        return inclusions.parse_records(body["records"])
     except inclusions.BatchTooLarge as error:
         raise InvalidBody(str(error)) from None
-    results = await run_in_threadpool(storage.write, lambda tx: inclusions.push(tx, device, parsed))
-    return p.PushResponse(results=results)
 
 
 @router.get("/changes", response_model=p.ChangesResponse, tags=["sync"], dependencies=versioned)

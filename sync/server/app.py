@@ -10,6 +10,7 @@ frames only: exception messages can contain field values, and a BSN never goes i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from contextlib import asynccontextmanager
@@ -44,17 +45,29 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, f"Het verzoek is groter dan {limit // 1024} kB; stuur minder records per keer.")
 
 
+class BodyTooSlow(StarletteHTTPException):
+    def __init__(self, seconds: float):
+        super().__init__(408, f"De body kwam niet binnen {seconds:g} s binnen; controleer de verbinding en probeer "
+                              "het opnieuw.")
+
+
 def _log_exception(error: BaseException, method: str, path: str) -> None:
     frames = "".join(traceback.format_tb(error.__traceback__))
     log.error("interne fout bij %s %s: %s\n%s", method, path, type(error).__name__, frames)
 
 
 class Guard:
-    """Protocol version, body size and last-resort error handling, in front of everything."""
+    """Protocol version, body size and deadline, and last-resort error handling, in front of everything.
 
-    def __init__(self, app, max_body_bytes: int):
+    The body deadline starts when the route first asks for the body and ends when the
+    last chunk is in: a client that sends its body slower than that gets 408 and the
+    connection is closed (the head has its own deadline, `sync.server.deadlines`).
+    """
+
+    def __init__(self, app, max_body_bytes: int, body_timeout: float):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -79,15 +92,25 @@ class Guard:
                                             headers={"Connection": "close"})(scope, receive, send)
 
         received = 0
-        limit = self.max_body_bytes
+        limit, timeout = self.max_body_bytes, self.body_timeout
+        deadline: float | None = None
+        complete = False
 
         async def limited_receive():
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline, complete
+            if complete:  # after the body only a disconnect can come: no deadline for that
+                return await receive()
+            loop = asyncio.get_running_loop()
+            deadline = deadline or loop.time() + timeout
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise BodyTooSlow(timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)
+                complete = not message.get("more_body", False)
             return message
 
         started = False
@@ -143,14 +166,16 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     app.state.storage = storage or Storage(settings)
     app.state.settings = settings
     app.state.refused = RefusedRequests()
+    app.state.large_bodies = asyncio.Semaphore(settings.large_body_slots)
     app.include_router(router)
     app.openapi = _openapi(app)
 
     @app.exception_handler(AccessDenied)
     async def access_denied(request: Request, error: AccessDenied):
         request.app.state.refused.count(_source(request), error.action, error.code, error.device_id)
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return error_response(error.status, error.code, error.message, headers)
+        # close: the server does not read (or even receive) the body of a refused request
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        return error_response(error.status, error.code, error.message, headers | {"Connection": "close"})
 
     @app.exception_handler(InvalidBody)
     async def invalid_body(_request: Request, error: InvalidBody):
@@ -170,10 +195,11 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
         code, message = {
             404: (p.ERROR_NOT_FOUND, "Dit adres bestaat niet op de server."),
             405: (p.ERROR_METHOD_NOT_ALLOWED, "Deze methode is hier niet toegestaan."),
+            408: (p.ERROR_TIMEOUT, str(error.detail)),
             413: (p.ERROR_TOO_LARGE, str(error.detail)),
         }.get(error.status_code, (p.ERROR_INVALID_REQUEST, "Het verzoek kon niet gelezen worden."))
         headers = dict(error.headers or {})  # e.g. Allow on 405
-        if error.status_code == 413:
+        if error.status_code in (408, 413):
             headers["Connection"] = "close"
         return error_response(error.status_code, code, message, headers or None)
 
@@ -182,7 +208,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
         return error_response(503, p.ERROR_UNAVAILABLE, "De database is tijdelijk niet bereikbaar; probeer het "
                               "zo opnieuw.", headers={"Retry-After": "5"})
 
-    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout)
     return app
 
 

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from sync.server.config import DATABASE_ENV, ConfigError, Settings
+from sync.server.config import DATABASE_ENV, SETTING_ENV, ConfigError, Settings
 
 
 def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -49,6 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="een apparaat van dezelfde locatie mag latere revisies van een inclusie sturen "
                             "(standaard alleen het apparaat dat haar registreerde; of "
                             "$BUNDELASSISTENT_SERVER_SAME_LOCATION_REVISIONS=1)")
+    serve.add_argument("--header-timeout", type=float, default=None, metavar="S",
+                       help="seconden voor een volledige aanvraagkop, daarna gaat de verbinding dicht (standaard 10)")
+    serve.add_argument("--body-timeout", type=float, default=None, metavar="S",
+                       help="seconden voor de hele body, daarna 408 (standaard 30)")
+    serve.add_argument("--keep-alive-timeout", type=float, default=None, metavar="S",
+                       help="seconden dat een stille verbinding open blijft (standaard 5)")
+    serve.add_argument("--limit-concurrency", type=int, default=None, metavar="N",
+                       help="open verbindingen per proces; daarboven 503 (standaard 1000)")
+    serve.add_argument("--large-body-slots", type=int, default=None, metavar="N",
+                       help="pushes boven 256 kB die tegelijk gelezen worden per proces (standaard 4)")
 
     code = command("enroll-code", "maak een eenmalige koppelcode (de laatste regel van de uitvoer)")
     code.add_argument("--location", default=None, help="locatie van het apparaat dat ermee koppelt")
@@ -84,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        options = {"same_location_revisions": getattr(args, "same_location_revisions", None)}
+        options = {name: getattr(args, name, None) for name in SETTING_ENV}
         settings = Settings.from_environment(args.database, **options)
         return _run(args, settings)
     except ConfigError as error:
@@ -197,6 +207,9 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
             if not Path(path).is_file():
                 raise AdminError(f"{path}: bestand bestaat niet")
         tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)}
+    # the header deadline lives in the HTTP protocol class, which reads it from the environment
+    limits = {"http": "sync.server.deadlines:DeadlineH11Protocol", "limit_concurrency": settings.limit_concurrency,
+              "timeout_keep_alive": settings.keep_alive_timeout}
     if args.workers > 1:
         if settings.dialect != "postgresql":
             from sync.server.devices import AdminError
@@ -205,10 +218,11 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
         os.environ.update(settings.environment())
         uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=log_level, access_log=not args.no_access_log,
-                    proxy_headers=True, server_header=False, **tls)
+                    proxy_headers=True, server_header=False, **limits, **tls)
         return 0
+    os.environ.update(settings.environment(with_database=False))
     uvicorn.run(create_app(settings, storage), host=args.host, port=args.port, log_level=log_level,
-                access_log=not args.no_access_log, proxy_headers=True, server_header=False, **tls)
+                access_log=not args.no_access_log, proxy_headers=True, server_header=False, **limits, **tls)
     return 0
 
 

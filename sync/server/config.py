@@ -22,7 +22,14 @@ from sync.protocol import MAX_BODY_BYTES
 DATABASE_ENV = "BUNDELASSISTENT_SERVER_DATABASE"
 SETTING_ENV = {
     "same_location_revisions": "BUNDELASSISTENT_SERVER_SAME_LOCATION_REVISIONS",
+    "header_timeout": "BUNDELASSISTENT_SERVER_HEADER_TIMEOUT",
+    "body_timeout": "BUNDELASSISTENT_SERVER_BODY_TIMEOUT",
+    "keep_alive_timeout": "BUNDELASSISTENT_SERVER_KEEP_ALIVE_TIMEOUT",
+    "limit_concurrency": "BUNDELASSISTENT_SERVER_LIMIT_CONCURRENCY",
+    "large_body_slots": "BUNDELASSISTENT_SERVER_LARGE_BODY_SLOTS",
 }
+DEFAULT_HEADER_TIMEOUT = 10.0
+LARGE_BODY_BYTES = 256 * 1024  # a push this large waits for one of `large_body_slots`
 
 
 class ConfigError(ValueError):
@@ -59,7 +66,19 @@ class Settings:
     max_overflow: int = 30
     # a device of the owner's location may send later revisions of its records (default: only the owner)
     same_location_revisions: bool = False
+    # noise: a slow or fake client must not hold connections or starve real devices
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT  # s to send a complete request head
+    body_timeout: float = 30.0                      # s to send the body once the head is in
+    keep_alive_timeout: float = 5.0                 # s an idle kept-alive connection stays open
+    limit_concurrency: int = 1000                   # open connections per worker; more get 503
+    large_body_slots: int = 4                       # pushes over LARGE_BODY_BYTES read at once
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name, variable in SETTING_ENV.items():
+            value = getattr(self, name)
+            if not isinstance(value, bool) and value <= 0:
+                raise ConfigError(f"--{name.replace('_', '-')} ({variable}): moet groter dan 0 zijn")
 
     @classmethod
     def from_url(cls, url: str | None, **overrides) -> "Settings":
@@ -77,9 +96,9 @@ class Settings:
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls.from_url(url, **values)
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, with_database: bool = True) -> dict[str, str]:
         """These settings as environment variables (for worker processes)."""
-        result = {DATABASE_ENV: self.database_url}
+        result = {DATABASE_ENV: self.database_url} if with_database else {}
         for name, variable in SETTING_ENV.items():
             value = getattr(self, name)
             result[variable] = ("1" if value else "0") if isinstance(value, bool) else str(value)

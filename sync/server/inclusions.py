@@ -175,8 +175,14 @@ def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | Unreada
 
 
 def _unreadable(batch: _Batch, item: Unreadable) -> PushResult:
-    """A record that did not validate is audited too, under its patient when the BSN was readable."""
+    """A record that did not validate is audited under its patient when the BSN was readable.
+
+    Without a patient it is only counted in the batch's row: 500 garbage records from
+    one device must not become 500 audit rows.
+    """
     result = item.result
+    if item.bsn is None:
+        return result
     batch.tx.audit("inclusion_push", RESULT_REJECTED, device_id=batch.device.id, patient_bsn=item.bsn,
                    object_type="inclusion", object_id=None if result.id == NIL_UUID else str(result.id),
                    details={"revision": result.revision, "code": result.code})

@@ -122,9 +122,9 @@ class Client:
         self.session.headers.update(protocol_headers(token))
 
     def push(self, records: list[dict], timeout: float = 60) -> requests.Response:
-        """Push as this device: a record without a `device_id` gets this device's id."""
-        records = [dict(r, device_id=self.device_id) if isinstance(r, dict) and r.get("device_id") is None else r
-                   for r in records]
+        """Push as this device: a record whose `device_id` is THIS_DEVICE gets this device's id."""
+        records = [dict(r, device_id=self.device_id) if isinstance(r, dict) and r.get("device_id") == THIS_DEVICE
+                   else r for r in records]
         return self.session.post(f"{self.url}/v1/inclusions/push", json={"records": records}, timeout=timeout)
 
     def push_ok(self, records: list[dict]) -> list[dict]:
@@ -151,10 +151,13 @@ class Client:
         return self.session.post(f"{self.url}/v1/coverage/lookup", json={"bsn": bsn, "on": on}, timeout=30)
 
 
+THIS_DEVICE = "this-device"  # a placeholder for the id of whichever device pushes the record
+
+
 def record(bsn: str, **changes) -> dict:
     """A wire record as the desktop registry would push it (revision 1, registered).
 
-    `device_id` stays None unless given: `Client.push` fills in the pushing device's id.
+    `device_id` is THIS_DEVICE unless given: `Client.push` puts in the pushing device's id.
     """
     now = "2025-03-14T09:30:00.000Z"
     base = {
@@ -166,7 +169,7 @@ def record(bsn: str, **changes) -> dict:
         "explained_by": "SUO Bakker", "explained_at": now, "explanation_language": "nl",
         "handout_printed": True, "agreed": True, "clinician_agb": "01234567", "location": "Utrecht",
         "inclusion_date": "2025-03-14", "end_date": "2026-03-13", "initial_treatment": "conservative",
-        "device_id": None, "user": "a.suo", "created_at": now, "updated_at": now,
+        "device_id": THIS_DEVICE, "user": "a.suo", "created_at": now, "updated_at": now,
         "withdrawn_at": None, "withdrawal_reason": None,
     }
     base.update(changes)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from helpers import valid_bsns
-from serverproc import ServerProcess, record, withdrawn
+from serverproc import THIS_DEVICE, ServerProcess, record, withdrawn
 from sync.server.config import normalize_database_url
 
 BSNS = valid_bsns(20, start=260000000)
@@ -152,7 +152,7 @@ def test_with_the_setting_a_device_of_the_same_location_may_change_the_record(sa
     elsewhere, nowhere = server.enroll("kamer 3", "Zeist"), server.enroll("kamer 4", None)
     original = record(BSNS[6])
     owner.push_ok([original])
-    change = dict(withdrawn(original), device_id=None)  # each sends under its own device id
+    change = dict(withdrawn(original), device_id=THIS_DEVICE)  # each sends under its own device id
     for stranger in (elsewhere, nowhere):
         (refused,) = stranger.push_ok([change])
         assert (refused["result"], refused["code"]) == ("rejected", "not_owner")
