@@ -13,10 +13,11 @@ from functools import cached_property
 from typing import TypeVar
 
 from desktop import config, outbox, syncing
-from desktop.bundles import Bundle, LoadReport, load_bundles
-from desktop.cases import InclusionRequest
+from desktop.bundle_files import load_bundles
+from desktop.core.bundles import Bundle, LoadReport
+from desktop.core.eligibility import Case, Decision, evaluate
+from desktop.core.inputs import InclusionRequest
 from desktop.core.states import ModelState
-from desktop.eligibility import Case, Decision, evaluate
 from desktop.registry import Actor, Registry
 from desktop.syncing import SERVER_BUNDLES_FOLDER
 from sync.client import ServerClient
