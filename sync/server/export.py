@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from desktop.core.identifiers import age_on, shipped_uzovi_table
 from sync.server import export_csv, export_fhir
 from sync.server import tables as t
 from sync.server.config import Settings
@@ -56,23 +57,11 @@ def _with_patient_ids(tx: Transaction) -> list[dict]:
     return rows
 
 
-def _age(born: dt.date, on: dt.date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def _csv(rows: list[dict], settings: Settings, columns: tuple[str, ...]) -> bytes:
     for row in rows:
         row.update(inclusion_id=row["id"], clinic_agb=settings.clinic_agb,
-                   age_at_inclusion=_age(row["birth_date"], row["inclusion_date"]))
+                   age_at_inclusion=age_on(row["birth_date"], row["inclusion_date"]))
     return export_csv.to_csv(rows, columns)
-
-
-def _insurer_names() -> dict[str, str]:
-    import csv
-    from importlib import resources
-
-    with (resources.files("resources") / "uzovi.csv").open(encoding="utf-8", newline="") as handle:
-        return {row["uzovi"].strip(): row["label"].strip() for row in csv.DictReader(handle)}
 
 
 def export(storage: Storage, settings: Settings, fmt: str = "csv", profile: str | None = None,
@@ -88,7 +77,8 @@ def export(storage: Storage, settings: Settings, fmt: str = "csv", profile: str 
         content = _csv(rows, settings, chosen)
     else:
         content = export_fhir.to_fhir(rows, clinic_agb=settings.clinic_agb, clinic_name=settings.clinic_name,
-                                      insurer_names=_insurer_names(), today=today)
+                                      insurer_names={code: insurer.label for code, insurer in shipped_uzovi_table().items()},
+                                      today=today)
 
     def audit(tx: Transaction) -> None:
         summary = {"inclusions": len(rows)} | ({"profile": profile, "columns": list(chosen)} if fmt == "csv" else {})
