@@ -3,8 +3,8 @@
 Every subcommand takes `--database URL` (before or after the subcommand; default: the
 environment variable BUNDELASSISTENT_SERVER_DATABASE, else a SQLite file in the user data
 folder) and `--config FILE` (the server's TOML settings; default:
-BUNDELASSISTENT_SERVER_CONFIG, else none) and brings the schema up to date first. Errors go to stderr as `fout: …` with
-exit code 2, never as a traceback.
+BUNDELASSISTENT_SERVER_CONFIG, else none) and brings the schema up to date first. Errors
+go to stderr as `fout: …` with exit code 2, never as a traceback.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class ConfigError(ValueError):
 
 
 def _agb(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{8}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{8}", value):
         raise ValueError('moet een AGB-code van precies 8 cijfers zijn, tussen aanhalingstekens '
                          '(bijvoorbeeld "01234567", zodat de voorloopnul blijft)')
     return value
@@ -68,7 +68,7 @@ def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
         return {}
     path = Path(path).expanduser()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad may add a BOM
     except FileNotFoundError:
         raise ConfigError(f"{path}: het instellingenbestand bestaat niet") from None
     except UnicodeDecodeError:
