@@ -15,6 +15,8 @@ import uuid
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import create_engine, text
 
@@ -126,6 +128,15 @@ def test_no_cell_starts_with_a_formula_character(server, tmp_path):
 ])
 def test_the_formula_guard_follows_the_owasp_rule(content, safe):
     assert export_csv.cell(content) == safe
+
+
+@given(st.lists(st.text(), min_size=1, max_size=5))
+def test_any_text_comes_back_from_the_csv_as_written_and_never_as_a_formula(values):
+    columns = tuple(f"c{index}" for index in range(len(values)))
+    (row,) = read_csv(export_csv.to_csv([dict(zip(columns, values))], columns).decode("utf-8"))
+    for value, read in zip(values, row.values()):
+        assert not read.startswith(export_csv.FORMULA_START) and not read.lstrip().startswith(("=", "+", "-", "@"))
+        assert read.replace("\r\n", "\n") in (value.replace("\r\n", "\n"), "'" + value.replace("\r\n", "\n"))
 
 
 def test_date_times_are_amsterdam_time_without_microseconds():
