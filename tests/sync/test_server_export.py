@@ -314,6 +314,25 @@ def test_episode_statuses_are_r4_codes(state, inclusion, end, status):
     assert status in fhir_r4_schema.schema()["definitions"]["EpisodeOfCare"]["properties"]["status"]["enum"]
 
 
+@pytest.mark.parametrize("diagnosis, side, site, laterality, profiled", [
+    ("G56.0", "both", "8205005", "51440002", True), ("M18.1", "R", "85562004", "24028007", True),
+    ("G56.0", None, "8205005", None, True), ("S72.0", "L", None, "7771000", False), ("C18.0", None, None, None, True),
+])
+def test_the_condition_codes_site_and_side(diagnosis, side, site, laterality, profiled):
+    row = {"id": str(uuid.uuid4()), "patient_fhir_id": str(uuid.uuid4()), "bsn": P1, "birth_date": dt.date(1950, 1, 1),
+           "state": "registered", "bundle": "b", "bundle_version": "1", "condition": "c", "diagnosis": diagnosis,
+           "side": side, "insurer_uzovi": "3311", "inclusion_date": dt.date(2026, 11, 1),
+           "end_date": dt.date(2027, 10, 31)}
+    data = export_fhir.fhir_bundle([row], today=dt.date(2026, 12, 1))
+    export_fhir.validate(data)
+    (condition,) = resources_of(data)["Condition"]
+    (body_site,) = condition.get("bodySite") or [{}]
+    assert [c["code"] for c in body_site.get("coding", [])] == ([site] if site else [])
+    lateral = [e["valueCodeableConcept"]["coding"][0]["code"] for e in body_site.get("extension", [])]
+    assert lateral == ([laterality] if laterality else [])
+    assert ("meta" in condition) == profiled
+
+
 def test_the_products_schema_copy_is_the_official_one(official_r4_schema):
     assert fhir_r4_schema.schema_bytes() == official_r4_schema
 
