@@ -7,12 +7,12 @@ and what is wrong, and one broken file never keeps the valid ones from loading.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import resources
+from desktop import textfiles
 from desktop.identifiers import InvalidField, normalize_icd10, validate_uzovi
 
 RULE_KINDS = ("insurer", "diagnosis", "age", "contract_window", "active_episode", "fact")
@@ -147,6 +147,59 @@ class Bundle:
 
 def _fold(text: str) -> str:
     return text.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+CONTRACT_WARNING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ContractEnd:
+    """A contract of an active bundle that ends soon or has ended, with no successor in place."""
+
+    bundle: Bundle
+    contract: Contract
+    days_left: int  # 0 on the last day; negative once it has ended
+
+    @property
+    def ended(self) -> bool:
+        return self.days_left < 0
+
+    def message(self) -> str:
+        """What IT and the SUO need to know (Dutch), and which file and key to update."""
+        c, b = self.contract, self.bundle
+        codes = ", ".join(sorted(c.uzovi))
+        if self.ended:
+            when = f"is geëindigd op {c.end.isoformat()}; sinds {(c.end + dt.timedelta(days=1)).isoformat()} " \
+                   "komt geen patiënt van deze verzekeraar meer in aanmerking"
+        else:
+            days = "vandaag" if self.days_left == 0 else f"over {self.days_left} dag{'en' if self.days_left != 1 else ''}"
+            when = f"eindigt op {c.end.isoformat()} ({days}); vanaf {(c.end + dt.timedelta(days=1)).isoformat()} " \
+                   "komt geen patiënt van deze verzekeraar meer in aanmerking"
+        return (f"bundel {b.id}: contract met {c.insurer or 'de verzekeraar'} (UZOVI {codes}) {when} — "
+                f"is het contract verlengd, werk dan 'end' bij in [[contracts]] van {b.source} "
+                "of importeer de bijgewerkte bundel op de centrale server (bundelassistent-server import-bundles)")
+
+
+def contract_ends(bundles: list[Bundle], today: dt.date, within_days: int = CONTRACT_WARNING_DAYS) -> list[ContractEnd]:
+    """Contracts of active bundles that end within `within_days` of `today`, or have ended.
+
+    A contract counts only if no other contract of the bundle covers all its UZOVI codes
+    on the day after it ends: a renewal already in the file needs no warning.
+    """
+    found = []
+    for bundle in bundles:
+        if not bundle.active:
+            continue
+        for contract in bundle.contracts:
+            days_left = (contract.end - today).days
+            if days_left > within_days or contract.start > today:
+                continue
+            next_day = contract.end + dt.timedelta(days=1)
+            successors = [other for other in bundle.contracts if other is not contract and other.covers(next_day)]
+            if contract.uzovi <= frozenset().union(*(other.uzovi for other in successors)):
+                continue
+            found.append(ContractEnd(bundle, contract, days_left))
+    return sorted(found, key=lambda end: (end.contract.end, end.bundle.id))
 
 
 @dataclass
@@ -379,14 +432,9 @@ def _parse_moment(r: _Reader, table: dict, index: int) -> Moment | None:
 def load_bundle_file(path: Path) -> Bundle:
     """Load one file; raise BundleError with messages naming the problems."""
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise BundleError([f"geen geldige TOML: {error}"]) from None
-    except UnicodeDecodeError:
-        raise BundleError(["geen geldige TOML: het bestand is niet in UTF-8 opgeslagen"]) from None
-    except OSError as error:
-        raise BundleError([f"kan het bestand niet lezen: {error.strerror}"]) from None
+        data = textfiles.read_toml(path)
+    except textfiles.TextFileError as error:
+        raise BundleError([str(error)]) from None
     bundle = parse_bundle(data, path)
     if bundle.id != path.stem:
         raise BundleError([f"veld 'id': {bundle.id!r} moet gelijk zijn aan de bestandsnaam ({path.stem!r})"])
