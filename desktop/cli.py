@@ -121,8 +121,10 @@ def cmd_register(args, services) -> int:
         except UserError as error:
             failed += 1
             print(f"fout: {name} regel {number}: {error}", file=sys.stderr, flush=True)
+            log.warning("register: regel %d niet geregistreerd: %s", number, error)
             continue
         print(record["id"], flush=True)  # only now: the transaction has committed durably
+        log.info("register: regel %d geregistreerd als %s", number, record["id"])
     if failed:
         print(f"{failed} regel(s) niet geregistreerd", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK

@@ -60,7 +60,7 @@ class _ReportsErrorsOnce:
         target = getattr(self, "baseFilename", None) or "de console"
         try:
             sys.stderr.write(f"waarschuwing: kan niet naar {target} loggen ({reason}); "
-                             "logregels gaan verloren tot dat weer lukt — maak ruimte vrij of neem contact op met IT\n")
+                             "logregels gaan verloren totdat het weer lukt — maak ruimte vrij of neem contact op met IT\n")
         except Exception:  # stderr itself is gone: nothing left to tell
             pass
 
