@@ -23,8 +23,8 @@ from typing import Any
 import sqlite_utils
 
 from desktop import auditchain
-from desktop.cases import InclusionRequest
-from desktop.eligibility import ELIGIBLE, Decision, Episode
+from desktop.core.eligibility import ELIGIBLE, Decision, Episode
+from desktop.core.inputs import InclusionRequest
 
 DATABASE_NAME = "bundelassistent.sqlite3"
 SYSTEM_NAME = "Bundelassistent"

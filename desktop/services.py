@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from desktop import config, outbox, syncing
-from desktop.bundles import Bundle, ContractEnd, LoadReport, contract_ends, load_bundles
-from desktop.cases import InclusionRequest
-from desktop.eligibility import Case, Decision, evaluate
+from desktop.bundle_files import load_bundles
+from desktop.core.bundles import Bundle, ContractEnd, LoadReport, contract_ends
+from desktop.core.eligibility import Case, Decision, evaluate
+from desktop.core.inputs import InclusionRequest
 from desktop.registry import Actor, Registry
 from desktop.syncing import SERVER_BUNDLES_FOLDER
 from sync.client import ServerClient

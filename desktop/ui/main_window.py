@@ -240,7 +240,7 @@ class MainWindow(QMainWindow):
         self.reevaluate()
 
     def _render_header(self, decision) -> None:
-        from desktop.identifiers import insurer_name
+        from desktop.core.identifiers import insurer_name
         from desktop.ui.steps import status_label
 
         c = self.consultation

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.consultation import Consultation
-from desktop.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
-from desktop.explanation import explanation_html
-from desktop.identifiers import uzovi_table
+from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
+from desktop.core.handout import explanation_html
+from desktop.core.identifiers import shipped_uzovi_table
 from desktop.services import Services
 from desktop.ui.i18n import language, local_datetime, tr
 
@@ -172,7 +172,7 @@ class InsuranceStep(Step):
         self.insurer.setEditable(True)
         self.insurer.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.insurer.addItem("", "")
-        for insurer in sorted(uzovi_table().values(), key=lambda i: i.label):
+        for insurer in sorted(shipped_uzovi_table().values(), key=lambda i: i.label):
             self.insurer.addItem(insurer.display, insurer.uzovi)
         self.insurer.completer().setFilterMode(Qt.MatchFlag.MatchContains)
         self.insurer.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
@@ -484,7 +484,7 @@ class InclusionStep(Step):
 
     def save(self) -> None:
         """Validate every field, then save durably; on any problem nothing is saved."""
-        from desktop.cases import InputError
+        from desktop.core.inputs import InputError
         from desktop.registry import NotEligible
 
         try:

@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import pytest
 
-from desktop.bundles import CONTRACT_WARNING_DAYS, Contract, contract_ends, load_bundles
+from desktop.bundle_files import load_bundles
+from desktop.core.bundles import CONTRACT_WARNING_DAYS, Contract, contract_ends
 from helpers import CLI, bundles_with_contract_end
 
 TODAY = dt.date(2026, 12, 1)
