@@ -313,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         except UserError as error:
             print(f"fout: {error}", file=sys.stderr)
             return EXIT_USAGE
+    for position, argument in enumerate(argv, start=1):
+        try:  # bytes that are not UTF-8 (a Linux shell) arrive as lone surrogates; SQLite cannot store them
+            textfiles.check_characters(argument)
+        except textfiles.TextFileError as error:
+            print(f"fout: argument {position} op de opdrachtregel {error}; typ het opnieuw", file=sys.stderr)
+            return EXIT_USAGE
     args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)

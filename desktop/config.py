@@ -71,6 +71,10 @@ def _apply(settings: Settings, values: dict, origin: str) -> Settings:
             continue
         if not isinstance(value, str):
             raise ConfigError(f"{origin}: instelling {key!r} moet tekst zijn")
+        try:  # an environment variable with bytes that are not UTF-8 arrives as lone surrogates
+            textfiles.check_characters(value)
+        except textfiles.TextFileError as error:
+            raise ConfigError(f"{origin}: instelling {key!r} {error}") from None
         if key == "log_level":
             value = value.upper()
             if value not in LOG_LEVELS:

@@ -242,3 +242,18 @@ def test_a_full_log_disk_is_said_once_and_every_line_is_still_registered(tmp_pat
     # the console handler kept working: every registration was still logged to stderr
     assert sum("geregistreerd als" in line for line in result.stderr.splitlines()) == len(BSNS)
     assert Path(full_disk / "log" / "bundelassistent.log").exists()
+
+
+# -- command line and environment -------------------------------------------------------------
+def test_bytes_that_are_not_utf8_on_the_command_line_are_refused_not_a_crash(tmp_path):
+    # a Linux shell passes \xff as is; Python sees a lone surrogate that SQLite cannot store
+    result = run("--data-dir", tmp_path / "data", "withdraw", "abc", "--reason", "vergissing \udcff")
+    assert_clean_refusal(result, "argument 6", "ongeldig teken")
+
+
+def test_bytes_that_are_not_utf8_in_an_environment_setting_are_refused_naming_it(tmp_path):
+    source = tmp_path / "one.jsonl"
+    source.write_text(jsonl([inclusion(BSNS[0])]), encoding="utf-8")
+    result = run("--data-dir", tmp_path / "data", "register", "--jsonl", source,
+                 env={"BUNDELASSISTENT_LOCATION": "Zwolle \udcff"})
+    assert_clean_refusal(result, "omgeving", "'location'", "ongeldig teken")
