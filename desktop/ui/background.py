@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import queue
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +63,9 @@ class _Dispatcher:
     threads answer into, and the timer that empties it. Made once, on the UI thread."""
 
     def __init__(self, app: QCoreApplication) -> None:
+        import queue  # here, not before the window is shown: made when the first operation starts
+        from concurrent.futures import ThreadPoolExecutor
+
         self.requests: dict[int, _Request] = {}  # touched on the UI thread only
         self.answers: queue.SimpleQueue[tuple[int, str, Any]] = queue.SimpleQueue()
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="background")
@@ -78,12 +79,8 @@ class _Dispatcher:
             self.timer.start()
 
     def deliver(self) -> None:
-        while True:
-            try:
-                ticket, kind, value = self.answers.get_nowait()
-            except queue.Empty:
-                break
-            self._deliver(ticket, kind, value)
+        while not self.answers.empty():  # this is the only reader, so what is there stays there
+            self._deliver(*self.answers.get_nowait())
         if not self.requests:
             self.timer.stop()
 
