@@ -1,5 +1,5 @@
 """The one background operation: work off the UI thread, answers on it, newest request wins,
-and nothing Qt is released on a pool thread (the start-up crash of issue 12)."""
+and nothing Qt is released on a worker thread (the start-up crash of issue 12)."""
 
 import gc
 import os
@@ -122,12 +122,11 @@ def test_progress_reaches_the_ui_thread_before_the_answer(qtbot, operations):
     assert heard == [("libraries", True), ("files", True), ("done", "models")]
 
 
-def test_when_the_page_is_gone_nothing_qt_is_released_on_the_pool_thread(qtbot):
-    """The crash: a QObject whose last reference went away on a pool thread (the pool
-    deleting a finished runnable, or the cyclic collector running there during an import)
-    was destroyed on that thread. Here the page and the object its callback belongs to go
-    away while the work runs and the collector runs on the pool thread; both must still be
-    released on the UI thread, and no answer may reach them."""
+def test_when_the_page_is_gone_nothing_qt_is_released_on_the_worker_thread(qtbot):
+    """The crash: a QObject whose last reference went away on a worker thread was destroyed
+    on that thread. Here the page and the object its callback belongs to go away while the
+    work runs, and the collector runs on the worker thread (as during the scipy import);
+    both must still be released on the UI thread, and no answer may reach them."""
     page = QWidget()
     operations = Operations(page)
     receiver = QObject()  # owned by Python, referenced only by the callback below
