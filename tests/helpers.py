@@ -34,3 +34,11 @@ def inclusion(bsn: str, **changes) -> dict:
 
 def jsonl(lines) -> str:
     return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+def open_register(path):
+    """A plain connection to an (encrypted) register file, keyed from the keyring as the app does."""
+    from desktop.store import keys
+    from desktop.store.database import raw_connect
+
+    return raw_connect(Path(path), keys.load(Path(path)))

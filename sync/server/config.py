@@ -16,15 +16,25 @@ import platformdirs
 from sync.protocol import MAX_BODY_BYTES
 
 DATABASE_ENV = "BUNDELASSISTENT_SERVER_DATABASE"
+KEY_FILE_ENV = "BUNDELASSISTENT_SERVER_KEY_FILE"
 
 
 class ConfigError(ValueError):
     """A setting is unusable; the message says which and why, in Dutch."""
 
 
+def _data_folder() -> Path:
+    return Path(platformdirs.user_data_dir("bundelassistent-server", appauthor=False))
+
+
 def default_database_url() -> str:
-    folder = Path(platformdirs.user_data_dir("bundelassistent-server", appauthor=False))
-    return f"sqlite:///{folder / 'server.sqlite3'}"
+    return f"sqlite:///{_data_folder() / 'server.sqlite3'}"
+
+
+def key_file_path(value: str | Path | None = None) -> Path:
+    """Where the key-encryption key for device keys lives: the option, the environment, or the data folder."""
+    chosen = value or os.environ.get(KEY_FILE_ENV)
+    return Path(chosen).expanduser() if chosen else _data_folder() / "device-key-encryption.key"
 
 
 def normalize_database_url(url: str | None) -> str:
@@ -50,6 +60,7 @@ class Settings:
     enrollment_code_hours: int = 24
     pool_size: int = 10
     max_overflow: int = 30
+    key_file: Path = field(default_factory=key_file_path)
     extra: dict = field(default_factory=dict)
 
     @classmethod

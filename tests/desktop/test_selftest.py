@@ -24,7 +24,8 @@ def test_a_healthy_installation_passes_every_check_including_the_window(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     assert lines_marked(result.stdout, "FOUT") == []
     checked = {line.split(":")[0].split(None, 1)[1] for line in lines_marked(result.stdout, "OK")}
-    assert {"Python-modules", "Bundeldefinities", "Datamap en database", "Sleutelbos", "Venster (Qt)"} <= checked
+    assert {"Python-modules", "Bundeldefinities", "Datamap en database", "Versleuteling", "Sleutelbos",
+            "Venster (Qt)"} <= checked
     assert "Alle controles geslaagd." in result.stdout
 
 
@@ -45,8 +46,10 @@ def test_a_corrupt_database_fails_the_data_check_without_a_traceback(tmp_path):
     (data / "bundelassistent.sqlite3").write_bytes(b"dit is geen database" * 100)
     result = self_test("--no-window", "--data-dir", data)
     assert result.returncode == 1
-    [failure] = lines_marked(result.stdout, "FOUT")
-    assert failure.startswith("FOUT  Datamap en database") and "back-up" in failure
+    [failure] = [line for line in lines_marked(result.stdout, "FOUT") if "Datamap en database" in line]
+    assert "beschadigd" in failure and "back-up" in failure
+    [encryption] = [line for line in lines_marked(result.stdout, "FOUT") if "Versleuteling" in line]
+    assert "beschadigd" in encryption
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -54,8 +57,10 @@ def test_a_missing_keyring_is_a_failure(tmp_path):
     result = self_test("--no-window", "--data-dir", tmp_path / "data",
                        env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
     assert result.returncode == 1
-    [failure] = lines_marked(result.stdout, "FOUT")
-    assert failure.startswith("FOUT  Sleutelbos")
+    failures = lines_marked(result.stdout, "FOUT")
+    assert [line.split(":")[0] for line in failures] == ["FOUT  Datamap en database", "FOUT  Versleuteling",
+                                                         "FOUT  Sleutelbos"]
+    assert "geen werkende sleutelbos" in failures[0]  # the register cannot be opened without its key
 
 
 def test_the_flag_form_runs_the_same_check(tmp_path):
