@@ -2,9 +2,8 @@
 
 One SQLite file per device, encrypted with SQLCipher (`desktop.store`), in WAL mode with
 synchronous=FULL, so a save that returned is on disk even if the process is killed or the
-power fails the next moment. Records are
-never deleted: withdrawal and correction add a revision and a history row. The audit
-log is append-only (triggers refuse UPDATE and DELETE) and holds the NEN 7513 fields.
+power fails the next moment. Records are never deleted: withdrawal and correction add
+a revision and a history row. The audit log is append-only (triggers refuse UPDATE and DELETE) and holds the NEN 7513 fields.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ from typing import Any
 import sqlite_utils
 
 from desktop import store
-from desktop.cases import InclusionRequest
-from desktop.eligibility import ELIGIBLE, Decision, Episode
+from desktop.core.eligibility import ELIGIBLE, Decision, Episode
+from desktop.core.inputs import InclusionRequest
 
 DATABASE_NAME = "bundelassistent.sqlite3"
 SYSTEM_NAME = "Bundelassistent"
