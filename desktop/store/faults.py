@@ -11,7 +11,10 @@ records that were never synced.
 from __future__ import annotations
 
 import errno
+import shutil
 from pathlib import Path
+
+NEARLY_FULL = 1024 * 1024  # bytes free below which an unexplained write error is taken for a full disk
 
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR = 5, 6, 8, 10
 SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 11, 13, 14, 26
@@ -127,7 +130,7 @@ def describe(error: BaseException, database: Path) -> StorageError:
             return StorageError("disk_full", **places)
         if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return StorageError("read_only", **places)
-        return StorageError("io_error", detail=detail, **places)
+        return _io_error(detail, places)
     code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
     if code == SQLITE_FULL:
         return StorageError("disk_full", **places)
@@ -137,6 +140,14 @@ def describe(error: BaseException, database: Path) -> StorageError:
         return StorageError("locked", **places)
     if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
         return StorageError("corrupt", detail=detail, **places)
-    if code == SQLITE_IOERR:
-        return StorageError("io_error", detail=detail, **places)
+    if code == SQLITE_IOERR:  # e.g. growing the -shm file: SQLite reports no ENOSPC there
+        return _io_error(detail, places)
     return StorageError("database_error", detail=detail, **places)
+
+
+def _io_error(detail: str, places: dict) -> StorageError:
+    try:
+        full = shutil.disk_usage(places["folder"]).free < NEARLY_FULL
+    except OSError:
+        full = False
+    return StorageError("disk_full" if full else "io_error", detail=detail, **places)
