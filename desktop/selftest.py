@@ -99,9 +99,7 @@ def check_data_dir(settings: config.Settings) -> str:
                                   "(`bundelassistent restore BESTAND`)")
             version = registry.schema_version
             count = registry.record_count()
-    except store.StorageError as error:
-        raise CheckFailed(str(error)) from None
-    except (store.DatabaseError, OSError) as error:
+    except store.FAULTS as error:
         raise CheckFailed(str(store.describe(error, folder / DATABASE_NAME))) from None
     if version != len(MIGRATIONS):
         raise CheckFailed(f"databaseschema versie {version}, verwacht {len(MIGRATIONS)}")
@@ -182,7 +180,7 @@ def check_server(settings: config.Settings) -> str:
     try:
         with Registry(settings.data_dir / DATABASE_NAME) as registry:
             url = syncing.configured_server(registry, settings.server_url)
-    except (store.StorageError, store.DatabaseError, OSError):  # reported by the data check; the setting still counts
+    except store.FAULTS:  # reported by the data check; the setting still counts
         url = syncing.normalise_server_url(settings.server_url) if settings.server_url else None
     if not url:
         return "geen server ingesteld: dit apparaat werkt alleen lokaal"

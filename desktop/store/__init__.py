@@ -10,4 +10,6 @@ nobody restores a backup over unsynced records because the disk was full.
 from desktop.store.database import DatabaseError, EncryptionState, connect, encryption_state, remember
 from desktop.store.faults import StorageError, describe
 
-__all__ = ["DatabaseError", "EncryptionState", "StorageError", "connect", "describe", "encryption_state", "remember"]
+FAULTS = (StorageError, DatabaseError, OSError)  # what `describe` turns into advice
+
+__all__ = ["FAULTS", "DatabaseError", "EncryptionState", "StorageError", "connect", "describe", "encryption_state", "remember"]

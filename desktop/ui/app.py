@@ -65,9 +65,7 @@ def storage_problem(services) -> str | None:
     language = services.settings.language
     try:
         services.registry
-    except store.StorageError as error:
-        return error.text(language)
-    except (store.DatabaseError, OSError) as error:
+    except store.FAULTS as error:
         return store.describe(error, services.settings.data_dir / DATABASE_NAME).text(language)
     return None
 

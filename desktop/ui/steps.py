@@ -504,7 +504,7 @@ class InclusionStep(Step):
             self.result.setText("<span style='color:#b3261e'>Niet opgeslagen: "
                                 + "; ".join(refused.decision.reasons(language())) + "</span>")
             return
-        except (store.StorageError, store.DatabaseError, OSError) as error:  # disk full, read-only, locked …
+        except store.FAULTS as error:  # disk full, read-only, locked …
             fault = store.describe(error, self.services.registry.path)
             self.result.setText(f"<span style='color:#b3261e'>{tr('Niet opgeslagen')}: "
                                 f"{html.escape(fault.text(language()))}</span>")
