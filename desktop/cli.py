@@ -373,11 +373,9 @@ def _with_storage_errors(args, settings: config.Settings) -> int:
             return COMMANDS[args.command](args, services)
         finally:
             services.close()
-    except store.StorageError as error:
-        raise UserError(str(error)) from None
     except BrokenPipeError:
         raise
-    except (store.DatabaseError, OSError) as error:
+    except store.FAULTS as error:
         if isinstance(error, OSError) and error.filename and Path(error.filename).parent != register.parent:
             raise UserError(f"{error.filename}: {error.strerror}") from None
         raise UserError(str(store.describe(error, register))) from None

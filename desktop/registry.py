@@ -3,7 +3,8 @@
 One SQLite file per device, encrypted with SQLCipher (`desktop.store`), in WAL mode with
 synchronous=FULL, so a save that returned is on disk even if the process is killed or the
 power fails the next moment. Records are never deleted: withdrawal and correction add
-a revision and a history row. The audit log is append-only (triggers refuse UPDATE and DELETE) and holds the NEN 7513 fields.
+a revision and a history row. The audit log is append-only (triggers refuse UPDATE and
+DELETE) and holds the NEN 7513 fields.
 """
 
 from __future__ import annotations

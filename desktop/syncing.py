@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import socket
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from sync.client import AuthenticationFailed, ServerClient, SyncError, make_sess
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
 SERVER_BUNDLES_FOLDER = "bundles-from-server"
+log = logging.getLogger("bundelassistent.sync")
 
 
 class NotEnrolled(SyncError):
@@ -154,7 +156,7 @@ class SyncEngine:
     def run_once(self) -> SyncSummary:
         summary = SyncSummary()
         try:
-            deposit_key(self.registry, self.client)
+            self._deposit_key()
             self._push(summary)
             self._pull(summary)
             self.registry.set_meta({"last_sync_at": utc_now(), "last_sync_error": None, "auth_problem": None})
@@ -166,6 +168,15 @@ class SyncEngine:
             self.registry.set_meta({"last_sync_error": str(error)})
         summary.pending = self.registry.pending_count()
         return summary
+
+    def _deposit_key(self) -> None:
+        """A server that cannot take the key now (or an older one) must not hold up the records."""
+        try:
+            deposit_key(self.registry, self.client)
+        except AuthenticationFailed:
+            raise
+        except SyncError as error:
+            log.warning("databasesleutel niet afgegeven, volgende keer opnieuw: %s", error)
 
     def _push(self, summary: SyncSummary) -> None:
         while batch := outbox.next_batch(self.registry, PUSH_BATCH):

@@ -131,18 +131,23 @@ def _current(register: Path, entry: keys.KeyEntry) -> BackupInfo | None:
 
 
 def _replace(register: Path, incoming: Path) -> Path | None:
-    """Move the current file (if any) aside, once nobody else has it open, and put `incoming` in place."""
-    kept = None
-    if register.exists():
-        _checkpoint_alone(register)
-        kept = register.with_name(f"{register.name}.replaced-{_stamp()}")
-        os.replace(register, kept)
-    for sidecar in database.sidecars(register):
-        if sidecar.exists():
-            os.replace(sidecar, kept.with_name(kept.name + sidecar.name[len(register.name):]) if kept else sidecar)
+    """Set the current file aside, once nobody else has it open, and put `incoming` in place."""
+    kept = _set_aside(register, _stamp())
     os.replace(incoming, register)
     files.fsync_folder(register.parent)
     return kept
+
+
+def _set_aside(register: Path, stamp: str) -> Path | None:
+    """Move the register and its -wal/-shm to `….replaced-<stamp>`: a stale WAL must never meet a new file."""
+    if register.exists():
+        _checkpoint_alone(register)
+    kept = register.with_name(f"{register.name}.replaced-{stamp}")
+    for path, target in ((register, kept), *((s, kept.with_name(kept.name + s.name[len(register.name):]))
+                                             for s in database.sidecars(register))):
+        if path.exists():
+            os.replace(path, target)
+    return kept if kept.exists() else None
 
 
 def _checkpoint_alone(register: Path) -> None:
@@ -153,7 +158,7 @@ def _checkpoint_alone(register: Path) -> None:
     except DatabaseError:
         return  # unreadable: nothing to fold in, it is moved aside as it is
     try:
-        database._take_alone(connection, register)
+        database.take_alone(connection, register)
     except DatabaseError:
         pass  # damaged: moved aside as it is
     finally:
@@ -167,15 +172,8 @@ def _stamp() -> str:
 def start_fresh(register: Path) -> Path | None:
     """Set the current register aside and forget it, so the next start makes a new one."""
     register = Path(register)
-    kept = None
     stamp = _stamp()
-    if register.exists():
-        _checkpoint_alone(register)
-        kept = register.with_name(f"{register.name}.replaced-{stamp}")
-        os.replace(register, kept)
-    for sidecar in database.sidecars(register):
-        if sidecar.exists() and kept:
-            os.replace(sidecar, kept.with_name(kept.name + sidecar.name[len(register.name):]))
+    kept = _set_aside(register, stamp)
     try:
         keys.retire(register, stamp)
     except keys.KeyringUnavailable as error:

@@ -184,7 +184,7 @@ def migrate_plaintext(path: Path, entry: KeyEntry) -> None:
     target = path.with_name(path.name + ".encrypting")
     source = raw_connect(path, None, isolation_level=None)
     try:
-        _take_alone(source, path)
+        take_alone(source, path)
         counts, version = table_counts(source), source.execute("PRAGMA user_version").fetchone()[0]
         if target.exists():
             target.unlink()  # a copy left by an interrupted earlier attempt; the plaintext is intact
@@ -208,7 +208,7 @@ def migrate_plaintext(path: Path, entry: KeyEntry) -> None:
     files.overwrite_and_remove(plaintext)
 
 
-def _take_alone(connection, path: Path) -> None:
+def take_alone(connection, path: Path) -> None:
     """Leave WAL mode and hold an exclusive lock: both fail while another process has the file open."""
     mode = connection.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
     if str(mode).lower() != "delete":

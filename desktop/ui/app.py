@@ -3,6 +3,7 @@ load what takes time (prediction models) in the background."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from PySide6.QtCore import QTimer
@@ -73,8 +74,6 @@ def storage_problem(services) -> str | None:
 def stop_with_message(window, message: str) -> None:
     """The register cannot be used: say why and how to fix it, then quit (exit code 2)."""
     from PySide6.QtWidgets import QMessageBox
-
-    import logging
 
     logging.getLogger("bundelassistent").error("register niet bruikbaar: %s", message)
     print(f"fout: {message}", file=sys.stderr)
