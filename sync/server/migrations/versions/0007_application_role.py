@@ -15,15 +15,15 @@ without CREATEROLE gets a notice instead of the role; once IT has created it, th
 idempotent). The statement lives in `sync.server.roles` for that reason. SQLite has no
 roles: nothing to do.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 from alembic import op
 
 from sync.server.roles import APP_ROLE, GRANTS
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
