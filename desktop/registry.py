@@ -126,7 +126,13 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     }, pk=("bsn", "valid_from"))
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Protocol 2 sends other devices' inclusions without birth date, location or device:
+    forget what earlier syncs stored of those (the active-episode check never read them)."""
+    db.execute("UPDATE remote_inclusions SET birth_date = NULL, location = NULL, device_id = NULL")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 
 
 class Registry:

@@ -53,9 +53,9 @@ class _LookupSignals(QObject):
 class InsurerLookupWorker(QRunnable):
     """Asks the server (else the local cache) for the patient's insurer, off the UI thread."""
 
-    def __init__(self, services, bsn: str, on):
+    def __init__(self, services, bsn: str, birth_date, on):
         super().__init__()
-        self.services, self.bsn, self.on = services, bsn, on
+        self.services, self.bsn, self.birth_date, self.on = services, bsn, birth_date, on
         self.signals = _LookupSignals()
 
     def run(self) -> None:
@@ -63,7 +63,7 @@ class InsurerLookupWorker(QRunnable):
 
         worker = self.services.worker_copy()
         try:
-            result = worker.lookup_insurer(self.bsn, self.on)
+            result = worker.lookup_insurer(self.bsn, self.birth_date, self.on)
         except Exception as error:  # database or keyring trouble: the user picks from the card
             result = InsurerLookup(None, None, None, None, f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas")
         finally:
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.sync = SyncController(services, self, automatic=self.background_sync)
         self.sync.updated.connect(self._sync_updated)
         self._seen_summary = None
-        self._looked_up_bsn = None
+        self._looked_up = None
         self._build_menu()
         self._build()
         if self.load_models:
@@ -212,14 +212,17 @@ class MainWindow(QMainWindow):
         self.look_up_insurer()
 
     def look_up_insurer(self, force: bool = False) -> None:
-        """Once per patient (or on request): fill the insurer from the server or the cache."""
+        """Once per patient (or on request): fill the insurer from the server or the cache.
+
+        The server answers only for BSN and birth date together, so both must be valid.
+        """
         c = self.consultation
-        bsn = c.valid_bsn()
-        if not bsn or (not force and (bsn == self._looked_up_bsn or c.insurer_uzovi)):
+        bsn, birth_date = c.valid_bsn(), c.valid_birth_date()
+        if not bsn or not birth_date or (not force and ((bsn, birth_date) == self._looked_up or c.insurer_uzovi)):
             return
-        self._looked_up_bsn = bsn
+        self._looked_up = (bsn, birth_date)
         self.steps[1].show_lookup(tr("Verzekering opzoeken…"))
-        worker = InsurerLookupWorker(self.services, bsn, c.lookup_date())
+        worker = InsurerLookupWorker(self.services, bsn, birth_date, c.lookup_date())
         worker.signals.finished.connect(self._insurer_found)
         QThreadPool.globalInstance().start(worker)
 
@@ -285,12 +288,19 @@ class MainWindow(QMainWindow):
         self.steps[3].set_model_state(state, detail)
         self._render_status()
 
+    def closeEvent(self, event) -> None:
+        """A closed window syncs no more: its timer would otherwise fire until Qt deletes it."""
+        sync = getattr(self, "sync", None)
+        if sync is not None:
+            sync.timer.stop()
+        super().closeEvent(event)
+
     def open_patient(self, bsn: str = "", birth_date: str = "", patient_id: str = "", name: str = "") -> None:
         """Start a consultation for a patient handed over by the EHR or a second launch."""
         self.consultation = type(self.consultation)(bsn=bsn, birth_date=birth_date, patient_id=patient_id,
                                                     name=name, bundle=self.consultation.bundle)
         self.services.audit_patient_opened(bsn, patient_id)
-        self._looked_up_bsn = None
+        self._looked_up = None
         self._rebuild(start_step=1 if bsn and birth_date else 0)
         self.raise_()
         self.activateWindow()
