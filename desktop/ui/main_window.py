@@ -7,9 +7,10 @@ consultation, so nothing typed is lost.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -23,52 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import APP_NAME
+from desktop.core.states import ModelState
 from desktop.ui import i18n
+from desktop.ui.background import Operations
 from desktop.ui.i18n import tr
 
 STEP_COUNT = 5  # Patiënt, Verzekering & bundel, Uitleg, Samen beslissen, Inclusie; then the worklist
-
-
-class _LoaderSignals(QObject):
-    finished = Signal(str, str)
-
-
-class ModelLoader(QRunnable):
-    """Imports and loads the prediction models on a worker thread, never on the UI thread."""
-
-    def __init__(self, services):
-        super().__init__()
-        self.services = services
-        self.signals = _LoaderSignals()
-
-    def run(self) -> None:
-        state, detail = self.services.load_models()
-        self.signals.finished.emit(state, detail)
-
-
-class _LookupSignals(QObject):
-    finished = Signal(str, object)  # the BSN asked about, an InsurerLookup
-
-
-class InsurerLookupWorker(QRunnable):
-    """Asks the server (else the local cache) for the patient's insurer, off the UI thread."""
-
-    def __init__(self, services, bsn: str, birth_date, on):
-        super().__init__()
-        self.services, self.bsn, self.birth_date, self.on = services, bsn, birth_date, on
-        self.signals = _LookupSignals()
-
-    def run(self) -> None:
-        from desktop.services import InsurerLookup
-
-        worker = self.services.worker_copy()
-        try:
-            result = worker.lookup_insurer(self.bsn, self.birth_date, self.on)
-        except Exception as error:  # database or keyring trouble: the user picks from the card
-            result = InsurerLookup(None, None, None, None, f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas")
-        finally:
-            worker.close()
-        self.signals.finished.emit(self.bsn, result)
+MODEL_STATE_TEXT = {ModelState.LOADING: "laden…", ModelState.VERIFYING: "controleren…",
+                    ModelState.READY: "gereed", ModelState.UNAVAILABLE: "niet beschikbaar"}
+INSURER_LOOKUP, MODELS = "insurer lookup", "models"
 
 
 class MainWindow(QMainWindow):
@@ -80,7 +44,8 @@ class MainWindow(QMainWindow):
         self.load_models = load_models
         self.background_sync = background_sync
         self.sync = None
-        self.model_state, self.model_detail = "laden…", ""
+        self.model_state, self.model_detail = ModelState.LOADING, ""
+        self.operations = Operations(self)
         self.setWindowTitle(APP_NAME)
         self.resize(1200, 780)
         self.sync_label = QLabel()
@@ -217,19 +182,29 @@ class MainWindow(QMainWindow):
         The server answers only for BSN and birth date together, so both must be valid.
         """
         c = self.consultation
-        bsn, birth_date = c.valid_bsn(), c.valid_birth_date()
-        if not bsn or not birth_date or (not force and ((bsn, birth_date) == self._looked_up or c.insurer_uzovi)):
+        patient = (c.valid_bsn(), c.valid_birth_date())
+        if patient != self._looked_up:
+            self.operations.cancel(INSURER_LOOKUP)  # an answer on its way is about another patient
+            self._looked_up = None
+        bsn, birth_date = patient
+        if not bsn or not birth_date or (not force and (patient == self._looked_up or c.insurer_uzovi)):
             return
         self._looked_up = (bsn, birth_date)
         self.steps[1].show_lookup(tr("Verzekering opzoeken…"))
-        worker = InsurerLookupWorker(self.services, bsn, birth_date, c.lookup_date())
-        worker.signals.finished.connect(self._insurer_found)
-        QThreadPool.globalInstance().start(worker)
+        services, on = self.services, c.lookup_date()  # plain values for the worker thread
+        self.operations.run(INSURER_LOOKUP, lambda: services.on_own_connection(
+                                lambda own: own.lookup_insurer(bsn, birth_date, on)),
+                            success=self._insurer_found, failure=self._insurer_lookup_failed)
 
-    def _insurer_found(self, bsn: str, result) -> None:
+    def _insurer_lookup_failed(self, error: Exception) -> None:
+        """Database or keyring trouble: the user picks the insurer from the card."""
+        from desktop.services import InsurerLookup
+
+        self._insurer_found(InsurerLookup(None, None, None, None,
+                                          f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas"))
+
+    def _insurer_found(self, result) -> None:
         c = self.consultation
-        if c.valid_bsn() != bsn:
-            return  # another patient by now
         if result.uzovi and (not c.insurer_uzovi or c.insurer_source in ("server", "cache")):
             self.steps[1].uzovi.setText(result.uzovi)
             c.insurer_uzovi, c.insurer_source, c.insurer_checked_at = result.uzovi, result.source, result.checked_at
@@ -237,7 +212,7 @@ class MainWindow(QMainWindow):
         self.reevaluate()
 
     def _render_header(self, decision) -> None:
-        from desktop.identifiers import insurer_name
+        from desktop.core.identifiers import insurer_name
         from desktop.ui.steps import status_label
 
         c = self.consultation
@@ -256,7 +231,7 @@ class MainWindow(QMainWindow):
         text, colour = self.sync.text(self.services.registry.pending_count())
         self.sync_label.setText(text)
         self.sync_label.setStyleSheet(f"color: {colour};")
-        self.model_label.setText(f"{tr('Modellen')}: {tr(self.model_state)}")
+        self.model_label.setText(f"{tr('Modellen')}: {tr(MODEL_STATE_TEXT[self.model_state])}")
 
     def _sync_updated(self) -> None:
         """After a sync the worklist shows the server's answers and other rooms' episodes count."""
@@ -279,20 +254,31 @@ class MainWindow(QMainWindow):
         self.reevaluate()
 
     def _start_model_loading(self) -> None:
-        loader = ModelLoader(self.services)
-        loader.signals.finished.connect(self._models_loaded)
-        QThreadPool.globalInstance().start(loader)
+        self.operations.run(MODELS, self.services.load_models, success=self._models_loaded,
+                            failure=self._models_failed, progress=self._set_model_state)
 
-    def _models_loaded(self, state: str, detail: str) -> None:
+    def _models_loaded(self, models) -> None:
+        self.services.models = models
+        self._set_model_state(ModelState.READY)
+
+    def _models_failed(self, error: Exception) -> None:
+        """A broken installation must not take the window down: the step says why. A model
+        file problem is worded by predictors; anything else is named by its type. (Looked up
+        in sys.modules: the UI thread never imports the model libraries itself.)"""
+        api = sys.modules.get("predictors.api")
+        worded = api is not None and isinstance(error, api.ModelFileError)
+        self.services.models = None
+        self._set_model_state(ModelState.UNAVAILABLE, str(error) if worded else f"{type(error).__name__}: {error}")
+
+    def _set_model_state(self, state: ModelState, detail: str = "") -> None:
         self.model_state, self.model_detail = state, detail
         self.steps[3].set_model_state(state, detail)
         self._render_status()
 
     def closeEvent(self, event) -> None:
-        """A closed window syncs no more: its timer would otherwise fire until Qt deletes it."""
-        sync = getattr(self, "sync", None)
-        if sync is not None:
-            sync.timer.stop()
+        """A closed window stops syncing: its registry is closed next, and nothing may use it then."""
+        if self.sync is not None:
+            self.sync.stop()
         super().closeEvent(event)
 
     def open_patient(self, bsn: str = "", birth_date: str = "", patient_id: str = "", name: str = "") -> None:
