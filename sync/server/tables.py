@@ -14,7 +14,7 @@ from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
 
-DEFAULT_ORGANISATION = "standaard"  # devices enrolled before organisations existed (migration 0004)
+DEFAULT_ORGANISATION = "standaard"  # devices enrolled before organisations existed (migration 0005)
 
 
 class UTCDateTime(TypeDecorator):
@@ -122,7 +122,7 @@ coverage = Table(
     "coverage", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("bsn", String(9), nullable=False),
-    Column("birth_date", Date),                            # NULL: imported before 0004, never answered
+    Column("birth_date", Date),                            # NULL: imported before 0005, never answered
     Column("uzovi", String(4), nullable=False),
     Column("insurer", String(200)),
     Column("valid_from", Date, nullable=False),
@@ -138,6 +138,17 @@ bundles = Table(
     Column("toml", Text, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("imported_at", UTCDateTime, nullable=False),
+)
+
+patients = Table(
+    "patients", metadata,
+    # Random ids for each patient, drawn once by this server and never derived from the BSN:
+    # fhir_id is Patient.id in FHIR exports, research_id the pseudonym in research exports
+    # (two ids, so an insurer's or EHR's file cannot re-identify a research file).
+    Column("bsn", String(9), primary_key=True),
+    Column("fhir_id", String(36), nullable=False, unique=True),
+    Column("research_id", String(36), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 device_patients = Table(

@@ -102,6 +102,10 @@ class ServerProcess:
             raise AssertionError(f"{args} gaf {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result
 
+    def export_rows(self, *columns: str) -> list[dict]:
+        """The CSV export (insurer profile, or exactly `columns`) as one dict per row."""
+        return read_csv(self.admin("export", *(("--columns", ",".join(columns)) if columns else ())).stdout)
+
     def enroll_code(self, *args: str) -> str:
         return self.admin("enroll-code", *args).stdout.strip().splitlines()[-1]
 
@@ -202,6 +206,14 @@ class OtherVersionServer:
         self.thread.join(10)
 
 
+def read_csv(text: str) -> list[dict]:
+    """An export as Excel would split it: BOM, `;` between cells."""
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=";"))
+
+
 def record(bsn: str, **changes) -> dict:
     """A wire record as the desktop registry would push it (revision 1, registered)."""
     now = "2025-03-14T09:30:00.000Z"
@@ -227,4 +239,5 @@ def withdrawn(original: dict, reason: str = "patiënt ziet af van de bundel") ->
                 withdrawal_reason=reason)
 
 
-__all__ = ["ServerProcess", "Client", "OtherVersionServer", "record", "withdrawn", "BIRTH_DATE", "PROTOCOL_HEADER", "PROTOCOL_VERSION"]
+__all__ = ["ServerProcess", "Client", "OtherVersionServer", "record", "withdrawn", "read_csv", "BIRTH_DATE",
+           "PROTOCOL_HEADER", "PROTOCOL_VERSION"]
