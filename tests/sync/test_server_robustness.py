@@ -22,7 +22,8 @@ def test_schemathesis_finds_no_server_error(server, tmp_path):
     client = server.enroll()
     client.push_ok([record(bsn) for bsn in valid_bsns(3, start=800000000)])
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json",
-               "-H", f"Authorization: Bearer {client.token}", "-H", "X-Bundelassistent-Protocol: 1",
+               "-H", f"Authorization: Bearer {client.token}",
+               "-H", f"X-Bundelassistent-Protocol: {PROTOCOL_VERSION}",
                "--checks", FUZZ_CHECKS, "--max-examples", "40", "--seed", "20250314",
                "--phases", "examples,coverage,fuzzing", "--request-timeout", "30"]
     if shutil.which("schemathesis", path=str(REPO / ".venv" / "bin")) is None:
