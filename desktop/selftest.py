@@ -8,9 +8,9 @@ added by the command line, which may.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,7 +21,7 @@ from desktop.logs import redact
 
 REQUIRED_MODULES = (
     "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtPrintSupport",
-    "sqlite_utils", "numpy", "scipy.special", "keyring", "requests", "stdnum.nl.bsn",
+    "sqlite_utils", "sqlcipher3", "numpy", "scipy.special", "keyring", "requests", "stdnum.nl.bsn",
     "platformdirs", "pydantic", "truststore", "sync.client", "predictors",
 )
 KEYRING_SERVICE = "Bundelassistent"
@@ -31,12 +31,17 @@ class CheckFailed(Exception):
     """A check found a problem; the message says what and how to fix it."""
 
 
+class CheckWarning(Exception):
+    """It works today, but someone must act soon (the message says who and what); not a failure."""
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
     ok: bool
     detail: str
     seconds: float
+    warning: bool = False
 
 
 Check = Callable[[config.Settings], str]
@@ -68,19 +73,45 @@ def check_resources(settings: config.Settings) -> str:
 
 
 def check_bundles(settings: config.Settings) -> str:
-    from desktop.bundle_files import load_bundles
+    from desktop.core.bundles import contract_ends
+    from desktop.services import bundles_in_use
 
-    report = load_bundles(settings.bundles_dir)
+    report = bundles_in_use(settings)
     if report.errors:
         names = ", ".join(sorted(path.name for path in report.errors))
         raise CheckFailed(f"ongeldige bundeldefinitie(s): {names} — zie `bundelassistent validate-bundles`")
     active = sorted(bundle.id for bundle in report.bundles.values() if bundle.active)
     if not active:
         raise CheckFailed("geen actieve bundel gevonden — controleer de bundelmap")
-    return f"{len(report.bundles)} definities, actief: {', '.join(active)}"
+    summary = f"{len(report.bundles)} definities, actief: {', '.join(active)}"
+    ends = contract_ends(report.active(), dt.date.today())
+    if any(end.ended for end in ends):
+        raise CheckFailed(f"{summary}; " + "; ".join(end.message() for end in ends))
+    if ends:
+        raise CheckWarning(f"{summary}; " + "; ".join(end.message() for end in ends))
+    return summary
+
+
+def check_audit_log(settings: config.Settings) -> str:
+    """The audit log's triggers are in place and its hash chain is unbroken."""
+    from desktop import store
+    from desktop.registry import DATABASE_NAME, Registry
+
+    path = settings.data_dir / DATABASE_NAME
+    try:
+        with Registry(path) as registry:
+            problems = registry.audit_chain_problems()
+            count = registry.db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    except store.FAULTS as error:
+        raise CheckFailed(f"{path}: auditlog niet te lezen ({error}) — zie de controle van de database") from None
+    if problems:
+        raise CheckFailed(f"{path}: er is met het auditlog geknoeid: {'; '.join(problems)} — laat het bestand "
+                          "ongewijzigd, maak een kopie (`bundelassistent backup`) en meld het bij IT/security")
+    return f"{count} regel(s), hashketen klopt, beveiliging tegen wijzigen en wissen aanwezig"
 
 
 def check_data_dir(settings: config.Settings) -> str:
+    from desktop import store
     from desktop.registry import DATABASE_NAME, MIGRATIONS, Registry
 
     folder = settings.data_dir
@@ -95,14 +126,43 @@ def check_data_dir(settings: config.Settings) -> str:
     try:
         with Registry(folder / DATABASE_NAME) as registry:
             if not registry.integrity_ok():
-                raise CheckFailed(f"{folder / DATABASE_NAME}: integriteitscontrole mislukt — zet een back-up terug")
+                raise CheckFailed(f"{folder / DATABASE_NAME}: integriteitscontrole mislukt — zet een back-up terug "
+                                  "(`bundelassistent restore BESTAND`)")
             version = registry.schema_version
-            count = registry.db.execute("SELECT count(*) FROM inclusions").fetchone()[0]
-    except sqlite3.DatabaseError as error:
-        raise CheckFailed(f"{folder / DATABASE_NAME}: geen bruikbare SQLite-database ({error}) — zet een back-up terug") from None
+            count = registry.record_count()
+    except store.FAULTS as error:
+        raise CheckFailed(str(store.describe(error, folder / DATABASE_NAME))) from None
     if version != len(MIGRATIONS):
         raise CheckFailed(f"databaseschema versie {version}, verwacht {len(MIGRATIONS)}")
     return f"{folder} schrijfbaar; database in orde (schema {version}, {count} inclusies)"
+
+
+ENCRYPTION_STATES = {
+    "encrypted": "versleuteld (SQLCipher), sleutel in de sleutelbos",
+    "plaintext": "NIET versleuteld",
+    "key missing": "versleuteld, maar de sleutel ontbreekt in de sleutelbos",
+    "no database yet": "nog geen database",
+    "no keyring": "onbekend: geen werkende sleutelbos",
+    "damaged": "beschadigd: geen SQLCipher- of SQLite-bestand",
+}
+
+
+def check_encryption(settings: config.Settings) -> str:
+    """Encrypted / plaintext / key missing, and whether the files are this user's only."""
+    from desktop import store
+    from desktop.registry import DATABASE_NAME
+
+    path = settings.data_dir / DATABASE_NAME
+    state = store.encryption_state(path)
+    text = f"{path.name}: {ENCRYPTION_STATES[state]}"
+    if state != store.EncryptionState.ENCRYPTED:
+        raise CheckFailed(text + " — start de app één keer (versleutelt) of zie docs/IT.md, 'Versleuteling'")
+    if os.name == "posix":
+        loose = [p.name for p in (path.parent, path) if p.stat().st_mode & 0o077]
+        if loose:
+            raise CheckFailed(f"{text}, maar leesbaar voor anderen: {', '.join(loose)} — start de app één keer")
+        text += "; map 0700, bestand 0600"
+    return text
 
 
 def check_models(settings: config.Settings) -> str:
@@ -143,7 +203,7 @@ def check_keyring(settings: config.Settings) -> str:
 
 def check_server(settings: config.Settings) -> str:
     """When a server is configured: reachable, same protocol, and this device's token works."""
-    from desktop import syncing
+    from desktop import store, syncing
     from desktop.registry import DATABASE_NAME, Registry
     from sync import protocol
     from sync.client import AuthenticationFailed, SyncError, upgrade_message
@@ -151,7 +211,7 @@ def check_server(settings: config.Settings) -> str:
     try:
         with Registry(settings.data_dir / DATABASE_NAME) as registry:
             url = syncing.configured_server(registry, settings.server_url)
-    except (sqlite3.DatabaseError, OSError):  # reported by the data check; the setting still counts
+    except store.FAULTS:  # reported by the data check; the setting still counts
         url = syncing.normalise_server_url(settings.server_url) if settings.server_url else None
     if not url:
         return "geen server ingesteld: dit apparaat werkt alleen lokaal"
@@ -180,6 +240,8 @@ DEFAULT_CHECKS: list[tuple[str, Check]] = [
     ("Bundeldefinities", check_bundles),
     ("Voorspellingsmodellen", check_models),
     ("Datamap en database", check_data_dir),
+    ("Versleuteling", check_encryption),
+    ("Auditlog", check_audit_log),
     ("Sleutelbos", check_keyring),
     ("Centrale server", check_server),
 ]
@@ -193,6 +255,9 @@ def run(settings: config.Settings, checks: list[tuple[str, Check]] | None = None
             detail, ok = check(settings), True
         except CheckFailed as error:
             detail, ok = str(error), False
+        except CheckWarning as error:
+            results.append(CheckResult(name, True, str(error), time.perf_counter() - started, warning=True))
+            continue
         except Exception as error:  # a bug or an unforeseen environment: report, go on
             detail, ok = f"onverwachte fout: {type(error).__name__}: {redact(str(error))}", False
         results.append(CheckResult(name, ok, detail, time.perf_counter() - started))
@@ -203,7 +268,8 @@ def report(results: list[CheckResult], settings: config.Settings) -> str:
     lines = [f"Bundelassistent zelftest, versie {__version__}",
              f"  datamap: {settings.data_dir}", f"  logmap:  {settings.log_dir}", ""]
     for result in results:
-        lines.append(f"{'OK  ' if result.ok else 'FOUT'}  {result.name}: {result.detail}")
+        label = "FOUT" if not result.ok else "LET OP" if result.warning else "OK  "
+        lines.append(f"{label}  {result.name}: {result.detail}")
     failed = sum(not result.ok for result in results)
     lines.append("")
     lines.append("Alle controles geslaagd." if not failed else f"{failed} van {len(results)} controles mislukt.")

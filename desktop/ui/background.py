@@ -4,7 +4,7 @@ lookups, sync), in the manner of Anki's `QueryOp`:
     self.operations.run("prediction", lambda: models.predict(patient),
                         success=self._predicted, failure=self._prediction_failed)
 
-`work` runs on a pool thread; `success(result)` or `failure(exception)` — the exception
+`work` runs on a worker thread; `success(result)` or `failure(exception)` — the exception
 object itself, so the page decides how to word it — then runs on the UI thread. One rule
 drops stale answers: per purpose the newest request wins. An older request that has not
 started yet is skipped (as Orange cancels the previous task), and an answer to an older
@@ -12,32 +12,30 @@ request, or to an owner that is gone, is never delivered. Long work takes
 `progress=callback`; it is then called as `work(report)`, and each `report(value)`
 reaches `callback(value)` on the UI thread.
 
-Why the pool threads never touch Qt (the start-up crash of issue 12): each of the four
+Why the worker threads never touch Qt (the start-up crash of issue 12): each of the four
 hand-made workers was a QRunnable carrying a QObject of its own for its signal, owned by
-Python and referenced only by that runnable. The pool deleted the finished runnable on
+Python and referenced only by that runnable. Qt's pool deleted the finished runnable on
 its own thread, so the QObject was destroyed there, on a thread it does not belong to,
 while the UI thread was delivering its queued signal (tests/desktop/ui/test_background.py
-shows where it died). And PySide6 6.12, the version pip installs today, miscounts
-references when a pool thread runs Python or emits a signal under load: a loop of such
-hand-offs aborts within seconds ("deallocating None"), where 6.9–6.11 and plain Python
-threads do not (bench/stress_handoffs.py). Damaged reference counts are found
-by the next garbage collection, which at start-up runs on the model-loading thread
-(importing scipy allocates a lot): hence "Garbage-collecting" in the faulthandler dump
-of the window that vanished. So here the work runs on plain Python threads
-(`concurrent.futures`), which hand plain values (an int ticket, the result or the
-exception) to a `queue.SimpleQueue`; a QTimer on the UI thread empties it while answers
-are due. No Qt or PySide code runs off the UI thread at all, and callbacks never leave
-it. Hence also: `work` must not capture widgets or other QObjects; give it the plain
-values it needs.
+shows where it was released). And PySide6 6.12, the version pip installs today, damages
+reference counts when threads other than the UI thread run Python for Qt or emit
+signals: a loop of such hand-offs aborts within seconds ("deallocating None"), where
+6.9.3, 6.10.3 and 6.11.3 did not (bench/stress_handoffs.py). Damage like that most likely
+surfaced in the next garbage collection, which at start-up runs on the model-loading
+thread (importing scipy allocates a lot): hence "Garbage-collecting" in the faulthandler
+dump of the window that vanished. So here the work runs on plain Python threads
+(`concurrent.futures`) that hand plain values (an int ticket, the result or the
+exception) to a `queue.SimpleQueue`, and a QTimer on the UI thread empties it while
+answers are due: no Qt or PySide code runs off the UI thread at all, and callbacks never
+leave it. Hence also: `work` must not capture widgets or other QObjects; give it the
+plain values it needs.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import queue
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +63,9 @@ class _Dispatcher:
     threads answer into, and the timer that empties it. Made once, on the UI thread."""
 
     def __init__(self, app: QCoreApplication) -> None:
+        import queue  # here, not before the window is shown: made when the first operation starts
+        from concurrent.futures import ThreadPoolExecutor
+
         self.requests: dict[int, _Request] = {}  # touched on the UI thread only
         self.answers: queue.SimpleQueue[tuple[int, str, Any]] = queue.SimpleQueue()
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="background")
@@ -78,12 +79,8 @@ class _Dispatcher:
             self.timer.start()
 
     def deliver(self) -> None:
-        while True:
-            try:
-                ticket, kind, value = self.answers.get_nowait()
-            except queue.Empty:
-                break
-            self._deliver(ticket, kind, value)
+        while not self.answers.empty():  # this is the only reader, so what is there stays there
+            self._deliver(*self.answers.get_nowait())
         if not self.requests:
             self.timer.stop()
 
@@ -129,7 +126,7 @@ class Operations(QObject):
     def run(self, purpose: str, work: Callable[..., Any], success: Callable[[Any], None],
             failure: Callable[[Exception], None] | None = None,
             progress: Callable[[Any], None] | None = None) -> int:
-        """Start `work` on a pool thread; a later `run` with the same purpose replaces this one."""
+        """Start `work` on a worker thread; a later `run` with the same purpose replaces this one."""
         dispatcher = _the_dispatcher()
         ticket = next(_tickets)
         self._latest[purpose] = ticket

@@ -8,7 +8,7 @@ rows not in the file stay.
 A lookup answers only when BSN *and* birth date match, as the national insurance check
 (COV) does: knowing a BSN alone discloses nothing, and a wrong birth date gets exactly
 the answer an unknown BSN gets (the audit log tells them apart). Rows imported before
-birth dates existed (migration 0005) have none and are never answered until re-imported.
+birth dates existed (migration 0006) have none and are never answered until re-imported.
 
 Each added or changed row becomes a feed entry addressed to each device that knows the
 patient with that birth date (looked them up or included them), and a device that gets

@@ -14,7 +14,7 @@ from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
 
-DEFAULT_ORGANISATION = "standaard"  # devices enrolled before organisations existed (migration 0005)
+DEFAULT_ORGANISATION = "standaard"  # devices enrolled before organisations existed (migration 0006)
 
 
 class UTCDateTime(TypeDecorator):
@@ -50,6 +50,16 @@ devices = Table(
     Column("enrollment_code_id", Integer),
     # from the enrolment code: the feed shares inclusions only within one organisation
     Column("organisation", String(200), nullable=False, server_default=DEFAULT_ORGANISATION),
+)
+
+device_keys = Table(  # each device's database key, sealed with the server's key-encryption key
+    "device_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", String(36), nullable=False),
+    Column("key_fingerprint", String(64), nullable=False),  # sha256 of the key: a re-deposit is a no-op
+    Column("sealed_key", Text, nullable=False),             # AES-256-GCM, the device id as associated data
+    Column("deposited_at", UTCDateTime, nullable=False),
+    UniqueConstraint("device_id", "key_fingerprint", name="uq_device_keys_device_fingerprint"),
 )
 
 enrollment_codes = Table(
@@ -122,7 +132,7 @@ coverage = Table(
     "coverage", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("bsn", String(9), nullable=False),
-    Column("birth_date", Date),                            # NULL: imported before 0005, never answered
+    Column("birth_date", Date),                            # NULL: imported before 0006, never answered
     Column("uzovi", String(4), nullable=False),
     Column("insurer", String(200)),
     Column("valid_from", Date, nullable=False),

@@ -24,7 +24,7 @@ def test_migrated_schema_matches_the_table_definitions(storage):
     with storage.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []
-    assert storage.schema_revision() == "0005"
+    assert storage.schema_revision() == "0006"
 
 
 def test_the_audit_log_is_append_only_and_inclusions_are_never_deleted(storage):
@@ -44,7 +44,7 @@ def test_the_audit_log_is_append_only_and_inclusions_are_never_deleted(storage):
                 conn.execute(text(statement))
 
 
-def test_migration_0005_gives_existing_devices_the_default_organisation_and_shrinks_what_was_shared(
+def test_migration_0006_gives_existing_devices_the_default_organisation_and_shrinks_what_was_shared(
         fresh_database):
     """A server with protocol-1 data: devices, a feed row with birth date and location,
     devices that know patients by lookup alone or by their own inclusion."""
@@ -58,7 +58,7 @@ def test_migration_0005_gives_existing_devices_the_default_organisation_and_shri
         config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
         with storage.engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "0004")
+            command.upgrade(config, "0005")
         with storage.engine.begin() as conn:
             for device in ("looker", "includer"):
                 conn.execute(text("INSERT INTO devices (id, name, token_hash, enrolled_at) VALUES "

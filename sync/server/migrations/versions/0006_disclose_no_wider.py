@@ -13,14 +13,14 @@
   is told the patient's coverage again after its next lookup;
 * rate_limits (one GCRA time per key) and refused_requests (counted refusals) are new.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
