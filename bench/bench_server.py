@@ -204,8 +204,9 @@ def main() -> None:
                 baseline = raw_postgres(cluster.create_database("raw"), count) if kind == "postgresql" else \
                     raw_sqlite(folder / "raw.sqlite3", count)
                 # the saturation run looks up faster than the default limit allows (60 a minute,
-                # burst 20); the limiter's cost is the same whatever its numbers
-                server = ServerProcess(url, folder, kind, ("--lookup-burst", "200"))
+                # burst 20), and all devices enrol from one address; the limiter's cost is the
+                # same whatever its numbers
+                server = ServerProcess(url, folder, kind, ("--lookup-burst", "200", "--enroll-burst", "200"))
                 server.start()
                 try:
                     server.admin("import-coverage", str(coverage_file(folder, operations, args.devices)))
