@@ -9,6 +9,10 @@ The clinic's settings come from an optional TOML file (`--config FILE`, else
 $BUNDELASSISTENT_SERVER_CONFIG). Its keys are declared once, in `FILE_SETTINGS`: that table
 parses and checks them and names them in every error, so a typo is refused, not ignored.
 
+Rate limits come from `serve` options or the environment (`BUNDELASSISTENT_SERVER_<NAME>`,
+e.g. BUNDELASSISTENT_SERVER_LOOKUP_RATE=60); the environment is also how `serve
+--workers N` hands them to its worker processes.
+
 The limits and the ownership setting come from `serve` options or, for each, an environment
 variable `BUNDELASSISTENT_SERVER_<NAME>` (options win); `SETTING_ENV` lists them. Several
 workers read them from the environment, which `serve` fills in for them.
@@ -143,6 +147,15 @@ def normalize_database_url(url: str | None) -> str:
     return f"sqlite:///{Path(url).expanduser().resolve()}"
 
 
+# setting -> (environment variable, what it means); all whole numbers of at least 1
+LIMIT_SETTINGS = {
+    "lookup_rate": ("BUNDELASSISTENT_SERVER_LOOKUP_RATE", "dekkingsopzoekingen per minuut per apparaat"),
+    "lookup_burst": ("BUNDELASSISTENT_SERVER_LOOKUP_BURST", "dekkingsopzoekingen direct na elkaar per apparaat"),
+    "enroll_rate": ("BUNDELASSISTENT_SERVER_ENROLL_RATE", "koppelpogingen per minuut per bronadres"),
+    "enroll_burst": ("BUNDELASSISTENT_SERVER_ENROLL_BURST", "koppelpogingen direct na elkaar per bronadres"),
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -150,6 +163,10 @@ class Settings:
     enrollment_code_hours: int = 24
     pool_size: int = 10
     max_overflow: int = 30
+    lookup_rate: int = 60      # per minute per device …
+    lookup_burst: int = 20     # … of which this many at once
+    enroll_rate: int = 10      # per minute per source address …
+    enroll_burst: int = 10
     clinic_agb: str | None = None
     clinic_name: str | None = None
     # a device of the owner's location may send later revisions of its records (default: only the owner)
@@ -171,9 +188,21 @@ class Settings:
 
     @classmethod
     def from_url(cls, url: str | None, config: str | os.PathLike | None = None, **overrides) -> "Settings":
-        """Settings for a database URL, the TOML file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG)
-        and explicit overrides, in rising order of precedence."""
-        return cls(database_url=normalize_database_url(url), **{**read_config_file(config), **overrides})
+        """Settings for a database URL, the TOML file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG),
+        the limits' environment variables and explicit overrides, in rising order of precedence
+        (an override of None does not count)."""
+        values = read_config_file(config)
+        for name, (variable, _meaning) in LIMIT_SETTINGS.items():
+            if os.environ.get(variable, "").strip():
+                values[name] = os.environ[variable]
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        for name in LIMIT_SETTINGS.keys() & values.keys():
+            values[name] = _whole_number(name, values[name])
+        return cls(database_url=normalize_database_url(url), **values)
+
+    def limit_environment(self) -> dict[str, str]:
+        """The limits as environment variables, for worker processes."""
+        return {variable: str(getattr(self, name)) for name, (variable, _m) in LIMIT_SETTINGS.items()}
 
     @classmethod
     def from_environment(cls, url: str | None = None, config: str | os.PathLike | None = None,
@@ -220,3 +249,12 @@ def _parse(variable: str, text: str, kind) -> object:
     if value <= 0:
         raise ConfigError(f"{variable}: moet groter dan 0 zijn")
     return value
+def _whole_number(name: str, value) -> int:
+    variable, meaning = LIMIT_SETTINGS[name]
+    option = "--" + name.replace("_", "-")
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise ConfigError(f"{option} (of ${variable}): {meaning} moet een geheel getal van 1 tot 1000000 zijn, "
+                          f"niet {text!r}")
+    return int(text)
+

@@ -147,7 +147,7 @@ class _Batch:
     updates: list[dict] = field(default_factory=list)
     revisions: list[dict] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)  # id -> a rejected revision that still counts
-    patients: set[str] = field(default_factory=set)
+    patients: set[tuple[str, dt.date]] = field(default_factory=set)  # (bsn, birth date) as pushed
 
     @property
     def same_location(self) -> bool:
@@ -301,7 +301,7 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
             tx.audit("inclusion_push", kind, device_id=batch.device.id, patient_bsn=bsn,
                      object_type="inclusion", object_id=inclusion_id, details=details)
         if kind != RESULT_REJECTED:
-            batch.patients.add(record.bsn)  # a refused record discloses nothing to this device later
+            batch.patients.add((record.bsn, record.birth_date))  # a refused record discloses nothing later
         return PushResult(id=record.id, revision=record.revision, result=kind, duplicate_of=duplicate_of,
                           reason=reason, code=code)
 
@@ -366,7 +366,7 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
             inclusion_id, record.inclusion_date, record.end_date, record.location)
     if status == ACCEPTED:
         tx.feed("inclusion", summary(first).model_dump(mode="json"), origin_device=batch.device.id,
-                bsn=record.bsn)
+                bsn=record.bsn, organisation=batch.device.organisation)
     if status == DUPLICATE:
         return result(RESULT_DUPLICATE, duplicate_of=DuplicateOf(
             id=overlap.id, inclusion_date=overlap.inclusion_date, end_date=overlap.end_date,
@@ -375,11 +375,11 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
 
 
 def summary(record: InclusionRecord) -> InclusionSummary:
+    """What other devices of the organisation learn: only the duplicate check's fields."""
     return InclusionSummary(
         id=record.id, revision=record.revision, state=record.state, bundle=record.bundle,
         condition=record.condition, episode_side=record.episode_side, bsn=record.bsn,
-        birth_date=record.birth_date, inclusion_date=record.inclusion_date, end_date=record.end_date,
-        location=record.location, device_id=record.device_id)
+        inclusion_date=record.inclusion_date, end_date=record.end_date)
 
 
 def _row(record: InclusionRecord, status: str, duplicate_of: str | None, content_hash: str, batch: _Batch) -> dict:
@@ -410,8 +410,9 @@ def _write(batch: _Batch) -> None:
                      [{"_id": key, "_last": value} for key, value in batch.seen.items()])
 
 
-def _remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:
-    """This device now knows these patients: their coverage changes reach its feed."""
+def _remember_patients(tx: Transaction, device_id: str, patients: set[tuple[str, dt.date]]) -> None:
+    """This device now knows these patients: their coverage changes (where the birth date
+    matches) reach its feed."""
     from sync.server.coverage import remember_patients
 
-    remember_patients(tx, device_id, bsns)
+    remember_patients(tx, device_id, patients)

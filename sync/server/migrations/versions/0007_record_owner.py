@@ -5,14 +5,14 @@ fallback); `last_revision` starts at the stored revision. Both stay nullable at 
 database level: making them NOT NULL on SQLite would rebuild the table and lose its
 append-only trigger; the server always writes them.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -15,15 +15,15 @@ without CREATEROLE gets a notice instead of the role; once IT has created it, th
 idempotent). The statement lives in `sync.server.roles` for that reason. SQLite has no
 roles: nothing to do.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 from alembic import op
 
 from sync.server.roles import APP_ROLE, GRANTS
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
