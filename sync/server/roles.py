@@ -34,6 +34,9 @@ BEGIN
                    schema_name);
     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE}',
                    schema_name);
+    IF to_regclass('rate_limits') IS NOT NULL THEN
+        GRANT DELETE ON rate_limits TO {APP_ROLE};  -- spent rate-limit buckets are cleared
+    END IF;
     REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_log FROM {APP_ROLE};
     REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON alembic_version FROM {APP_ROLE};
     REVOKE ALL ON audit_log FROM PUBLIC;
