@@ -10,6 +10,7 @@ run and leave everything in place for the next one.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import socket
 from dataclasses import dataclass, field
@@ -21,11 +22,15 @@ from desktop import outbox
 from desktop.bundles import Bundle
 from desktop.registry import Registry, utc_now
 from sync import protocol
-from sync.client import AuthenticationFailed, ServerClient, SyncError, make_session, normalise_server_url
+from sync.client import (AuthenticationFailed, ProtocolError, ServerClient, SyncError, make_session,
+                         normalise_server_url)
 
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
+MAX_PAGES_PER_SYNC = 200  # 200 × 500 changes; the rest comes with the next run
 SERVER_BUNDLES_FOLDER = "bundles-from-server"
+
+log = logging.getLogger(__name__)
 
 
 class NotEnrolled(SyncError):
@@ -97,6 +102,29 @@ class SyncSummary:
         return "\n".join(lines)
 
 
+UNANSWERED = "geen antwoord van de server voor deze inclusie; volgende keer opnieuw"
+
+
+def match_answers(records: list[dict], results: list[protocol.PushResult]) -> dict[str, outbox.ServerAnswer]:
+    """The server's answer per pushed record, matched by id and revision, never by position.
+
+    A record without a matching answer stays unsent; answers for records that were not
+    sent (or for another revision) are ignored and only counted in the log.
+    """
+    pushed = {record["id"]: record["revision"] for record in records}
+    answers: dict[str, outbox.ServerAnswer] = {}
+    ignored = 0
+    for result in results:
+        record_id = str(result.id)
+        if pushed.get(record_id) != result.revision or record_id in answers:
+            ignored += 1
+            continue
+        answers[record_id] = _answer(result)
+    if ignored:
+        log.warning("server gaf %d antwoord(en) voor inclusies die niet zo verstuurd waren; genegeerd", ignored)
+    return answers
+
+
 def _answer(result: protocol.PushResult) -> outbox.ServerAnswer:
     duplicate = result.duplicate_of
     return outbox.ServerAnswer(
@@ -144,13 +172,20 @@ class SyncEngine:
             except SyncError as error:
                 outbox.mark_unsent(self.registry, batch, str(error))
                 raise
-            answers = [_answer(result) for result in results]
-            outbox.apply_answers(self.registry, batch, answers, self.client.base_url)
+            answers = match_answers(batch.records, results)
+            outbox.apply_answers(self.registry, batch, answers, self.client.base_url, UNANSWERED)
             summary.pushed += len(answers)
-            for record, answer in zip(batch.records, answers):
+            for record in batch.records:
+                answer = answers.get(record["id"])
+                if answer is None:
+                    continue
                 summary.results[answer.result] = summary.results.get(answer.result, 0) + 1
                 if answer.result == protocol.RESULT_REJECTED:
                     summary.rejected.append((record["id"], answer.reason or ""))
+            unanswered = len(batch.records) - len(answers)
+            if unanswered:  # the same records would come back in the next batch: stop here
+                raise ProtocolError(f"de server gaf geen antwoord voor {unanswered} inclusie(s); die blijven in "
+                                    "de wachtrij voor de volgende synchronisatie")
 
     def _wire(self, record: dict) -> dict:
         wire = protocol.record_from_row({**record, "state": outbox.wire_state(record),
@@ -161,8 +196,11 @@ class SyncEngine:
 
     def _pull(self, summary: SyncSummary) -> None:
         cursor = int(self.registry.meta("sync_cursor") or 0)
-        while True:
+        for _ in range(MAX_PAGES_PER_SYNC):
             page = self.client.changes(cursor)
+            if page.next_cursor < cursor or (page.more and page.next_cursor == cursor):
+                raise ProtocolError(f"de server gaf een pagina zonder voortgang (cursor {cursor} → "
+                                    f"{page.next_cursor}); ophalen gestopt — meld dit aan IT")
             inclusions = [change.inclusion.model_dump(mode="json") for change in page.changes
                           if change.kind == "inclusion" and change.inclusion]
             coverage = [change.coverage.model_dump(mode="json") for change in page.changes
