@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import secrets
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,10 @@ class NotEnrolled(SyncError):
 
 
 # -- enrolment and the device token -------------------------------------------------------
+class KeyringUnavailable(NotEnrolled):
+    pass
+
+
 def _keyring_user(server_url: str) -> str:
     return f"device-token {server_url}"
 
@@ -60,6 +65,20 @@ def load_token(server_url: str) -> str | None:
         return None
 
 
+def check_keyring() -> None:
+    """Write, read back and delete a probe entry; KeyringUnavailable says why not."""
+    probe_user, probe = "probe", secrets.token_urlsafe(16)
+    try:
+        keyring.set_password(KEYRING_SERVICE, probe_user, probe)
+        read_back = keyring.get_password(KEYRING_SERVICE, probe_user)
+        keyring.delete_password(KEYRING_SERVICE, probe_user)
+    except Exception as error:  # every backend has its own errors (D-Bus, Windows, files)
+        raise KeyringUnavailable(f"de sleutelbos van het systeem werkt niet ({type(error).__name__}: "
+                                 f"{_short(error)})") from None
+    if read_back != probe:
+        raise KeyringUnavailable("de sleutelbos van het systeem gaf een andere waarde terug")
+
+
 def configured_server(registry: Registry, setting: str | None) -> str | None:
     """The server from the configuration, else the one this device enrolled with."""
     url = setting or registry.meta("server_url")
@@ -67,14 +86,40 @@ def configured_server(registry: Registry, setting: str | None) -> str | None:
 
 
 def enroll(registry: Registry, client: ServerClient, code: str, location: str | None) -> protocol.EnrollResponse:
-    """Enrol with a one-time code; the token goes to the keyring, the server to the database."""
+    """Enrol with a one-time code; the token goes to the keyring, the server to the database.
+
+    The code is spent only when the keyring works (checked first). Should storing the
+    token still fail, the device's retry key lets the same code enrol this device again
+    for ENROLL_RETRY_MINUTES (the server then replaces the lost token).
+    """
+    try:
+        check_keyring()
+    except KeyringUnavailable as error:
+        raise KeyringUnavailable(f"{error}; de koppelcode is niet gebruikt en blijft geldig — laat IT de "
+                                 "sleutelbos herstellen en probeer het opnieuw") from None
     name = registry.meta("device_name") or socket.gethostname()
-    answer = client.enroll(code, name, location)
-    save_token(client.base_url, answer.device_id, answer.token)
+    retry_key = registry.meta("enroll_retry_key")
+    if not retry_key:
+        retry_key = secrets.token_urlsafe(32)
+        registry.set_meta({"enroll_retry_key": retry_key})
+    answer = client.enroll(code, name, location, retry_key)
+    try:
+        save_token(client.base_url, answer.device_id, answer.token)
+    except Exception as error:  # the backend's own error type
+        raise KeyringUnavailable(
+            f"de server heeft dit apparaat aangemeld, maar het token kon niet in de sleutelbos worden bewaard "
+            f"({type(error).__name__}: {_short(error)}); dezelfde koppelcode werkt nog "
+            f"{protocol.ENROLL_RETRY_MINUTES} minuten voor dit apparaat — herstel de sleutelbos en voer dezelfde "
+            "opdracht opnieuw uit") from None
     registry.set_meta({"server_url": client.base_url, "server_device_id": answer.device_id,
                        "sync_cursor": "0", "auth_problem": None})
     registry.audit("enroll", None, answer.device_id, "device", {"server": client.base_url})
     return answer
+
+
+def _short(error: Exception) -> str:
+    text = str(error) or "geen details"
+    return text if len(text) < 120 else text[:117] + "…"
 
 
 # -- one sync run -------------------------------------------------------------------------

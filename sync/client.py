@@ -266,8 +266,10 @@ class ServerClient:
     def health(self) -> protocol.HealthResponse:
         return self._call("GET", "/v1/health", protocol.HealthResponse)
 
-    def enroll(self, code: str, device_name: str, location: str | None) -> protocol.EnrollResponse:
-        request = protocol.EnrollRequest(code=code.strip(), device_name=device_name[:100], location=location)
+    def enroll(self, code: str, device_name: str, location: str | None,
+               retry_key: str | None = None) -> protocol.EnrollResponse:
+        request = protocol.EnrollRequest(code=code.strip(), device_name=device_name[:100], location=location,
+                                         retry_key=retry_key)
         return self._call("POST", "/v1/enroll", protocol.EnrollResponse, body=request)
 
     def push(self, records: list[dict[str, Any]]) -> list[protocol.PushResult]:

@@ -70,6 +70,7 @@ AUTH_HEADER = "Authorization"
 MAX_PUSH_RECORDS = 500
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_CHANGES_LIMIT = 1000
+ENROLL_RETRY_MINUTES = 15  # a device whose keyring failed may use its code again this long
 DEFAULT_CHANGES_LIMIT = 500
 
 # ErrorBody.code values the server uses.
@@ -222,6 +223,9 @@ class EnrollRequest(_Request):
     code: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(_clean_text)]
     device_name: ShortText
     location: Text | None = None
+    retry_key: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_-]{32,128}$")] | None = Field(
+        default=None, description="a secret the device keeps; the same code with the same key within "
+        f"{ENROLL_RETRY_MINUTES} minutes re-enrols the same device with a new token")
 
 
 class EnrollResponse(_Response):

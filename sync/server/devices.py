@@ -2,7 +2,10 @@
 
 Codes and tokens are stored only as SHA-256 hashes. A code is random (60 bits, typed by
 IT as XXXX-XXXX-XXXX), single use (claimed with one conditional UPDATE, so two devices
-racing for one code cannot both win) and expires. A token is `secrets.token_urlsafe(32)`;
+racing for one code cannot both win) and expires. A device that enrolled but could not keep
+its token (a broken keyring) may claim the same code again for a few minutes if it sends
+the same secret retry key: it gets the same device id and a new token, and the lost
+token stops working — the code still enrols one device only. A token is `secrets.token_urlsafe(32)`;
 SHA-256 suffices because it has 256 bits of entropy. Revocation is checked on every
 request, so it takes effect at the next one.
 """
@@ -19,8 +22,9 @@ from typing import TypeVar
 
 from sqlalchemy import func, insert, select, update
 
-from sync.protocol import (ERROR_DEVICE_REVOKED, ERROR_ENROLLMENT_CODE_EXPIRED, ERROR_ENROLLMENT_CODE_INVALID,
-                           ERROR_ENROLLMENT_CODE_USED, ERROR_UNAUTHORIZED, EnrollRequest, EnrollResponse)
+from sync.protocol import (ENROLL_RETRY_MINUTES, ERROR_DEVICE_REVOKED, ERROR_ENROLLMENT_CODE_EXPIRED,
+                           ERROR_ENROLLMENT_CODE_INVALID, ERROR_ENROLLMENT_CODE_USED, ERROR_UNAUTHORIZED,
+                           EnrollRequest, EnrollResponse)
 from sync.server import tables as t
 from sync.server.storage import Storage, Transaction, utc_now
 
@@ -81,8 +85,13 @@ def create_enrollment_code(storage: Storage, location: str | None = None, valid_
 
 
 def enroll(storage: Storage, request: EnrollRequest) -> EnrollResponse:
-    """Claim a code and create a device with a fresh token, in one transaction."""
+    """Claim a code and create a device with a fresh token, in one transaction.
+
+    A code claimed less than ENROLL_RETRY_MINUTES ago with the same retry key re-enrols
+    that same device instead (`_reissue`).
+    """
     code_hash = sha256(normalize_code(request.code))
+    retry_hash = sha256(request.retry_key) if request.retry_key else None
     token = secrets.token_urlsafe(32)
     device_id = str(uuid.uuid4())
 
@@ -91,21 +100,10 @@ def enroll(storage: Storage, request: EnrollRequest) -> EnrollResponse:
         claimed = tx.conn.execute(
             update(codes).where(codes.c.code_hash == code_hash, codes.c.used_at.is_(None),
                                 codes.c.expires_at > tx.now)
-            .values(used_at=tx.now, device_id=device_id).returning(codes.c.id, codes.c.location)).first()
+            .values(used_at=tx.now, device_id=device_id, retry_key_hash=retry_hash)
+            .returning(codes.c.id, codes.c.location)).first()
         if claimed is None:
-            row = tx.conn.execute(select(codes.c.id, codes.c.used_at).where(codes.c.code_hash == code_hash)).first()
-            if row is None:
-                denied = AccessDenied(ERROR_ENROLLMENT_CODE_INVALID, "Deze koppelcode is onbekend; controleer de code of "
-                                      "vraag IT om een nieuwe.", 403)
-            elif row.used_at is not None:
-                denied = AccessDenied(ERROR_ENROLLMENT_CODE_USED, "Deze koppelcode is al gebruikt; een code werkt maar "
-                                      "één keer. Vraag IT om een nieuwe.", 403)
-            else:
-                denied = AccessDenied(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
-                                      "nieuwe.", 403)
-            tx.audit("enroll", denied.code, actor="onbekend apparaat", object_type="enrollment_code",
-                     object_id=str(row.id) if row else None, details={"device_name": request.device_name})
-            return denied
+            return _reissue(tx, code_hash, retry_hash, token, request)
         tx.conn.execute(insert(t.devices).values(
             id=device_id, name=request.device_name, location=request.location or claimed.location,
             token_hash=sha256(token), enrolled_at=tx.now, enrollment_code_id=claimed.id))
@@ -117,6 +115,36 @@ def enroll(storage: Storage, request: EnrollRequest) -> EnrollResponse:
     if isinstance(result, AccessDenied):
         raise result
     return result
+
+
+def _reissue(tx: Transaction, code_hash: str, retry_hash: str | None, token: str,
+             request: EnrollRequest) -> AccessDenied | EnrollResponse:
+    """The code is not free: re-enrol its own device if the retry key matches in time, else refuse."""
+    codes = t.enrollment_codes
+    row = tx.conn.execute(select(codes.c.id, codes.c.used_at, codes.c.device_id, codes.c.retry_key_hash)
+                          .where(codes.c.code_hash == code_hash)).first()
+    if row is not None and row.used_at is not None and retry_hash is not None:
+        in_time = row.used_at > tx.now - dt.timedelta(minutes=ENROLL_RETRY_MINUTES)
+        same_device = secrets.compare_digest(row.retry_key_hash or "", retry_hash)
+        renewed = same_device and in_time and tx.conn.execute(
+            update(t.devices).where(t.devices.c.id == row.device_id, t.devices.c.revoked_at.is_(None))
+            .values(token_hash=sha256(token))).rowcount == 1
+        if renewed:
+            tx.audit("enroll", "reissued", device_id=row.device_id, object_type="device", object_id=row.device_id,
+                     details={"device_name": request.device_name, "enrollment_code": row.id})
+            return EnrollResponse(device_id=row.device_id, token=token, server_time=tx.now)
+    if row is None:
+        denied = AccessDenied(ERROR_ENROLLMENT_CODE_INVALID, "Deze koppelcode is onbekend; controleer de code of "
+                              "vraag IT om een nieuwe.", 403)
+    elif row.used_at is not None:
+        denied = AccessDenied(ERROR_ENROLLMENT_CODE_USED, "Deze koppelcode is al gebruikt; een code werkt maar "
+                              "één keer. Vraag IT om een nieuwe.", 403)
+    else:
+        denied = AccessDenied(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
+                              "nieuwe.", 403)
+    tx.audit("enroll", denied.code, actor="onbekend apparaat", object_type="enrollment_code",
+             object_id=str(row.id) if row else None, details={"device_name": request.device_name})
+    return denied
 
 
 def token_hash(authorization: str | None) -> str:

@@ -57,6 +57,7 @@ enrollment_codes = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
     Column("device_id", String(36)),
+    Column("retry_key_hash", String(64)),  # the claiming device's retry key: see devices.enroll
 )
 
 inclusions = Table(
