@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from desktop import config  # noqa: E402
-from desktop.cases import parse_case, parse_inclusion  # noqa: E402
-from desktop.eligibility import Episode, evaluate  # noqa: E402
+from desktop.core.eligibility import Episode, evaluate  # noqa: E402
+from desktop.core.inputs import parse_case, parse_inclusion  # noqa: E402
 from desktop.registry import Actor  # noqa: E402
 from desktop.services import Services  # noqa: E402
 from helpers import inclusion, valid_bsns  # noqa: E402

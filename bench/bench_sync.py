@@ -24,7 +24,7 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyr
 import requests  # noqa: E402
 
 from desktop import config, syncing  # noqa: E402
-from desktop.cases import parse_inclusion  # noqa: E402
+from desktop.core.inputs import parse_inclusion  # noqa: E402
 from desktop.registry import Actor  # noqa: E402
 from desktop.services import Services  # noqa: E402
 from helpers import inclusion, valid_bsns  # noqa: E402

@@ -108,7 +108,7 @@ def _read_text(path_text: str) -> tuple[str, str]:
 
 
 def cmd_check_eligibility(args, services) -> int:
-    from desktop.cases import InputError, parse_case
+    from desktop.core.inputs import InputError, parse_case
 
     text, name = _read_text(args.case_file)
     try:
@@ -143,7 +143,7 @@ def cmd_register(args, services) -> int:
 
 
 def _register_line(line: str, services) -> dict:
-    from desktop.cases import InputError, parse_inclusion
+    from desktop.core.inputs import InputError, parse_inclusion
     from desktop.registry import NotEligible
 
     try:
@@ -166,7 +166,7 @@ LISTED_FIELDS = ("id", "state", "revision", "bundle", "bundle_version", "conditi
 
 
 def cmd_inclusions(args, services) -> int:
-    from desktop.identifiers import mask_bsn
+    from desktop.core.identifiers import mask_bsn
 
     registry = services.registry
     pending = registry.pending_ids()
@@ -188,7 +188,7 @@ def cmd_inclusions(args, services) -> int:
 
 
 def cmd_validate_bundles(args, services) -> int:
-    from desktop.bundles import load_bundles
+    from desktop.bundle_files import load_bundles
 
     report = load_bundles(services.settings.bundles_dir)
     for bundle in sorted(report.bundles.values(), key=lambda b: b.id):

@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.cases import InputError, InclusionRequest, parse_case, parse_inclusion
-from desktop.eligibility import Decision
-from desktop.identifiers import InvalidField, age_on, mask_bsn, validate_birth_date, validate_bsn
+from desktop.core.eligibility import Decision
+from desktop.core.identifiers import InvalidField, age_on, mask_bsn, validate_birth_date, validate_bsn
+from desktop.core.inputs import InputError, InclusionRequest, parse_case, parse_inclusion
 from desktop.services import Services
 
 CASE_KEYS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi", "bsn")

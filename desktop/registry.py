@@ -21,8 +21,8 @@ from typing import Any
 
 import sqlite_utils
 
-from desktop.cases import InclusionRequest
-from desktop.eligibility import ELIGIBLE, Decision, Episode
+from desktop.core.eligibility import ELIGIBLE, Decision, Episode
+from desktop.core.inputs import InclusionRequest
 
 DATABASE_NAME = "bundelassistent.sqlite3"
 SYSTEM_NAME = "Bundelassistent"

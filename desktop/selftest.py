@@ -57,18 +57,18 @@ def check_imports(settings: config.Settings) -> str:
 
 def check_resources(settings: config.Settings) -> str:
     import resources
-    from desktop.identifiers import load_uzovi_table
+    from desktop.core.identifiers import shipped_uzovi_table
 
     if not resources.path("bundles").is_dir():
         raise CheckFailed(f"map met bundeldefinities ontbreekt: {resources.path('bundles')} — installeer opnieuw")
-    insurers = load_uzovi_table()
+    insurers = shipped_uzovi_table()
     if not insurers:
         raise CheckFailed("UZOVI-tabel is leeg of ontbreekt — installeer opnieuw")
     return f"UZOVI-tabel met {len(insurers)} verzekeraars; bronmap {resources.ROOT}"
 
 
 def check_bundles(settings: config.Settings) -> str:
-    from desktop.bundles import load_bundles
+    from desktop.bundle_files import load_bundles
 
     report = load_bundles(settings.bundles_dir)
     if report.errors:

@@ -20,7 +20,7 @@ from pathlib import Path
 import keyring
 
 from desktop import outbox
-from desktop.bundles import Bundle
+from desktop.core.bundles import Bundle
 from desktop.registry import Registry, utc_now
 from sync import protocol
 from sync.client import (AuthenticationFailed, ProtocolError, ServerClient, SyncError, make_session,

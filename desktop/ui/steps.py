@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.consultation import Consultation
-from desktop.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
-from desktop.explanation import explanation_html
-from desktop.identifiers import uzovi_table
+from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
+from desktop.core.handout import explanation_html
+from desktop.core.identifiers import shipped_uzovi_table
+from desktop.core.states import ModelState
 from desktop.services import Services
 from desktop.ui.i18n import language, local_datetime, tr
 
@@ -172,7 +173,7 @@ class InsuranceStep(Step):
         self.insurer.setEditable(True)
         self.insurer.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.insurer.addItem("", "")
-        for insurer in sorted(uzovi_table().values(), key=lambda i: i.label):
+        for insurer in sorted(shipped_uzovi_table().values(), key=lambda i: i.label):
             self.insurer.addItem(insurer.display, insurer.uzovi)
         self.insurer.completer().setFilterMode(Qt.MatchFlag.MatchContains)
         self.insurer.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
@@ -412,10 +413,10 @@ class DecisionStep(Step):
         layout = QVBoxLayout(self)
         self.view = DecisionView(consultation)
         layout.addWidget(self.view)
-        self.set_model_state("laden…")
+        self.set_model_state(ModelState.LOADING)
 
-    def set_model_state(self, state: str, detail: str = "") -> None:
-        self.view.set_models(self.services.models if state == "gereed" else None, state, detail)
+    def set_model_state(self, state: ModelState, detail: str = "") -> None:
+        self.view.set_models(self.services.models if state is ModelState.READY else None, state, detail)
 
     def refresh(self, decision, problems):
         super().refresh(decision, problems)
@@ -484,7 +485,7 @@ class InclusionStep(Step):
 
     def save(self) -> None:
         """Validate every field, then save durably; on any problem nothing is saved."""
-        from desktop.cases import InputError
+        from desktop.core.inputs import InputError
         from desktop.registry import NotEligible
 
         try:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.identifiers import mask_bsn
+from desktop.core.identifiers import mask_bsn
 from desktop.registry import InvalidChange
 from desktop.services import Services
 from desktop.ui.i18n import tr
@@ -163,8 +163,8 @@ class CorrectionDialog(QDialog):
                 if (edit.text().strip() or None) != self.record.get(key)}
 
     def accept_if_valid(self) -> None:
-        from desktop.cases import parse_side
-        from desktop.identifiers import InvalidField, validate_agb
+        from desktop.core.identifiers import InvalidField, validate_agb
+        from desktop.core.inputs import parse_side
 
         try:
             changes = self.changes()

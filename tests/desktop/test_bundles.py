@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from helpers import CLI
-from desktop.bundles import default_bundles_dir, load_bundles
+from desktop.bundle_files import default_bundles_dir, load_bundles
 
 SHIPPED = {"hand-wrist", "hip-fracture", "claudication", "colon-cancer", "stroke-chain", "stockholm-hip-knee"}
 

@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
-from desktop.bundles import load_bundles
-from desktop.cases import InputError, parse_case
-from desktop.eligibility import ELIGIBLE, NEEDS_INFORMATION, NOT_ELIGIBLE, Episode, evaluate
+from desktop.bundle_files import load_bundles
+from desktop.core.eligibility import ELIGIBLE, NEEDS_INFORMATION, NOT_ELIGIBLE, Episode, evaluate
+from desktop.core.inputs import InputError, parse_case
 
 BUNDLES = load_bundles()
 

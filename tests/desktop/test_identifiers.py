@@ -2,10 +2,10 @@ import datetime as dt
 
 import pytest
 
-from desktop.identifiers import (
+from desktop.core.identifiers import (
     InvalidField,
     age_on,
-    load_uzovi_table,
+    shipped_uzovi_table,
     mask_bsn,
     normalize_icd10,
     validate_agb,
@@ -94,7 +94,7 @@ def test_uzovi_keeps_leading_zeros_and_refuses_letters():
 
 
 def test_uzovi_table_holds_zilveren_kruis_with_insurer_and_label():
-    table = load_uzovi_table()
+    table = shipped_uzovi_table()
     assert table["3311"].label == "Zilveren Kruis"
     assert table["3311"].insurer == "Achmea"
     assert all(len(code) == 4 and code.isdigit() for code in table)

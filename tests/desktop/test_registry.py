@@ -5,8 +5,8 @@ import sqlite3
 import pytest
 
 from desktop import config
-from desktop.cases import parse_inclusion
-from desktop.eligibility import NOT_ELIGIBLE
+from desktop.core.eligibility import NOT_ELIGIBLE
+from desktop.core.inputs import parse_inclusion
 from desktop.registry import MIGRATIONS, Actor, InvalidChange, NotEligible, Registry
 from desktop.services import Services
 from helpers import inclusion, valid_bsns
@@ -156,7 +156,7 @@ def test_two_rooms_registering_the_same_episode_at_once_give_exactly_one_inclusi
 
 
 def test_registration_date_in_the_future_is_refused_before_anything_is_saved(services):
-    from desktop.cases import InputError
+    from desktop.core.inputs import InputError
 
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     with pytest.raises(InputError, match="toekomst"):

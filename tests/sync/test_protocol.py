@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from desktop import config
-from desktop.cases import parse_inclusion
+from desktop.core.inputs import parse_inclusion
 from desktop.registry import Actor
 from desktop.services import Services
 from helpers import inclusion, valid_bsns

@@ -8,7 +8,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop import config, syncing  # noqa: E402
-from desktop.cases import parse_inclusion  # noqa: E402
+from desktop.core.inputs import parse_inclusion  # noqa: E402
 from desktop.registry import Actor  # noqa: E402
 from desktop.services import Services  # noqa: E402
 from desktop.ui.main_window import MainWindow  # noqa: E402

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop import config  # noqa: E402
-from desktop.bundles import default_bundles_dir  # noqa: E402
+from desktop.bundle_files import default_bundles_dir  # noqa: E402
 from desktop.registry import Actor  # noqa: E402
 from desktop.services import Services  # noqa: E402
 from desktop.ui.main_window import MainWindow  # noqa: E402

@@ -2,16 +2,18 @@
 
 Validators return the cleaned value or raise `InvalidField` with a message a user can act
 on; the message never repeats the value itself, because a BSN is a patient identifier.
+The only file this module reads is the UZOVI table shipped as package data
+(`shipped_uzovi_table`).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from stdnum.nl import bsn as stdnum_bsn
 
@@ -91,26 +93,25 @@ class Insurer:
         return f"{self.label} ({self.uzovi})"
 
 
-def load_uzovi_table(path: Path | None = None) -> dict[str, Insurer]:
-    """Read the UZOVI table (uzovi,label,insurer) shipped in resources/ or given by config."""
-    path = path or resources.path("uzovi.csv")
+def parse_uzovi_table(text: str, source: str = "uzovi.csv") -> dict[str, Insurer]:
+    """Parse a UZOVI table (CSV with uzovi,label,insurer); `source` names it in messages."""
     table: dict[str, Insurer] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            code = validate_uzovi(row.get("uzovi"), f"{path.name}: uzovi")
-            table[code] = Insurer(code, (row.get("label") or "").strip(), (row.get("insurer") or "").strip())
+    for row in csv.DictReader(io.StringIO(text)):
+        code = validate_uzovi(row.get("uzovi"), f"{source}: uzovi")
+        table[code] = Insurer(code, (row.get("label") or "").strip(), (row.get("insurer") or "").strip())
     return table
 
 
 @lru_cache(maxsize=1)
-def uzovi_table() -> dict[str, Insurer]:
-    return load_uzovi_table()
+def shipped_uzovi_table() -> dict[str, Insurer]:
+    """The UZOVI table shipped in resources/ as package data, read once."""
+    return parse_uzovi_table(resources.path("uzovi.csv").read_text(encoding="utf-8"))
 
 
 def insurer_name(uzovi: str | None) -> str:
     if not uzovi:
         return "onbekende verzekeraar"
-    insurer = uzovi_table().get(uzovi)
+    insurer = shipped_uzovi_table().get(uzovi)
     return insurer.display if insurer else f"UZOVI {uzovi} (niet in de UZOVI-tabel)"
 
 

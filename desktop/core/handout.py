@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from html import escape
 
-from desktop.bundles import Bundle, Condition
+from desktop.core.bundles import Bundle, Condition
 
 PHRASES = {
     "nl": {

@@ -1,7 +1,8 @@
-"""Bundle definitions: TOML files in resources/bundles/, validated on load.
+"""Bundle definitions: what a bundle is and how its TOML text is checked.
 
-A clinic's staff edit these files, so every problem is reported with the file, the field
-and what is wrong, and one broken file never keeps the valid ones from loading.
+A clinic's staff edit these definitions, so every problem is reported with the field and
+what is wrong. Pure: it parses text it is given; the device reads its folders in
+`desktop/bundle_files.py`, the server parses the text it stored at `import-bundles`.
 """
 
 from __future__ import annotations
@@ -12,17 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import resources
-from desktop.identifiers import InvalidField, normalize_icd10, validate_uzovi
+from desktop.core.identifiers import InvalidField, normalize_icd10, validate_uzovi
 
 RULE_KINDS = ("insurer", "diagnosis", "age", "contract_window", "active_episode", "fact")
 FACT_TYPES = ("boolean", "number", "text")
 EPISODE_KEY_PARTS = ("patient", "condition", "side")
 LANGUAGES = ("nl", "en")
-
-
-def default_bundles_dir() -> Path:
-    return resources.path("bundles")
 
 
 @dataclass(frozen=True)
@@ -376,35 +372,10 @@ def _parse_moment(r: _Reader, table: dict, index: int) -> Moment | None:
     return Moment(moment_id, label, months, event)
 
 
-def load_bundle_file(path: Path) -> Bundle:
-    """Load one file; raise BundleError with messages naming the problems."""
+def parse_bundle_toml(text: str, source: Path) -> Bundle:
+    """Parse a bundle definition from TOML text; raise BundleError naming the problems."""
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise BundleError([f"geen geldige TOML: {error}"]) from None
-    except UnicodeDecodeError:
-        raise BundleError(["geen geldige TOML: het bestand is niet in UTF-8 opgeslagen"]) from None
-    except OSError as error:
-        raise BundleError([f"kan het bestand niet lezen: {error.strerror}"]) from None
-    bundle = parse_bundle(data, path)
-    if bundle.id != path.stem:
-        raise BundleError([f"veld 'id': {bundle.id!r} moet gelijk zijn aan de bestandsnaam ({path.stem!r})"])
-    return bundle
-
-
-def load_bundles(folder: Path | None = None) -> LoadReport:
-    """Load every *.toml in the folder; broken files are reported and skipped."""
-    folder = Path(folder) if folder else default_bundles_dir()
-    report = LoadReport()
-    if not folder.is_dir():
-        report.errors[folder] = ["map met bundeldefinities bestaat niet"]
-        return report
-    for path in sorted(folder.glob("*.toml")):
-        try:
-            bundle = load_bundle_file(path)
-        except BundleError as error:
-            report.errors[path] = error.problems
-            continue
-        report.bundles[bundle.id] = bundle
-    return report
+    return parse_bundle(data, source)

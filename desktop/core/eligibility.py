@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.bundles import Bundle, Condition, Rule, Text
-from desktop.identifiers import age_on, insurer_name
+from desktop.core.bundles import Bundle, Condition, Rule, Text
+from desktop.core.identifiers import age_on, insurer_name
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 ELIGIBLE, NOT_ELIGIBLE, NEEDS_INFORMATION = "eligible", "not_eligible", "needs_information"

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.bundles import Bundle, LoadReport, Rule
-from desktop.eligibility import SIDES, Case, Episode
-from desktop.identifiers import (
+from desktop.core.bundles import Bundle, LoadReport, Rule
+from desktop.core.eligibility import SIDES, Case, Episode
+from desktop.core.identifiers import (
     InvalidField,
     normalize_icd10,
     parse_date,
