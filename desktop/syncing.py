@@ -24,7 +24,7 @@ from desktop.core.bundles import Bundle
 from desktop.registry import Registry, utc_now
 from sync import protocol
 from sync.client import (AuthenticationFailed, ProtocolError, ServerClient, SyncError, make_session,
-                         normalise_server_url)
+                         normalise_server_url, short_error)
 
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
@@ -74,7 +74,7 @@ def check_keyring() -> None:
         keyring.delete_password(KEYRING_SERVICE, probe_user)
     except Exception as error:  # every backend has its own errors (D-Bus, Windows, files)
         raise KeyringUnavailable(f"de sleutelbos van het systeem werkt niet ({type(error).__name__}: "
-                                 f"{_short(error)})") from None
+                                 f"{short_error(error)})") from None
     if read_back != probe:
         raise KeyringUnavailable("de sleutelbos van het systeem gaf een andere waarde terug")
 
@@ -108,18 +108,13 @@ def enroll(registry: Registry, client: ServerClient, code: str, location: str | 
     except Exception as error:  # the backend's own error type
         raise KeyringUnavailable(
             f"de server heeft dit apparaat aangemeld, maar het token kon niet in de sleutelbos worden bewaard "
-            f"({type(error).__name__}: {_short(error)}); dezelfde koppelcode werkt nog "
+            f"({type(error).__name__}: {short_error(error)}); dezelfde koppelcode werkt nog "
             f"{protocol.ENROLL_RETRY_MINUTES} minuten voor dit apparaat — herstel de sleutelbos en voer dezelfde "
             "opdracht opnieuw uit") from None
     registry.set_meta({"server_url": client.base_url, "server_device_id": answer.device_id,
                        "sync_cursor": "0", "auth_problem": None})
     registry.audit("enroll", None, answer.device_id, "device", {"server": client.base_url})
     return answer
-
-
-def _short(error: Exception) -> str:
-    text = str(error) or "geen details"
-    return text if len(text) < 120 else text[:117] + "…"
 
 
 # -- one sync run -------------------------------------------------------------------------

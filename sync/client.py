@@ -343,7 +343,7 @@ class ServerClient:
     def _transport_error(self, error: Exception) -> SyncError:
         if isinstance(error, requests.exceptions.SSLError):
             return ServerUnavailable(f"beveiligde verbinding met {self.base_url} geweigerd: certificaat niet "
-                                     f"vertrouwd ({_short(error)}); vraag IT het CA-certificaat te installeren")
+                                     f"vertrouwd ({short_error(error)}); vraag IT het CA-certificaat te installeren")
         if isinstance(error, requests.exceptions.ProxyError):
             return ServerUnavailable(f"proxy weigert de verbinding met {self.base_url}; controleer de proxy-instelling")
         if isinstance(error, requests.exceptions.Timeout):
@@ -381,6 +381,7 @@ def _error_body(response: requests.Response) -> protocol.ErrorBody | None:
         return None
 
 
-def _short(error: Exception) -> str:
-    text = str(error)
+def short_error(error: Exception) -> str:
+    """An exception's text, cut to one readable line for a message."""
+    text = str(error) or "geen details"
     return text if len(text) < 120 else text[:117] + "…"
