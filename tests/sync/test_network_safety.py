@@ -258,3 +258,19 @@ def test_a_300_mb_answer_is_cut_off_at_the_cap_without_filling_memory(tmp_path, 
         return int(run.stderr.split("maxrss-kb")[1].split()[0]) / 1024
 
     assert peak_mb(result) < peak_mb(baseline) + 100, (peak_mb(baseline), peak_mb(result))
+
+
+def test_the_window_says_why_a_plain_http_server_is_not_used(qtbot, tmp_path):
+    pytest.importorskip("PySide6")
+    from desktop.ui.main_window import MainWindow
+
+    settings = config.load(overrides={"data_dir": str(tmp_path / "data"), "server_url": "http://10.1.2.3:8470"})
+    services = Services(settings, Actor("suo.test", "suo"))
+    try:
+        window = MainWindow(services, load_models=False)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.sync.status is not None, timeout=10_000)
+        assert "niet beveiligd" in window.sync_label.text() + window.sync_label.toolTip()
+    finally:
+        services.close()
