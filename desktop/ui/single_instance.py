@@ -10,7 +10,9 @@ so only the same user may reach the channel, and a patient is taken only from it
   every use; one that belongs to someone else (another user who created it first) is
   refused with `ChannelUnsafe`, never used. On Linux both ends also check the other
   end's user id (SO_PEERCRED), so even a socket swapped in between is caught.
-* Windows: a named pipe whose ACL admits only the user (UserAccessOption).
+* Windows: a named pipe whose ACL admits only the user (UserAccessOption). Pipe names
+  are global, so the name carries a random part kept in the user's own profile folder:
+  another user cannot guess it to create the pipe first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import getpass
 import json
 import logging
 import os
+import secrets
 import socket as pysocket
 import stat
 import struct
@@ -27,6 +30,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from desktop.config import APP_AUTHOR, APP_NAME
 
 CHANNEL_FILE = "venster"
 POSIX = os.name == "posix"
@@ -59,10 +64,26 @@ def _private_folder(folder: Path, create: bool) -> Path:
     return folder
 
 
+def pipe_name(profile_folder: Path) -> str:
+    """The Windows pipe name: the user's name and a secret made once and kept in `profile_folder`."""
+    secret_file = profile_folder / "venster-kanaal"
+    try:
+        secret = secret_file.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        secret = ""
+    if len(secret) < 20:
+        secret = secrets.token_urlsafe(24)
+        profile_folder.mkdir(parents=True, exist_ok=True)
+        secret_file.write_text(secret, encoding="ascii")
+    return f"bundelassistent-{_user()}-{secret}"
+
+
 def channel_name() -> str:
     """Where the running window listens: a socket path (POSIX) or a pipe name (Windows)."""
     if not POSIX:
-        return f"bundelassistent-{_user()}"
+        import platformdirs
+
+        return pipe_name(Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)))
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime:
         try:

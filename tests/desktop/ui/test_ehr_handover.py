@@ -204,3 +204,13 @@ def test_a_foreign_runtime_dir_is_not_used(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(shared))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert Path(channel_name()).parent == tmp_path / f"bundelassistent-{os.getuid()}"
+
+
+def test_the_windows_pipe_name_has_a_secret_part_kept_in_the_profile(tmp_path):
+    """Pipe names are global on Windows: a secret made once per user makes the name unguessable."""
+    from desktop.ui.single_instance import pipe_name
+
+    first = pipe_name(tmp_path / "profiel")
+    assert pipe_name(tmp_path / "profiel") == first
+    assert pipe_name(tmp_path / "ander-profiel") != first
+    assert first.startswith("bundelassistent-") and len(first) >= len("bundelassistent-") + 32
