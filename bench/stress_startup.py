@@ -6,8 +6,10 @@ Each launch is the EHR hand-over a clinic does all day (`bundelassistent open --
 the prediction models are loaded (the status bar's model state is "ready"), then
 closes the window. A launch counts as crashed when the process dies of a signal (the
 segmentation fault of issue 12: "Garbage-collecting" on the model-loading thread), and
-as failed when it exits otherwise without having shown loaded models. With
-`PYTHONFAULTHANDLER=1` the Python stacks of a crashed launch are kept in the output folder.
+as failed when it exits otherwise without having shown loaded models; a launch that
+could not even connect to the X server is counted apart (a loaded machine, not the
+app). With `PYTHONFAULTHANDLER=1` the Python stacks of a failed launch are kept in the
+output folder.
 
     .venv/bin/python bench/stress_startup.py                  # 50 launches under Xvfb
     .venv/bin/python bench/stress_startup.py --source DIR     # the same, for the code in DIR
@@ -90,6 +92,8 @@ def launch(env: dict, source: Path, xvfb: bool, keep: Path, number: int, gc_thre
                 process.wait()
                 return "hung"
         code = process.returncode
+        if b"could not connect to display" in stderr_path.read_bytes():
+            return "no X connection (Qt never started)"  # the machine, not the window
         if code < 0:
             return f"crash ({signal.Signals(-code).name})"
         if code != 0:

@@ -12,24 +12,25 @@ request, or to an owner that is gone, is never delivered. Long work takes
 `progress=callback`; it is then called as `work(report)`, and each `report(value)`
 reaches `callback(value)` on the UI thread.
 
-Why the worker thread touches no Qt object made in Python (the start-up crash of issue
-12): the four hand-made workers each carried a `QObject` of their own for their signal.
-Python owned it and the pool thread released it: when the pool deleted the finished
-runnable there, or when the cyclic garbage collector — which runs on whichever thread
-happens to allocate, such as the model loader importing scipy — swept it up. A QObject
-destroyed on a thread it does not belong to races the UI thread that is delivering its
-queued signal, and the window died of a segmentation fault about once in ten launches.
-Here the pool thread handles plain Python values only (the work function, its result or
-exception, an int ticket) and hands them to `_Dispatcher`, one QObject made on the UI
-thread that lives until the process ends. So `work` must not capture widgets or other
-QObjects: pass it the plain values it needs.
+Why the pool thread touches no Qt object made in Python (the start-up crash of issue 12):
+each of the four hand-made workers carried a `QObject` of its own for its signal, owned by
+Python and referenced only by its runnable. The pool deletes a finished runnable on the
+pool thread, so that QObject was destroyed there (tests/desktop/ui/test_background.py
+shows it) — on a thread it does not belong to, while the UI thread was delivering its
+queued signal. Qt forbids that, and the damage most likely surfaced in the next garbage
+collection, which at start-up runs on the model-loading thread (importing scipy allocates
+a lot): hence "Garbage-collecting" in the faulthandler dump of the window that vanished in
+about one launch of ten. Here the pool thread handles plain Python values only (the work
+function, its result or exception, an int ticket) and hands them to `_Dispatcher`, one
+QObject made on the UI thread that lives as long as the process; callbacks stay on the UI
+thread. So `work` must not capture widgets or other QObjects: give it the plain values it
+needs.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -78,18 +79,16 @@ class _Dispatcher(QObject):
 
 
 _dispatcher: _Dispatcher | None = None
-_dispatcher_lock = threading.Lock()
 
 
 def _the_dispatcher() -> _Dispatcher:
     global _dispatcher
-    with _dispatcher_lock:
-        if _dispatcher is None:
-            app = QCoreApplication.instance()
-            if app is None or QThread.currentThread() is not app.thread():
-                raise RuntimeError("background operations start from the UI thread of a running QApplication")
-            _dispatcher = _Dispatcher()
-        return _dispatcher
+    app = QCoreApplication.instance()
+    if app is None or QThread.currentThread() is not app.thread():
+        raise RuntimeError("background operations start from the UI thread of a running QApplication")
+    if _dispatcher is None:
+        _dispatcher = _Dispatcher()
+    return _dispatcher
 
 
 _tickets = itertools.count(1)
