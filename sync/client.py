@@ -12,7 +12,7 @@ exceptions that say what the user or IT can do about it:
 TLS is verified against the operating system's certificate store (truststore), so a
 hospital's own CA works without extra files; a CA bundle file can replace it.
 
-The network is not trusted either (see `Transport`): plain http only to this computer,
+The network is not trusted either (see `Deadline` and `ServerClient._call`): plain http only to this computer,
 no redirects, an overall deadline per request and a cap on the size of an answer.
 """
 
