@@ -272,6 +272,10 @@ class ServerClient:
                                          retry_key=retry_key)
         return self._call("POST", "/v1/enroll", protocol.EnrollResponse, body=request)
 
+    def deposit_key(self, key: str) -> protocol.DeviceKeyReceipt:
+        """Hand the database key to the server's escrow (see sync.server.device_keys)."""
+        return self._call("POST", "/v1/device/key", protocol.DeviceKeyReceipt, body=protocol.DeviceKeyDeposit(key=key))
+
     def push(self, records: list[dict[str, Any]]) -> list[protocol.PushResult]:
         """Push wire-record dicts; the caller matches the results by id and revision."""
         payload = {"records": records}
