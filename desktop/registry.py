@@ -167,7 +167,13 @@ def _set_audit_head(db: sqlite_utils.Database, head: auditchain.Head) -> None:
                [auditchain.HEAD_KEY, head.encode()])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Protocol 2 sends other devices' inclusions without birth date, location or device:
+    forget what earlier syncs stored of those (the active-episode check never read them)."""
+    db.execute("UPDATE remote_inclusions SET birth_date = NULL, location = NULL, device_id = NULL")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 
 
 class Registry:

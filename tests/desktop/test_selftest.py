@@ -66,8 +66,9 @@ def test_a_missing_keyring_is_a_failure(tmp_path):
 
 
 def test_the_flag_form_runs_the_same_check(tmp_path):
-    result = subprocess.run([*CLI, "--data-dir", str(tmp_path / "data"), "--self-test", "--no-window"],
-                            capture_output=True, text=True, timeout=120)
+    bundles = bundles_with_contract_end(tmp_path / "bundles", dt.date.today() + dt.timedelta(days=365))
+    result = subprocess.run([*CLI, "--data-dir", str(tmp_path / "data"), "--bundles-dir", str(bundles),
+                             "--self-test", "--no-window"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Alle controles geslaagd." in result.stdout
 

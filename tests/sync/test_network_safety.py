@@ -155,7 +155,7 @@ def test_insurer_lookup_gives_up_within_three_seconds_however_slowly_the_server_
     services = Services(settings)
     try:
         started = time.monotonic()
-        found = services.lookup_insurer(BSNS[0], dt.date(2026, 12, 1))
+        found = services.lookup_insurer(BSNS[0], dt.date(1971, 6, 2), dt.date(2026, 12, 1))
         elapsed = time.monotonic() - started
     finally:
         services.close()

@@ -4,14 +4,14 @@ A device that enrolled but could not store its token (keyring failure) may use t
 code again for a few minutes with the same retry key: it gets the same device id and a
 new token, and the first token stops working. See `sync.server.devices.enroll`.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
