@@ -22,7 +22,9 @@ from typing import Any
 import sqlite_utils
 
 from desktop.core.eligibility import ELIGIBLE, Decision, Episode
-from desktop.core.inputs import InclusionRequest
+from desktop.core.fields import check_withdrawal_reason
+from desktop.core.identifiers import InvalidField
+from desktop.core.inputs import InclusionRequest, InputError, parse_correction
 
 DATABASE_NAME = "bundelassistent.sqlite3"
 SYSTEM_NAME = "Bundelassistent"
@@ -126,7 +128,34 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     }, pk=("bsn", "valid_from"))
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+# How a server before the shared record contract refused a field its protocol did not take
+# (side `both`, …): "record N: field: problem". Other refusals have no such prefix.
+CONTRACT_MISMATCH = "record [0-9]*: *"
+
+
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Send again what an older server refused for a record-contract mismatch.
+
+    The server now takes every value the device stores (side `both` above all), so these
+    records go back to the outbox as not yet sent. Refusals for other reasons (a rule,
+    other content under the same revision) stay as they are.
+    """
+    refused = db.execute("SELECT id, revision, state, bsn, device_id FROM inclusions "
+                         "WHERE server_result = 'rejected' AND server_message GLOB ?", [CONTRACT_MISMATCH]).fetchall()
+    now = utc_now()
+    for inclusion_id, revision, state, bsn, device_id in refused:
+        db.execute("UPDATE outbox SET state = 'pending', last_error = NULL, updated_at = ? "
+                   "WHERE inclusion_id = ? AND revision = ?", [now, inclusion_id, revision])
+        db.execute("UPDATE inclusions SET state = ?, server_result = NULL, server_message = NULL WHERE id = ?",
+                   [REGISTERED if state == REJECTED else state, inclusion_id])
+        db["audit_log"].insert({
+            "at": now, "user": "bijwerking", "role": "systeem", "patient_bsn": bsn, "action": "sync_requeue",
+            "object_type": "inclusion", "object_id": inclusion_id, "device_id": device_id, "system": SYSTEM_NAME,
+            "details": json.dumps({"revision": revision, "why": "door de server geweigerd op het recordcontract"}),
+        })
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 
 
 class Registry:
@@ -334,6 +363,10 @@ class Registry:
         """Withdraw with a reason; the record stays, marked withdrawn, and is synced."""
         if not reason or not reason.strip():
             raise InvalidChange("geef een reden voor het intrekken")
+        try:
+            reason = check_withdrawal_reason(reason)
+        except InvalidField as problem:
+            raise InvalidChange(f"reden: {problem.message}") from None
 
         def work() -> dict:
             record = self._load(inclusion_id)
@@ -358,6 +391,10 @@ class Registry:
         if refused:
             raise InvalidChange(
                 f"{', '.join(refused)} kan niet gecorrigeerd worden; trek de inclusie in en registreer opnieuw")
+        try:
+            changes = parse_correction(changes)
+        except InputError as error:
+            raise InvalidChange(str(error)) from None
 
         def work() -> dict:
             record = self._load(inclusion_id)
