@@ -7,17 +7,23 @@ a consultation needs. The window renders what these return; it never touches SQL
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 from desktop import config, outbox, syncing
 from desktop.bundle_files import load_bundles
 from desktop.core.bundles import Bundle, LoadReport
 from desktop.core.eligibility import Case, Decision, evaluate
 from desktop.core.inputs import InclusionRequest
+from desktop.core.states import ModelState
 from desktop.registry import Actor, Registry
 from desktop.syncing import SERVER_BUNDLES_FOLDER
 from sync.client import ServerClient
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class Services:
     def __init__(self, settings: config.Settings, actor: Actor | None = None):
         self.settings = settings
         self.actor = actor or Actor.from_os(settings.role)
-        self.models = None  # a predictors.ModelSet once load_models() has run
+        self.models = None  # a predictors.ModelSet once the window has loaded them (load_models)
 
     @cached_property
     def bundles(self) -> LoadReport:
@@ -99,6 +105,14 @@ class Services:
         if "bundles" in self.__dict__:
             copy.__dict__["bundles"] = self.bundles
         return copy
+
+    def on_own_connection(self, do: Callable[["Services"], T]) -> T:
+        """For a worker thread: `do` gets a `worker_copy`, closed again afterwards."""
+        copy = self.worker_copy()
+        try:
+            return do(copy)
+        finally:
+            copy.close()
 
     # -- central server -------------------------------------------------------------------
     def server_url(self) -> str | None:
@@ -166,22 +180,13 @@ class Services:
                                  f"uit de lokale cache ({problem})")
         return InsurerLookup(None, None, None, None, f"{problem}; kies de verzekeraar van de pas")
 
-    def load_models(self) -> tuple[str, str]:
-        """Load the prediction models (slow: reads and verifies files); call off the UI thread.
+    def load_models(self, progress: Callable[[ModelState], None] = lambda state: None):
+        """Read, verify and return the prediction models (a `predictors.ModelSet`); slow (the
+        import alone takes seconds), so call it off the UI thread. `progress` hears when the
+        import is done and the files are being checked. Raises `predictors.ModelFileError`
+        for missing or changed files, anything else for a broken installation."""
+        progress(ModelState.LOADING)
+        from predictors import load_models
 
-        Returns a state for the status bar ('gereed' or 'niet beschikbaar') and a detail;
-        the loaded `ModelSet` is kept in `self.models` (immutable, safe to share).
-        """
-        try:
-            from predictors import ModelFileError, load_models
-
-            self.models = load_models(self.settings.models_dir)
-        except ModelFileError as error:
-            self.models = None
-            return "niet beschikbaar", str(error)
-        except Exception as error:  # a broken install must not take the window down
-            self.models = None
-            return "niet beschikbaar", f"{type(error).__name__}: {error}"
-        conditions = ", ".join(self.models.conditions)
-        synthetic = any(self.models.card(c).get("synthetic") for c in self.models.conditions)
-        return "gereed", f"{conditions}" + (" (synthetische referentiedata)" if synthetic else "")
+        progress(ModelState.VERIFYING)
+        return load_models(self.settings.models_dir)

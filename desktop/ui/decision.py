@@ -9,7 +9,7 @@ models trained on synthetic data say so at the top, in red.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,12 +27,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.states import ModelState
+from desktop.ui.background import Operations
 from desktop.ui.i18n import language, tr
 
 OPTION_COLOUR = {"conservative": QColor("#1f6fb2"), "surgery": QColor("#c15d00")}
 OPTION_TITLE = {"conservative": "Conservatief", "surgery": "Operatie"}
 OPTION_SUBTITLE = {"conservative": "spalk, injectie, handtherapie", "surgery": "met nazorg en handtherapie"}
 PREDICTION_DELAY_MS = 150
+PREDICTION = "prediction"
 
 FIELD_LABELS = {
     "sex": "Geslacht", "bmi": "BMI (kg/m²)", "diabetes": "Diabetes", "smoker": "Rookt",
@@ -245,31 +248,7 @@ class OptionPanel(QFrame):
         self.extra.setText("<br>".join(extra))
 
 
-# -- work off the UI thread ---------------------------------------------------------------------
-class _PredictionSignals(QObject):
-    finished = Signal(int, object, object, str)  # request, Prediction | None, {option: SimilarPatients}, error
-
-
-class PredictionWorker(QRunnable):
-    def __init__(self, models, patient: dict, request: int):
-        super().__init__()
-        self.models, self.patient, self.request = models, patient, request
-        self.signals = _PredictionSignals()
-
-    def run(self) -> None:
-        from predictors import PatientValueError
-
-        try:
-            prediction = self.models.predict(self.patient)
-            similar = {option: self.models.similar_patients(self.patient, option, k=30)
-                       for option in ("conservative", "surgery")}
-            self.signals.finished.emit(self.request, prediction, similar, "")
-        except PatientValueError as error:
-            self.signals.finished.emit(self.request, None, {}, f"{error.field}: {error.nl if language() == 'nl' else error.en}")
-        except Exception as error:  # a model problem is shown, never a crash
-            self.signals.finished.emit(self.request, None, {}, f"{type(error).__name__}: {error}")
-
-
+# -- the model card ---------------------------------------------------------------------------
 class ModelCardDialog(QDialog):
     def __init__(self, markdown: str, parent=None):
         super().__init__(parent)
@@ -294,7 +273,7 @@ class DecisionView(QWidget):
         self.consultation = consultation
         self.models = None
         self.condition: str | None = None
-        self.request = 0
+        self.operations = Operations(self)
         self.prediction = None
         self.timer = QTimer(self, singleShot=True, interval=PREDICTION_DELAY_MS)
         self.timer.timeout.connect(self._predict)
@@ -355,13 +334,13 @@ class DecisionView(QWidget):
         self._show_content(False)
 
     # -- state -----------------------------------------------------------------------------
-    def set_models(self, models, state: str, detail: str) -> None:
+    def set_models(self, models, state: ModelState, detail: str) -> None:
         self.models = models
         if models is None:
             self.banner.hide()
             self.state.setVisible(True)
             self.state.setText(
-                tr("Voorspellingsmodellen worden op de achtergrond geladen…") if state == "laden…" else
+                tr("Voorspellingsmodellen worden op de achtergrond geladen…") if state.busy else
                 tr("Er zijn geen voorspellingsmodellen beschikbaar. Zonder modellen toont deze stap geen "
                    "voorspellingen; bespreek de behandelopties zoals gebruikelijk.")
                 + (f"<br><small>{detail}</small>" if detail else ""))
@@ -377,7 +356,7 @@ class DecisionView(QWidget):
             return
         if condition is None or condition not in self.models.conditions:
             self.timer.stop()
-            self.request += 1  # an answer still on its way is for the old diagnosis
+            self.operations.cancel(PREDICTION)  # an answer still on its way is for the old diagnosis
             self.state.setVisible(True)
             self.state.setText(tr("Vul eerst de diagnose in (stap 2): voorspellingen zijn er voor "
                                   "carpaletunnelsyndroom en duimbasisartrose."))
@@ -470,18 +449,24 @@ class DecisionView(QWidget):
         for name, message in self.messages.items():
             message.setText(bad.get(name, ""))
             message.setVisible(name in bad)
-        self.request += 1
-        worker = PredictionWorker(self.models, patient, self.request)
-        worker.signals.finished.connect(self._predicted)
-        QThreadPool.globalInstance().start(worker)
+        models = self.models  # plain values for the worker thread
+        self.operations.run(PREDICTION, lambda: (models.predict(patient), {
+            option: models.similar_patients(patient, option, k=30) for option in ("conservative", "surgery")}),
+            success=self._predicted, failure=self._prediction_failed)
 
-    def _predicted(self, request: int, prediction, similar: dict, error: str) -> None:
-        if request != self.request:
-            return  # the input changed meanwhile; a newer answer is on its way
-        if prediction is None:
-            self.state.setVisible(True)
-            self.state.setText(f"{tr('Geen voorspelling')}: {error}")
-            return
+    def _prediction_failed(self, error: Exception) -> None:
+        """A model problem is shown, never a crash."""
+        from predictors import PatientValueError
+
+        if isinstance(error, PatientValueError):
+            reason = f"{error.field}: {error.nl if language() == 'nl' else error.en}"
+        else:
+            reason = f"{type(error).__name__}: {error}"
+        self.state.setVisible(True)
+        self.state.setText(f"{tr('Geen voorspelling')}: {reason}")
+
+    def _predicted(self, answer) -> None:
+        prediction, similar = answer
         self.prediction = prediction
         notes = [note.nl if language() == "nl" else note.en for note in prediction.notes
                  if note.code not in ("synthetic", "imputed")]

@@ -7,9 +7,10 @@ consultation, so nothing typed is lost.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -23,52 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import APP_NAME
+from desktop.core.states import ModelState
 from desktop.ui import i18n
+from desktop.ui.background import Operations
 from desktop.ui.i18n import tr
 
 STEP_COUNT = 5  # Patiënt, Verzekering & bundel, Uitleg, Samen beslissen, Inclusie; then the worklist
-
-
-class _LoaderSignals(QObject):
-    finished = Signal(str, str)
-
-
-class ModelLoader(QRunnable):
-    """Imports and loads the prediction models on a worker thread, never on the UI thread."""
-
-    def __init__(self, services):
-        super().__init__()
-        self.services = services
-        self.signals = _LoaderSignals()
-
-    def run(self) -> None:
-        state, detail = self.services.load_models()
-        self.signals.finished.emit(state, detail)
-
-
-class _LookupSignals(QObject):
-    finished = Signal(str, object)  # the BSN asked about, an InsurerLookup
-
-
-class InsurerLookupWorker(QRunnable):
-    """Asks the server (else the local cache) for the patient's insurer, off the UI thread."""
-
-    def __init__(self, services, bsn: str, on):
-        super().__init__()
-        self.services, self.bsn, self.on = services, bsn, on
-        self.signals = _LookupSignals()
-
-    def run(self) -> None:
-        from desktop.services import InsurerLookup
-
-        worker = self.services.worker_copy()
-        try:
-            result = worker.lookup_insurer(self.bsn, self.on)
-        except Exception as error:  # database or keyring trouble: the user picks from the card
-            result = InsurerLookup(None, None, None, None, f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas")
-        finally:
-            worker.close()
-        self.signals.finished.emit(self.bsn, result)
+MODEL_STATE_TEXT = {ModelState.LOADING: "laden…", ModelState.VERIFYING: "controleren…",
+                    ModelState.READY: "gereed", ModelState.UNAVAILABLE: "niet beschikbaar"}
+INSURER_LOOKUP, MODELS = "insurer lookup", "models"
 
 
 class MainWindow(QMainWindow):
@@ -80,7 +44,8 @@ class MainWindow(QMainWindow):
         self.load_models = load_models
         self.background_sync = background_sync
         self.sync = None
-        self.model_state, self.model_detail = "laden…", ""
+        self.model_state, self.model_detail = ModelState.LOADING, ""
+        self.operations = Operations(self)
         self.setWindowTitle(APP_NAME)
         self.resize(1200, 780)
         self.sync_label = QLabel()
@@ -215,18 +180,26 @@ class MainWindow(QMainWindow):
         """Once per patient (or on request): fill the insurer from the server or the cache."""
         c = self.consultation
         bsn = c.valid_bsn()
+        if bsn != self._looked_up_bsn:
+            self.operations.cancel(INSURER_LOOKUP)  # an answer on its way is about another patient
+            self._looked_up_bsn = None
         if not bsn or (not force and (bsn == self._looked_up_bsn or c.insurer_uzovi)):
             return
         self._looked_up_bsn = bsn
         self.steps[1].show_lookup(tr("Verzekering opzoeken…"))
-        worker = InsurerLookupWorker(self.services, bsn, c.lookup_date())
-        worker.signals.finished.connect(self._insurer_found)
-        QThreadPool.globalInstance().start(worker)
+        services, on = self.services, c.lookup_date()  # plain values for the worker thread
+        self.operations.run(INSURER_LOOKUP, lambda: services.on_own_connection(lambda own: own.lookup_insurer(bsn, on)),
+                            success=self._insurer_found, failure=self._insurer_lookup_failed)
 
-    def _insurer_found(self, bsn: str, result) -> None:
+    def _insurer_lookup_failed(self, error: Exception) -> None:
+        """Database or keyring trouble: the user picks the insurer from the card."""
+        from desktop.services import InsurerLookup
+
+        self._insurer_found(InsurerLookup(None, None, None, None,
+                                          f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas"))
+
+    def _insurer_found(self, result) -> None:
         c = self.consultation
-        if c.valid_bsn() != bsn:
-            return  # another patient by now
         if result.uzovi and (not c.insurer_uzovi or c.insurer_source in ("server", "cache")):
             self.steps[1].uzovi.setText(result.uzovi)
             c.insurer_uzovi, c.insurer_source, c.insurer_checked_at = result.uzovi, result.source, result.checked_at
@@ -253,7 +226,7 @@ class MainWindow(QMainWindow):
         text, colour = self.sync.text(self.services.registry.pending_count())
         self.sync_label.setText(text)
         self.sync_label.setStyleSheet(f"color: {colour};")
-        self.model_label.setText(f"{tr('Modellen')}: {tr(self.model_state)}")
+        self.model_label.setText(f"{tr('Modellen')}: {tr(MODEL_STATE_TEXT[self.model_state])}")
 
     def _sync_updated(self) -> None:
         """After a sync the worklist shows the server's answers and other rooms' episodes count."""
@@ -276,14 +249,32 @@ class MainWindow(QMainWindow):
         self.reevaluate()
 
     def _start_model_loading(self) -> None:
-        loader = ModelLoader(self.services)
-        loader.signals.finished.connect(self._models_loaded)
-        QThreadPool.globalInstance().start(loader)
+        self.operations.run(MODELS, self.services.load_models, success=self._models_loaded,
+                            failure=self._models_failed, progress=self._set_model_state)
 
-    def _models_loaded(self, state: str, detail: str) -> None:
+    def _models_loaded(self, models) -> None:
+        self.services.models = models
+        self._set_model_state(ModelState.READY)
+
+    def _models_failed(self, error: Exception) -> None:
+        """A broken installation must not take the window down: the step says why. A model
+        file problem is worded by predictors; anything else is named by its type. (Looked up
+        in sys.modules: the UI thread never imports the model libraries itself.)"""
+        api = sys.modules.get("predictors.api")
+        worded = api is not None and isinstance(error, api.ModelFileError)
+        self.services.models = None
+        self._set_model_state(ModelState.UNAVAILABLE, str(error) if worded else f"{type(error).__name__}: {error}")
+
+    def _set_model_state(self, state: ModelState, detail: str = "") -> None:
         self.model_state, self.model_detail = state, detail
         self.steps[3].set_model_state(state, detail)
         self._render_status()
+
+    def closeEvent(self, event) -> None:
+        """A closed window stops syncing: its registry is closed next, and nothing may use it then."""
+        if self.sync is not None:
+            self.sync.stop()
+        super().closeEvent(event)
 
     def open_patient(self, bsn: str = "", birth_date: str = "", patient_id: str = "", name: str = "") -> None:
         """Start a consultation for a patient handed over by the EHR or a second launch."""

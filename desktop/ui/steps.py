@@ -32,6 +32,7 @@ from desktop.consultation import Consultation
 from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
 from desktop.core.handout import explanation_html
 from desktop.core.identifiers import shipped_uzovi_table
+from desktop.core.states import ModelState
 from desktop.services import Services
 from desktop.ui.i18n import language, local_datetime, tr
 
@@ -412,10 +413,10 @@ class DecisionStep(Step):
         layout = QVBoxLayout(self)
         self.view = DecisionView(consultation)
         layout.addWidget(self.view)
-        self.set_model_state("laden…")
+        self.set_model_state(ModelState.LOADING)
 
-    def set_model_state(self, state: str, detail: str = "") -> None:
-        self.view.set_models(self.services.models if state == "gereed" else None, state, detail)
+    def set_model_state(self, state: ModelState, detail: str = "") -> None:
+        self.view.set_models(self.services.models if state is ModelState.READY else None, state, detail)
 
     def refresh(self, decision, problems):
         super().refresh(decision, problems)

@@ -9,41 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.syncing import Backoff
+from desktop.ui.background import Operations
 from desktop.ui.i18n import local_datetime, tr
 
 FIRST_SYNC_DELAY_MS = 1500
+SYNC = "sync"
 
 
-class _WorkerSignals(QObject):
-    finished = Signal(object, object)  # SyncSummary | None, SyncStatus
-
-
-class SyncWorker(QRunnable):
-    def __init__(self, services, push_and_pull: bool):
-        super().__init__()
-        self.services = services
-        self.push_and_pull = push_and_pull
-        self.signals = _WorkerSignals()
-
-    def run(self) -> None:
-        worker = self.services.worker_copy()
-        summary = None
-        try:
-            status = worker.sync_status()
-            if self.push_and_pull and status.enrolled:
-                summary = worker.sync_once()
-                status = worker.sync_status()
-        except Exception as error:  # keyring or database trouble: shown, never a crash
-            from desktop.services import SyncStatus
-
-            status = SyncStatus(configured=True, enrolled=False,
-                                error=f"{type(error).__name__}: {error}")
-        finally:
-            worker.close()
-        self.signals.finished.emit(summary, status)
+def _sync(services, push_and_pull: bool):
+    """On the worker thread, with its own connection: (SyncSummary or None, SyncStatus)."""
+    summary = None
+    status = services.sync_status()
+    if push_and_pull and status.enrolled:
+        summary = services.sync_once()
+        status = services.sync_status()
+    return summary, status
 
 
 class SyncController(QObject):
@@ -59,6 +42,7 @@ class SyncController(QObject):
         self.status = None
         self.last_summary = None
         self.running = False
+        self.operations = Operations(self)
         self.timer = QTimer(self, singleShot=True)
         self.timer.timeout.connect(lambda: self.sync_now(manual=False))
 
@@ -72,12 +56,26 @@ class SyncController(QObject):
             self.backoff.failures = 0
         self._launch(push_and_pull=True)
 
+    def stop(self) -> None:
+        """For a closed window: no next round, and the answer of a run under way is dropped."""
+        self.automatic = False
+        self.timer.stop()
+        self.operations.cancel(SYNC)
+        self.running = False
+
     def _launch(self, push_and_pull: bool) -> None:
+        """A newer run replaces an older one still under way: only the newest answer counts."""
         self.running = push_and_pull
-        worker = SyncWorker(self.services, push_and_pull)
-        worker.signals.finished.connect(self._finished)
+        services = self.services
+        self.operations.run(SYNC, lambda: services.on_own_connection(lambda own: _sync(own, push_and_pull)),
+                            success=lambda answer: self._finished(*answer), failure=self._failed)
         self.updated.emit()
-        QThreadPool.globalInstance().start(worker)
+
+    def _failed(self, error: Exception) -> None:
+        """Keyring or database trouble: shown in the status bar, never a crash."""
+        from desktop.services import SyncStatus
+
+        self._finished(None, SyncStatus(configured=True, enrolled=False, error=f"{type(error).__name__}: {error}"))
 
     def _finished(self, summary, status) -> None:
         self.running = False

@@ -2,8 +2,9 @@
 
 Every subcommand takes `--database URL` (before or after the subcommand; default: the
 environment variable BUNDELASSISTENT_SERVER_DATABASE, else a SQLite file in the user data
-folder) and brings the schema up to date first. Errors go to stderr as `fout: …` with
-exit code 2, never as a traceback.
+folder) and `--config FILE` (the server's TOML settings; default:
+BUNDELASSISTENT_SERVER_CONFIG, else none) and brings the schema up to date first. Errors
+go to stderr as `fout: …` with exit code 2, never as a traceback.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import os
 import sys
 from pathlib import Path
 
-from sync.server.config import DATABASE_ENV, ConfigError, Settings
+from sync.server.config import CONFIG_ENV, DATABASE_ENV, ConfigError, Settings
 
 
 def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument("--database", metavar="URL", default=None if top else argparse.SUPPRESS,
                         help=f"sqlite:///pad, een bestandspad of postgresql://…; standaard ${DATABASE_ENV} "
                              "of een SQLite-bestand in de gebruikersmap")
+    parser.add_argument("--config", metavar="FILE", default=None if top else argparse.SUPPRESS,
+                        help=f"instellingenbestand (TOML, bijvoorbeeld clinic_agb); standaard ${CONFIG_ENV}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = command("export", "exporteer geaccepteerde inclusies")
     export.add_argument("--format", choices=["csv", "fhir"], default="csv")
-    export.add_argument("--output", type=Path, default=None, help="bestand (standaard: stdout)")
+    export.add_argument("--profile", choices=["insurer", "research"], default=None,
+                        help="CSV: de kolommen voor de verzekeraar (standaard) of voor onderzoek (zonder BSN)")
+    export.add_argument("--columns", metavar="A,B,…", default=None,
+                        help="CSV: precies deze kolommen, in deze volgorde (zie README)")
+    export.add_argument("--output", type=Path, default=None,
+                        help="bestand, alleen leesbaar voor de eigenaar (standaard: stdout)")
 
     command("migrate", "breng het databaseschema bij (gebeurt ook bij elk ander commando)")
     return parser
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        settings = Settings.from_url(args.database)
+        settings = Settings.from_url(args.database, args.config)
         return _run(args, settings)
     except ConfigError as error:
         return _fail(str(error))
@@ -103,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from sync.server import bundles, coverage, devices, export
+    from sync.server import bundles, coverage, devices
     from sync.server.storage import Storage
 
     storage = Storage(settings)
@@ -136,30 +144,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"gewijzigd: {label}")
             print(f"{len(result.added)} nieuw, {len(result.changed)} gewijzigd, {len(result.unchanged)} ongewijzigd")
         elif args.command == "export":
-            text = export.export(storage, args.format)
-            if args.output:
-                _write_atomically(args.output, text)
-                print(f"export geschreven naar {args.output}", file=sys.stderr)
-            else:
-                sys.stdout.write(text)
+            _export(args, settings, storage)
         return 0
     finally:
         storage.dispose()
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    from sync.server.devices import AdminError
+def _export(args: argparse.Namespace, settings: Settings, storage) -> None:
+    from sync.server import export
 
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        raise AdminError(f"{path}: kan niet schrijven ({error.strerror or error})") from None
+    result = export.export(storage, settings, args.format, args.profile, args.columns)
+    for warning in result.warnings:
+        print(f"waarschuwing: {warning}", file=sys.stderr)
+    if args.output:
+        export.write_private(args.output, result.content)
+        print(f"{result.inclusions} inclusies geëxporteerd naar {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(result.content)
+        sys.stdout.flush()
 
 
 def _print_devices(rows: list[dict]) -> None:
@@ -196,6 +198,8 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
             raise AdminError("--workers > 1 kan alleen met PostgreSQL")
         storage.dispose()
         os.environ[DATABASE_ENV] = settings.database_url
+        if args.config:
+            os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
         uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=log_level, access_log=not args.no_access_log,
                     proxy_headers=True, server_header=False, **tls)

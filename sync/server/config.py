@@ -1,25 +1,93 @@
-"""Server settings: which database, which limits. Built once by the CLI and passed down.
+"""Server settings: which database, which limits, who the clinic is. Built once by the CLI
+and passed down.
 
 The database URL may be given as `sqlite:///path`, a bare file path (SQLite),
 `postgresql://…`, `postgres://…` or `postgresql+psycopg://…`; PostgreSQL URLs are
 normalised to the psycopg 3 driver.
+
+Everything else comes from an optional TOML file (`--config FILE`, else
+$BUNDELASSISTENT_SERVER_CONFIG). Its keys are declared once, in `FILE_SETTINGS`: that table
+parses and checks them and names them in every error, so a typo is refused, not ignored.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
 from sync.protocol import MAX_BODY_BYTES
 
 DATABASE_ENV = "BUNDELASSISTENT_SERVER_DATABASE"
+CONFIG_ENV = "BUNDELASSISTENT_SERVER_CONFIG"
 
 
 class ConfigError(ValueError):
     """A setting is unusable; the message says which and why, in Dutch."""
+
+
+def _agb(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{8}", value):
+        raise ValueError('moet een AGB-code van precies 8 cijfers zijn, tussen aanhalingstekens '
+                         '(bijvoorbeeld "01234567", zodat de voorloopnul blijft)')
+    return value
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise ValueError("moet tekst zijn van 1 tot 200 tekens")
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class FileSetting:
+    """One key of the server's TOML file: its parser (raises ValueError in Dutch) and meaning."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    meaning: str
+
+
+FILE_SETTINGS = (
+    FileSetting("clinic_agb", _agb, "AGB-code van de kliniek (de zorgaanbieder): identifier van de "
+                                    "kliniek-Organization in de FHIR-export en kolom clinic_agb in de CSV"),
+    FileSetting("clinic_name", _name, "naam van de kliniek in de FHIR-export"),
+)
+
+
+def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
+    """The checked settings from the TOML file (none when no file is named)."""
+    path = path or os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return {}
+    path = Path(path).expanduser()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad may add a BOM
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: het instellingenbestand bestaat niet") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is geen UTF-8-tekst; sla het op als UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: geen geldige TOML ({error})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: kan niet lezen ({error.strerror or error})") from None
+    known = {setting.name: setting for setting in FILE_SETTINGS}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{path}: onbekende instelling {', '.join(unknown)}; bekend zijn {', '.join(known)}")
+    values = {}
+    for name, raw in data.items():
+        try:
+            values[name] = known[name].parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{path}: {name} {error}") from None
+    return values
 
 
 def default_database_url() -> str:
@@ -50,11 +118,15 @@ class Settings:
     enrollment_code_hours: int = 24
     pool_size: int = 10
     max_overflow: int = 30
+    clinic_agb: str | None = None
+    clinic_name: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_url(cls, url: str | None, **overrides) -> "Settings":
-        return cls(database_url=normalize_database_url(url), **overrides)
+    def from_url(cls, url: str | None, config: str | os.PathLike | None = None, **overrides) -> "Settings":
+        """Settings for a database URL, the TOML file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG)
+        and explicit overrides, in rising order of precedence."""
+        return cls(database_url=normalize_database_url(url), **{**read_config_file(config), **overrides})
 
     @property
     def dialect(self) -> str:

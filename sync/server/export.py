@@ -1,148 +1,118 @@
-"""Exports of accepted inclusions: CSV for the insurer, FHIR R4 for interoperability.
+"""Exports of accepted inclusions: CSV for the insurer or the research team, FHIR R4 for
+interoperability (`export_csv`, `export_fhir` say what each receiver gets and why).
 
 Only accepted inclusions are exported (duplicates are kept for audit, never exported).
-Withdrawn inclusions are included with `state = withdrawn`, `withdrawn_at` and the reason,
-so a receiver that loaded an earlier export can undo them; in FHIR their EpisodeOfCare
-has status `entered-in-error`.
-
-FHIR: a `Bundle` of type `collection` with one Patient per BSN (identifier system
-urn:oid:2.16.840.1.113883.2.4.6.3), and per inclusion a Coverage (payor identified by
-its UZOVI code, urn:oid:2.16.840.1.113883.2.4.6.4) and an EpisodeOfCare for the bundle
-period. It is validated with the `fhir.resources` R4B models (FHIR 4.3, which is R4 for
-these four resources: fhir.resources has no pure-R4 build on pydantic 2) before anything is
-written. Every exported patient is an audit-log entry.
+Withdrawn inclusions stay in the insurer's CSV and in FHIR, so a receiver that loaded an
+earlier export can undo them. A patient exported for the first time gets two random ids,
+kept in `patients`: the FHIR Patient.id and the research pseudonym. Every exported
+inclusion is an audit-log entry for its patient. Files are created readable by their
+owner only (`write_private`).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
+import os
+import tempfile
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from desktop.core.identifiers import age_on, shipped_uzovi_table
+from sync.server import export_csv, export_fhir
 from sync.server import tables as t
-from sync.server.storage import Storage, Transaction, utc_now
+from sync.server.config import Settings
+from sync.server.devices import AdminError
+from sync.server.storage import Storage, Transaction
 
-BSN_SYSTEM = "urn:oid:2.16.840.1.113883.2.4.6.3"
-UZOVI_SYSTEM = "urn:oid:2.16.840.1.113883.2.4.6.4"
-AGB_SYSTEM = "urn:oid:2.16.840.1.113883.2.4.6.1"
-ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
-BUNDLE_SYSTEM = "urn:bundelassistent:bundle"
-CONDITION_SYSTEM = "urn:bundelassistent:condition"
-PATIENT_NAMESPACE = uuid.UUID("6f1c9a52-3d47-4c7e-9a0b-5b6f1d2e8c11")  # stable Patient ids per BSN
-
-CSV_COLUMNS = [
-    "id", "revision", "state", "bundle", "bundle_version", "condition", "diagnosis", "side", "episode_side",
-    "bsn", "birth_date", "insurer_uzovi", "insurer_source", "insurer_checked_at", "inclusion_date", "end_date",
-    "clinician_agb", "location", "initial_treatment", "explained_by", "explained_at", "explanation_language",
-    "handout_printed", "agreed", "eligibility_status", "device_id", "user", "created_at", "updated_at",
-    "withdrawn_at", "withdrawal_reason", "received_at",
-]
+FORMATS = ("csv", "fhir")
 
 
-def accepted_inclusions(storage: Storage) -> list[dict]:
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    inclusions: int
+    warnings: tuple[str, ...] = ()
+
+
+def _with_patient_ids(tx: Transaction) -> list[dict]:
+    """The accepted inclusions, each with its patient's ids (drawn now for new patients)."""
     c = t.inclusions.c
-    with storage.read() as conn:
-        return [dict(row._mapping) for row in conn.execute(
-            select(t.inclusions).where(c.status == "accepted").order_by(c.inclusion_date, c.id))]
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def to_csv(rows: list[dict]) -> str:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows = [dict(row._mapping) for row in tx.conn.execute(
+        select(t.inclusions).where(c.status == "accepted").order_by(c.inclusion_date, c.id))]
+    known = {row.bsn: row for row in tx.conn.execute(select(t.patients))}
+    new = [{"bsn": bsn, "fhir_id": str(uuid.uuid4()), "research_id": str(uuid.uuid4()), "created_at": tx.now}
+           for bsn in sorted({row["bsn"] for row in rows} - set(known))]
+    if new:
+        insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+        tx.conn.execute(insert(t.patients).on_conflict_do_nothing(index_elements=["bsn"]), new)
+        known = {row.bsn: row for row in tx.conn.execute(select(t.patients))}  # a concurrent export may have won
     for row in rows:
-        writer.writerow([_text(row.get(name)) for name in CSV_COLUMNS])
-    return out.getvalue()
+        ids = known[row["bsn"]]
+        row.update(patient_fhir_id=ids.fhir_id, patient_pseudonym=ids.research_id)
+    return rows
 
 
-def _episode_status(row: dict, today: dt.date) -> str:
-    if row["state"] == "withdrawn":
-        return "entered-in-error"
-    return "finished" if row["end_date"] < today else "active"
-
-
-def fhir_bundle(rows: list[dict], today: dt.date | None = None) -> dict:
-    """The export as a plain FHIR JSON dict (validated by `to_fhir`)."""
-    today = today or dt.date.today()
-    entries: list[dict] = []
-    patients: dict[str, str] = {}
+def _csv(rows: list[dict], settings: Settings, columns: tuple[str, ...]) -> bytes:
     for row in rows:
-        bsn = row["bsn"]
-        if bsn not in patients:
-            patient_id = str(uuid.uuid5(PATIENT_NAMESPACE, bsn))
-            patients[bsn] = patient_id
-            patient = {"resourceType": "Patient", "id": patient_id,
-                       "identifier": [{"system": BSN_SYSTEM, "value": bsn}],
-                       "birthDate": row["birth_date"].isoformat()}
-            if row.get("name"):
-                patient["name"] = [{"text": row["name"]}]
-            entries.append({"fullUrl": f"urn:uuid:{patient_id}", "resource": patient})
-        patient_ref = {"reference": f"urn:uuid:{patients[bsn]}"}
-        coverage_id = str(uuid.uuid5(uuid.UUID(row["id"]), "coverage"))
-        coverage = {
-            "resourceType": "Coverage", "id": coverage_id, "status": "active",
-            "beneficiary": patient_ref,
-            "payor": [{"identifier": {"system": UZOVI_SYSTEM, "value": row["insurer_uzovi"]},
-                       "display": f"UZOVI {row['insurer_uzovi']}"}],
-        }
-        entries.append({"fullUrl": f"urn:uuid:{coverage_id}", "resource": coverage})
-        episode = {
-            "resourceType": "EpisodeOfCare", "id": row["id"],
-            "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{row['id']}"}],
-            "status": _episode_status(row, today),
-            "type": [
-                {"coding": [{"system": BUNDLE_SYSTEM, "code": row["bundle"], "version": row["bundle_version"]}],
-                 "text": f"Zorgbundel {row['bundle']}"},
-                {"coding": [{"system": CONDITION_SYSTEM, "code": row["condition"]},
-                            {"system": ICD10_SYSTEM, "code": row["diagnosis"]}]},
-            ],
-            "patient": patient_ref,
-            "period": {"start": row["inclusion_date"].isoformat(), "end": row["end_date"].isoformat()},
-        }
-        if row.get("clinician_agb"):
-            episode["careManager"] = {"identifier": {"system": AGB_SYSTEM, "value": row["clinician_agb"]}}
-        entries.append({"fullUrl": f"urn:uuid:{row['id']}", "resource": episode})
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "timestamp": utc_now().isoformat().replace("+00:00", "Z")}
-    if entries:  # FHIR JSON has no empty arrays
-        bundle["entry"] = entries
-    return bundle
+        row.update(inclusion_id=row["id"], clinic_agb=settings.clinic_agb,
+                   age_at_inclusion=age_on(row["birth_date"], row["inclusion_date"]))
+    return export_csv.to_csv(rows, columns)
 
 
-def to_fhir(rows: list[dict], today: dt.date | None = None) -> str:
-    from fhir.resources.R4B.bundle import Bundle
-
-    data = fhir_bundle(rows, today)
-    Bundle.model_validate(data)  # raises if any resource is not valid FHIR
-    return json.dumps(data, ensure_ascii=False, indent=1)
-
-
-def export(storage: Storage, fmt: str) -> str:
-    """The export text; every exported patient is logged before it is returned."""
-    rows = accepted_inclusions(storage)
-    text = to_csv(rows) if fmt == "csv" else to_fhir(rows)
+def export(storage: Storage, settings: Settings, fmt: str = "csv", profile: str | None = None,
+           columns: str | None = None, today: dt.date | None = None) -> Export:
+    """The export, audited per patient before it is returned."""
+    if fmt == "fhir" and (profile or columns):
+        raise AdminError("--profile en --columns horen bij --format csv; FHIR heeft één vorm")
+    profile = profile or export_csv.DEFAULT_PROFILE
+    chosen = export_csv.choose_columns(profile, columns) if fmt == "csv" else ()
+    rows = storage.write(_with_patient_ids)
+    if fmt == "csv":
+        rows = export_csv.rows_for(profile, rows)
+        content = _csv(rows, settings, chosen)
+    else:
+        content = export_fhir.to_fhir(rows, clinic_agb=settings.clinic_agb, clinic_name=settings.clinic_name,
+                                      insurer_names={code: insurer.label for code, insurer in shipped_uzovi_table().items()},
+                                      today=today)
 
     def audit(tx: Transaction) -> None:
-        tx.audit("export", "ok", object_type="export", object_id=fmt, details={"inclusions": len(rows)})
+        summary = {"inclusions": len(rows)} | ({"profile": profile, "columns": list(chosen)} if fmt == "csv" else {})
+        tx.audit("export", "ok", object_type="export", object_id=fmt, details=summary)
         for row in rows:
             tx.audit("inclusion_export", "ok", patient_bsn=row["bsn"], object_type="inclusion",
                      object_id=row["id"], details={"format": fmt})
 
     storage.write(audit)
-    return text
+    names_clinic = fmt == "fhir" or "clinic_agb" in chosen
+    warnings = () if settings.clinic_agb or not names_clinic else (
+        "clinic_agb is niet ingesteld (instellingenbestand, --config): de export noemt de kliniek niet "
+        "bij haar AGB-code",)
+    return Export(content, len(rows), warnings)
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write `content` to `path` atomically, in a file created readable by its owner only (0600).
+
+    mkstemp creates the temporary file with mode 0600 itself (O_EXCL, no window in which
+    another user could open it); os.replace then puts it in place, also over an older,
+    more open file.
+    """
+    path = Path(path)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise AdminError(f"{path}: kan niet schrijven ({error.strerror or error})") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise AdminError(f"{path}: kan niet schrijven ({error.strerror or error})") from None

@@ -134,6 +134,17 @@ bundles = Table(
     Column("imported_at", UTCDateTime, nullable=False),
 )
 
+patients = Table(
+    "patients", metadata,
+    # Random ids for each patient, drawn once by this server and never derived from the BSN:
+    # fhir_id is Patient.id in FHIR exports, research_id the pseudonym in research exports
+    # (two ids, so an insurer's or EHR's file cannot re-identify a research file).
+    Column("bsn", String(9), primary_key=True),
+    Column("fhir_id", String(36), nullable=False, unique=True),
+    Column("research_id", String(36), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 device_patients = Table(
     "device_patients", metadata,
     Column("device_id", String(36), primary_key=True),

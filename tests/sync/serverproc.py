@@ -108,6 +108,10 @@ class ServerProcess:
             raise AssertionError(f"{args} gaf {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result
 
+    def export_rows(self, *columns: str) -> list[dict]:
+        """The CSV export (insurer profile, or exactly `columns`) as one dict per row."""
+        return read_csv(self.admin("export", *(("--columns", ",".join(columns)) if columns else ())).stdout)
+
     def enroll_code(self, *args: str) -> str:
         return self.admin("enroll-code", *args).stdout.strip().splitlines()[-1]
 
@@ -155,6 +159,14 @@ class Client:
         return self.session.post(f"{self.url}/v1/coverage/lookup", json={"bsn": bsn, "on": on}, timeout=30)
 
 
+def read_csv(text: str) -> list[dict]:
+    """An export as Excel would split it: BOM, `;` between cells."""
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=";"))
+
+
 def record(bsn: str, **changes) -> dict:
     """A wire record as the desktop registry would push it (revision 1, registered)."""
     now = "2025-03-14T09:30:00.000Z"
@@ -180,4 +192,4 @@ def withdrawn(original: dict, reason: str = "patiënt ziet af van de bundel") ->
                 withdrawal_reason=reason)
 
 
-__all__ = ["ServerProcess", "Client", "record", "withdrawn", "PROTOCOL_HEADER", "PROTOCOL_VERSION"]
+__all__ = ["ServerProcess", "Client", "record", "withdrawn", "read_csv", "PROTOCOL_HEADER", "PROTOCOL_VERSION"]

@@ -66,6 +66,6 @@ def test_database_urls_are_normalised_to_psycopg3():
 def test_export_without_inclusions_is_a_header_or_an_empty_bundle(tmp_path):
     database = f"sqlite:///{tmp_path / 'c.sqlite3'}"
     csv_text = run("--database", database, "export").stdout
-    assert csv_text.startswith("id,revision,state,") and csv_text.count("\n") == 1
+    assert csv_text.startswith("\ufeffinclusion_id;bsn;birth_date;") and csv_text.count("\n") == 1
     fhir = run("--database", database, "export", "--format", "fhir")
     assert fhir.returncode == 0 and '"type": "collection"' in fhir.stdout

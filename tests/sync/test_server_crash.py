@@ -48,8 +48,7 @@ def test_server_killed_mid_push_then_repush_stores_every_record_exactly_once(ser
     # every batch is all-or-nothing: within one, the results of the re-push are uniform
     for start in range(0, len(results), 250):
         assert len({r["result"] for r in results[start:start + 250]}) == 1
-    rows = server.admin("export").stdout.splitlines()[1:]
-    ids = [row.split(",")[0] for row in rows]
+    ids = [row["inclusion_id"] for row in server.export_rows()]
     assert len(ids) == len(set(ids)) == len(patients)
     assert len(confirmed) < len(batches)  # the kills did interrupt the pushes
     if db_kind == "sqlite":

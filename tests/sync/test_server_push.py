@@ -16,8 +16,7 @@ def test_push_is_idempotent_a_repush_is_unchanged(server):
     assert [r["result"] for r in again] == ["unchanged"] * 5
     assert [r["id"] for r in again] == [r["id"] for r in records]
     assert all(r["revision"] == 1 and r["duplicate_of"] is None for r in again)
-    export = server.admin("export", "--format", "csv").stdout.splitlines()
-    assert len(export) == 1 + 5
+    assert len(server.export_rows()) == 5
 
 
 def test_a_higher_revision_updates_and_a_lower_one_is_unchanged(server):
@@ -33,10 +32,9 @@ def test_a_higher_revision_updates_and_a_lower_one_is_unchanged(server):
     changes, _ = other.all_changes()
     states = [(c["inclusion"]["revision"], c["inclusion"]["state"]) for c in changes if c["kind"] == "inclusion"]
     assert states == [(1, "registered"), (2, "withdrawn")]
-    rows = [line.split(",") for line in server.admin("export").stdout.splitlines()]
-    header, (row,) = rows[0], rows[1:]
-    assert row[header.index("state")] == "withdrawn"
-    assert row[header.index("withdrawal_reason")] == "patiënt ziet af van de bundel"
+    (row,) = server.export_rows("state", "withdrawal_reason")
+    assert row["state"] == "withdrawn"
+    assert row["withdrawal_reason"] == "patiënt ziet af van de bundel"
     # the episode is free again: a new inclusion for the same patient and condition is accepted
     (fresh,) = server.enroll("kamer 3").push_ok([record(BSNS[5], inclusion_date="2025-04-01",
                                                         end_date="2026-03-31")])
@@ -71,7 +69,7 @@ def test_an_overlapping_episode_from_another_device_is_a_duplicate_of_the_first(
     ])
     assert [r["result"] for r in results] == ["accepted", "accepted"]
     # duplicates are kept for audit but never exported
-    ids = [line.split(",")[0] for line in server.admin("export").stdout.splitlines()[1:]]
+    ids = [row["inclusion_id"] for row in server.export_rows()]
     assert original["id"] in ids and copy["id"] not in ids
 
 

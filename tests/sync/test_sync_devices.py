@@ -7,8 +7,6 @@ SQLite and on PostgreSQL (the `server` fixture in conftest.py).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sqlite3
@@ -62,8 +60,7 @@ class Device:
 
 
 def exported_ids(server: ServerProcess) -> list[str]:
-    rows = list(csv.DictReader(io.StringIO(server.admin("export", "--format", "csv").stdout)))
-    return [row["id"] for row in rows]
+    return [row["inclusion_id"] for row in server.export_rows()]
 
 
 def test_enrolled_device_pushes_its_inclusions_once_and_marks_them_synced(tmp_path, server):

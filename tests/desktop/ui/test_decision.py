@@ -7,7 +7,8 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QThreadPool  # noqa: E402
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit  # noqa: E402
 
-from predictors import load_models  # noqa: E402
+from desktop.ui.decision import PREDICTION  # noqa: E402
+from predictors import ModelFileError, load_models  # noqa: E402
 from test_main_window import BSN, screenshot, services, window  # noqa: E402,F401  (fixtures)
 
 
@@ -18,8 +19,7 @@ def models():
 
 @pytest.fixture
 def decision(qtbot, window, services, models):
-    services.models = models
-    window._models_loaded("gereed", "test")
+    window._models_loaded(models)
     window.open_patient(bsn=BSN, birth_date="1968-04-02")
     QApplication.processEvents()
     window.steps[1].diagnosis.setEditText("G56.0")
@@ -27,9 +27,14 @@ def decision(qtbot, window, services, models):
     return window.steps[3].view
 
 
+def asked(view):
+    return view.operations.generation(PREDICTION)
+
+
 def settle(qtbot, view, request_before):
     """Wait until the worker answered a request made after `request_before`."""
-    qtbot.waitUntil(lambda: view.request > request_before and view.prediction is not None
+    qtbot.waitUntil(lambda: asked(view) > request_before and not view.operations.pending(PREDICTION)
+                    and view.prediction is not None
                     and QThreadPool.globalInstance().activeThreadCount() == 0, timeout=5000)
     QApplication.processEvents()
 
@@ -44,7 +49,7 @@ def fill(view, values):
 
 
 def test_both_options_show_the_models_numbers_for_this_patient(qtbot, decision, models):
-    before = decision.request
+    before = asked(decision)
     fill(decision, {"sex": "F", "work_status": "physical", "nrs_pain_0": 7, "bctq_fss_0": 2.8, "ncs_severity": 2})
     settle(qtbot, decision, before)
     expected = models.predict({"condition": "CTS", "age": 57, "sex": "F", "work_status": "physical",
@@ -61,14 +66,14 @@ def test_both_options_show_the_models_numbers_for_this_patient(qtbot, decision, 
 
 
 def test_not_employed_patients_get_no_return_to_work_line(qtbot, decision):
-    before = decision.request
+    before = asked(decision)
     fill(decision, {"work_status": "retired"})
     settle(qtbot, decision, before)
     assert "werk" not in decision.panels["surgery"].extra.text()
 
 
 def test_a_bad_value_is_named_next_to_its_field_and_treated_as_unknown(qtbot, decision):
-    before = decision.request
+    before = asked(decision)
     fill(decision, {"nrs_pain_0": 12})
     settle(qtbot, decision, before)
     message = decision.messages["nrs_pain_0"]
@@ -92,8 +97,7 @@ def test_without_a_diagnosis_the_step_says_what_to_do_first(qtbot, window, decis
 
 
 def test_without_models_the_step_says_so_honestly(qtbot, window, services):
-    services.models = None
-    window._models_loaded("niet beschikbaar", "geen modelbestanden")
+    window._models_failed(ModelFileError("geen modelbestanden"))
     window.go_to(3)
     view = window.steps[3].view
     assert "geen voorspellingsmodellen" in view.state.text().lower()
@@ -110,7 +114,7 @@ def test_the_model_card_is_one_click_away(qtbot, decision, monkeypatch):
 
 
 def test_screenshot_of_the_decision_step_in_both_languages(qtbot, window, decision, tmp_path):
-    before = decision.request
+    before = asked(decision)
     fill(decision, {"sex": "M", "work_status": "office", "nrs_pain_0": 6})
     settle(qtbot, decision, before)
     assert screenshot(window, tmp_path, "stap-4-samen-beslissen").stat().st_size > 20_000
