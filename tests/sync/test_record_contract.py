@@ -268,8 +268,6 @@ def test_records_an_older_server_refused_on_the_contract_are_sent_again_and_acce
     assert summary.results == {"accepted": 1} and summary.pending == 0, summary.text()
     (synced,) = registry.inclusions("bsn = ?", [both])
     assert synced["state"] == "synced" and synced["side"] == "both"
-    exported = server.admin("export", "--format", "csv").stdout.splitlines()
-    header = exported[0].split(",")
-    (row,) = [line.split(",") for line in exported[1:]]
-    assert row[header.index("side")] == "both"
+    (row,) = server.export_rows()
+    assert (row["inclusion_id"], row["side"]) == (synced["id"], "both")
     services.close()

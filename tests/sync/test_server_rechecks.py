@@ -36,7 +36,7 @@ REFUSED = [
 
 
 def csv_ids(server) -> set[str]:
-    return {line.split(",")[0] for line in server.admin("export", "--format", "csv").stdout.splitlines()[1:]}
+    return {row["inclusion_id"] for row in server.export_rows()}
 
 
 def test_records_the_device_would_refuse_are_rejected_naming_the_rule(server):
