@@ -42,7 +42,10 @@ Push semantics (idempotent; results in the same order as the records):
 * higher revision of a known id (withdrawal, correction) → ``accepted`` (or
   ``duplicate`` if a registered revision now overlaps another episode);
 * same id and revision with different content, or invalid content → ``rejected`` with a
-  Dutch ``reason`` naming the field. One bad record never fails the batch. When a
+  Dutch ``reason`` naming the field (``code`` ``invalid_record``); a new revision that
+  breaks a rule the device applies (re-checked by the server against its own bundle
+  definitions) → ``rejected`` naming the rule (``code`` ``rule_failed``). One bad record
+  never fails the batch. When a
   rejected record's id or revision cannot be read at all, the result carries the nil
   UUID and revision 0 (match results by position).
 
