@@ -92,7 +92,7 @@ def record_failures(facts: RecordFacts, bundle: Bundle, latest_inclusion_date: d
     if facts.end_date != decision.end_date:
         failures.append(RuleFailed("end_date", f"moet {decision.end_date.isoformat()} zijn: "
                                                f"{bundle.episode_days} dagen vanaf de inclusiedatum"))
-    if facts.episode_side != expected_episode_side(bundle, facts.side):
-        expected = expected_episode_side(bundle, facts.side)
+    expected = expected_episode_side(bundle, facts.side)
+    if facts.episode_side != expected:
         failures.append(RuleFailed("episode_side", f"moet {expected or 'leeg'} zijn voor deze bundel"))
     return failures

@@ -10,7 +10,6 @@ know. Parsed bundles are kept per TOML text, so a batch costs one query, not a p
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from functools import lru_cache
 from pathlib import PurePath
 
@@ -26,7 +25,7 @@ CLOCK_SLACK = dt.timedelta(days=1)  # devices' clocks and time zones differ a li
 
 
 @lru_cache(maxsize=64)
-def _parse(toml_hash: str, toml: str, bundle_id: str) -> Bundle | str:
+def _parse(toml: str, bundle_id: str) -> Bundle | str:
     """A Bundle, or the reason the stored text is not a valid definition."""
     try:
         return parse_bundle_toml(toml, PurePath(f"{bundle_id}.toml"))
@@ -42,8 +41,7 @@ def bundles_for(tx: Transaction, records: list[InclusionRecord]) -> dict[tuple[s
     for start in range(0, len(pairs), 500):
         query = select(b.id, b.version, b.toml).where(tuple_(b.id, b.version).in_(pairs[start:start + 500]))
         for row in tx.conn.execute(query):
-            digest = hashlib.sha256(row.toml.encode()).hexdigest()
-            found[(row.id, row.version)] = _parse(digest, row.toml, row.id)
+            found[(row.id, row.version)] = _parse(row.toml, row.id)
     return found
 
 
