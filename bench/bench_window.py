@@ -40,8 +40,10 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
             display = f":{number}"
             server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for _ in range(100):
-                if Path(f"/tmp/.X11-unix/X{number}").exists():
+            for _ in range(200):  # the socket appears before Xvfb accepts clients: wait for one to get in
+                if Path(f"/tmp/.X11-unix/X{number}").exists() and subprocess.run(
+                        ["xdotool", "getmouselocation"], env={**os.environ, "DISPLAY": display},
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
                     return server, display
                 time.sleep(0.05)
             server.kill()

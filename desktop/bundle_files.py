@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import resources
+from desktop import textfiles
 from desktop.core.bundles import Bundle, BundleError, LoadReport, parse_bundle_toml
 
 
@@ -19,11 +20,9 @@ def default_bundles_dir() -> Path:
 def load_bundle_file(path: Path) -> Bundle:
     """Load one file; raise BundleError with messages naming the problems."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise BundleError(["geen geldige TOML: het bestand is niet in UTF-8 opgeslagen"]) from None
-    except OSError as error:
-        raise BundleError([f"kan het bestand niet lezen: {error.strerror}"]) from None
+        text = textfiles.read_text(path)  # UTF-8 or Notepad's UTF-16; a folder, NUL or garbage is refused
+    except textfiles.TextFileError as error:
+        raise BundleError([str(error)]) from None
     bundle = parse_bundle_toml(text, path)
     if bundle.id != path.stem:
         raise BundleError([f"veld 'id': {bundle.id!r} moet gelijk zijn aan de bestandsnaam ({path.stem!r})"])

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from desktop import config
+from desktop import config, textfiles
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("bundelassistent")
@@ -83,31 +83,24 @@ def _settings(args: argparse.Namespace) -> config.Settings:
         raise UserError(str(error)) from None
 
 
-def _read_text(path_text: str) -> tuple[str, str]:
-    """Read a file (or stdin for '-'); return its text and a name for messages."""
+def _read_bytes(path_text: str) -> tuple[bytes, str]:
+    """Read a file (or stdin for '-') as bytes; return them and a name for messages."""
     if path_text == "-":
-        return sys.stdin.read(), "stdin"
-    path = Path(path_text)
+        return sys.stdin.buffer.read(), "stdin"
     try:
-        return path.read_text(encoding="utf-8-sig"), path.name
-    except FileNotFoundError:
-        raise UserError(f"{path}: bestand bestaat niet") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is een map, geen bestand") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: is geen UTF-8-tekst") from None
-    except OSError as error:
-        raise UserError(f"{path}: kan niet gelezen worden ({error.strerror})") from None
+        return textfiles.read_bytes(Path(path_text)), Path(path_text).name
+    except textfiles.TextFileError as error:
+        raise UserError(f"{path_text}: {error}") from None
 
 
 def cmd_check_eligibility(args, services) -> int:
     from desktop.core.inputs import InputError, parse_case
 
-    text, name = _read_text(args.case_file)
+    data, name = _read_bytes(args.case_file)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{name}: geen geldige JSON (regel {error.lineno}, kolom {error.colno}: {error.msg})") from None
+        data = textfiles.parse_json(textfiles.decode(data))
+    except textfiles.TextFileError as error:
+        raise UserError(f"{name}: {error}") from None
     try:
         case, bundle = parse_case(data, services.bundles)
     except InputError as error:
@@ -118,31 +111,35 @@ def cmd_check_eligibility(args, services) -> int:
 
 
 def cmd_register(args, services) -> int:
-    text, name = _read_text(args.jsonl_file)
+    data, name = _read_bytes(args.jsonl_file)
     failed = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    for number, line in textfiles.lines(data):
+        if isinstance(line, str) and not line.strip():
             continue
         try:
             record = _register_line(line, services)
         except UserError as error:
             failed += 1
             print(f"fout: {name} regel {number}: {error}", file=sys.stderr, flush=True)
+            log.warning("register: regel %d niet geregistreerd: %s", number, error)
             continue
         print(record["id"], flush=True)  # only now: the transaction has committed durably
+        log.info("register: regel %d geregistreerd als %s", number, record["id"])
     if failed:
         print(f"{failed} regel(s) niet geregistreerd", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _register_line(line: str, services) -> dict:
+def _register_line(line: str | textfiles.TextFileError, services) -> dict:
     from desktop.core.inputs import InputError, parse_inclusion
     from desktop.registry import NotEligible
 
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise UserError(f"geen geldige JSON (kolom {error.colno}: {error.msg})") from None
+        if isinstance(line, textfiles.TextFileError):
+            raise line
+        data = textfiles.parse_json(line)
+    except textfiles.TextFileError as error:
+        raise UserError(str(error)) from None
     try:
         request = parse_inclusion(data, services.bundles, default_location=services.settings.location)
         return services.register(request)
@@ -194,6 +191,8 @@ def cmd_validate_bundles(args, services) -> int:
     if not report.bundles and not report.errors:
         print("geen bundeldefinities gevonden")
         return EXIT_FAILED
+    for end in services.contract_ends():  # the bundles in use, with those the server sent
+        print(f"{'VERLOPEN' if end.ended else 'LET OP  '} {end.message()}")
     return EXIT_FAILED if report.errors else EXIT_OK
 
 
@@ -289,8 +288,22 @@ def _start_logging(settings: config.Settings, what: str) -> None:
     log.info("start: %s", what)
 
 
+def _never_fail_on_characters() -> None:
+    """A console or pipe in a legacy code page (Windows cp1252) must not crash on a name like 'Łucja'."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _show_notices(settings: config.Settings) -> None:
+    for notice in settings.notices:
+        print(f"waarschuwing: {notice}", file=sys.stderr)
+        log.warning("%s", notice)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _never_fail_on_characters()
     if "--self-test" in argv:  # the flag form of the brief, for installers
         argv = ["self-test" if a == "--self-test" else a for a in argv]
     url = next((a for a in argv if a.lower().startswith("bundelassistent:")), None)
@@ -299,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
             argv = [a for a in argv if a != url] + url_to_arguments(url)
         except UserError as error:
             print(f"fout: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    for position, argument in enumerate(argv, start=1):
+        try:  # bytes that are not UTF-8 (a Linux shell) arrive as lone surrogates; SQLite cannot store them
+            textfiles.check_characters(argument)
+        except textfiles.TextFileError as error:
+            print(f"fout: argument {position} op de opdrachtregel {error}; typ het opnieuw", file=sys.stderr)
             return EXIT_USAGE
     args = build_parser().parse_args(argv)
     try:
@@ -310,8 +329,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "open":
                 patient = {"bsn": args.bsn.strip(), "birth_date": args.birth_date.strip(),
                            "patient_id": args.patient_id.strip(), "name": args.name.strip()}
-            return run_window(settings, patient, start_logging=lambda: _start_logging(settings, "venster"))
+            return run_window(settings, patient, start_logging=lambda: (_start_logging(settings, "venster"),
+                                                                        _show_notices(settings)))
         _start_logging(settings, args.command)
+        _show_notices(settings)
         if args.command == "self-test":
             return cmd_self_test(args, settings)
         import sqlite3

@@ -2,16 +2,18 @@
 
 Defaults < system-wide file (IT) < user file < environment < command line. One immutable
 `Settings` object is passed to the services; nothing reads configuration globally.
+The role written to the audit log is the exception: only the system-wide file sets it.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import platformdirs
+
+from desktop import textfiles
 
 APP_NAME = "Bundelassistent"
 APP_AUTHOR = "Bundelassistent"
@@ -34,6 +36,7 @@ class Settings:
     server_url: str | None = None
     proxy: str | None = None
     ca_bundle: str | None = None
+    notices: tuple[str, ...] = ()  # settings that were ignored, to show the user once
 
 
 class ConfigError(ValueError):
@@ -56,7 +59,7 @@ def defaults() -> Settings:
 
 
 _PATH_KEYS = {"data_dir", "bundles_dir", "models_dir", "log_dir"}
-_KEYS = {f.name for f in fields(Settings)}
+_KEYS = {f.name for f in fields(Settings)} - {"notices"}
 
 
 def _apply(settings: Settings, values: dict, origin: str) -> Settings:
@@ -68,6 +71,10 @@ def _apply(settings: Settings, values: dict, origin: str) -> Settings:
             continue
         if not isinstance(value, str):
             raise ConfigError(f"{origin}: instelling {key!r} moet tekst zijn")
+        try:  # an environment variable with bytes that are not UTF-8 arrives as lone surrogates
+            textfiles.check_characters(value)
+        except textfiles.TextFileError as error:
+            raise ConfigError(f"{origin}: instelling {key!r} {error}") from None
         if key == "log_level":
             value = value.upper()
             if value not in LOG_LEVELS:
@@ -80,12 +87,31 @@ def _apply(settings: Settings, values: dict, origin: str) -> Settings:
 
 def _read_file(path: Path) -> dict:
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: geen geldige TOML ({error})") from None
-    except OSError as error:
+        return textfiles.read_toml(path)
+    except textfiles.TextFileError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError as error:  # e.g. no permission on the folder
         raise ConfigError(f"{path}: kan niet gelezen worden ({error.strerror})") from None
+
+
+# Who may do what is the clinic's decision, so the audit log takes the role only from the
+# file IT places (the system config): a user's own file or environment cannot change it.
+SYSTEM_ONLY_KEYS = ("role",)
+
+
+def _without_system_keys(values: dict, origin: str, notices: list[str]) -> dict:
+    kept = dict(values)
+    for key in SYSTEM_ONLY_KEYS:
+        if key in kept:
+            del kept[key]
+            notices.append(f"{origin}: instelling {key!r} wordt genegeerd; alleen IT stelt die in, "
+                           "in het systeembrede configuratiebestand — haal de regel hier weg")
+    return kept
 
 
 def load(config_file: Path | None = None, overrides: dict | None = None,
@@ -93,12 +119,16 @@ def load(config_file: Path | None = None, overrides: dict | None = None,
     """Build the settings; `config_file` (from --config) replaces the user file."""
     environ = os.environ if environ is None else environ
     settings = defaults()
+    notices: list[str] = []
     system_file = Path(environ.get(ENV_PREFIX + "SYSTEM_CONFIG") or system_config_file())
-    for path in (system_file, Path(config_file) if config_file else user_config_file()):
-        if path.is_file():
-            settings = _apply(settings, _read_file(path), str(path))
-        elif config_file and path == Path(config_file):
-            raise ConfigError(f"{path}: configuratiebestand bestaat niet")
+    if _exists(system_file):
+        settings = _apply(settings, _read_file(system_file), str(system_file))
+    user_file = Path(config_file) if config_file else user_config_file()
+    if _exists(user_file):
+        settings = _apply(settings, _without_system_keys(_read_file(user_file), str(user_file), notices), str(user_file))
+    elif config_file:
+        raise ConfigError(f"{user_file}: configuratiebestand bestaat niet")
     from_env = {key: environ[ENV_PREFIX + key.upper()] for key in _KEYS if ENV_PREFIX + key.upper() in environ}
-    settings = _apply(settings, from_env, "omgeving")
-    return _apply(settings, overrides or {}, "opdrachtregel")
+    settings = _apply(settings, _without_system_keys(from_env, "omgeving", notices), "omgeving")
+    settings = _apply(settings, overrides or {}, "opdrachtregel")
+    return replace(settings, notices=tuple(notices))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import re
+import sys
 from pathlib import Path
 
 LOG_FILE_NAME = "bundelassistent.log"
@@ -41,6 +42,37 @@ class RedactIdentifiers(logging.Filter):
         return True
 
 
+class _ReportsErrorsOnce:
+    """A handler that says once, in one line, that it cannot write, instead of a traceback per record.
+
+    A full disk or a vanished log folder must not flood stderr nor stop the app; records
+    that cannot be written are dropped, and writing resumes by itself once it works again.
+    """
+
+    _reported = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        if self._reported or not logging.raiseExceptions:
+            return
+        self._reported = True
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        target = getattr(self, "baseFilename", None) or "de console"
+        try:
+            sys.stderr.write(f"waarschuwing: kan niet naar {target} loggen ({reason}); "
+                             "logregels gaan verloren totdat het weer lukt — maak ruimte vrij of neem contact op met IT\n")
+        except Exception:  # stderr itself is gone: nothing left to tell
+            pass
+
+
+class FileHandler(_ReportsErrorsOnce, logging.handlers.RotatingFileHandler):
+    pass
+
+
+class ConsoleHandler(_ReportsErrorsOnce, logging.StreamHandler):
+    pass
+
+
 def configure(level: str, log_dir: Path | None, console: bool = True) -> Path | None:
     """Set up the root logger once per process; returns the log file in use, if any.
 
@@ -61,12 +93,12 @@ def configure(level: str, log_dir: Path | None, console: bool = True) -> Path | 
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
             log_file = log_dir / LOG_FILE_NAME
-            handlers.append(logging.handlers.RotatingFileHandler(
+            handlers.append(FileHandler(
                 log_file, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8"))
         except OSError as error:
             log_file, problem = None, f"logmap {log_dir} niet bruikbaar ({error.strerror}); alleen naar stderr"
     if console:
-        handlers.append(logging.StreamHandler())
+        handlers.append(ConsoleHandler())
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(redaction)

@@ -3,14 +3,15 @@
 One SQLite file per device, in WAL mode with synchronous=FULL, so a save that returned is
 on disk even if the process is killed or the power fails the next moment. Records are
 never deleted: withdrawal and correction add a revision and a history row. The audit
-log is append-only (triggers refuse UPDATE and DELETE) and holds the NEN 7513 fields.
+log is append-only (triggers refuse UPDATE and DELETE), holds the NEN 7513 fields and is
+a hash chain (see auditchain), so rows removed behind the triggers' back are evident.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
+import os
 import socket
 import sqlite3
 import uuid
@@ -21,6 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
+from desktop import auditchain
 from desktop.core.eligibility import ELIGIBLE, Decision, Episode
 from desktop.core.fields import check_withdrawal_reason
 from desktop.core.identifiers import InvalidField
@@ -48,11 +50,30 @@ class Actor:
 
     @classmethod
     def from_os(cls, role: str = "onbekend") -> "Actor":
-        try:
-            user = getpass.getuser()
-        except Exception:  # no login name (service account without passwd entry)
-            user = "onbekend"
-        return cls(user=user, role=role)
+        return cls(user=os_account(), role=role)
+
+
+def os_account() -> str:
+    """The account the process runs as, asked of the OS itself.
+
+    Not `getpass.getuser()`: it reads USER/LOGNAME/USERNAME first, which anyone can set
+    to another person's name before starting the app.
+    """
+    if os.name == "nt":
+        import ctypes
+
+        size = ctypes.c_ulong(257)
+        buffer = ctypes.create_unicode_buffer(size.value)
+        if ctypes.windll.advapi32.GetUserNameW(buffer, ctypes.byref(size)):  # type: ignore[attr-defined]
+            return buffer.value
+        return "onbekend"
+    import pwd
+
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # an account without a passwd entry (container, LDAP gone): the number still identifies it
+        return f"uid {uid}"
 
 
 class NotEligible(Exception):
@@ -128,12 +149,55 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     }, pk=("bsn", "valid_from"))
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Chain the audit log (see auditchain): a hash column, existing rows chained in order."""
+    db.execute("ALTER TABLE audit_log ADD COLUMN row_hash TEXT")
+    db.execute("DROP TRIGGER audit_log_no_update")  # back below, in the same transaction
+    head = auditchain.START
+    rows = db.execute(f"SELECT {', '.join(auditchain.FIELDS)} FROM audit_log ORDER BY seq").fetchall()
+    for values in rows:
+        row = dict(zip(auditchain.FIELDS, values))
+        head = auditchain.Head(row["seq"], auditchain.row_hash(head.hash, row))
+        db.execute("UPDATE audit_log SET row_hash = ? WHERE seq = ?", [head.hash, head.seq])
+    db.execute("""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""")
+    _set_audit_head(db, head)
+
+
+def _audit_head(db: sqlite_utils.Database) -> auditchain.Head:
+    """The newest row as the app wrote it; rows cut off the end stay a visible gap."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [auditchain.HEAD_KEY]).fetchone()
+    head = auditchain.Head.decode(row[0] if row else None)
+    if head is None:  # the head was removed: continue after what is there (the check reports it)
+        row = db.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        head = auditchain.Head(row[0], row[1] or "") if row else auditchain.START
+    return head
+
+
+def _append_audit(db: sqlite_utils.Database, fields: dict[str, Any]) -> None:
+    """Append one row (all of auditchain.FIELDS but seq) to the hash chain, inside an open
+    write transaction, so the head read here cannot change before the row is in."""
+    head = _audit_head(db)
+    newest = db.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
+    row = {**fields, "seq": max(head.seq, newest) + 1}  # rows slipped in after the head stay a visible break
+    row["row_hash"] = auditchain.row_hash(head.hash, row)
+    columns = (*auditchain.FIELDS, "row_hash")
+    db.execute(f"INSERT INTO audit_log ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+               [row[name] for name in columns])
+    _set_audit_head(db, auditchain.Head(row["seq"], row["row_hash"]))
+
+
+def _set_audit_head(db: sqlite_utils.Database, head: auditchain.Head) -> None:
+    db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               [auditchain.HEAD_KEY, head.encode()])
+
+
 # How a server before the shared record contract refused a field its protocol did not take
 # (side `both`, …): "record N: field: problem". Other refusals have no such prefix.
 CONTRACT_MISMATCH = "record [0-9]*: *"
 
 
-def _migration_3(db: sqlite_utils.Database) -> None:
+def _migration_4(db: sqlite_utils.Database) -> None:
     """Send again what an older server refused for a record-contract mismatch.
 
     The server now takes every value the device stores (side `both` above all), so these
@@ -148,14 +212,16 @@ def _migration_3(db: sqlite_utils.Database) -> None:
                    "WHERE inclusion_id = ? AND revision = ?", [now, inclusion_id, revision])
         db.execute("UPDATE inclusions SET state = ?, server_result = NULL, server_message = NULL WHERE id = ?",
                    [REGISTERED if state == REJECTED else state, inclusion_id])
-        db["audit_log"].insert({
-            "at": now, "user": "bijwerking", "role": "systeem", "patient_bsn": bsn, "action": "sync_requeue",
-            "object_type": "inclusion", "object_id": inclusion_id, "device_id": device_id, "system": SYSTEM_NAME,
+        _append_audit(db, {
+            "at": now, "user": "bijwerking", "role": "systeem", "acted_for": None, "patient_bsn": bsn,
+            "action": "sync_requeue", "object_type": "inclusion", "object_id": inclusion_id, "device_id": device_id,
+            "system": SYSTEM_NAME,
             "details": json.dumps({"revision": revision, "why": "door de server geweigerd op het recordcontract"}),
         })
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,
+                                                              _migration_4]
 
 
 class Registry:
@@ -270,12 +336,24 @@ class Registry:
 
     def _audit(self, action: str, patient_bsn: str | None, object_id: str | None,
                object_type: str = "inclusion", details: dict | None = None) -> None:
-        self.db["audit_log"].insert({
+        """Append one row to the hash chain; inside the caller's write transaction, so the
+        head read here cannot change before the row is in (BEGIN IMMEDIATE holds the lock)."""
+        if not self.db.conn.in_transaction:
+            self._write(lambda: self._audit(action, patient_bsn, object_id, object_type, details))
+            return
+        _append_audit(self.db, {
             "at": utc_now(), "user": self.actor.user, "role": self.actor.role,
             "acted_for": self.actor.acted_for, "patient_bsn": patient_bsn, "action": action,
             "object_type": object_type, "object_id": object_id, "device_id": self.device_id,
             "system": SYSTEM_NAME, "details": json.dumps(details or {}, ensure_ascii=False),
         })
+
+    def audit_chain_problems(self) -> list[str]:
+        """What the self-test reports: broken links in the chain and missing or defused triggers."""
+        triggers = dict(self.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall())
+        rows = self.db.execute(f"SELECT {', '.join(auditchain.FIELDS)}, row_hash FROM audit_log ORDER BY seq")
+        chain = (dict(zip((*auditchain.FIELDS, "row_hash"), values)) for values in rows)
+        return auditchain.trigger_problems(triggers) + auditchain.verify(chain, self.meta(auditchain.HEAD_KEY))
 
     audit_within = _audit  # the same entry, inside a transaction the caller opened with `write`
 

@@ -8,6 +8,7 @@ added by the command line, which may.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import sqlite3
@@ -31,12 +32,17 @@ class CheckFailed(Exception):
     """A check found a problem; the message says what and how to fix it."""
 
 
+class CheckWarning(Exception):
+    """It works today, but someone must act soon (the message says who and what); not a failure."""
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
     ok: bool
     detail: str
     seconds: float
+    warning: bool = False
 
 
 Check = Callable[[config.Settings], str]
@@ -68,16 +74,40 @@ def check_resources(settings: config.Settings) -> str:
 
 
 def check_bundles(settings: config.Settings) -> str:
-    from desktop.bundle_files import load_bundles
+    from desktop.core.bundles import contract_ends
+    from desktop.services import bundles_in_use
 
-    report = load_bundles(settings.bundles_dir)
+    report = bundles_in_use(settings)
     if report.errors:
         names = ", ".join(sorted(path.name for path in report.errors))
         raise CheckFailed(f"ongeldige bundeldefinitie(s): {names} — zie `bundelassistent validate-bundles`")
     active = sorted(bundle.id for bundle in report.bundles.values() if bundle.active)
     if not active:
         raise CheckFailed("geen actieve bundel gevonden — controleer de bundelmap")
-    return f"{len(report.bundles)} definities, actief: {', '.join(active)}"
+    summary = f"{len(report.bundles)} definities, actief: {', '.join(active)}"
+    ends = contract_ends(report.active(), dt.date.today())
+    if any(end.ended for end in ends):
+        raise CheckFailed(f"{summary}; " + "; ".join(end.message() for end in ends))
+    if ends:
+        raise CheckWarning(f"{summary}; " + "; ".join(end.message() for end in ends))
+    return summary
+
+
+def check_audit_log(settings: config.Settings) -> str:
+    """The audit log's triggers are in place and its hash chain is unbroken."""
+    from desktop.registry import DATABASE_NAME, Registry
+
+    path = settings.data_dir / DATABASE_NAME
+    try:
+        with Registry(path) as registry:
+            problems = registry.audit_chain_problems()
+            count = registry.db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    except (sqlite3.DatabaseError, OSError) as error:
+        raise CheckFailed(f"{path}: auditlog niet te lezen ({error}) — zie de controle van de database") from None
+    if problems:
+        raise CheckFailed(f"{path}: er is met het auditlog geknoeid: {'; '.join(problems)} — laat het bestand "
+                          "ongewijzigd, maak een kopie (`bundelassistent backup`) en meld het bij IT/security")
+    return f"{count} regel(s), hashketen klopt, beveiliging tegen wijzigen en wissen aanwezig"
 
 
 def check_data_dir(settings: config.Settings) -> str:
@@ -181,6 +211,7 @@ DEFAULT_CHECKS: list[tuple[str, Check]] = [
     ("Bundeldefinities", check_bundles),
     ("Voorspellingsmodellen", check_models),
     ("Datamap en database", check_data_dir),
+    ("Auditlog", check_audit_log),
     ("Sleutelbos", check_keyring),
     ("Centrale server", check_server),
 ]
@@ -194,6 +225,9 @@ def run(settings: config.Settings, checks: list[tuple[str, Check]] | None = None
             detail, ok = check(settings), True
         except CheckFailed as error:
             detail, ok = str(error), False
+        except CheckWarning as error:
+            results.append(CheckResult(name, True, str(error), time.perf_counter() - started, warning=True))
+            continue
         except Exception as error:  # a bug or an unforeseen environment: report, go on
             detail, ok = f"onverwachte fout: {type(error).__name__}: {redact(str(error))}", False
         results.append(CheckResult(name, ok, detail, time.perf_counter() - started))
@@ -204,7 +238,8 @@ def report(results: list[CheckResult], settings: config.Settings) -> str:
     lines = [f"Bundelassistent zelftest, versie {__version__}",
              f"  datamap: {settings.data_dir}", f"  logmap:  {settings.log_dir}", ""]
     for result in results:
-        lines.append(f"{'OK  ' if result.ok else 'FOUT'}  {result.name}: {result.detail}")
+        label = "FOUT" if not result.ok else "LET OP" if result.warning else "OK  "
+        lines.append(f"{label}  {result.name}: {result.detail}")
     failed = sum(not result.ok for result in results)
     lines.append("")
     lines.append("Alle controles geslaagd." if not failed else f"{failed} van {len(results)} controles mislukt.")

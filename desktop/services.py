@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from desktop import config, outbox, syncing
 from desktop.bundle_files import load_bundles
-from desktop.core.bundles import Bundle, LoadReport
+from desktop.core.bundles import Bundle, ContractEnd, LoadReport, contract_ends
 from desktop.core.eligibility import Case, Decision, evaluate
 from desktop.core.inputs import InclusionRequest
 from desktop.core.states import ModelState
@@ -48,6 +48,17 @@ class InsurerLookup:
     message: str
 
 
+def bundles_in_use(settings: config.Settings) -> LoadReport:
+    """Shipped (or configured) definitions, overlaid by those the server sent."""
+    report = load_bundles(settings.bundles_dir)
+    pulled_folder = settings.data_dir / SERVER_BUNDLES_FOLDER
+    if pulled_folder.is_dir():
+        pulled = load_bundles(pulled_folder)
+        report.bundles.update(pulled.bundles)
+        report.errors.update(pulled.errors)
+    return report
+
+
 class Services:
     def __init__(self, settings: config.Settings, actor: Actor | None = None):
         self.settings = settings
@@ -56,14 +67,7 @@ class Services:
 
     @cached_property
     def bundles(self) -> LoadReport:
-        """Shipped (or configured) definitions, overlaid by those the server sent."""
-        report = load_bundles(self.settings.bundles_dir)
-        pulled_folder = self.settings.data_dir / SERVER_BUNDLES_FOLDER
-        if pulled_folder.is_dir():
-            pulled = load_bundles(pulled_folder)
-            report.bundles.update(pulled.bundles)
-            report.errors.update(pulled.errors)
-        return report
+        return bundles_in_use(self.settings)
 
     @cached_property
     def registry(self) -> Registry:
@@ -93,6 +97,14 @@ class Services:
 
     def today(self) -> dt.date:
         return dt.date.today()
+
+    def contract_ends(self, today: dt.date | None = None) -> list[ContractEnd]:
+        """Contracts of active bundles ending within 30 days or ended: IT and the SUO must act."""
+        return contract_ends(self.bundles.active(), today or self.today())
+
+    def admin_notices(self, today: dt.date | None = None) -> list[str]:
+        """What the window shows IT and the SUO in its banner (contracts, ignored settings)."""
+        return [end.message() for end in self.contract_ends(today)] + list(self.settings.notices)
 
     def audit_patient_opened(self, bsn: str, patient_id: str = "") -> None:
         """One audit entry when a consultation opens a patient (not one per keystroke)."""

@@ -34,3 +34,21 @@ def inclusion(bsn: str, **changes) -> dict:
 
 def jsonl(lines) -> str:
     return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+def bundles_with_contract_end(folder: Path, end) -> Path:
+    """A copy of the shipped bundles whose hand-wrist contract ends on `end` (test data only).
+
+    Tests that must not depend on today's date lying inside the shipped contract window
+    use this, with `end` relative to today; the shipped file itself is never changed.
+    """
+    import shutil
+
+    import resources
+
+    shutil.copytree(resources.path("bundles"), folder)
+    source = folder / "hand-wrist.toml"
+    text = source.read_text(encoding="utf-8")
+    assert "end = 2026-12-31" in text, "the shipped contract end moved: update this helper"
+    source.write_text(text.replace("end = 2026-12-31", f"end = {end.isoformat()}"), encoding="utf-8")
+    return folder

@@ -146,6 +146,59 @@ def _fold(text: str) -> str:
     return text.strip().lower().replace("-", "_").replace(" ", "_")
 
 
+CONTRACT_WARNING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ContractEnd:
+    """A contract of an active bundle that ends soon or has ended, with no successor in place."""
+
+    bundle: Bundle
+    contract: Contract
+    days_left: int  # 0 on the last day; negative once it has ended
+
+    @property
+    def ended(self) -> bool:
+        return self.days_left < 0
+
+    def message(self) -> str:
+        """What IT and the SUO need to know (Dutch), and which file and key to update."""
+        c, b = self.contract, self.bundle
+        codes = ", ".join(sorted(c.uzovi))
+        if self.ended:
+            when = f"is geëindigd op {c.end.isoformat()}; sinds {(c.end + dt.timedelta(days=1)).isoformat()} " \
+                   "komt geen patiënt van deze verzekeraar meer in aanmerking"
+        else:
+            days = "vandaag" if self.days_left == 0 else f"over {self.days_left} dag{'en' if self.days_left != 1 else ''}"
+            when = f"eindigt op {c.end.isoformat()} ({days}); vanaf {(c.end + dt.timedelta(days=1)).isoformat()} " \
+                   "komt geen patiënt van deze verzekeraar meer in aanmerking"
+        return (f"bundel {b.id}: contract met {c.insurer or 'de verzekeraar'} (UZOVI {codes}) {when} — "
+                f"is het contract verlengd, werk dan 'end' bij in [[contracts]] van {b.source} "
+                "of importeer de bijgewerkte bundel op de centrale server (bundelassistent-server import-bundles)")
+
+
+def contract_ends(bundles: list[Bundle], today: dt.date, within_days: int = CONTRACT_WARNING_DAYS) -> list[ContractEnd]:
+    """Contracts of active bundles that end within `within_days` of `today`, or have ended.
+
+    A contract counts only if no other contract of the bundle covers all its UZOVI codes
+    on the day after it ends: a renewal already in the file needs no warning.
+    """
+    found = []
+    for bundle in bundles:
+        if not bundle.active:
+            continue
+        for contract in bundle.contracts:
+            days_left = (contract.end - today).days
+            if days_left > within_days or contract.start > today:
+                continue
+            next_day = contract.end + dt.timedelta(days=1)
+            successors = [other for other in bundle.contracts if other is not contract and other.covers(next_day)]
+            if contract.uzovi <= frozenset().union(*(other.uzovi for other in successors)):
+                continue
+            found.append(ContractEnd(bundle, contract, days_left))
+    return sorted(found, key=lambda end: (end.contract.end, end.bundle.id))
+
+
 @dataclass
 class LoadReport:
     """What loading a folder of bundle files gave: the valid bundles and every problem."""
@@ -390,4 +443,6 @@ def parse_bundle_toml(text: str, source: Path) -> Bundle:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise BundleError([f"geen geldige TOML: {error}"]) from None
+    except RecursionError:  # tomllib recurses per nesting level; a hostile file exhausts the stack
+        raise BundleError(["geen bruikbare TOML: tabellen of lijsten zijn te diep genest"]) from None
     return parse_bundle(data, source)

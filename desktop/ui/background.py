@@ -4,7 +4,7 @@ lookups, sync), in the manner of Anki's `QueryOp`:
     self.operations.run("prediction", lambda: models.predict(patient),
                         success=self._predicted, failure=self._prediction_failed)
 
-`work` runs on a pool thread; `success(result)` or `failure(exception)` — the exception
+`work` runs on a worker thread; `success(result)` or `failure(exception)` — the exception
 object itself, so the page decides how to word it — then runs on the UI thread. One rule
 drops stale answers: per purpose the newest request wins. An older request that has not
 started yet is skipped (as Orange cancels the previous task), and an answer to an older
@@ -12,19 +12,23 @@ request, or to an owner that is gone, is never delivered. Long work takes
 `progress=callback`; it is then called as `work(report)`, and each `report(value)`
 reaches `callback(value)` on the UI thread.
 
-Why the pool thread touches no Qt object made in Python (the start-up crash of issue 12):
-each of the four hand-made workers carried a `QObject` of its own for its signal, owned by
-Python and referenced only by its runnable. The pool deletes a finished runnable on the
-pool thread, so that QObject was destroyed there (tests/desktop/ui/test_background.py
-shows it) — on a thread it does not belong to, while the UI thread was delivering its
-queued signal. Qt forbids that, and the damage most likely surfaced in the next garbage
-collection, which at start-up runs on the model-loading thread (importing scipy allocates
-a lot): hence "Garbage-collecting" in the faulthandler dump of the window that vanished in
-about one launch of ten. Here the pool thread handles plain Python values only (the work
-function, its result or exception, an int ticket) and hands them to `_Dispatcher`, one
-QObject made on the UI thread that lives as long as the process; callbacks stay on the UI
-thread. So `work` must not capture widgets or other QObjects: give it the plain values it
-needs.
+Why the worker threads never touch Qt (the start-up crash of issue 12): each of the four
+hand-made workers was a QRunnable carrying a QObject of its own for its signal, owned by
+Python and referenced only by that runnable. Qt's pool deleted the finished runnable on
+its own thread, so the QObject was destroyed there, on a thread it does not belong to,
+while the UI thread was delivering its queued signal (tests/desktop/ui/test_background.py
+shows where it was released). And PySide6 6.12, the version pip installs today, damages
+reference counts when threads other than the UI thread run Python for Qt or emit
+signals: a loop of such hand-offs aborts within seconds ("deallocating None"), where
+6.9.3, 6.10.3 and 6.11.3 did not (bench/stress_handoffs.py). Damage like that most likely
+surfaced in the next garbage collection, which at start-up runs on the model-loading
+thread (importing scipy allocates a lot): hence "Garbage-collecting" in the faulthandler
+dump of the window that vanished. So here the work runs on plain Python threads
+(`concurrent.futures`) that hand plain values (an int ticket, the result or the
+exception) to a `queue.SimpleQueue`, and a QTimer on the UI thread empties it while
+answers are due: no Qt or PySide code runs off the UI thread at all, and callbacks never
+leave it. Hence also: `work` must not capture widgets or other QObjects; give it the
+plain values it needs.
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer
 
 log = logging.getLogger(__name__)
 
 _DONE, _FAILED, _PROGRESS = "done", "failed", "progress"
+POLL_MS = 10  # how often the UI thread looks for answers while any are due
+WORKERS = 4  # a slow sync or model load must not hold up predictions
 
 
 @dataclass
@@ -52,18 +58,33 @@ class _Request:
     progress: Callable[[Any], None] | None
 
 
-class _Dispatcher(QObject):
-    """Carries answers from pool threads to the UI thread (a queued signal, so `_deliver`
-    runs on the thread this object lives on). Made once, on the UI thread, never freed."""
+class _Dispatcher:
+    """The UI thread's end: the requests still waiting for an answer, the queue the
+    threads answer into, and the timer that empties it. Made once, on the UI thread."""
 
-    answered = Signal(int, str, object)  # ticket, kind, value
+    def __init__(self, app: QCoreApplication) -> None:
+        import queue  # here, not before the window is shown: made when the first operation starts
+        from concurrent.futures import ThreadPoolExecutor
 
-    def __init__(self) -> None:
-        super().__init__()
         self.requests: dict[int, _Request] = {}  # touched on the UI thread only
-        self.answered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self.answers: queue.SimpleQueue[tuple[int, str, Any]] = queue.SimpleQueue()
+        self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="background")
+        self.timer = QTimer(app, interval=POLL_MS)  # a child of the application: deleted on its thread
+        self.timer.timeout.connect(self.deliver)
 
-    def _deliver(self, ticket: int, kind: str, value: object) -> None:
+    def submit(self, ticket: int, request: _Request, job: Callable[[], None]) -> None:
+        self.requests[ticket] = request
+        self.pool.submit(job)
+        if not self.timer.isActive():  # start() would restart the countdown
+            self.timer.start()
+
+    def deliver(self) -> None:
+        while not self.answers.empty():  # this is the only reader, so what is there stays there
+            self._deliver(*self.answers.get_nowait())
+        if not self.requests:
+            self.timer.stop()
+
+    def _deliver(self, ticket: int, kind: str, value: Any) -> None:
         request = self.requests.get(ticket) if kind == _PROGRESS else self.requests.pop(ticket, None)
         if request is None or not shiboken6.isValid(request.owner) or not request.owner.is_latest(request.purpose, ticket):
             return  # a newer request for the same purpose, or the page that asked is gone
@@ -87,7 +108,7 @@ def _the_dispatcher() -> _Dispatcher:
     if app is None or QThread.currentThread() is not app.thread():
         raise RuntimeError("background operations start from the UI thread of a running QApplication")
     if _dispatcher is None:
-        _dispatcher = _Dispatcher()
+        _dispatcher = _Dispatcher(app)
     return _dispatcher
 
 
@@ -100,23 +121,22 @@ class Operations(QObject):
 
     def __init__(self, parent: QObject):
         super().__init__(parent)
-        self._latest: dict[str, int] = {}  # purpose -> newest ticket; read by pool threads (an atomic dict get)
+        self._latest: dict[str, int] = {}  # purpose -> newest ticket; read by the threads (an atomic dict get)
 
     def run(self, purpose: str, work: Callable[..., Any], success: Callable[[Any], None],
             failure: Callable[[Exception], None] | None = None,
             progress: Callable[[Any], None] | None = None) -> int:
-        """Start `work` on a pool thread; a later `run` with the same purpose replaces this one."""
+        """Start `work` on a worker thread; a later `run` with the same purpose replaces this one."""
         dispatcher = _the_dispatcher()
         ticket = next(_tickets)
         self._latest[purpose] = ticket
-        dispatcher.requests[ticket] = _Request(self, purpose, success, failure, progress)
-        QThreadPool.globalInstance().start(_job(ticket, purpose, self._latest, work, progress is not None,
-                                                dispatcher.answered.emit))
+        dispatcher.submit(ticket, _Request(self, purpose, success, failure, progress),
+                          _job(ticket, purpose, self._latest, work, progress is not None, dispatcher.answers.put))
         return ticket
 
     def cancel(self, purpose: str) -> None:
         """Forget the pending request for `purpose`: its answer will not be delivered."""
-        self._latest.pop(purpose, None)
+        self._latest[purpose] = next(_tickets)  # a ticket no request has
 
     def is_latest(self, purpose: str, ticket: int) -> bool:
         return self._latest.get(purpose) == ticket
@@ -132,18 +152,18 @@ class Operations(QObject):
 
 
 def _job(ticket: int, purpose: str, latest: dict[str, int], work: Callable[..., Any], with_progress: bool,
-         answer: Callable[[int, str, object], None]) -> Callable[[], None]:
-    """What the pool thread runs: plain values in, plain values out (see the module docstring)."""
+         answer: Callable[[tuple[int, str, Any]], None]) -> Callable[[], None]:
+    """What a thread runs: plain values in, plain values out (see the module docstring)."""
 
     def job() -> None:
         if latest.get(purpose) != ticket:
-            answer(ticket, _FAILED, None)  # superseded before it started: only frees the ticket
+            answer((ticket, _FAILED, None))  # superseded before it started: only frees the ticket
             return
         try:
-            result = work((lambda value: answer(ticket, _PROGRESS, value))) if with_progress else work()
+            result = work(lambda value: answer((ticket, _PROGRESS, value))) if with_progress else work()
         except Exception as error:
-            answer(ticket, _FAILED, error)
+            answer((ticket, _FAILED, error))
         else:
-            answer(ticket, _DONE, result)
+            answer((ticket, _DONE, result))
 
     return job

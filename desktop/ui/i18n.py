@@ -83,6 +83,8 @@ ENGLISH = {
     "Instellingen": "Settings",
     "Nu synchroniseren": "Sync now",
     "Stappen": "Steps",
+    "Let op": "Attention",
+    "Melding voor IT": "Notice for IT",
     "Sluiten": "Close",
     "&Synchronisatie": "&Sync",
     "&Bestand": "&File",

@@ -115,6 +115,12 @@ class MainWindow(QMainWindow):
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setStyleSheet("background: #eef3f8; padding: 8px; border-radius: 4px; font-size: 12pt;")
         outer.addWidget(self.header)
+        self.notice_banner = QLabel()
+        self.notice_banner.setAccessibleName(tr("Melding voor IT"))
+        self.notice_banner.setWordWrap(True)
+        self.notice_banner.setStyleSheet("background: #fff4d6; color: #5c3c00; padding: 8px; border-radius: 4px;")
+        self._render_notices()
+        outer.addWidget(self.notice_banner)
 
         body = QHBoxLayout()
         self.step_list = QListWidget()
@@ -221,6 +227,12 @@ class MainWindow(QMainWindow):
             f"<b>{tr('Bundel')}:</b> <span style='color:{colour}'><b>{status}</b></span>",
         ]
         self.header.setText(" &nbsp;·&nbsp; ".join(parts))
+
+    def _render_notices(self) -> None:
+        """A contract that ends soon (or has ended) is shown to everyone, so IT hears of it in time."""
+        notices = self.services.admin_notices()
+        self.notice_banner.setText("\n".join(f"{tr('Let op')}: {notice}" for notice in notices))
+        self.notice_banner.setVisible(bool(notices))
 
     def _render_status(self) -> None:
         text, colour = self.sync.text(self.services.registry.pending_count())

@@ -29,9 +29,6 @@ from sync.server.config import Settings
 from sync.server.devices import AdminError
 from sync.server.storage import Storage, Transaction
 
-FORMATS = ("csv", "fhir")
-
-
 @dataclass(frozen=True)
 class Export:
     content: bytes
@@ -76,9 +73,9 @@ def export(storage: Storage, settings: Settings, fmt: str = "csv", profile: str 
         rows = export_csv.rows_for(profile, rows)
         content = _csv(rows, settings, chosen)
     else:
+        insurer_names = {code: insurer.label for code, insurer in shipped_uzovi_table().items()}
         content = export_fhir.to_fhir(rows, clinic_agb=settings.clinic_agb, clinic_name=settings.clinic_name,
-                                      insurer_names={code: insurer.label for code, insurer in shipped_uzovi_table().items()},
-                                      today=today)
+                                      insurer_names=insurer_names, today=today)
 
     def audit(tx: Transaction) -> None:
         summary = {"inclusions": len(rows)} | ({"profile": profile, "columns": list(chosen)} if fmt == "csv" else {})

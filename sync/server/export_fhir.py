@@ -5,7 +5,9 @@ one per insurer (UZOVI) and one Practitioner per clinician (AGB). Per patient on
 (BSN; `Patient.id` is the random id the server keeps in `patients`, never derived from the
 BSN). Per inclusion:
 
-- Condition: the diagnosis (ICD-10) and, in bodySite, where and which side (SNOMED CT).
+- Condition: the diagnosis (ICD-10) and, in bodySite, where and which side (SNOMED CT). A
+  diagnosis outside the hand-wrist bundle has no coded body site here, so its Condition does
+  not claim nl-core-Problem (which requires one) when it carries a side.
 - Coverage: type "Basis" (hand care is basic insurance), the bundle period, payor → insurer.
 - Account: R4 EpisodeOfCare has no coverage element; `EpisodeOfCare.account` → Account, whose
   `coverage` → Coverage, is how R4 says which insurance pays for an episode (no extension).
@@ -187,6 +189,8 @@ class Builder:
             condition["bodySite"] = [body_site]
         if clinician:
             condition["asserter"] = _ref(clinician)
+        if body_site and "coding" not in body_site:
+            return condition  # nl-core-Problem wants a coded body site: a plain R4 Condition, not a false claim
         return _profiled(condition, PROFILES["Condition"])
 
     @staticmethod

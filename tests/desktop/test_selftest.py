@@ -1,10 +1,11 @@
 """`bundelassistent self-test`: a readable report for IT and a non-zero exit on any failure."""
 
+import datetime as dt
 import shutil
 import subprocess
 
 import resources
-from helpers import CLI
+from helpers import CLI, bundles_with_contract_end
 
 
 def self_test(*args, env=None):
@@ -20,7 +21,8 @@ def lines_marked(output, mark):
 
 
 def test_a_healthy_installation_passes_every_check_including_the_window(tmp_path):
-    result = self_test("--data-dir", tmp_path / "data")
+    bundles = bundles_with_contract_end(tmp_path / "bundles", dt.date.today() + dt.timedelta(days=365))
+    result = self_test("--data-dir", tmp_path / "data", "--bundles-dir", bundles)
     assert result.returncode == 0, result.stdout + result.stderr
     assert lines_marked(result.stdout, "FOUT") == []
     checked = {line.split(":")[0].split(None, 1)[1] for line in lines_marked(result.stdout, "OK")}
@@ -45,8 +47,8 @@ def test_a_corrupt_database_fails_the_data_check_without_a_traceback(tmp_path):
     (data / "bundelassistent.sqlite3").write_bytes(b"dit is geen database" * 100)
     result = self_test("--no-window", "--data-dir", data)
     assert result.returncode == 1
-    [failure] = lines_marked(result.stdout, "FOUT")
-    assert failure.startswith("FOUT  Datamap en database") and "back-up" in failure
+    [failure] = lines_marked(result.stdout, "FOUT  Datamap")
+    assert "back-up" in failure
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -54,8 +56,7 @@ def test_a_missing_keyring_is_a_failure(tmp_path):
     result = self_test("--no-window", "--data-dir", tmp_path / "data",
                        env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
     assert result.returncode == 1
-    [failure] = lines_marked(result.stdout, "FOUT")
-    assert failure.startswith("FOUT  Sleutelbos")
+    [failure] = lines_marked(result.stdout, "FOUT  Sleutelbos")
 
 
 def test_the_flag_form_runs_the_same_check(tmp_path):
@@ -74,5 +75,5 @@ def test_a_changed_model_file_fails_the_model_check(tmp_path):
     config.write_text(f'models_dir = "{models}"\n', encoding="utf-8")
     result = self_test("--no-window", "--config", config, "--data-dir", tmp_path / "data")
     assert result.returncode == 1
-    [failure] = lines_marked(result.stdout, "FOUT")
-    assert failure.startswith("FOUT  Voorspellingsmodellen") and target.name in failure
+    [failure] = lines_marked(result.stdout, "FOUT  Voorspellingsmodellen")
+    assert target.name in failure

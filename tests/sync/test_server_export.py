@@ -15,11 +15,13 @@ import uuid
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import create_engine, text
 
 from helpers import valid_bsns
-from serverproc import REPO, SERVER, read_csv, record, withdrawn
+from serverproc import REPO, SERVER, ServerProcess, read_csv, record, withdrawn
 from sync.server import export_csv, export_fhir, fhir_r4_schema
 from sync.server.config import normalize_database_url
 from sync.server.devices import AdminError
@@ -126,6 +128,15 @@ def test_no_cell_starts_with_a_formula_character(server, tmp_path):
 ])
 def test_the_formula_guard_follows_the_owasp_rule(content, safe):
     assert export_csv.cell(content) == safe
+
+
+@given(st.lists(st.text(), min_size=1, max_size=5))
+def test_any_text_comes_back_from_the_csv_as_written_and_never_as_a_formula(values):
+    columns = tuple(f"c{index}" for index in range(len(values)))
+    (row,) = read_csv(export_csv.to_csv([dict(zip(columns, values))], columns).decode("utf-8"))
+    for value, read in zip(values, row.values()):
+        assert not read.startswith(export_csv.FORMULA_START) and not read.lstrip().startswith(("=", "+", "-", "@"))
+        assert read.replace("\r\n", "\n") in (value.replace("\r\n", "\n"), "'" + value.replace("\r\n", "\n"))
 
 
 def test_date_times_are_amsterdam_time_without_microseconds():
@@ -303,6 +314,25 @@ def test_episode_statuses_are_r4_codes(state, inclusion, end, status):
     assert status in fhir_r4_schema.schema()["definitions"]["EpisodeOfCare"]["properties"]["status"]["enum"]
 
 
+@pytest.mark.parametrize("diagnosis, side, site, laterality, profiled", [
+    ("G56.0", "both", "8205005", "51440002", True), ("M18.1", "R", "85562004", "24028007", True),
+    ("G56.0", None, "8205005", None, True), ("S72.0", "L", None, "7771000", False), ("C18.0", None, None, None, True),
+])
+def test_the_condition_codes_site_and_side(diagnosis, side, site, laterality, profiled):
+    row = {"id": str(uuid.uuid4()), "patient_fhir_id": str(uuid.uuid4()), "bsn": P1, "birth_date": dt.date(1950, 1, 1),
+           "state": "registered", "bundle": "b", "bundle_version": "1", "condition": "c", "diagnosis": diagnosis,
+           "side": side, "insurer_uzovi": "3311", "inclusion_date": dt.date(2026, 11, 1),
+           "end_date": dt.date(2027, 10, 31)}
+    data = export_fhir.fhir_bundle([row], today=dt.date(2026, 12, 1))
+    export_fhir.validate(data)
+    (condition,) = resources_of(data)["Condition"]
+    (body_site,) = condition.get("bodySite") or [{}]
+    assert [c["code"] for c in body_site.get("coding", [])] == ([site] if site else [])
+    lateral = [e["valueCodeableConcept"]["coding"][0]["code"] for e in body_site.get("extension", [])]
+    assert lateral == ([laterality] if laterality else [])
+    assert ("meta" in condition) == profiled
+
+
 def test_the_products_schema_copy_is_the_official_one(official_r4_schema):
     assert fhir_r4_schema.schema_bytes() == official_r4_schema
 
@@ -316,16 +346,34 @@ def test_patient_ids_stay_the_same_from_one_export_to_the_next(server, tmp_path)
     assert len(query(server, "SELECT bsn FROM patients")) == 3
 
 
+def test_two_servers_give_the_same_patient_different_ids(tmp_path):
+    """Random per server: nothing in the BSN or the source code predicts Patient.id."""
+    ids = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        server = ServerProcess(f"sqlite:///{folder / 'server.sqlite3'}", folder, "sqlite").start()
+        try:
+            server.enroll().push_ok([record(P1)])
+            (patient,) = resources_of(json.loads(server.admin("export", "--format", "fhir").stdout))["Patient"]
+            ids.append(patient["id"])
+        finally:
+            server.stop()
+    assert ids[0] != ids[1]
+
+
 # -- settings and audit ----------------------------------------------------------------------
 @pytest.mark.parametrize("content, words", [
     ("clinic_agb = 1234567\n", ["clinic_agb", "8 cijfers", "aanhalingstekens"]),
     ('clinic_agb = "1234"\n', ["clinic_agb", "8 cijfers"]),
     ('clinc_agb = "01234567"\n', ["onbekende instelling clinc_agb", "clinic_agb"]),
     ("clinic_agb = \n", ["geen geldige TOML"]),
+    (None, ["bestaat niet"]),
 ])
 def test_a_bad_settings_file_is_a_clear_error(tmp_path, content, words):
     path = tmp_path / "server.toml"
-    path.write_text(content, encoding="utf-8")
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
     result = subprocess.run(SERVER + ["--database", f"sqlite:///{tmp_path / 's.sqlite3'}", "--config", str(path),
                                       "export"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stdout == "" and result.stderr.startswith("fout: ")

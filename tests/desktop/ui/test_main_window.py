@@ -1,7 +1,7 @@
 """The consultation window driven as a user does: keyboard into real widgets, offscreen."""
 
+import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,19 +12,18 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop import config  # noqa: E402
-from desktop.bundle_files import default_bundles_dir  # noqa: E402
 from desktop.registry import Actor  # noqa: E402
 from desktop.services import Services  # noqa: E402
 from desktop.ui.main_window import MainWindow  # noqa: E402
-from helpers import valid_bsns  # noqa: E402
+from helpers import bundles_with_contract_end, valid_bsns  # noqa: E402
 
 BSN = valid_bsns(1)[0]
 
 
 @pytest.fixture
 def services(tmp_path):
-    bundles = tmp_path / "bundles"
-    shutil.copytree(default_bundles_dir(), bundles)
+    # the window includes "today": a contract that runs on past today keeps these tests true in 2027
+    bundles = bundles_with_contract_end(tmp_path / "bundles", dt.date.today() + dt.timedelta(days=365))
     settings = config.load(overrides={"data_dir": str(tmp_path / "data"), "bundles_dir": str(bundles),
                                       "location": "Utrecht"})
     services = Services(settings, Actor("suo.test", "suo"))
