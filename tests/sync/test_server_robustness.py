@@ -75,7 +75,7 @@ def test_garbage_gets_json_errors_never_a_5xx_or_a_traceback(server):
     results = client.push_ok(nasty)
     assert [r["result"] for r in results] == ["rejected"] * 5
     # dates the database can hold but no patient has: refused by the rules, not by a 5xx
-    assert results[4]["code"] == "rule_failed" and "regel geboortedatum" in results[4]["reason"]
+    assert results[4]["code"] == "rule_failed" and "regel einddatum" in results[4]["reason"]
     response = requests.post(f"{server.url}/v1/enroll", timeout=10, headers={"X-Bundelassistent-Protocol": "1"},
                              json={"code": "AAAA\x00", "device_name": "x\x00"})
     assert response.status_code == 422
