@@ -66,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     syncer.add_argument("--once", action="store_true", required=True, help="één keer, dan stoppen")
     backup = command("backup", "maak een consistente kopie van de lokale database (mag terwijl de app draait)")
     backup.add_argument("--to", dest="target", required=True, type=Path, metavar="FILE", help="nieuw bestand")
+    restore = command("restore", "zet een back-up terug (eerst gecontroleerd; het huidige bestand blijft apart bewaard)")
+    restore.add_argument("backup_file", type=Path, metavar="FILE", help="back-up van `bundelassistent backup`")
+    restore.add_argument("--overwrite-unsynced", action="store_true",
+                         help="ook als het huidige register nog niet-verzonden inclusies heeft")
+    recover = command("recover-key", "zet de sleutel van dit apparaat (van IT) terug in de sleutelbos; lees hem van stdin")
+    recover.add_argument("--backup", type=Path, default=None, metavar="FILE",
+                         help="controleer de sleutel met deze back-up (als er geen register is)")
+    fresh = command("new-register", "begin bewust met een nieuw, leeg register (het oude blijft apart bewaard)")
+    fresh.add_argument("--confirm", action="store_true", required=True, help="ja, begin opnieuw")
     selftest = command("self-test", "controleer de installatie (voor IT); niet-nul bij een fout")
     selftest.add_argument("--no-window", action="store_true", help="sla de venstercontrole over")
     withdraw = command("withdraw", "trek een inclusie in (blijft bewaard met historie)")
@@ -238,6 +247,65 @@ def cmd_backup(args, services) -> int:
     return EXIT_OK
 
 
+def cmd_restore(args, settings) -> int:
+    from desktop.registry import DATABASE_NAME, MIGRATIONS, Registry
+    from desktop.store import backups
+
+    register = settings.data_dir / DATABASE_NAME
+    try:
+        info, kept = backups.restore(register, args.backup_file, args.overwrite_unsynced, len(MIGRATIONS))
+    except backups.BackupError as error:
+        raise UserError(str(error)) from None
+    with Registry(register) as registry:  # migrates an older backup and checks it opens
+        registry.audit("restore", None, None, "database", {"source": args.backup_file.name, "records": info.records,
+                                                            "replaced_file": kept.name if kept else None})
+    print(f"teruggezet: {args.backup_file} ({info.records} inclusies, {info.unsynced} nog te versturen)")
+    if kept:
+        print(f"het vorige bestand is bewaard als {kept}")
+    return EXIT_OK
+
+
+def cmd_recover_key(args, settings) -> int:
+    import getpass
+
+    from desktop.registry import DATABASE_NAME
+    from desktop.store import backups
+
+    if sys.stdin.isatty():
+        key = getpass.getpass("sleutel van dit apparaat (van IT): ")
+    else:
+        key = sys.stdin.readline()
+    try:
+        info = backups.recover_key(settings.data_dir / DATABASE_NAME, key, args.backup)
+    except backups.BackupError as error:
+        raise UserError(str(error)) from None
+    print(f"sleutel bewaard in de sleutelbos; hij opent het register van apparaat {info.device_id} "
+          f"({info.records} inclusies)")
+    return EXIT_OK
+
+
+def cmd_new_register(args, settings) -> int:
+    from desktop.registry import DATABASE_NAME, Registry
+    from desktop.store import backups
+
+    register = settings.data_dir / DATABASE_NAME
+    kept = backups.start_fresh(register)
+    with Registry(register) as registry:
+        registry.audit("new_register", None, None, "database", {"replaced_file": kept.name if kept else None})
+        device_id = registry.device_id
+    print(f"nieuw register gemaakt (apparaat {device_id})")
+    if kept:
+        print(f"het vorige bestand is bewaard als {kept}; de sleutel ervan staat nog in de sleutelbos")
+    return EXIT_OK
+
+
+STORE_COMMANDS = {  # these work on the file itself, so they do not open the register first
+    "restore": cmd_restore,
+    "recover-key": cmd_recover_key,
+    "new-register": cmd_new_register,
+}
+
+
 COMMANDS = {
     "backup": cmd_backup,
     "enroll": cmd_enroll,
@@ -288,6 +356,30 @@ def _start_logging(settings: config.Settings, what: str) -> None:
     log.info("start: %s", what)
 
 
+def _with_storage_errors(args, settings: config.Settings) -> int:
+    """Run a command; a storage fault becomes its own message (disk full is not damage)."""
+    from desktop import store
+    from desktop.registry import DATABASE_NAME
+
+    register = settings.data_dir / DATABASE_NAME
+    try:
+        if args.command in STORE_COMMANDS:
+            return STORE_COMMANDS[args.command](args, settings)
+        from desktop.services import Services  # not before: the window path must start fast
+
+        services = Services(settings)
+        try:
+            return COMMANDS[args.command](args, services)
+        finally:
+            services.close()
+    except BrokenPipeError:
+        raise
+    except store.FAULTS as error:
+        if isinstance(error, OSError) and error.filename and Path(error.filename).parent != register.parent:
+            raise UserError(f"{error.filename}: {error.strerror}") from None
+        raise UserError(str(store.describe(error, register))) from None
+
+
 def _never_fail_on_characters() -> None:
     """A console or pipe in a legacy code page (Windows cp1252) must not crash on a name like 'Łucja'."""
     for stream in (sys.stdout, sys.stderr):
@@ -335,21 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         _show_notices(settings)
         if args.command == "self-test":
             return cmd_self_test(args, settings)
-        import sqlite3
-
-        from desktop.services import Services  # not before: the window path must start fast
-
-        services = Services(settings)
-        try:
-            return COMMANDS[args.command](args, services)
-        except sqlite3.DatabaseError as error:
-            raise UserError(
-                f"de lokale database in {settings.data_dir} is beschadigd of geen SQLite-bestand ({error}); "
-                "zet een back-up terug of neem contact op met IT") from None
-        except OSError as error:
-            raise UserError(f"{error.filename or settings.data_dir}: {error.strerror}") from None
-        finally:
-            services.close()
+        return _with_storage_errors(args, settings)
     except UserError as error:
         print(f"fout: {error}", file=sys.stderr)
         return EXIT_USAGE

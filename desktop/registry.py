@@ -1,10 +1,11 @@
 """The local registry: inclusions, their history, the sync outbox and the audit log.
 
-One SQLite file per device, in WAL mode with synchronous=FULL, so a save that returned is
-on disk even if the process is killed or the power fails the next moment. Records are
-never deleted: withdrawal and correction add a revision and a history row. The audit
-log is append-only (triggers refuse UPDATE and DELETE), holds the NEN 7513 fields and is
-a hash chain (see auditchain), so rows removed behind the triggers' back are evident.
+One SQLite file per device, encrypted with SQLCipher (`desktop.store`), in WAL mode with
+synchronous=FULL, so a save that returned is on disk even if the process is killed or the
+power fails the next moment. Records are never deleted: withdrawal and correction add
+a revision and a history row. The audit log is append-only (triggers refuse UPDATE and
+DELETE), holds the NEN 7513 fields and is a hash chain (see auditchain), so rows removed
+behind the triggers' back are evident.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import datetime as dt
 import json
 import os
 import socket
-import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
-from desktop import auditchain
+from desktop import auditchain, store
 from desktop.core.eligibility import ELIGIBLE, Decision, Episode
 from desktop.core.fields import check_withdrawal_reason
 from desktop.core.identifiers import InvalidField
@@ -229,22 +229,37 @@ class Registry:
 
     def __init__(self, path: Path, actor: Actor | None = None):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-        self.db = sqlite_utils.Database(connection)
+        self.actor = actor or Actor.from_os()
+        self.db = sqlite_utils.Database(store.connect(self.path))  # raises store.StorageError with advice
+        try:
+            self._open()
+        except BaseException as error:
+            self.db.conn.close()
+            raise store.describe(error, self.path) if isinstance(error, (store.DatabaseError, OSError)) else error
+
+    def _open(self) -> None:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.actor = actor or Actor.from_os()
         self._migrate()
         self.device_id = self._device_id()
+        store.remember(self.path, self.device_id, self.record_count())
+
+    def record_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM inclusions").fetchone()[0]
 
     @classmethod
     def in_folder(cls, data_dir: Path, actor: Actor | None = None) -> "Registry":
         return cls(Path(data_dir) / DATABASE_NAME, actor)
 
     def close(self) -> None:
-        self.db.conn.close()
+        """Remember the record count (outside the file), then close."""
+        try:
+            store.remember(self.path, self.device_id, self.record_count())
+        except (store.StorageError, store.DatabaseError):
+            pass  # the next start checks again; closing must not fail
+        finally:
+            self.db.conn.close()
 
     def __enter__(self) -> "Registry":
         return self
@@ -286,23 +301,12 @@ class Registry:
         return self.db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
 
     def backup(self, target: Path) -> int:
-        """A consistent copy while the app may be writing (SQLite's online backup); returns its size."""
-        target = Path(target)
-        if target.exists():
-            raise FileExistsError(target)
-        partial = target.with_name(target.name + ".part")
-        copy = sqlite3.connect(str(partial))
-        try:
-            self.db.conn.backup(copy)
-            ok = copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        finally:
-            copy.close()
-        if not ok:
-            partial.unlink()
-            raise sqlite3.DatabaseError("de kopie doorstaat de integriteitscontrole niet")
-        partial.replace(target)
-        self.audit("backup", None, None, "database", {"target": target.name})
-        return target.stat().st_size
+        """A consistent, encrypted, verified copy while the app may be writing; returns its size."""
+        from desktop.store import backups
+
+        size = backups.write_backup(self.db.conn, self.path, Path(target))
+        self.audit("backup", None, None, "database", {"target": Path(target).name})
+        return size
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from desktop.logs import redact
 
 REQUIRED_MODULES = (
     "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtPrintSupport",
-    "sqlite_utils", "numpy", "scipy.special", "keyring", "requests", "stdnum.nl.bsn",
+    "sqlite_utils", "sqlcipher3", "numpy", "scipy.special", "keyring", "requests", "stdnum.nl.bsn",
     "platformdirs", "pydantic", "truststore", "sync.client", "predictors",
 )
 KEYRING_SERVICE = "Bundelassistent"
@@ -95,6 +94,7 @@ def check_bundles(settings: config.Settings) -> str:
 
 def check_audit_log(settings: config.Settings) -> str:
     """The audit log's triggers are in place and its hash chain is unbroken."""
+    from desktop import store
     from desktop.registry import DATABASE_NAME, Registry
 
     path = settings.data_dir / DATABASE_NAME
@@ -102,7 +102,7 @@ def check_audit_log(settings: config.Settings) -> str:
         with Registry(path) as registry:
             problems = registry.audit_chain_problems()
             count = registry.db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
-    except (sqlite3.DatabaseError, OSError) as error:
+    except store.FAULTS as error:
         raise CheckFailed(f"{path}: auditlog niet te lezen ({error}) — zie de controle van de database") from None
     if problems:
         raise CheckFailed(f"{path}: er is met het auditlog geknoeid: {'; '.join(problems)} — laat het bestand "
@@ -111,6 +111,7 @@ def check_audit_log(settings: config.Settings) -> str:
 
 
 def check_data_dir(settings: config.Settings) -> str:
+    from desktop import store
     from desktop.registry import DATABASE_NAME, MIGRATIONS, Registry
 
     folder = settings.data_dir
@@ -125,14 +126,43 @@ def check_data_dir(settings: config.Settings) -> str:
     try:
         with Registry(folder / DATABASE_NAME) as registry:
             if not registry.integrity_ok():
-                raise CheckFailed(f"{folder / DATABASE_NAME}: integriteitscontrole mislukt — zet een back-up terug")
+                raise CheckFailed(f"{folder / DATABASE_NAME}: integriteitscontrole mislukt — zet een back-up terug "
+                                  "(`bundelassistent restore BESTAND`)")
             version = registry.schema_version
-            count = registry.db.execute("SELECT count(*) FROM inclusions").fetchone()[0]
-    except sqlite3.DatabaseError as error:
-        raise CheckFailed(f"{folder / DATABASE_NAME}: geen bruikbare SQLite-database ({error}) — zet een back-up terug") from None
+            count = registry.record_count()
+    except store.FAULTS as error:
+        raise CheckFailed(str(store.describe(error, folder / DATABASE_NAME))) from None
     if version != len(MIGRATIONS):
         raise CheckFailed(f"databaseschema versie {version}, verwacht {len(MIGRATIONS)}")
     return f"{folder} schrijfbaar; database in orde (schema {version}, {count} inclusies)"
+
+
+ENCRYPTION_STATES = {
+    "encrypted": "versleuteld (SQLCipher), sleutel in de sleutelbos",
+    "plaintext": "NIET versleuteld",
+    "key missing": "versleuteld, maar de sleutel ontbreekt in de sleutelbos",
+    "no database yet": "nog geen database",
+    "no keyring": "onbekend: geen werkende sleutelbos",
+    "damaged": "beschadigd: geen SQLCipher- of SQLite-bestand",
+}
+
+
+def check_encryption(settings: config.Settings) -> str:
+    """Encrypted / plaintext / key missing, and whether the files are this user's only."""
+    from desktop import store
+    from desktop.registry import DATABASE_NAME
+
+    path = settings.data_dir / DATABASE_NAME
+    state = store.encryption_state(path)
+    text = f"{path.name}: {ENCRYPTION_STATES[state]}"
+    if state != store.EncryptionState.ENCRYPTED:
+        raise CheckFailed(text + " — start de app één keer (versleutelt) of zie docs/IT.md, 'Versleuteling'")
+    if os.name == "posix":
+        loose = [p.name for p in (path.parent, path) if p.stat().st_mode & 0o077]
+        if loose:
+            raise CheckFailed(f"{text}, maar leesbaar voor anderen: {', '.join(loose)} — start de app één keer")
+        text += "; map 0700, bestand 0600"
+    return text
 
 
 def check_models(settings: config.Settings) -> str:
@@ -173,7 +203,7 @@ def check_keyring(settings: config.Settings) -> str:
 
 def check_server(settings: config.Settings) -> str:
     """When a server is configured: reachable, same protocol, and this device's token works."""
-    from desktop import syncing
+    from desktop import store, syncing
     from desktop.registry import DATABASE_NAME, Registry
     from sync import protocol
     from sync.client import AuthenticationFailed, SyncError
@@ -181,7 +211,7 @@ def check_server(settings: config.Settings) -> str:
     try:
         with Registry(settings.data_dir / DATABASE_NAME) as registry:
             url = syncing.configured_server(registry, settings.server_url)
-    except (sqlite3.DatabaseError, OSError):  # reported by the data check; the setting still counts
+    except store.FAULTS:  # reported by the data check; the setting still counts
         url = syncing.normalise_server_url(settings.server_url) if settings.server_url else None
     if not url:
         return "geen server ingesteld: dit apparaat werkt alleen lokaal"
@@ -211,6 +241,7 @@ DEFAULT_CHECKS: list[tuple[str, Check]] = [
     ("Bundeldefinities", check_bundles),
     ("Voorspellingsmodellen", check_models),
     ("Datamap en database", check_data_dir),
+    ("Versleuteling", check_encryption),
     ("Auditlog", check_audit_log),
     ("Sleutelbos", check_keyring),
     ("Centrale server", check_server),

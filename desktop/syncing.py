@@ -9,7 +9,9 @@ run and leave everything in place for the next one.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import random
 import socket
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from sync.client import AuthenticationFailed, ServerClient, SyncError, make_sess
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
 SERVER_BUNDLES_FOLDER = "bundles-from-server"
+log = logging.getLogger("bundelassistent.sync")
 
 
 class NotEnrolled(SyncError):
@@ -69,7 +72,37 @@ def enroll(registry: Registry, client: ServerClient, code: str, location: str | 
     registry.set_meta({"server_url": client.base_url, "server_device_id": answer.device_id,
                        "sync_cursor": "0", "auth_problem": None})
     registry.audit("enroll", None, answer.device_id, "device", {"server": client.base_url})
+    deposit_key_after_enrolment(registry, client, answer.token)
     return answer
+
+
+def deposit_key_after_enrolment(registry: Registry, client: ServerClient, token: str) -> None:
+    """Enrolled all the same if this fails: the next sync deposits the key."""
+    client.token = token
+    try:
+        deposit_key(registry, client)
+    except SyncError:
+        pass
+
+
+def deposit_key(registry: Registry, client: ServerClient) -> bool:
+    """Give the server this register's key once per key and server; True if sent now.
+
+    Without it a lost keyring would lose every record not yet synced. Devices enrolled
+    before keys were deposited do it at their next sync.
+    """
+    from desktop.store import keys
+
+    entry = keys.load(registry.path)
+    if entry is None:
+        return False
+    receipt_name = f"{client.base_url} {hashlib.sha256(bytes.fromhex(entry.key)).hexdigest()[:16]}"
+    if registry.meta("key_deposited") == receipt_name:
+        return False
+    client.deposit_key(entry.key)
+    registry.set_meta({"key_deposited": receipt_name})
+    registry.audit("key_deposit", None, None, "database", {"server": client.base_url})
+    return True
 
 
 # -- one sync run -------------------------------------------------------------------------
@@ -132,6 +165,7 @@ class SyncEngine:
     def run_once(self) -> SyncSummary:
         summary = SyncSummary()
         try:
+            self._deposit_key()
             self._push(summary)
             self._pull(summary)
             self.registry.set_meta({"last_sync_at": utc_now(), "last_sync_error": None, "auth_problem": None})
@@ -143,6 +177,15 @@ class SyncEngine:
             self.registry.set_meta({"last_sync_error": str(error)})
         summary.pending = self.registry.pending_count()
         return summary
+
+    def _deposit_key(self) -> None:
+        """A server that cannot take the key now (or an older one) must not hold up the records."""
+        try:
+            deposit_key(self.registry, self.client)
+        except AuthenticationFailed:
+            raise
+        except SyncError as error:
+            log.warning("databasesleutel niet afgegeven, volgende keer opnieuw: %s", error)
 
     def _push(self, summary: SyncSummary) -> None:
         while batch := outbox.next_batch(self.registry, PUSH_BATCH):

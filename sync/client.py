@@ -103,6 +103,10 @@ class ServerClient:
         request = protocol.EnrollRequest(code=code.strip(), device_name=device_name[:100], location=location)
         return self._call("POST", "/v1/enroll", protocol.EnrollResponse, body=request)
 
+    def deposit_key(self, key: str) -> protocol.DeviceKeyReceipt:
+        """Hand the database key to the server's escrow (see sync.server.device_keys)."""
+        return self._call("POST", "/v1/device/key", protocol.DeviceKeyReceipt, body=protocol.DeviceKeyDeposit(key=key))
+
     def push(self, records: list[dict[str, Any]]) -> list[protocol.PushResult]:
         """Push wire-record dicts; one result per record, in order."""
         payload = {"records": records}

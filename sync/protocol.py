@@ -239,6 +239,21 @@ class EnrollResponse(_Response):
     server_time: dt.datetime
 
 
+# -- the device's database key, held in escrow ----------------------------------------------
+DatabaseKey = Annotated[str, StringConstraints(strict=True, pattern=r"^[0-9a-f]{64}$")]
+
+
+class DeviceKeyDeposit(_Request):
+    """The device's SQLCipher key (64 hex digits), so IT can recover its unsynced records."""
+
+    key: DatabaseKey
+
+
+class DeviceKeyReceipt(_Response):
+    stored: bool = Field(description="false when this key was deposited before")
+    deposited_at: dt.datetime
+
+
 # -- inclusions -----------------------------------------------------------------------------
 class InclusionRecord(_Request):
     """One inclusion as a device pushes it; mirrors the local `inclusions` table."""

@@ -36,6 +36,14 @@ def jsonl(lines) -> str:
     return "".join(json.dumps(line) + "\n" for line in lines)
 
 
+def open_register(path):
+    """A plain connection to an (encrypted) register file, keyed from the keyring as the app does."""
+    from desktop.store import keys
+    from desktop.store.database import raw_connect
+
+    return raw_connect(Path(path), keys.load(Path(path)))
+
+
 def bundles_with_contract_end(folder: Path, end) -> Path:
     """A copy of the shipped bundles whose hand-wrist contract ends on `end` (test data only).
 

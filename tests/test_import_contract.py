@@ -31,7 +31,7 @@ class Rule:
 RULES = (
     Rule("the server imports of desktop only the domain core", "sync/server", ("desktop",), ("desktop.core",)),
     Rule("the domain core does no I/O and knows no Qt, store, network or sync", "desktop/core",
-         (*QT, "sqlite3", "sqlite_utils", "requests", "keyring", "desktop", "sync", "predictors"),
+         (*QT, "sqlite3", "sqlcipher3", "sqlite_utils", "requests", "keyring", "desktop", "sync", "predictors"),
          ("desktop.core",)),
     *(Rule(f"only desktop/ui imports Qt ({package}/)", package, QT, except_under=("desktop/ui",))
       for package in CODE_PACKAGES),

@@ -3,6 +3,7 @@ load what takes time (prediction models) in the background."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from PySide6.QtCore import QTimer
@@ -37,6 +38,10 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
         from desktop.services import Services
 
         services.append(Services(settings))
+        problem = storage_problem(services[0])
+        if problem:
+            stop_with_message(window, problem)
+            return
         window.attach(services[0])
         instance.patient_received.connect(lambda context: window.open_patient(**context))
         if patient:
@@ -48,6 +53,35 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
     finally:
         for service in services:
             service.close()
+
+
+EXIT_STORAGE = 2
+
+
+def storage_problem(services) -> str | None:
+    """Open the register now, so a storage fault stops the app before anything is typed."""
+    from desktop import store
+    from desktop.registry import DATABASE_NAME
+
+    language = services.settings.language
+    try:
+        services.registry
+    except store.FAULTS as error:
+        return store.describe(error, services.settings.data_dir / DATABASE_NAME).text(language)
+    return None
+
+
+def stop_with_message(window, message: str) -> None:
+    """The register cannot be used: say why and how to fix it, then quit (exit code 2)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    logging.getLogger("bundelassistent").error("register niet bruikbaar: %s", message)
+    print(f"fout: {message}", file=sys.stderr)
+    box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message[:1].upper() + message[1:] + ".",
+                      QMessageBox.StandardButton.Close, window)
+    box.setObjectName("storage-problem")
+    box.finished.connect(lambda _: QApplication.instance().exit(EXIT_STORAGE))
+    box.open()
 
 
 def check_window(settings: Settings) -> str:

@@ -55,6 +55,7 @@ ENGLISH = {
     "Handout meegegeven": "Handout given",
     "Inclusie registreren": "Register inclusion",
     "Geregistreerd": "Registered",
+    "Niet opgeslagen": "Not saved",
     "Intrekken…": "Withdraw…",
     "Corrigeren…": "Correct…",
     "Reden": "Reason",

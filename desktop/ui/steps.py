@@ -4,6 +4,7 @@ emits `changed`; the window re-evaluates and tells every step to refresh."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPageSize, QTextDocument
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import store
 from desktop.consultation import Consultation
 from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
 from desktop.core.handout import explanation_html
@@ -501,6 +503,11 @@ class InclusionStep(Step):
         except NotEligible as refused:
             self.result.setText("<span style='color:#b3261e'>Niet opgeslagen: "
                                 + "; ".join(refused.decision.reasons(language())) + "</span>")
+            return
+        except store.FAULTS as error:  # disk full, read-only, locked …
+            fault = store.describe(error, self.services.registry.path)
+            self.result.setText(f"<span style='color:#b3261e'>{tr('Niet opgeslagen')}: "
+                                f"{html.escape(fault.text(language()))}</span>")
             return
         self.show_problems({})
         self.consultation.registered = record

@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import store
 from desktop.core.identifiers import mask_bsn
 from desktop.registry import InvalidChange
 from desktop.services import Services
-from desktop.ui.i18n import tr
+from desktop.ui.i18n import language, tr
 
 FILTERS = (("Vandaag", "today"), ("Niet verzonden", "unsent"), ("Afgewezen of dubbel", "problems"), ("Alles", "all"))
 STATE_TEXT = {"registered": "geregistreerd", "synced": "verzonden", "duplicate": "dubbel", "rejected": "afgewezen",
@@ -96,6 +97,10 @@ class Worklist(QWidget):
         item = self.table.item(self.table.currentRow(), 0)
         return item.data(Qt.ItemDataRole.UserRole) if item else None
 
+    def _fault(self, error: Exception) -> str:
+        """Disk full, read-only, locked or damaged: each its own advice, in the window's language."""
+        return store.describe(error, self.services.registry.path).text(language())
+
     def withdraw(self, inclusion_id: str, reason: str) -> None:
         self.services.registry.withdraw(inclusion_id, reason)
         self.refresh()
@@ -112,6 +117,8 @@ class Worklist(QWidget):
             self.withdraw(inclusion_id, reason)
         except InvalidChange as error:
             QMessageBox.warning(self, tr("Intrekken…"), str(error))
+        except store.FAULTS as error:
+            QMessageBox.warning(self, tr("Intrekken…"), self._fault(error))
 
     def correct_selected(self) -> None:
         inclusion_id = self.selected_id()
@@ -125,6 +132,9 @@ class Worklist(QWidget):
             self.services.registry.correct(inclusion_id, dialog.changes(), dialog.reason.text())
         except InvalidChange as error:
             QMessageBox.warning(self, tr("Corrigeren…"), str(error))
+            return
+        except store.FAULTS as error:
+            QMessageBox.warning(self, tr("Corrigeren…"), self._fault(error))
             return
         self.refresh()
         self.changed.emit()

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from sync import protocol as p
-from sync.server import SERVER_VERSION, coverage, devices, feed, inclusions
+from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions
 from sync.server.devices import AccessDenied
 from sync.server.storage import Storage
 
@@ -60,6 +60,15 @@ def health(request: Request) -> p.HealthResponse:
              responses={403: {"model": p.ErrorBody, "description": "koppelcode onbekend, gebruikt of verlopen"}})
 def enroll(body: p.EnrollRequest, request: Request) -> p.EnrollResponse:
     return devices.enroll(get_storage(request), body)
+
+
+@router.post("/device/key", response_model=p.DeviceKeyReceipt, tags=["devices"], dependencies=versioned)
+def deposit_key(body: p.DeviceKeyDeposit, request: Request,
+                auth: Annotated[str | None, Depends(authorization)]) -> p.DeviceKeyReceipt:
+    """The device's database key, kept sealed so IT can recover the device (see `device_keys`)."""
+    devices.token_hash(auth)  # no token: refused before the key file is touched
+    kek = device_keys.load_kek(request.app.state.settings.key_file)
+    return devices.as_device(get_storage(request), auth, lambda tx, device: device_keys.deposit(tx, device, body, kek))
 
 
 PUSH_BODY = {"requestBody": {"required": True, "content": {"application/json": {

@@ -16,13 +16,16 @@ import os
 import sys
 from pathlib import Path
 
-from sync.server.config import CONFIG_ENV, DATABASE_ENV, ConfigError, Settings
+from sync.server.config import CONFIG_ENV, DATABASE_ENV, KEY_FILE_ENV, ConfigError, Settings
 
 
 def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument("--database", metavar="URL", default=None if top else argparse.SUPPRESS,
                         help=f"sqlite:///pad, een bestandspad of postgresql://…; standaard ${DATABASE_ENV} "
                              "of een SQLite-bestand in de gebruikersmap")
+    parser.add_argument("--key-file", metavar="FILE", type=Path, default=None if top else argparse.SUPPRESS,
+                        help=f"bestand (0600) met de sleutel die de databasesleutels van apparaten versleutelt; "
+                             f"standaard ${KEY_FILE_ENV} of een bestand in de gebruikersmap")
     parser.add_argument("--config", metavar="FILE", default=None if top else argparse.SUPPRESS,
                         help=f"instellingenbestand (TOML, bijvoorbeeld clinic_agb); standaard ${CONFIG_ENV}")
 
@@ -58,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("devices", "toon de gekoppelde apparaten")
 
+    device_key = command("device-key", "toon de databasesleutel van een apparaat (voor herstel; wordt gelogd)")
+    device_key.add_argument("device_id", metavar="DEVICE_ID")
+    device_key.add_argument("--all", action="store_true", help="ook eerdere sleutels (voor oudere back-ups)")
+
     coverage = command("import-coverage", "lees een dekkingsbestand (bsn,uzovi,insurer,valid_from,valid_to)")
     coverage.add_argument("csv", metavar="CSV", type=Path)
 
@@ -88,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        settings = Settings.from_url(args.database, args.config)
+        overrides = {"key_file": args.key_file.expanduser()} if args.key_file else {}
+        settings = Settings.from_url(args.database, args.config, **overrides)
         return _run(args, settings)
     except ConfigError as error:
         return _fail(str(error))
@@ -118,6 +126,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         storage.migrate()
         if args.command == "serve":
+            from sync.server.device_keys import load_kek
+
+            load_kek(settings.key_file)  # made or checked now: a bad key file stops the start, not a deposit
             return _serve(args, settings, storage)
         if args.command == "migrate":
             print(f"schema bijgewerkt tot revisie {storage.schema_revision()}")
@@ -132,6 +143,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"apparaat {args.device_id} ingetrokken; zijn volgende verzoek wordt geweigerd")
         elif args.command == "devices":
             _print_devices(devices.list_devices(storage))
+        elif args.command == "device-key":
+            _print_device_keys(args, settings, storage)
         elif args.command == "import-coverage":
             summary = coverage.import_coverage(storage, args.csv)
             print(f"{summary.rows} regels gelezen: {summary.added} nieuw, {summary.changed} gewijzigd, "
@@ -162,6 +175,18 @@ def _export(args: argparse.Namespace, settings: Settings, storage) -> None:
     else:
         sys.stdout.buffer.write(result.content)
         sys.stdout.flush()
+
+
+def _print_device_keys(args: argparse.Namespace, settings: Settings, storage) -> None:
+    """Newest key on the last line (as enroll-code prints its code); older ones above with --all."""
+    from sync.server import device_keys
+
+    found = device_keys.retrieve(storage, args.device_id, device_keys.load_kek(settings.key_file))
+    print(f"Databasesleutel van apparaat {args.device_id}. Zet hem terug op het apparaat met: "
+          "bundelassistent recover-key (de sleutel op standaardinvoer)", file=sys.stderr)
+    for when, key in (found if args.all else found[-1:]):
+        label = when.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        print(f"{label}  {key}" if args.all else key)
 
 
 def _print_devices(rows: list[dict]) -> None:
@@ -198,6 +223,7 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
             raise AdminError("--workers > 1 kan alleen met PostgreSQL")
         storage.dispose()
         os.environ[DATABASE_ENV] = settings.database_url
+        os.environ[KEY_FILE_ENV] = str(settings.key_file)
         if args.config:
             os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
         uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,

@@ -26,10 +26,21 @@ from sync.protocol import MAX_BODY_BYTES
 
 DATABASE_ENV = "BUNDELASSISTENT_SERVER_DATABASE"
 CONFIG_ENV = "BUNDELASSISTENT_SERVER_CONFIG"
+KEY_FILE_ENV = "BUNDELASSISTENT_SERVER_KEY_FILE"
 
 
 class ConfigError(ValueError):
     """A setting is unusable; the message says which and why, in Dutch."""
+
+
+def _data_folder() -> Path:
+    return Path(platformdirs.user_data_dir("bundelassistent-server", appauthor=False))
+
+
+def _path(value: Any) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("moet een bestandspad zijn, tussen aanhalingstekens")
+    return Path(value).expanduser()
 
 
 def _agb(value: Any) -> str:
@@ -58,6 +69,8 @@ FILE_SETTINGS = (
     FileSetting("clinic_agb", _agb, "AGB-code van de kliniek (de zorgaanbieder): identifier van de "
                                     "kliniek-Organization in de FHIR-export en kolom clinic_agb in de CSV"),
     FileSetting("clinic_name", _name, "naam van de kliniek in de FHIR-export"),
+    FileSetting("key_file", _path, "bestand (0600) met de sleutel die de afgegeven databasesleutels van "
+                                   "apparaten versleutelt (standaard in de datamap van de server)"),
 )
 
 
@@ -91,8 +104,13 @@ def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
 
 
 def default_database_url() -> str:
-    folder = Path(platformdirs.user_data_dir("bundelassistent-server", appauthor=False))
-    return f"sqlite:///{folder / 'server.sqlite3'}"
+    return f"sqlite:///{_data_folder() / 'server.sqlite3'}"
+
+
+def key_file_path(value: str | Path | None = None) -> Path:
+    """Where the key-encryption key for device keys lives: the option, the environment, or the data folder."""
+    chosen = value or os.environ.get(KEY_FILE_ENV)
+    return Path(chosen).expanduser() if chosen else _data_folder() / "device-key-encryption.key"
 
 
 def normalize_database_url(url: str | None) -> str:
@@ -120,6 +138,7 @@ class Settings:
     max_overflow: int = 30
     clinic_agb: str | None = None
     clinic_name: str | None = None
+    key_file: Path = field(default_factory=key_file_path)
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -48,6 +48,16 @@ devices = Table(
     Column("enrollment_code_id", Integer),
 )
 
+device_keys = Table(  # each device's database key, sealed with the server's key-encryption key
+    "device_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", String(36), nullable=False),
+    Column("key_fingerprint", String(64), nullable=False),  # sha256 of the key: a re-deposit is a no-op
+    Column("sealed_key", Text, nullable=False),             # AES-256-GCM, the device id as associated data
+    Column("deposited_at", UTCDateTime, nullable=False),
+    UniqueConstraint("device_id", "key_fingerprint", name="uq_device_keys_device_fingerprint"),
+)
+
 enrollment_codes = Table(
     "enrollment_codes", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

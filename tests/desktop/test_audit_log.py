@@ -7,14 +7,13 @@ as an attacker with the file would do it: drop the trigger, then delete, edit or
 import json
 import os
 import pwd
-import sqlite3
 import subprocess
 
 import pytest
 
 from desktop import auditchain
 from desktop.registry import DATABASE_NAME, _migration_1, _migration_2
-from helpers import CLI, inclusion, jsonl, valid_bsns
+from helpers import CLI, inclusion, jsonl, open_register, valid_bsns
 
 BSNS = valid_bsns(8)
 
@@ -40,14 +39,14 @@ def audit_line(data):
 
 
 def query(data, sql, params=()):
-    with sqlite3.connect(data / DATABASE_NAME) as connection:
-        rows = connection.execute(sql, params).fetchall()
+    connection = open_register(data / DATABASE_NAME)
+    rows = connection.execute(sql, params).fetchall()
     connection.close()
     return rows
 
 
 def tamper(data, *statements):
-    connection = sqlite3.connect(data / DATABASE_NAME)
+    connection = open_register(data / DATABASE_NAME)  # an attacker who has the file and the user's key
     for statement in statements:
         connection.execute(statement)
     connection.commit()
@@ -201,7 +200,8 @@ def test_two_processes_writing_at_once_keep_one_unbroken_chain(tmp_path):
 
 
 def test_an_existing_log_is_chained_by_the_migration(tmp_path):
-    """A register from before the chain (schema 2) gets its rows hashed in place, in order."""
+    """A register from before the chain (schema 2, plaintext as it was then) is encrypted and gets its
+    rows hashed in place, in order."""
     import sqlite_utils
 
     data = tmp_path / "data"

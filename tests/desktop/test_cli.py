@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from helpers import CLI
-from helpers import inclusion, jsonl, valid_bsns
+from helpers import inclusion, jsonl, open_register, valid_bsns
 
 BSN, OTHER = valid_bsns(2)
 
@@ -153,15 +153,18 @@ def test_invalid_config_file_is_reported(tmp_path):
 
 
 def test_backup_copies_the_database_consistently_and_never_overwrites(tmp_path):
-    import sqlite3
-
     path = tmp_path / "batch.jsonl"
     path.write_text(jsonl([inclusion(bsn) for bsn in valid_bsns(3, start=300_000_000)]), encoding="utf-8")
     assert run("--data-dir", tmp_path / "data", "register", "--jsonl", path).returncode == 0
     target = tmp_path / "kopie.sqlite3"
     result = run("--data-dir", tmp_path / "data", "backup", "--to", target)
     assert result.returncode == 0, result.stderr
-    with sqlite3.connect(target) as copy:
-        assert copy.execute("SELECT count(*) FROM inclusions").fetchone()[0] == 3
+    assert not target.read_bytes().startswith(b"SQLite format 3")  # encrypted like the register
+    from desktop.store import keys
+    from desktop.store.database import raw_connect
+
+    copy = raw_connect(target, keys.load(tmp_path / "data" / "bundelassistent.sqlite3"))  # the device key opens it
+    assert copy.execute("SELECT count(*) FROM inclusions").fetchone()[0] == 3
+    copy.close()
     again = run("--data-dir", tmp_path / "data", "backup", "--to", target)
     assert again.returncode == 2 and "bestaat al" in again.stderr

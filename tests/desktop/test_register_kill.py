@@ -2,19 +2,18 @@
 
 import os
 import signal
-import sqlite3
 import subprocess
 
 import pytest
 
 from helpers import CLI
-from helpers import inclusion, jsonl, valid_bsns
+from helpers import inclusion, jsonl, open_register, valid_bsns
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
 
 
 def stored_ids(data_dir):
-    connection = sqlite3.connect(data_dir / "bundelassistent.sqlite3")
+    connection = open_register(data_dir / "bundelassistent.sqlite3")
     try:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         ids = {row[0] for row in connection.execute("SELECT id FROM inclusions")}

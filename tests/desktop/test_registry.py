@@ -1,6 +1,6 @@
 import datetime as dt
 import multiprocessing
-import sqlite3
+
 
 import pytest
 
@@ -9,7 +9,8 @@ from desktop.core.eligibility import NOT_ELIGIBLE
 from desktop.core.inputs import InputError, parse_inclusion
 from desktop.registry import MIGRATIONS, Actor, InvalidChange, NotEligible, Registry
 from desktop.services import Services
-from helpers import inclusion, valid_bsns
+from desktop.store import DatabaseError
+from helpers import inclusion, open_register, valid_bsns
 
 BSN, OTHER = valid_bsns(2)
 NEN7513_FIELDS = {"at", "user", "role", "acted_for", "patient_bsn", "action", "device_id", "system"}
@@ -30,7 +31,7 @@ def register(services, **changes):
 
 def test_registered_inclusion_is_visible_to_a_fresh_connection_with_history_outbox_and_audit(services, tmp_path):
     record = register(services)
-    other = sqlite3.connect(tmp_path / "data" / "bundelassistent.sqlite3")
+    other = open_register(tmp_path / "data" / "bundelassistent.sqlite3")
     state, end_date = other.execute("SELECT state, end_date FROM inclusions WHERE id = ?", [record["id"]]).fetchone()
     assert state == "registered"
     assert end_date == "2026-03-13"  # 365 days: 2025-03-14 up to and including 2026-03-13
@@ -130,11 +131,11 @@ def test_the_input_parser_refuses_what_the_server_would(services, changes, field
 def test_audit_log_and_inclusions_cannot_be_altered_or_deleted(services):
     record = register(services)
     db = services.registry.db
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(DatabaseError, match="append-only"):
         db.execute("UPDATE audit_log SET user = 'someone else'")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(DatabaseError, match="append-only"):
         db.execute("DELETE FROM audit_log")
-    with pytest.raises(sqlite3.DatabaseError, match="never deleted"):
+    with pytest.raises(DatabaseError, match="never deleted"):
         db.execute("DELETE FROM inclusions WHERE id = ?", [record["id"]])
 
 

@@ -26,7 +26,8 @@ def test_a_healthy_installation_passes_every_check_including_the_window(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     assert lines_marked(result.stdout, "FOUT") == []
     checked = {line.split(":")[0].split(None, 1)[1] for line in lines_marked(result.stdout, "OK")}
-    assert {"Python-modules", "Bundeldefinities", "Datamap en database", "Sleutelbos", "Venster (Qt)"} <= checked
+    assert {"Python-modules", "Bundeldefinities", "Datamap en database", "Versleuteling", "Sleutelbos",
+            "Venster (Qt)"} <= checked
     assert "Alle controles geslaagd." in result.stdout
 
 
@@ -48,7 +49,9 @@ def test_a_corrupt_database_fails_the_data_check_without_a_traceback(tmp_path):
     result = self_test("--no-window", "--data-dir", data)
     assert result.returncode == 1
     [failure] = lines_marked(result.stdout, "FOUT  Datamap")
-    assert "back-up" in failure
+    assert "beschadigd" in failure and "back-up" in failure
+    [encryption] = lines_marked(result.stdout, "FOUT  Versleuteling")
+    assert "beschadigd" in encryption
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -57,11 +60,15 @@ def test_a_missing_keyring_is_a_failure(tmp_path):
                        env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
     assert result.returncode == 1
     [failure] = lines_marked(result.stdout, "FOUT  Sleutelbos")
+    [register] = lines_marked(result.stdout, "FOUT  Datamap")
+    assert "geen werkende sleutelbos" in register  # the register cannot be opened without its key
+    assert lines_marked(result.stdout, "FOUT  Versleuteling")
 
 
 def test_the_flag_form_runs_the_same_check(tmp_path):
-    result = subprocess.run([*CLI, "--data-dir", str(tmp_path / "data"), "--self-test", "--no-window"],
-                            capture_output=True, text=True, timeout=120)
+    bundles = bundles_with_contract_end(tmp_path / "bundles", dt.date.today() + dt.timedelta(days=365))
+    result = subprocess.run([*CLI, "--data-dir", str(tmp_path / "data"), "--bundles-dir", str(bundles),
+                             "--self-test", "--no-window"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Alle controles geslaagd." in result.stdout
 

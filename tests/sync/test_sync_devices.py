@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
+import sys
 import time
 
 from helpers import CLI, inclusion, jsonl, valid_bsns
@@ -55,8 +55,20 @@ class Device:
         return {record["id"]: record for record in json.loads(result.stdout)}
 
     def query(self, sql: str, params=()) -> list[tuple]:
-        with sqlite3.connect(f"file:{self.data / 'bundelassistent.sqlite3'}?mode=ro", uri=True) as db:
-            return db.execute(sql, params).fetchall()
+        """Read the device's encrypted register with its own key (its own keyring), as the app does."""
+        result = subprocess.run([sys.executable, "-c", QUERY, str(self.data / "bundelassistent.sqlite3"), sql,
+                                 json.dumps(list(params))], capture_output=True, text=True, timeout=60, env=self.env)
+        assert result.returncode == 0, result.stderr
+        return [tuple(row) for row in json.loads(result.stdout)]
+
+
+QUERY = """import json, sys
+from pathlib import Path
+from desktop.store import keys
+from desktop.store.database import raw_connect
+db = raw_connect(Path(sys.argv[1]), keys.load(Path(sys.argv[1])))
+print(json.dumps(db.execute(sys.argv[2], json.loads(sys.argv[3])).fetchall()))
+"""
 
 
 def exported_ids(server: ServerProcess) -> list[str]:

@@ -201,3 +201,57 @@ def test_five_launches_start_load_the_models_and_close(tmp_path):
                              "--launches", "5"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5× ok" in result.stdout and "crashes: 0" in result.stdout
+
+
+# -- the window's own operations ---------------------------------------------------------------
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from desktop import config
+    from desktop.registry import Actor
+    from desktop.services import Services
+    from desktop.ui.main_window import MainWindow
+
+    services = Services(config.load(overrides={"data_dir": str(tmp_path / "data"), "location": "Utrecht"}),
+                        Actor("suo.test", "suo"))
+    window = MainWindow(services, load_models=False, background_sync=False)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()
+    services.close()
+
+
+def test_an_insurer_answer_about_the_previous_patient_never_fills_in_the_next(qtbot, window, monkeypatch):
+    from desktop.services import InsurerLookup, Services
+    from helpers import valid_bsns
+
+    first, second = valid_bsns(2, start=300_000_000)
+    release = threading.Event()
+
+    def lookup_insurer(services, bsn, on):
+        if bsn == first:
+            release.wait(5)  # the server is slow for the first patient
+            return InsurerLookup("7095", "VGZ", "server", "2025-03-14T09:00:00Z", "gevonden op de server")
+        return InsurerLookup("3311", "Zilveren Kruis", "server", "2025-03-14T09:00:01Z", "gevonden op de server")
+
+    monkeypatch.setattr(Services, "lookup_insurer", lookup_insurer)
+    window.open_patient(bsn=first, birth_date="1970-05-05")
+    window.open_patient(bsn=second, birth_date="1971-06-06")
+    qtbot.waitUntil(lambda: window.consultation.insurer_uzovi == "3311", timeout=5000)
+    release.set()
+    qtbot.wait(200)  # the first answer arrives now, and must be dropped
+    assert window.consultation.insurer_uzovi == "3311" and window.steps[1].uzovi.text() == "3311"
+
+
+def test_a_failed_insurer_lookup_names_the_error_and_asks_for_the_card(qtbot, window, monkeypatch):
+    from desktop.services import Services
+    from helpers import valid_bsns
+
+    def lookup_insurer(services, bsn, on):
+        raise PermissionError("keyring locked")
+
+    monkeypatch.setattr(Services, "lookup_insurer", lookup_insurer)
+    window.open_patient(bsn=valid_bsns(1, start=300_100_000)[0], birth_date="1970-05-05")
+    qtbot.waitUntil(lambda: "opzoeken mislukt" in window.steps[1].source.text(), timeout=5000)
+    assert "PermissionError" in window.steps[1].source.text() and "pas" in window.steps[1].source.text()
+    assert window.consultation.insurer_uzovi in (None, "")

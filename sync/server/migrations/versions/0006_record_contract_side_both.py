@@ -4,14 +4,14 @@ The device registers an inclusion of both hands (side `both`); the server now ac
 it, so `side` and `episode_side` must hold it. On SQLite the table is rebuilt (batch
 mode), which drops its triggers: the one that refuses deletes is created again.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
