@@ -96,6 +96,12 @@ class Consultation:
         except InvalidField:
             return None
 
+    def valid_birth_date(self) -> dt.date | None:
+        try:
+            return validate_birth_date(self.birth_date, dt.date.today())
+        except InvalidField:
+            return None
+
     def lookup_date(self) -> dt.date:
         """The day the insurer must be valid on: the inclusion date when it is a date, else today."""
         try:

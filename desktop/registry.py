@@ -192,12 +192,19 @@ def _set_audit_head(db: sqlite_utils.Database, head: auditchain.Head) -> None:
                [auditchain.HEAD_KEY, head.encode()])
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Protocol 2 sends other devices' inclusions without birth date, location or device:
+    forget what earlier syncs stored of those (the active-episode check never read them)."""
+    db.execute("UPDATE remote_inclusions SET birth_date = NULL, location = NULL, device_id = NULL")
+
+
+
 # How a server before the shared record contract refused a field its protocol did not take
 # (side `both`, …): "record N: field: problem". Other refusals have no such prefix.
 CONTRACT_MISMATCH = "record [0-9]*: *"
 
 
-def _migration_4(db: sqlite_utils.Database) -> None:
+def _migration_5(db: sqlite_utils.Database) -> None:
     """Send again what an older server refused for a record-contract mismatch.
 
     The server now takes every value the device stores (side `both` above all), so these
@@ -221,7 +228,7 @@ def _migration_4(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,
-                                                              _migration_4]
+                                                              _migration_4, _migration_5]
 
 
 class Registry:

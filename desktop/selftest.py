@@ -206,7 +206,7 @@ def check_server(settings: config.Settings) -> str:
     from desktop import store, syncing
     from desktop.registry import DATABASE_NAME, Registry
     from sync import protocol
-    from sync.client import AuthenticationFailed, SyncError
+    from sync.client import AuthenticationFailed, SyncError, upgrade_message
 
     try:
         with Registry(settings.data_dir / DATABASE_NAME) as registry:
@@ -220,8 +220,7 @@ def check_server(settings: config.Settings) -> str:
     try:
         health = client.health()
         if health.protocol_version != protocol.PROTOCOL_VERSION:
-            raise CheckFailed(f"{url} spreekt protocolversie {health.protocol_version}, de app "
-                              f"{protocol.PROTOCOL_VERSION} — werk de app of de server bij")
+            raise CheckFailed(f"{url}: {upgrade_message(str(health.protocol_version), '')}")
         if not token:
             raise CheckFailed(f"{url} bereikbaar, maar dit apparaat is niet aangemeld — "
                               "gebruik `bundelassistent enroll --server URL --code CODE`")

@@ -20,7 +20,7 @@ from desktop.core.inputs import InclusionRequest
 from desktop.core.states import ModelState
 from desktop.registry import Actor, Registry
 from desktop.syncing import SERVER_BUNDLES_FOLDER
-from sync.client import ServerClient
+from sync.client import RateLimited, ServerClient
 
 
 T = TypeVar("T")
@@ -35,6 +35,7 @@ class SyncStatus:
     last_sync: str | None = None
     error: str | None = None
     auth_problem: str | None = None
+    upgrade_problem: str | None = None  # this app or the server must be upgraded (HTTP 426)
 
 
 @dataclass(frozen=True)
@@ -161,10 +162,11 @@ class Services:
         enrolled = bool(url and syncing.load_token(url))
         return SyncStatus(configured=bool(url), enrolled=enrolled,
                           last_sync=registry.meta("last_sync_at"), error=registry.meta("last_sync_error"),
-                          auth_problem=registry.meta("auth_problem"))
+                          auth_problem=registry.meta("auth_problem"), upgrade_problem=registry.meta("upgrade_problem"))
 
-    def lookup_insurer(self, bsn: str, on: dt.date) -> InsurerLookup:
-        """Ask the server (briefly), else the local cache; slow: call off the UI thread."""
+    def lookup_insurer(self, bsn: str, birth_date: dt.date, on: dt.date) -> InsurerLookup:
+        """Ask the server (briefly) with BSN and birth date, else the local cache; slow:
+        call off the UI thread."""
         problem = "geen server ingesteld"
         try:
             client = self.client()
@@ -172,7 +174,10 @@ class Services:
             client, problem = None, str(error)
         if client is not None:
             try:
-                answer = client.lookup_coverage(bsn, on)
+                answer = client.lookup_coverage(bsn, birth_date, on)
+            except RateLimited as error:
+                problem = (f"de server krijgt te veel opzoekingen van dit apparaat; wacht {error.retry_after} "
+                           "seconden en kies dan Opnieuw opzoeken")
             except syncing.SyncError as error:
                 problem = str(error)
             else:
@@ -183,7 +188,8 @@ class Services:
                                                           "valid_from": answer.valid_from, "valid_to": answer.valid_to},
                                           "server", checked)
                     return InsurerLookup(answer.uzovi, answer.insurer, "server", checked, "gevonden op de server")
-                problem = "de server kent geen verzekering voor deze patiënt op deze datum"
+                problem = ("de server kent geen verzekering voor deze patiënt (BSN en geboortedatum) op deze "
+                           "datum")
             finally:
                 client.close()
         cached = outbox.cached_coverage(self.registry, bsn, on)

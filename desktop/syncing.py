@@ -23,7 +23,8 @@ from desktop import outbox
 from desktop.core.bundles import Bundle
 from desktop.registry import Registry, utc_now
 from sync import protocol
-from sync.client import AuthenticationFailed, ServerClient, SyncError, make_session, normalise_server_url
+from sync.client import (AuthenticationFailed, ServerClient, SyncError, UpgradeRequired, make_session,
+                         normalise_server_url)
 
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
@@ -168,7 +169,11 @@ class SyncEngine:
             self._deposit_key()
             self._push(summary)
             self._pull(summary)
-            self.registry.set_meta({"last_sync_at": utc_now(), "last_sync_error": None, "auth_problem": None})
+            self.registry.set_meta({"last_sync_at": utc_now(), "last_sync_error": None, "auth_problem": None,
+                                    "upgrade_problem": None})
+        except UpgradeRequired as error:  # retried as usual: the server may be upgraded meanwhile
+            summary.error = str(error)
+            self.registry.set_meta({"last_sync_error": str(error), "upgrade_problem": str(error)})
         except AuthenticationFailed as error:
             summary.error, summary.auth_failed = str(error), True
             self.registry.set_meta({"last_sync_error": str(error), "auth_problem": str(error)})

@@ -4,10 +4,11 @@ It knows the wire and nothing of the local database: the desktop's sync service 
 what to push and what to do with the answers. Every failure is turned into one of a few
 exceptions that say what the user or IT can do about it:
 
-* `ServerUnavailable` — network down, timeout, 5xx, proxy trouble: retry later;
+* `ServerUnavailable` — network down, timeout, 5xx, proxy trouble: retry later
+  (`RateLimited`, HTTP 429: retry after `retry_after` seconds);
 * `AuthenticationFailed` — token unknown or device revoked: stop and enrol again;
-* `ProtocolError` — the server speaks another protocol version or sent something that
-  does not match the schema: update the app or the server.
+* `ProtocolError` — the server sent something that does not match the schema;
+  `UpgradeRequired` (HTTP 426) says whether this app or the server must be upgraded.
 
 TLS is verified against the operating system's certificate store (truststore), so a
 hospital's own CA works without extra files; a CA bundle file can replace it.
@@ -45,8 +46,18 @@ class AuthenticationFailed(SyncError):
         self.revoked = revoked
 
 
+class RateLimited(ServerUnavailable):
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ProtocolError(SyncError):
     pass
+
+
+class UpgradeRequired(ProtocolError):
+    """The server speaks another protocol version; the message says who must upgrade."""
 
 
 class EnrollmentRefused(SyncError):
@@ -118,8 +129,9 @@ class ServerClient:
     def changes(self, cursor: int, limit: int = protocol.DEFAULT_CHANGES_LIMIT) -> protocol.ChangesResponse:
         return self._call("GET", "/v1/changes", protocol.ChangesResponse, params={"cursor": cursor, "limit": limit})
 
-    def lookup_coverage(self, bsn: str, on: dt.date, timeout=LOOKUP_TIMEOUT) -> protocol.CoverageLookupResponse:
-        request = protocol.CoverageLookupRequest(bsn=bsn, on=on)
+    def lookup_coverage(self, bsn: str, birth_date: dt.date, on: dt.date,
+                        timeout=LOOKUP_TIMEOUT) -> protocol.CoverageLookupResponse:
+        request = protocol.CoverageLookupRequest(bsn=bsn, birth_date=birth_date, on=on)
         return self._call("POST", "/v1/coverage/lookup", protocol.CoverageLookupResponse, body=request,
                           timeout=timeout)
 
@@ -164,10 +176,31 @@ class ServerClient:
         if status == 403 and error and error.code.startswith("enrollment_code"):
             raise EnrollmentRefused(message)
         if status == 426:
-            raise ProtocolError(f"server spreekt een andere protocolversie ({message}); werk de app bij")
-        if status >= 500 or status in (408, 429):
+            raise UpgradeRequired(upgrade_message(response.headers.get(protocol.PROTOCOL_HEADER), message))
+        if status == 429:
+            retry_after = _seconds(response.headers.get("Retry-After"))
+            raise RateLimited(f"server vraagt even te wachten: {message}", retry_after)
+        if status >= 500 or status == 408:
             raise ServerUnavailable(f"server tijdelijk niet beschikbaar (HTTP {status}): {message}")
         raise ProtocolError(f"server weigerde het verzoek (HTTP {status}): {message}")
+
+
+def upgrade_message(server_version: str | None, server_message: str) -> str:
+    """Who must upgrade, from the version the server names in its 426 answer."""
+    ours = protocol.PROTOCOL_VERSION
+    theirs = int(server_version) if server_version and server_version.strip().isdigit() else None
+    if theirs is not None and theirs < ours:
+        return (f"de server is ouder dan deze app (server: protocolversie {theirs}, app: {ours}); vraag IT de "
+                "centrale server bij te werken. Inclusies blijven veilig op dit apparaat tot de server is bijgewerkt.")
+    if theirs is not None and theirs > ours:
+        return (f"deze app is te oud voor de server (server: protocolversie {theirs}, app: {ours}); installeer de "
+                "nieuwe versie van Bundelassistent (vraag IT). Inclusies blijven veilig op dit apparaat.")
+    return f"server en app spreken een andere protocolversie: {server_message}"
+
+
+def _seconds(value: str | None) -> int:
+    """Retry-After in seconds (the server sends whole seconds); unreadable: a minute."""
+    return int(value) if value and value.strip().isdigit() else 60
 
 
 def _error_body(response: requests.Response) -> protocol.ErrorBody | None:

@@ -1,4 +1,4 @@
-"""The wire protocol between the desktop sync client and the central server, version 1.
+"""The wire protocol between the desktop sync client and the central server, version 2.
 
 Shared by both sides so they cannot drift apart: the client builds these models and the
 server validates against them (and publishes them in its OpenAPI document). Plain
@@ -8,10 +8,15 @@ the device's input parser uses, so what a device accepts the server accepts.
 
 Conventions
 -----------
-* Every request carries the header ``X-Bundelassistent-Protocol: 1``; a missing or
-  other version is answered with HTTP 426 and an `ErrorBody` (code ``protocol_version``).
+* Every request carries the header ``X-Bundelassistent-Protocol: 2``; a missing or
+  other version is answered with HTTP 426, the server's version in the same header and
+  an `ErrorBody` (code ``protocol_version``) whose Dutch message says who must upgrade.
   ``GET /v1/health`` and ``GET /openapi.json`` answer without it, so a client can find
   out which version a server speaks.
+* Version 2 (after 1): a coverage lookup carries the patient's birth date and answers
+  only when BSN and birth date both match; the feed's inclusions carry only what the
+  duplicate check needs and come only from the device's own organisation; lookups and
+  enrolments are rate-limited (429 ``rate_limited`` with ``Retry-After`` in seconds).
 * ``Authorization: Bearer <device token>`` on everything but ``/v1/health`` and
   ``/v1/enroll``. Unknown token → 401 ``unauthorized``; revoked device → 401
   ``device_revoked`` (at the very next request after ``revoke``).
@@ -71,7 +76,7 @@ from stdnum.nl import bsn as stdnum_bsn
 from desktop.core import fields
 from desktop.core.identifiers import ICD10_PATTERN, InvalidField
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 PROTOCOL_HEADER = "X-Bundelassistent-Protocol"
 AUTH_HEADER = "Authorization"
 
@@ -91,6 +96,7 @@ ERROR_INVALID_REQUEST = "invalid_request"            # 400/422: malformed body o
 ERROR_TOO_LARGE = "request_too_large"                # 413
 ERROR_NOT_FOUND = "not_found"                        # 404
 ERROR_METHOD_NOT_ALLOWED = "method_not_allowed"      # 405
+ERROR_RATE_LIMITED = "rate_limited"                  # 429: too many requests; see Retry-After
 ERROR_UNAVAILABLE = "unavailable"                    # 503: database busy or down; retry later
 ERROR_INTERNAL = "internal_error"                    # 500
 
@@ -337,6 +343,9 @@ class PushResponse(_Response):
 
 # -- changes feed ---------------------------------------------------------------------------
 class InclusionSummary(_Response):
+    """Another device's inclusion: exactly what the active-episode check needs, no more
+    (no name, birth date, location or device: the receiving device matches on the BSN)."""
+
     id: UUID
     revision: int
     state: Literal["registered", "withdrawn"]
@@ -344,11 +353,8 @@ class InclusionSummary(_Response):
     condition: str
     episode_side: Side | None = None
     bsn: str
-    birth_date: dt.date
     inclusion_date: dt.date
     end_date: dt.date
-    location: str | None = None
-    device_id: str
 
 
 class BundleDefinition(_Response):
@@ -382,7 +388,11 @@ class ChangesResponse(_Response):
 
 # -- coverage lookup ------------------------------------------------------------------------
 class CoverageLookupRequest(_Request):
+    """BSN and birth date, as the national insurance check (COV) asks them: the server
+    answers only when both match; a mismatch is answered exactly like "not found"."""
+
     bsn: Bsn
+    birth_date: WireDate
     on: WireDate
 
 

@@ -93,6 +93,7 @@ ENGLISH = {
     "t/m": "until",
     "Synchronisatie": "Sync",
     "Synchronisatie gestopt": "Sync stopped",
+    "Bijwerken nodig": "Upgrade needed",
     "Synchroniseren…": "Syncing…",
     "controleren…": "checking…",
     "nieuwe poging over": "next attempt in",

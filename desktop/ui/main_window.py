@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.sync = SyncController(services, self, automatic=self.background_sync)
         self.sync.updated.connect(self._sync_updated)
         self._seen_summary = None
-        self._looked_up_bsn = None
+        self._looked_up = None
         self._build_menu()
         self._build()
         if self.load_models:
@@ -183,18 +183,23 @@ class MainWindow(QMainWindow):
         self.look_up_insurer()
 
     def look_up_insurer(self, force: bool = False) -> None:
-        """Once per patient (or on request): fill the insurer from the server or the cache."""
+        """Once per patient (or on request): fill the insurer from the server or the cache.
+
+        The server answers only for BSN and birth date together, so both must be valid.
+        """
         c = self.consultation
-        bsn = c.valid_bsn()
-        if bsn != self._looked_up_bsn:
+        patient = (c.valid_bsn(), c.valid_birth_date())
+        if patient != self._looked_up:
             self.operations.cancel(INSURER_LOOKUP)  # an answer on its way is about another patient
-            self._looked_up_bsn = None
-        if not bsn or (not force and (bsn == self._looked_up_bsn or c.insurer_uzovi)):
+            self._looked_up = None
+        bsn, birth_date = patient
+        if not bsn or not birth_date or (not force and (patient == self._looked_up or c.insurer_uzovi)):
             return
-        self._looked_up_bsn = bsn
+        self._looked_up = (bsn, birth_date)
         self.steps[1].show_lookup(tr("Verzekering opzoeken…"))
         services, on = self.services, c.lookup_date()  # plain values for the worker thread
-        self.operations.run(INSURER_LOOKUP, lambda: services.on_own_connection(lambda own: own.lookup_insurer(bsn, on)),
+        self.operations.run(INSURER_LOOKUP, lambda: services.on_own_connection(
+                                lambda own: own.lookup_insurer(bsn, birth_date, on)),
                             success=self._insurer_found, failure=self._insurer_lookup_failed)
 
     def _insurer_lookup_failed(self, error: Exception) -> None:
@@ -293,7 +298,7 @@ class MainWindow(QMainWindow):
         self.consultation = type(self.consultation)(bsn=bsn, birth_date=birth_date, patient_id=patient_id,
                                                     name=name, bundle=self.consultation.bundle)
         self.services.audit_patient_opened(bsn, patient_id)
-        self._looked_up_bsn = None
+        self._looked_up = None
         self._rebuild(start_step=1 if bsn and birth_date else 0)
         self.raise_()
         self.activateWindow()

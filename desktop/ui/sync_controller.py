@@ -107,6 +107,8 @@ class SyncController(QObject):
             return f"{tr('Niet aangemeld bij de server')} · {queue}", "#b06000"
         if self.running:
             return f"{tr('Synchroniseren…')} · {queue}", "#555"
+        if status.upgrade_problem:
+            return f"{tr('Bijwerken nodig')}: {status.upgrade_problem} · {queue}", "#b00020"
         if status.error:
             wait = self.timer.remainingTime() // 1000 if self.timer.isActive() else None
             retry = f" · {tr('nieuwe poging over')} {wait} s" if wait is not None and wait >= 0 else ""

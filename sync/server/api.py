@@ -1,4 +1,4 @@
-"""HTTP routes of protocol version 1 (see `sync.protocol` for the contract).
+"""HTTP routes of the protocol (see `sync.protocol` for the contract and its version).
 
 Routes are thin: authenticate, hand the validated request to a service module, return
 its protocol model. Blocking database work runs in the threadpool (plain `def` routes, or
@@ -15,8 +15,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from sync import protocol as p
-from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions
+from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions, ratelimit, refusals
 from sync.server.devices import AccessDenied
+from sync.server.ratelimit import Limit, RateLimited
 from sync.server.storage import Storage
 
 ERRORS = {status: {"model": p.ErrorBody, "description": description} for status, description in {
@@ -56,10 +57,17 @@ def health(request: Request) -> p.HealthResponse:
                             database=storage.dialect)
 
 
+RATE_LIMITED = {429: {"model": p.ErrorBody, "description": "te veel verzoeken; probeer het na Retry-After "
+                                                             "seconden opnieuw"}}
+
+
 @router.post("/enroll", response_model=p.EnrollResponse, tags=["devices"], dependencies=versioned,
-             responses={403: {"model": p.ErrorBody, "description": "koppelcode onbekend, gebruikt of verlopen"}})
+             responses={403: {"model": p.ErrorBody, "description": "koppelcode onbekend, gebruikt of verlopen"},
+                        **RATE_LIMITED})
 def enroll(body: p.EnrollRequest, request: Request) -> p.EnrollResponse:
-    return devices.enroll(get_storage(request), body)
+    settings = request.app.state.settings
+    source = request.client.host if request.client else "onbekend"  # behind a proxy: X-Forwarded-For
+    return devices.enroll(get_storage(request), body, source, Limit(settings.enroll_rate, settings.enroll_burst))
 
 
 @router.post("/device/key", response_model=p.DeviceKeyReceipt, tags=["devices"], dependencies=versioned)
@@ -107,10 +115,24 @@ def changes(request: Request, auth: Annotated[str | None, Depends(authorization)
 
 
 @router.post("/coverage/lookup", response_model=p.CoverageLookupResponse, tags=["coverage"],
-             dependencies=versioned)
+             dependencies=versioned, responses=RATE_LIMITED)
 def coverage_lookup(body: p.CoverageLookupRequest, request: Request,
                     auth: Annotated[str | None, Depends(authorization)]) -> p.CoverageLookupResponse:
-    return devices.as_device(get_storage(request), auth, lambda tx, device: coverage.lookup(tx, device, body))
+    settings = request.app.state.settings
+    limit = Limit(settings.lookup_rate, settings.lookup_burst)
+
+    def work(tx, device) -> p.CoverageLookupResponse | RateLimited:
+        wait = ratelimit.take(tx, f"lookup:{device.id}", limit)
+        if wait is not None:  # counted, not audited row by row; the patient was not looked at
+            refusals.count(tx, f"device:{device.id}", "coverage_lookup", "rate_limited")
+            return RateLimited(f"Te veel opzoekingen achter elkaar (hoogstens {limit.per_minute} per minuut); "
+                               f"probeer het over {wait} seconden opnieuw.", wait)
+        return coverage.lookup(tx, device, body)
+
+    result = devices.as_device(get_storage(request), auth, work)
+    if isinstance(result, RateLimited):
+        raise result
+    return result
 
 
 def _no_constants(name: str):

@@ -25,6 +25,7 @@ from sync.server.api import InvalidBody, router
 from sync.server.config import Settings
 from sync.server.devices import AccessDenied
 from sync.server.errors import describe_validation_error
+from sync.server.ratelimit import RateLimited
 from sync.server.storage import DatabaseUnavailable, Storage
 
 log = logging.getLogger("bundelassistent.server")
@@ -39,6 +40,19 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
 class BodyTooLarge(StarletteHTTPException):
     def __init__(self, limit: int):
         super().__init__(413, f"Het verzoek is groter dan {limit // 1024} kB; stuur minder records per keer.")
+
+
+def upgrade_message(version: str | None) -> str:
+    """The 426 text, in Dutch, saying who must upgrade: an old device shows it as it is."""
+    ours = p.PROTOCOL_VERSION
+    theirs = int(version) if version and version.strip().isdigit() and len(version.strip()) < 6 else None
+    if theirs is not None and theirs > ours:
+        return (f"Deze server is ouder dan dit apparaat (server: protocolversie {ours}, apparaat: {theirs}). "
+                "Vraag IT de centrale server bij te werken; tot dan blijven inclusies veilig op dit apparaat.")
+    had = f"versie {theirs}" if theirs is not None else "geen of een onleesbare versie"
+    return (f"Deze versie van Bundelassistent is te oud voor de server (server: protocolversie {ours}, "
+            f"apparaat: {had}). Installeer de nieuwe versie van Bundelassistent (vraag IT); tot dan blijven "
+            "inclusies veilig op dit apparaat en worden ze later alsnog verstuurd.")
 
 
 def _log_exception(error: BaseException, method: str, path: str) -> None:
@@ -61,10 +75,8 @@ class Guard:
         if path.startswith("/v1/") and path not in UNVERSIONED_PATHS:
             version = headers.get(p.PROTOCOL_HEADER.lower())
             if version != str(p.PROTOCOL_VERSION):
-                response = error_response(426, p.ERROR_PROTOCOL_VERSION, (
-                    f"Deze server spreekt protocolversie {p.PROTOCOL_VERSION}; het verzoek had "
-                    f"{'geen versie' if version is None else 'een andere versie'}. Werk Bundelassistent bij."),
-                    headers={p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)})
+                response = error_response(426, p.ERROR_PROTOCOL_VERSION, upgrade_message(version),
+                                          headers={p.PROTOCOL_HEADER: str(p.PROTOCOL_VERSION)})
                 return await response(scope, receive, send)
         length = headers.get("content-length")
         if length is not None:
@@ -157,6 +169,10 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
         if error.status_code == 413:
             headers["Connection"] = "close"
         return error_response(error.status_code, code, message, headers or None)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_request: Request, error: RateLimited):
+        return error_response(429, p.ERROR_RATE_LIMITED, error.message, headers={"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(DatabaseUnavailable)
     async def unavailable(_request: Request, _error: DatabaseUnavailable):

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from sync.server.config import CONFIG_ENV, DATABASE_ENV, KEY_FILE_ENV, ConfigError, Settings
+from sync.server.config import CONFIG_ENV, DATABASE_ENV, KEY_FILE_ENV, LIMIT_SETTINGS, ConfigError, Settings
 
 
 def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -51,9 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-access-log", action="store_true", help="geen regel per verzoek in het log")
     serve.add_argument("--tls-cert", type=Path, default=None, help="PEM-certificaat: de server spreekt dan HTTPS")
     serve.add_argument("--tls-key", type=Path, default=None, help="PEM-sleutel bij --tls-cert")
+    for name, (variable, meaning) in LIMIT_SETTINGS.items():
+        default = getattr(Settings, name)
+        serve.add_argument("--" + name.replace("_", "-"), metavar="N", default=None,
+                           help=f"{meaning} (standaard ${variable}, anders {default})")
 
     code = command("enroll-code", "maak een eenmalige koppelcode (de laatste regel van de uitvoer)")
     code.add_argument("--location", default=None, help="locatie van het apparaat dat ermee koppelt")
+    code.add_argument("--organisation", default=None,
+                      help="organisatie van het apparaat: het ziet alleen inclusies van apparaten van dezelfde "
+                           "organisatie (standaard 'standaard')")
     code.add_argument("--valid-hours", type=float, default=24, help="geldigheid in uren (standaard 24)")
 
     revoke = command("revoke", "trek een apparaat in (werkt bij zijn volgende verzoek)")
@@ -65,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     device_key.add_argument("device_id", metavar="DEVICE_ID")
     device_key.add_argument("--all", action="store_true", help="ook eerdere sleutels (voor oudere back-ups)")
 
-    coverage = command("import-coverage", "lees een dekkingsbestand (bsn,uzovi,insurer,valid_from,valid_to)")
+    coverage = command("import-coverage",
+                       "lees een dekkingsbestand (bsn,birth_date,uzovi,insurer,valid_from,valid_to)")
     coverage.add_argument("csv", metavar="CSV", type=Path)
 
     bundles = command("import-bundles", "lees bundeldefinities (*.toml) uit een map")
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         overrides = {"key_file": args.key_file.expanduser()} if args.key_file else {}
+        overrides.update({name: getattr(args, name, None) for name in LIMIT_SETTINGS})
         settings = Settings.from_url(args.database, args.config, **overrides)
         return _run(args, settings)
     except ConfigError as error:
@@ -133,9 +142,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "migrate":
             print(f"schema bijgewerkt tot revisie {storage.schema_revision()}")
         elif args.command == "enroll-code":
-            code, expires = devices.create_enrollment_code(storage, args.location, args.valid_hours)
+            from sync.server.tables import DEFAULT_ORGANISATION
+
+            organisation = args.organisation or DEFAULT_ORGANISATION
+            code, expires = devices.create_enrollment_code(storage, args.location, args.valid_hours, organisation)
             local = expires.astimezone().strftime("%Y-%m-%d %H:%M %Z")
-            print(f"Eenmalige koppelcode{' voor ' + args.location if args.location else ''}, geldig tot {local}.")
+            where = f" voor {args.location}" if args.location else ""
+            print(f"Eenmalige koppelcode{where} (organisatie: {organisation}), geldig tot {local}.")
             print("Koppel het apparaat met: bundelassistent enroll --server URL --code CODE")
             print(code)
         elif args.command == "revoke":
@@ -193,11 +206,12 @@ def _print_devices(rows: list[dict]) -> None:
     def when(value: dt.datetime | None) -> str:
         return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
 
-    print(f"{'device_id':36}  {'naam':20}  {'locatie':15}  {'gekoppeld':16}  {'laatst gezien':16}  status")
+    print(f"{'device_id':36}  {'naam':20}  {'locatie':15}  {'organisatie':15}  {'gekoppeld':16}  "
+          f"{'laatst gezien':16}  status")
     for row in rows:
         status = f"ingetrokken {when(row['revoked_at'])}" if row["revoked_at"] else "actief"
         print(f"{row['id']:36}  {row['name'][:20]:20}  {(row['location'] or '-')[:15]:15}  "
-              f"{when(row['enrolled_at']):16}  {when(row['last_seen']):16}  {status}")
+              f"{row['organisation'][:15]:15}  {when(row['enrolled_at']):16}  {when(row['last_seen']):16}  {status}")
     if not rows:
         print("(nog geen apparaten)")
 
@@ -224,6 +238,7 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
         storage.dispose()
         os.environ[DATABASE_ENV] = settings.database_url
         os.environ[KEY_FILE_ENV] = str(settings.key_file)
+        os.environ.update(settings.limit_environment())  # the workers build their Settings from these
         if args.config:
             os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
         uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,

@@ -8,6 +8,10 @@ normalised to the psycopg 3 driver.
 Everything else comes from an optional TOML file (`--config FILE`, else
 $BUNDELASSISTENT_SERVER_CONFIG). Its keys are declared once, in `FILE_SETTINGS`: that table
 parses and checks them and names them in every error, so a typo is refused, not ignored.
+
+Rate limits come from `serve` options or the environment (`BUNDELASSISTENT_SERVER_<NAME>`,
+e.g. BUNDELASSISTENT_SERVER_LOOKUP_RATE=60); the environment is also how `serve
+--workers N` hands them to its worker processes.
 """
 
 from __future__ import annotations
@@ -129,6 +133,15 @@ def normalize_database_url(url: str | None) -> str:
     return f"sqlite:///{Path(url).expanduser().resolve()}"
 
 
+# setting -> (environment variable, what it means); all whole numbers of at least 1
+LIMIT_SETTINGS = {
+    "lookup_rate": ("BUNDELASSISTENT_SERVER_LOOKUP_RATE", "dekkingsopzoekingen per minuut per apparaat"),
+    "lookup_burst": ("BUNDELASSISTENT_SERVER_LOOKUP_BURST", "dekkingsopzoekingen direct na elkaar per apparaat"),
+    "enroll_rate": ("BUNDELASSISTENT_SERVER_ENROLL_RATE", "koppelpogingen per minuut per bronadres"),
+    "enroll_burst": ("BUNDELASSISTENT_SERVER_ENROLL_BURST", "koppelpogingen direct na elkaar per bronadres"),
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -136,6 +149,10 @@ class Settings:
     enrollment_code_hours: int = 24
     pool_size: int = 10
     max_overflow: int = 30
+    lookup_rate: int = 60      # per minute per device …
+    lookup_burst: int = 20     # … of which this many at once
+    enroll_rate: int = 10      # per minute per source address …
+    enroll_burst: int = 10
     clinic_agb: str | None = None
     clinic_name: str | None = None
     key_file: Path = field(default_factory=key_file_path)
@@ -143,10 +160,33 @@ class Settings:
 
     @classmethod
     def from_url(cls, url: str | None, config: str | os.PathLike | None = None, **overrides) -> "Settings":
-        """Settings for a database URL, the TOML file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG)
-        and explicit overrides, in rising order of precedence."""
-        return cls(database_url=normalize_database_url(url), **{**read_config_file(config), **overrides})
+        """Settings for a database URL, the TOML file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG),
+        the limits' environment variables and explicit overrides, in rising order of precedence
+        (an override of None does not count)."""
+        values = read_config_file(config)
+        for name, (variable, _meaning) in LIMIT_SETTINGS.items():
+            if os.environ.get(variable, "").strip():
+                values[name] = os.environ[variable]
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        for name in LIMIT_SETTINGS.keys() & values.keys():
+            values[name] = _whole_number(name, values[name])
+        return cls(database_url=normalize_database_url(url), **values)
+
+    def limit_environment(self) -> dict[str, str]:
+        """The limits as environment variables, for worker processes."""
+        return {variable: str(getattr(self, name)) for name, (variable, _m) in LIMIT_SETTINGS.items()}
 
     @property
     def dialect(self) -> str:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+
+def _whole_number(name: str, value) -> int:
+    variable, meaning = LIMIT_SETTINGS[name]
+    option = "--" + name.replace("_", "-")
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise ConfigError(f"{option} (of ${variable}): {meaning} moet een geheel getal van 1 tot 1000000 zijn, "
+                          f"niet {text!r}")
+    return int(text)
+

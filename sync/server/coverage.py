@@ -1,11 +1,18 @@
-"""Coverage: which insurer (UZOVI) covers a BSN on a date.
+"""Coverage: which insurer (UZOVI) covers a patient (BSN and birth date) on a date.
 
-Imported by IT from a CSV (`bsn,uzovi,insurer,valid_from,valid_to`), all or nothing:
-every row is checked first and every bad line is reported by its number. Rows are keyed
-by (bsn, valid_from): a new key is added, a changed row replaces the old one, rows not in
-the file stay. Each added or changed row becomes a feed entry addressed to each device
-that already knows the patient (looked them up or included them), and a device that
-gets to know a patient is sent that patient's coverage once: the coverage table is
+Imported by IT from a CSV (`bsn,birth_date,uzovi,insurer,valid_from,valid_to`), all or
+nothing: every row is checked first and every bad line is reported by its number. Rows
+are keyed by (bsn, valid_from): a new key is added, a changed row replaces the old one,
+rows not in the file stay.
+
+A lookup answers only when BSN *and* birth date match, as the national insurance check
+(COV) does: knowing a BSN alone discloses nothing, and a wrong birth date gets exactly
+the answer an unknown BSN gets (the audit log tells them apart). Rows imported before
+birth dates existed (migration 0006) have none and are never answered until re-imported.
+
+Each added or changed row becomes a feed entry addressed to each device that knows the
+patient with that birth date (looked them up or included them), and a device that gets
+to know a patient is sent that patient's matching coverage once: the coverage table is
 never streamed whole to every device. An import and a device's first contact with a
 patient take turns (an advisory lock: exclusive for imports, shared for lookups and
 pushes), so they cannot miss each other.
@@ -30,7 +37,8 @@ from sync.server.storage import Storage, Transaction, lock_key
 # An import (exclusive) and devices getting to know patients (shared, among themselves
 # concurrent) take turns, so a new patient's coverage is never missed by both sides.
 INTEREST_LOCK = lock_key("coverage-interest")
-HEADER = ["bsn", "uzovi", "insurer", "valid_from", "valid_to"]
+HEADER = ["bsn", "birth_date", "uzovi", "insurer", "valid_from", "valid_to"]
+EARLIEST_BIRTH_DATE = dt.date(1890, 1, 1)
 CHUNK = 500
 
 
@@ -49,11 +57,6 @@ class ImportSummary:
     added: int
     changed: int
     unchanged: int
-
-
-def entry(row) -> CoverageEntry:
-    return CoverageEntry(bsn=row.bsn, uzovi=row.uzovi, insurer=row.insurer, valid_from=row.valid_from,
-                         valid_to=row.valid_to)
 
 
 def read_coverage_csv(path: Path) -> list[dict]:
@@ -77,9 +80,12 @@ def read_coverage_csv(path: Path) -> list[dict]:
     except StopIteration:
         raise CoverageFileError(["regel 1: het bestand is leeg; verwacht de kop " + ",".join(HEADER)]) from None
     if header != HEADER:
-        raise CoverageFileError([f"regel 1: kop moet precies '{','.join(HEADER)}' zijn"])
+        hint = ("; de kolom birth_date (geboortedatum, JJJJ-MM-DD) ontbreekt: die is nodig sinds een opzoeking "
+                "BSN en geboortedatum samen controleert" if "birth_date" not in header and "bsn" in header else "")
+        raise CoverageFileError([f"regel 1: kop moet precies '{','.join(HEADER)}' zijn{hint}"])
     rows: list[dict] = []
     seen: dict[tuple[str, dt.date], int] = {}
+    born: dict[str, tuple[dt.date, int]] = {}  # one birth date per BSN in a file
     for values in reader:
         line = reader.line_num
         if not any(value.strip() for value in values):
@@ -87,10 +93,15 @@ def read_coverage_csv(path: Path) -> list[dict]:
         if len(values) != len(HEADER):
             problems.append(f"regel {line}: verwacht {len(HEADER)} velden, gevonden {len(values)}")
             continue
-        bsn, uzovi, insurer, valid_from, valid_to = (value.strip() for value in values)
+        bsn, birth_text, uzovi, insurer, valid_from, valid_to = (value.strip() for value in values)
         line_problems = []
         if not re.fullmatch(r"\d{9}", bsn) or not stdnum_bsn.is_valid(bsn):
             line_problems.append("bsn: geen geldig BSN (9 cijfers, 11-proef)")
+        birth_date = _date(birth_text, "birth_date", line_problems, required=True)
+        if birth_date and not EARLIEST_BIRTH_DATE <= birth_date <= dt.date.today():
+            line_problems.append("birth_date: ligt in de toekomst of vóór 1890")
+        elif birth_date and bsn in born and born[bsn][0] != birth_date:
+            line_problems.append(f"birth_date: verschilt van die op regel {born[bsn][1]} voor dezelfde bsn")
         if not re.fullmatch(r"\d{1,4}", uzovi):
             line_problems.append("uzovi: moet een UZOVI-code van 4 cijfers zijn")
         if len(insurer) > 200:
@@ -105,7 +116,8 @@ def read_coverage_csv(path: Path) -> list[dict]:
             problems.append(f"regel {line}: " + "; ".join(line_problems))
             continue
         seen[(bsn, start)] = line
-        rows.append({"bsn": bsn, "uzovi": uzovi.zfill(4), "insurer": insurer or None,
+        born.setdefault(bsn, (birth_date, line))
+        rows.append({"bsn": bsn, "birth_date": birth_date, "uzovi": uzovi.zfill(4), "insurer": insurer or None,
                      "valid_from": start, "valid_to": end})
     if problems:
         raise CoverageFileError(problems)
@@ -135,15 +147,15 @@ def import_coverage(storage: Storage, path: Path) -> ImportSummary:
         existing: dict[tuple[str, dt.date], tuple] = {}
         bsns = sorted({row["bsn"] for row in rows})
         for start in range(0, len(bsns), CHUNK):
-            for row in tx.conn.execute(select(c.bsn, c.valid_from, c.uzovi, c.insurer, c.valid_to)
+            for row in tx.conn.execute(select(c.bsn, c.valid_from, c.birth_date, c.uzovi, c.insurer, c.valid_to)
                                        .where(c.bsn.in_(bsns[start:start + CHUNK]))):
-                existing[(row.bsn, row.valid_from)] = (row.uzovi, row.insurer, row.valid_to)
+                existing[(row.bsn, row.valid_from)] = (row.birth_date, row.uzovi, row.insurer, row.valid_to)
         added, changed, touched = [], [], []  # touched: added or changed, in file order
         for row in rows:
             old = existing.get((row["bsn"], row["valid_from"]))
             if old is None:
                 added.append(row)
-            elif old != (row["uzovi"], row["insurer"], row["valid_to"]):
+            elif old != (row["birth_date"], row["uzovi"], row["insurer"], row["valid_to"]):
                 changed.append(row)
             else:
                 continue
@@ -152,8 +164,8 @@ def import_coverage(storage: Storage, path: Path) -> ImportSummary:
             tx.insert_many(t.coverage, [dict(row, imported_at=tx.now) for row in added])
         for row in changed:
             tx.conn.execute(update(t.coverage).where(c.bsn == row["bsn"], c.valid_from == row["valid_from"])
-                            .values(uzovi=row["uzovi"], insurer=row["insurer"], valid_to=row["valid_to"],
-                                    imported_at=tx.now))
+                            .values(birth_date=row["birth_date"], uzovi=row["uzovi"], insurer=row["insurer"],
+                                    valid_to=row["valid_to"], imported_at=tx.now))
         _notify_devices(tx, touched)
         summary = ImportSummary(len(rows), len(added), len(changed), len(rows) - len(added) - len(changed))
         tx.audit("coverage_import", "ok", object_type="coverage_file", object_id=Path(path).name,
@@ -164,57 +176,69 @@ def import_coverage(storage: Storage, path: Path) -> ImportSummary:
 
 
 def _notify_devices(tx: Transaction, rows: list[dict]) -> None:
-    """A feed entry per changed row for each device that knows the patient, none for others."""
+    """A feed entry per changed row for each device that knows the patient with this birth
+    date, none for others."""
     dp = t.device_patients.c
     bsns = sorted({row["bsn"] for row in rows})
-    devices_by_bsn: dict[str, list[str]] = {}
+    devices_by_patient: dict[tuple[str, dt.date], list[str]] = {}
     for start in range(0, len(bsns), CHUNK):
-        for bsn, device_id in tx.conn.execute(select(dp.bsn, dp.device_id).where(dp.bsn.in_(bsns[start:start + CHUNK]))
-                                              .order_by(dp.bsn, dp.device_id)):
-            devices_by_bsn.setdefault(bsn, []).append(device_id)
+        for bsn, birth_date, device_id in tx.conn.execute(
+                select(dp.bsn, dp.birth_date, dp.device_id).where(dp.bsn.in_(bsns[start:start + CHUNK]))
+                .order_by(dp.bsn, dp.device_id)):
+            devices_by_patient.setdefault((bsn, birth_date), []).append(device_id)
     for row in rows:
-        payload = CoverageEntry(**row).model_dump(mode="json")
-        for device_id in devices_by_bsn.get(row["bsn"], []):
+        payload = entry_payload(row)
+        for device_id in devices_by_patient.get((row["bsn"], row["birth_date"]), []):
             tx.feed("coverage", payload, target_device=device_id, bsn=row["bsn"])
 
 
-def remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:
-    """Record that a device knows these patients; send it their current coverage once."""
-    if not bsns:
+def entry_payload(row) -> dict:
+    """A coverage feed entry: the birth date is not sent (the device gave it itself)."""
+    get = row.get if isinstance(row, dict) else row._mapping.get
+    return CoverageEntry(bsn=get("bsn"), uzovi=get("uzovi"), insurer=get("insurer"), valid_from=get("valid_from"),
+                         valid_to=get("valid_to")).model_dump(mode="json")
+
+
+def remember_patients(tx: Transaction, device_id: str, patients: set[tuple[str, dt.date]]) -> None:
+    """Record that a device knows these patients (BSN, birth date as the device gave it);
+    send it their current coverage once, only where that birth date matches."""
+    if not patients:
         return
     dp = t.device_patients.c
-    ordered = sorted(bsns)
-    known: set[str] = set()
-    for start in range(0, len(ordered), CHUNK):
-        known.update(tx.conn.execute(select(dp.bsn).where(dp.device_id == device_id,
-                                                          dp.bsn.in_(ordered[start:start + CHUNK]))).scalars())
-    new = [bsn for bsn in ordered if bsn not in known]
+    bsns = sorted({bsn for bsn, _ in patients})
+    known: set[tuple[str, dt.date]] = set()
+    for start in range(0, len(bsns), CHUNK):
+        known.update(tx.conn.execute(select(dp.bsn, dp.birth_date).where(
+            dp.device_id == device_id, dp.bsn.in_(bsns[start:start + CHUNK]))).tuples())
+    new = sorted(patients - known)
     if not new:
         return
     tx.lock_shared(INTEREST_LOCK)
-    if tx.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        statement = pg_insert(t.device_patients).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-        statement = sqlite_insert(t.device_patients).on_conflict_do_nothing()
-    tx.conn.execute(statement, [{"device_id": device_id, "bsn": bsn, "since": tx.now} for bsn in new])
+    statement = tx.insert_or(t.device_patients).on_conflict_do_nothing()
+    tx.conn.execute(statement, [{"device_id": device_id, "bsn": bsn, "birth_date": birth_date, "since": tx.now}
+                                for bsn, birth_date in new])
+    wanted = set(new)
+    new_bsns = sorted({bsn for bsn, _ in new})
     c = t.coverage.c
-    for start in range(0, len(new), CHUNK):
-        for row in tx.conn.execute(select(c.bsn, c.uzovi, c.insurer, c.valid_from, c.valid_to)
-                                   .where(c.bsn.in_(new[start:start + CHUNK])).order_by(c.bsn, c.valid_from)):
-            tx.feed("coverage", entry(row).model_dump(mode="json"), target_device=device_id, bsn=row.bsn)
+    for start in range(0, len(new_bsns), CHUNK):
+        for row in tx.conn.execute(select(c.bsn, c.birth_date, c.uzovi, c.insurer, c.valid_from, c.valid_to)
+                                   .where(c.bsn.in_(new_bsns[start:start + CHUNK])).order_by(c.bsn, c.valid_from)):
+            if (row.bsn, row.birth_date) in wanted:
+                tx.feed("coverage", entry_payload(row), target_device=device_id, bsn=row.bsn)
 
 
 def lookup(tx: Transaction, device: Device, request: CoverageLookupRequest) -> CoverageLookupResponse:
-    """The coverage on `request.on`; the lookup is audited and the device now knows the patient."""
+    """The coverage on `request.on` if BSN and birth date match; audited (with whether the
+    birth date was the reason), and the device now knows the patient as it described them."""
     c = t.coverage.c
-    row = tx.conn.execute(
-        select(c.bsn, c.uzovi, c.insurer, c.valid_from, c.valid_to)
+    rows = tx.conn.execute(
+        select(c.bsn, c.birth_date, c.uzovi, c.insurer, c.valid_from, c.valid_to)
         .where(c.bsn == request.bsn, c.valid_from <= request.on, or_(c.valid_to.is_(None), c.valid_to >= request.on))
-        .order_by(c.valid_from.desc()).limit(1)).first()
-    remember_patients(tx, device.id, {request.bsn})
-    tx.audit("coverage_lookup", "found" if row else "not_found", device_id=device.id, patient_bsn=request.bsn,
+        .order_by(c.valid_from.desc())).all()
+    row = next((row for row in rows if row.birth_date == request.birth_date), None)
+    remember_patients(tx, device.id, {(request.bsn, request.birth_date)})
+    outcome = "found" if row else ("birth_date_mismatch" if rows else "not_found")
+    tx.audit("coverage_lookup", outcome, device_id=device.id, patient_bsn=request.bsn,
              object_type="coverage", details={"on": request.on.isoformat()})
     if row is None:
         return CoverageLookupResponse(found=False, checked_at=tx.now)

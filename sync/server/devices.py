@@ -4,7 +4,9 @@ Codes and tokens are stored only as SHA-256 hashes. A code is random (60 bits, t
 IT as XXXX-XXXX-XXXX), single use (claimed with one conditional UPDATE, so two devices
 racing for one code cannot both win) and expires. A token is `secrets.token_urlsafe(32)`;
 SHA-256 suffices because it has 256 bits of entropy. Revocation is checked on every
-request, so it takes effect at the next one.
+request, so it takes effect at the next one. The code names the device's organisation
+(set by IT, never by the device): the changes feed shares other devices' inclusions only
+within one organisation. Enrolment attempts are rate-limited per source address.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import func, insert, select, update
 
 from sync.protocol import (ERROR_DEVICE_REVOKED, ERROR_ENROLLMENT_CODE_EXPIRED, ERROR_ENROLLMENT_CODE_INVALID,
                            ERROR_ENROLLMENT_CODE_USED, ERROR_UNAUTHORIZED, EnrollRequest, EnrollResponse)
+from sync.server import ratelimit, refusals
 from sync.server import tables as t
 from sync.server.storage import Storage, Transaction, utc_now
 
@@ -47,6 +50,7 @@ class Device:
     id: str
     name: str
     location: str | None
+    organisation: str = t.DEFAULT_ORGANISATION
 
 
 def sha256(value: str) -> str:
@@ -62,36 +66,53 @@ def new_code() -> str:
     return "-".join(raw[i:i + CODE_GROUP_LENGTH] for i in range(0, len(raw), CODE_GROUP_LENGTH))
 
 
-def create_enrollment_code(storage: Storage, location: str | None = None, valid_hours: float = 24) -> tuple[str, dt.datetime]:
+def create_enrollment_code(storage: Storage, location: str | None = None, valid_hours: float = 24,
+                           organisation: str | None = None) -> tuple[str, dt.datetime]:
     """Make a one-time code; only its hash is kept. Returns the code and its expiry."""
     if valid_hours <= 0 or valid_hours > 24 * 30:
         raise AdminError("--valid-hours moet tussen 0 en 720 liggen")
+    organisation = t.DEFAULT_ORGANISATION if organisation is None else organisation.strip()
+    if not organisation or len(organisation) > 200 or not organisation.isprintable():
+        raise AdminError("--organisation moet een naam van 1 tot 200 gewone tekens zijn")
     code = new_code()
     expires = utc_now() + dt.timedelta(hours=valid_hours)
 
     def work(tx: Transaction) -> None:
         code_id = tx.conn.execute(insert(t.enrollment_codes).values(
-            code_hash=sha256(normalize_code(code)), location=location, created_at=tx.now,
-            expires_at=expires)).inserted_primary_key[0]
+            code_hash=sha256(normalize_code(code)), location=location, organisation=organisation,
+            created_at=tx.now, expires_at=expires)).inserted_primary_key[0]
         tx.audit("enrollment_code_create", "ok", object_type="enrollment_code", object_id=str(code_id),
-                 details={"location": location, "expires_at": expires.isoformat()})
+                 details={"location": location, "organisation": organisation, "expires_at": expires.isoformat()})
 
     storage.write(work)
     return code, expires
 
 
-def enroll(storage: Storage, request: EnrollRequest) -> EnrollResponse:
-    """Claim a code and create a device with a fresh token, in one transaction."""
+def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
+           limit: ratelimit.Limit | None = None) -> EnrollResponse:
+    """Claim a code and create a device with a fresh token, in one transaction.
+
+    `source` is the client's address: at most `limit` attempts from it, successful or
+    not (more get RateLimited, counted in `refused_requests`, not audited one by one).
+    """
     code_hash = sha256(normalize_code(request.code))
     token = secrets.token_urlsafe(32)
     device_id = str(uuid.uuid4())
 
-    def work(tx: Transaction) -> AccessDenied | EnrollResponse:
+    def work(tx: Transaction) -> AccessDenied | ratelimit.RateLimited | EnrollResponse:
+        if limit is not None:
+            ratelimit.prune(tx)
+            wait = ratelimit.take(tx, f"enroll:{source}", limit)
+            if wait is not None:
+                refusals.count(tx, source, "enroll", "rate_limited")
+                return ratelimit.RateLimited(
+                    f"Te veel koppelpogingen vanaf dit adres; probeer het over {wait} seconden opnieuw.", wait)
         codes = t.enrollment_codes
         claimed = tx.conn.execute(
             update(codes).where(codes.c.code_hash == code_hash, codes.c.used_at.is_(None),
                                 codes.c.expires_at > tx.now)
-            .values(used_at=tx.now, device_id=device_id).returning(codes.c.id, codes.c.location)).first()
+            .values(used_at=tx.now, device_id=device_id)
+            .returning(codes.c.id, codes.c.location, codes.c.organisation)).first()
         if claimed is None:
             row = tx.conn.execute(select(codes.c.id, codes.c.used_at).where(codes.c.code_hash == code_hash)).first()
             if row is None:
@@ -104,17 +125,20 @@ def enroll(storage: Storage, request: EnrollRequest) -> EnrollResponse:
                 denied = AccessDenied(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
                                       "nieuwe.", 403)
             tx.audit("enroll", denied.code, actor="onbekend apparaat", object_type="enrollment_code",
-                     object_id=str(row.id) if row else None, details={"device_name": request.device_name})
+                     object_id=str(row.id) if row else None,
+                     details={"device_name": request.device_name, "source": source})
             return denied
         tx.conn.execute(insert(t.devices).values(
             id=device_id, name=request.device_name, location=request.location or claimed.location,
-            token_hash=sha256(token), enrolled_at=tx.now, enrollment_code_id=claimed.id))
+            organisation=claimed.organisation, token_hash=sha256(token), enrolled_at=tx.now,
+            enrollment_code_id=claimed.id))
         tx.audit("enroll", "ok", device_id=device_id, object_type="device", object_id=device_id,
-                 details={"device_name": request.device_name, "enrollment_code": claimed.id})
+                 details={"device_name": request.device_name, "enrollment_code": claimed.id,
+                          "organisation": claimed.organisation, "source": source})
         return EnrollResponse(device_id=device_id, token=token, server_time=tx.now)
 
     result = storage.write(work)
-    if isinstance(result, AccessDenied):
+    if isinstance(result, (AccessDenied, ratelimit.RateLimited)):
         raise result
     return result
 
@@ -130,7 +154,8 @@ def token_hash(authorization: str | None) -> str:
 
 
 def _device(tx: Transaction, hashed: str) -> Device | AccessDenied:
-    row = tx.conn.execute(select(t.devices.c.id, t.devices.c.name, t.devices.c.location, t.devices.c.revoked_at)
+    row = tx.conn.execute(select(t.devices.c.id, t.devices.c.name, t.devices.c.location, t.devices.c.organisation,
+                                 t.devices.c.revoked_at)
                           .where(t.devices.c.token_hash == hashed)).first()
     if row is None:
         tx.audit("authenticate", "unauthorized", actor="onbekend apparaat")
@@ -140,7 +165,7 @@ def _device(tx: Transaction, hashed: str) -> Device | AccessDenied:
         tx.audit("authenticate", "device_revoked", device_id=row.id)
         return AccessDenied(ERROR_DEVICE_REVOKED, "Dit apparaat is ingetrokken en mag niet meer synchroniseren. "
                             "Neem contact op met IT.", 401)
-    return Device(row.id, row.name, row.location)
+    return Device(row.id, row.name, row.location, row.organisation)
 
 
 def as_device(storage: Storage, authorization: str | None, work: Callable[[Transaction, Device], T]) -> T:
@@ -179,7 +204,8 @@ def list_devices(storage: Storage) -> list[dict]:
     """Every device with its last request (from the audit log)."""
     last_seen = (select(t.audit_log.c.device_id, func.max(t.audit_log.c.at).label("last_seen"))
                  .where(t.audit_log.c.device_id.is_not(None)).group_by(t.audit_log.c.device_id).subquery())
-    query = (select(t.devices.c.id, t.devices.c.name, t.devices.c.location, t.devices.c.enrolled_at,
+    query = (select(t.devices.c.id, t.devices.c.name, t.devices.c.location, t.devices.c.organisation,
+                    t.devices.c.enrolled_at,
                     t.devices.c.revoked_at, last_seen.c.last_seen)
              .select_from(t.devices.outerjoin(last_seen, last_seen.c.device_id == t.devices.c.id))
              .order_by(t.devices.c.enrolled_at))

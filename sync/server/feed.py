@@ -1,8 +1,9 @@
 """The changes feed a device pulls with a cursor.
 
-A device sees: accepted inclusions and withdrawals pushed by OTHER devices, every bundle
-definition change, and the coverage entries addressed to it (only for patients it knows;
-see `coverage`). Sequence numbers are assigned at commit time under the counter lock (see
+A device sees: accepted inclusions and withdrawals pushed by OTHER devices of its own
+organisation (each as an `InclusionSummary`: only what the active-episode check needs),
+every bundle definition change, and the coverage entries addressed to it (only for
+patients it knows; see `coverage`). Sequence numbers are assigned at commit time under the counter lock (see
 `storage`), so everything up to the highest visible seq is committed: a page may safely
 end at that seq even when no entry in it is for this device, and a late commit can never
 land behind a cursor.
@@ -31,6 +32,7 @@ def changes(tx: Transaction, device: Device, cursor: int, limit: int) -> bytes:
     for_me = and_(
         or_(f.target_device.is_(None), f.target_device == device.id),
         or_(f.origin_device.is_(None), f.origin_device != device.id),
+        or_(f.organisation.is_(None), f.organisation == device.organisation),
     )
     # Everything at or below the highest seq is committed (seqs are taken at commit).
     high = tx.conn.execute(select(func.max(f.seq))).scalar() or 0

@@ -137,7 +137,7 @@ class _Batch:
     inserts: list[dict] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
     revisions: list[dict] = field(default_factory=list)
-    patients: set[str] = field(default_factory=set)
+    patients: set[tuple[str, dt.date]] = field(default_factory=set)  # (bsn, birth date) as pushed
 
 
 def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | PushResult]) -> list[PushResult]:
@@ -215,7 +215,7 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
     content = canonical(record)
     content_hash = hashlib.sha256(content.encode()).hexdigest()
     known = batch.known.get(inclusion_id)
-    batch.patients.add(record.bsn)
+    batch.patients.add((record.bsn, record.birth_date))
     tx = batch.tx
 
     def result(kind: str, duplicate_of: DuplicateOf | None = None, reason: str | None = None,
@@ -268,7 +268,7 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
             inclusion_id, record.inclusion_date, record.end_date, record.location)
     if status == ACCEPTED:
         tx.feed("inclusion", summary(record).model_dump(mode="json"), origin_device=batch.device.id,
-                bsn=record.bsn)
+                bsn=record.bsn, organisation=batch.device.organisation)
     if status == DUPLICATE:
         return result(RESULT_DUPLICATE, duplicate_of=DuplicateOf(
             id=overlap.id, inclusion_date=overlap.inclusion_date, end_date=overlap.end_date,
@@ -277,11 +277,11 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
 
 
 def summary(record: InclusionRecord) -> InclusionSummary:
+    """What other devices of the organisation learn: only the duplicate check's fields."""
     return InclusionSummary(
         id=record.id, revision=record.revision, state=record.state, bundle=record.bundle,
         condition=record.condition, episode_side=record.episode_side, bsn=record.bsn,
-        birth_date=record.birth_date, inclusion_date=record.inclusion_date, end_date=record.end_date,
-        location=record.location, device_id=record.device_id)
+        inclusion_date=record.inclusion_date, end_date=record.end_date)
 
 
 def _row(record: InclusionRecord, status: str, duplicate_of: str | None, content_hash: str, batch: _Batch) -> dict:
@@ -307,8 +307,9 @@ def _write(batch: _Batch) -> None:
         batch.tx.insert_many(t.inclusion_revisions, batch.revisions)
 
 
-def _remember_patients(tx: Transaction, device_id: str, bsns: set[str]) -> None:
-    """This device now knows these patients: their coverage changes reach its feed."""
+def _remember_patients(tx: Transaction, device_id: str, patients: set[tuple[str, dt.date]]) -> None:
+    """This device now knows these patients: their coverage changes (where the birth date
+    matches) reach its feed."""
     from sync.server.coverage import remember_patients
 
-    remember_patients(tx, device_id, bsns)
+    remember_patients(tx, device_id, patients)

@@ -82,12 +82,12 @@ class Transaction:
         return self.storage.dialect
 
     def feed(self, kind: str, payload: dict, origin_device: str | None = None,
-             target_device: str | None = None, bsn: str | None = None) -> None:
+             target_device: str | None = None, bsn: str | None = None, organisation: str | None = None) -> None:
         # compact JSON: feed.changes splices it verbatim into responses
         self._feed.append({"kind": kind, "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True,
                                                                 separators=(",", ":")),
                            "origin_device": origin_device, "target_device": target_device, "bsn": bsn,
-                           "created_at": self.now})
+                           "organisation": organisation, "created_at": self.now})
 
     def audit(self, action: str, outcome: str, *, device_id: str | None = None, actor: str | None = None,
               patient_bsn: str | None = None, object_type: str | None = None, object_id: str | None = None,
@@ -99,6 +99,14 @@ class Transaction:
             "object_id": object_id, "outcome": outcome,
             "details": json.dumps(details, ensure_ascii=False, sort_keys=True) if details else None,
         })
+
+    def insert_or(self, table):
+        """An INSERT that takes `.on_conflict_do_nothing()` / `_do_update()` on either database."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        return dialect_insert(table)
 
     def lock(self, keys: list[int]) -> None:
         """PostgreSQL: take transaction-scoped advisory locks, in sorted order (no deadlocks).

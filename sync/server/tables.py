@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData,
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData,
                         String, Table, Text, UniqueConstraint, text)
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
+
+DEFAULT_ORGANISATION = "standaard"  # devices enrolled before organisations existed (migration 0006)
 
 
 class UTCDateTime(TypeDecorator):
@@ -46,6 +48,8 @@ devices = Table(
     Column("enrolled_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
     Column("enrollment_code_id", Integer),
+    # from the enrolment code: the feed shares inclusions only within one organisation
+    Column("organisation", String(200), nullable=False, server_default=DEFAULT_ORGANISATION),
 )
 
 device_keys = Table(  # each device's database key, sealed with the server's key-encryption key
@@ -67,6 +71,7 @@ enrollment_codes = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
     Column("device_id", String(36)),
+    Column("organisation", String(200), nullable=False, server_default=DEFAULT_ORGANISATION),
 )
 
 inclusions = Table(
@@ -127,6 +132,7 @@ coverage = Table(
     "coverage", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("bsn", String(9), nullable=False),
+    Column("birth_date", Date),                            # NULL: imported before 0006, never answered
     Column("uzovi", String(4), nullable=False),
     Column("insurer", String(200)),
     Column("valid_from", Date, nullable=False),
@@ -156,9 +162,12 @@ patients = Table(
 )
 
 device_patients = Table(
+    # the patients a device knows (looked up or included) with the birth date it gave:
+    # it is sent coverage only where that birth date matches
     "device_patients", metadata,
     Column("device_id", String(36), primary_key=True),
     Column("bsn", String(9), primary_key=True),
+    Column("birth_date", Date, primary_key=True),
     Column("since", UTCDateTime, nullable=False),
 )
 
@@ -170,6 +179,7 @@ feed = Table(
     Column("origin_device", String(36)),                   # not sent back to this device
     Column("target_device", String(36)),                   # only for this device (NULL: all)
     Column("bsn", String(9)),                              # coverage: only to devices that know the BSN
+    Column("organisation", String(200)),                   # only for this organisation's devices (NULL: all)
     Column("payload", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     # the rows of transactions not yet committed (PostgreSQL numbers them at COMMIT)
@@ -198,4 +208,24 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_device_at", "device_id", "at"),
     Index("ix_audit_log_patient", "patient_bsn"),
+)
+
+rate_limits = Table(
+    # one row per limited key (lookup:<device>, enroll:<address>): the GCRA "theoretical
+    # arrival time" in epoch seconds, shared by every worker process (see ratelimit.py)
+    "rate_limits", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("tat", Float, nullable=False),
+)
+
+refused_requests = Table(
+    # refused requests counted per source, action, outcome and minute: noise cannot fill
+    # the audit log with a row per request (see refusals.py)
+    "refused_requests", metadata,
+    Column("minute", UTCDateTime, primary_key=True),
+    Column("source", String(100), primary_key=True),        # device:<id> or the client address
+    Column("action", String(50), primary_key=True),
+    Column("outcome", String(50), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
 )

@@ -17,6 +17,7 @@ from pgcluster import free_port
 from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, protocol_headers
 
 REPO = Path(__file__).resolve().parents[2]
+BIRTH_DATE = "1971-06-02"  # the birth date of `record` and of the test coverage files
 SERVER = [sys.executable, "-m", "sync.server.cli"]
 SHIPPED_BUNDLES = REPO / "resources" / "bundles"
 
@@ -34,8 +35,10 @@ class ServerProcess:
     does before devices push: the server re-checks every record against them.
     """
 
-    def __init__(self, database_url: str, folder: Path, kind: str, bundles: bool = True):
+    def __init__(self, database_url: str, folder: Path, kind: str, serve_args: tuple[str, ...] = (),
+                 bundles: bool = True):
         self.database_url = database_url
+        self.serve_args = list(serve_args)  # e.g. ("--lookup-rate", "6")
         self.import_bundles = bundles
         self.folder = Path(folder)
         self.kind = kind
@@ -64,7 +67,8 @@ class ServerProcess:
             self.import_bundles = False
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            SERVER + ["--database", self.database_url, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            SERVER + ["--database", self.database_url, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                      *self.serve_args],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout
@@ -115,8 +119,9 @@ class ServerProcess:
     def enroll_code(self, *args: str) -> str:
         return self.admin("enroll-code", *args).stdout.strip().splitlines()[-1]
 
-    def enroll(self, name: str = "spreekkamer", location: str | None = "Utrecht") -> "Client":
-        code = self.enroll_code()
+    def enroll(self, name: str = "spreekkamer", location: str | None = "Utrecht",
+               organisation: str | None = None) -> "Client":
+        code = self.enroll_code(*(["--organisation", organisation] if organisation else []))
         response = requests.post(f"{self.url}/v1/enroll", headers=protocol_headers(),
                                  json={"code": code, "device_name": name, "location": location}, timeout=30)
         assert response.status_code == 200, response.text
@@ -155,8 +160,60 @@ class Client:
             if not body["more"]:
                 return seen, cursor
 
-    def lookup(self, bsn: str, on: str = "2025-03-14") -> requests.Response:
-        return self.session.post(f"{self.url}/v1/coverage/lookup", json={"bsn": bsn, "on": on}, timeout=30)
+    def lookup(self, bsn: str, on: str = "2025-03-14", birth_date: str = BIRTH_DATE) -> requests.Response:
+        return self.session.post(f"{self.url}/v1/coverage/lookup", json={"bsn": bsn, "birth_date": birth_date,
+                                                                         "on": on}, timeout=30)
+
+
+class OtherVersionServer:
+    """A server of another protocol version on `port`, as a release we cannot run here
+    answers: 426 with its version in the header and its own Dutch message (the text of
+    protocol 1's server), health with its version. Only for the upgrade messages."""
+
+    V1_MESSAGE = ("Deze server spreekt protocolversie 1; het verzoek had een andere versie. "
+                  "Werk Bundelassistent bij.")
+
+    def __init__(self, port: int, version: int = 1):
+        import http.server
+        import json
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                if self.path.startswith("/v1/health"):
+                    status, body = 200, {"status": "ok", "server_version": "oud", "protocol_version": version,
+                                         "database": "sqlite"}
+                else:
+                    status, body = 426, {"code": "protocol_version",
+                                         "message": OtherVersionServer.V1_MESSAGE.replace("1", str(version), 1)}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header(PROTOCOL_HEADER, str(version))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "OtherVersionServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(10)
 
 
 def read_csv(text: str) -> list[dict]:
@@ -173,7 +230,7 @@ def record(bsn: str, **changes) -> dict:
     base = {
         "id": str(uuid.uuid4()), "revision": 1, "state": "registered", "bundle": "hand-wrist",
         "bundle_version": "2024.1", "condition": "CTS", "diagnosis": "G56.0", "side": "R", "episode_side": None,
-        "bsn": bsn, "birth_date": "1971-06-02", "name": "J. Jansen", "insurer_uzovi": "3311",
+        "bsn": bsn, "birth_date": BIRTH_DATE, "name": "J. Jansen", "insurer_uzovi": "3311",
         "insurer_source": "server", "insurer_checked_at": now, "eligibility_status": "eligible",
         "eligibility_rules": [{"kind": "insurer", "outcome": "pass"}, {"kind": "age", "outcome": "pass"}],
         "explained_by": "SUO Bakker", "explained_at": now, "explanation_language": "nl",
@@ -192,4 +249,5 @@ def withdrawn(original: dict, reason: str = "patiënt ziet af van de bundel") ->
                 withdrawal_reason=reason)
 
 
-__all__ = ["ServerProcess", "Client", "record", "withdrawn", "read_csv", "PROTOCOL_HEADER", "PROTOCOL_VERSION"]
+__all__ = ["ServerProcess", "Client", "OtherVersionServer", "record", "withdrawn", "read_csv", "BIRTH_DATE",
+           "PROTOCOL_HEADER", "PROTOCOL_VERSION"]

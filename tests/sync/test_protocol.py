@@ -64,7 +64,10 @@ def test_the_push_envelope_allows_at_most_500_records():
 def test_other_requests_and_headers():
     assert protocol_headers("t") == {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Accept": "application/json",
                                      "Authorization": "Bearer t"}
-    assert CoverageLookupRequest.model_validate({"bsn": BSN, "on": "2025-01-01"}).on == dt.date(2025, 1, 1)
+    lookup = CoverageLookupRequest.model_validate({"bsn": BSN, "birth_date": "1971-06-02", "on": "2025-01-01"})
+    assert (lookup.on, lookup.birth_date) == (dt.date(2025, 1, 1), dt.date(1971, 6, 2))
+    with pytest.raises(ValidationError, match="birth_date"):  # protocol 2: no lookup by BSN alone
+        CoverageLookupRequest.model_validate({"bsn": BSN, "on": "2025-01-01"})
     with pytest.raises(ValidationError):
         EnrollRequest.model_validate({"code": "x", "device_name": "", "location": None})
     result = PushResult.model_validate({"id": str(uuid.uuid4()), "revision": 1, "result": "accepted",

@@ -249,13 +249,13 @@ def test_records_an_older_server_refused_on_the_contract_are_sent_again_and_acce
     outbox.apply_answers(services.registry, batch, [
         outbox.ServerAnswer("rejected", reason=OLD_SERVER_SIDE_REFUSAL),
         outbox.ServerAnswer("rejected", reason=OLD_SERVER_CONTENT_REFUSAL)], server="oude server")
-    services.registry.db.execute("PRAGMA user_version = 3")
+    services.registry.db.execute("PRAGMA user_version = 4")
     assert services.registry.pending_count() == 0
     services.close()
 
     services = Services(settings, Actor("suo.test", "suo"))  # the upgraded app opens the same file
     registry = services.registry
-    assert registry.schema_version == 4
+    assert registry.schema_version == 5
     assert registry.audit_chain_problems() == []  # the migration's audit rows are part of the chain
     states = {row["bsn"]: (row["state"], row["server_message"]) for row in registry.inclusions()}
     assert states[both] == ("registered", None)

@@ -14,7 +14,7 @@ def enroll(server, code, name="kamer 1"):
 
 def test_health_answers_without_token_and_names_the_database(server):
     body = requests.get(f"{server.url}/v1/health", timeout=10).json()
-    assert body == {"status": "ok", "server_version": body["server_version"], "protocol_version": 1,
+    assert body == {"status": "ok", "server_version": body["server_version"], "protocol_version": 2,
                     "database": server.kind}
 
 
@@ -77,11 +77,11 @@ def test_missing_or_unknown_token_is_401_unauthorized(server):
 
 def test_a_missing_or_other_protocol_version_is_426(server):
     client = server.enroll()
-    for headers in ({}, {PROTOCOL_HEADER: "2"}, {PROTOCOL_HEADER: "abc"}):
+    for headers in ({}, {PROTOCOL_HEADER: "1"}, {PROTOCOL_HEADER: "3"}, {PROTOCOL_HEADER: "abc"}):
         response = requests.get(f"{server.url}/v1/changes", timeout=10,
                                 headers={"Authorization": f"Bearer {client.token}", **headers})
         assert response.status_code == 426
         assert response.json()["code"] == "protocol_version"
-        assert response.headers[PROTOCOL_HEADER] == "1"
+        assert response.headers[PROTOCOL_HEADER] == "2"
     response = requests.post(f"{server.url}/v1/enroll", json={"code": "x", "device_name": "y"}, timeout=10)
     assert response.status_code == 426

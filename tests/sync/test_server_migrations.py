@@ -24,7 +24,7 @@ def test_migrated_schema_matches_the_table_definitions(storage):
     with storage.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []
-    assert storage.schema_revision() == "0006"
+    assert storage.schema_revision() == "0007"
 
 
 def test_the_audit_log_is_append_only_and_inclusions_are_never_deleted(storage):
@@ -42,3 +42,53 @@ def test_the_audit_log_is_append_only_and_inclusions_are_never_deleted(storage):
                         "'3311', 's', '2025-01-01', 'eligible', '[]', false, true, '2025-01-01', '2025-12-31', 'd', "
                         "'u', '2025-01-01', '2025-01-01', 'h', 'p', '2025-01-01')"))
                 conn.execute(text(statement))
+
+
+def test_migration_0006_gives_existing_devices_the_default_organisation_and_shrinks_what_was_shared(
+        fresh_database):
+    """A server with protocol-1 data: devices, a feed row with birth date and location,
+    devices that know patients by lookup alone or by their own inclusion."""
+    from alembic import command
+    from alembic.config import Config
+    from importlib import resources
+
+    storage = Storage(Settings.from_url(fresh_database))
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
+        with storage.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0005")
+        with storage.engine.begin() as conn:
+            for device in ("looker", "includer"):
+                conn.execute(text("INSERT INTO devices (id, name, token_hash, enrolled_at) VALUES "
+                                  f"('{device}', '{device}', 'hash-{device}', '2025-01-01')"))
+            conn.execute(text(
+                "INSERT INTO inclusions (id, revision, state, status, bundle, bundle_version, condition, "
+                "diagnosis, episode_side, bsn, birth_date, insurer_uzovi, insurer_source, insurer_checked_at, "
+                "eligibility_status, eligibility_rules, handout_printed, agreed, inclusion_date, end_date, "
+                "device_id, \"user\", created_at, updated_at, content_hash, pushed_by, received_at) VALUES "
+                "('i1', 1, 'registered', 'accepted', 'b', '1', 'c', 'G56.0', '', '111222333', '1971-06-02', "
+                "'3311', 's', '2025-01-01', 'eligible', '[]', false, true, '2025-01-01', '2025-12-31', 'd', "
+                "'u', '2025-01-01', '2025-01-01', 'h', 'includer', '2025-01-01')"))
+            conn.execute(text("INSERT INTO device_patients (device_id, bsn, since) VALUES "
+                              "('looker', '111222333', '2025-01-01'), ('includer', '111222333', '2025-01-01')"))
+            conn.execute(text(
+                "INSERT INTO feed (kind, origin_device, bsn, payload, created_at) VALUES ('inclusion', 'includer', "
+                "'111222333', '{\"id\":\"i1\",\"bsn\":\"111222333\",\"birth_date\":\"1971-06-02\","
+                "\"location\":\"Utrecht\",\"device_id\":\"d\",\"state\":\"registered\"}', '2025-01-01')"))
+            conn.execute(text("INSERT INTO coverage (bsn, uzovi, valid_from, imported_at) VALUES "
+                              "('111222333', '3311', '2025-01-01', '2025-01-01')"))
+        storage.migrate()
+        import json
+        with storage.read() as conn:
+            assert set(conn.execute(text("SELECT organisation FROM devices")).scalars()) == {"standaard"}
+            feed_row = conn.execute(text("SELECT organisation, payload FROM feed")).one()
+            assert feed_row.organisation == "standaard"
+            assert json.loads(feed_row.payload) == {"id": "i1", "bsn": "111222333", "state": "registered"}
+            known = conn.execute(text("SELECT device_id, bsn, birth_date FROM device_patients")).all()
+            assert [(row.device_id, row.bsn, str(row.birth_date)) for row in known] == [
+                ("includer", "111222333", "1971-06-02")]  # a lookup without birth date conferred nothing
+            assert conn.execute(text("SELECT birth_date FROM coverage")).scalar() is None
+    finally:
+        storage.dispose()

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from helpers import valid_bsns
-from serverproc import REPO, record
+from serverproc import PROTOCOL_VERSION, REPO, record
 
 FUZZ_CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,unsupported_method"
 
@@ -22,7 +22,8 @@ def test_schemathesis_finds_no_server_error(server, tmp_path):
     client = server.enroll()
     client.push_ok([record(bsn) for bsn in valid_bsns(3, start=800000000)])
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json",
-               "-H", f"Authorization: Bearer {client.token}", "-H", "X-Bundelassistent-Protocol: 1",
+               "-H", f"Authorization: Bearer {client.token}",
+               "-H", f"X-Bundelassistent-Protocol: {PROTOCOL_VERSION}",
                "--checks", FUZZ_CHECKS, "--max-examples", "40", "--seed", "20250314",
                "--phases", "examples,coverage,fuzzing", "--request-timeout", "30"]
     if shutil.which("schemathesis", path=str(REPO / ".venv" / "bin")) is None:
@@ -76,12 +77,12 @@ def test_garbage_gets_json_errors_never_a_5xx_or_a_traceback(server):
     assert [r["result"] for r in results] == ["rejected"] * 5
     # dates the database can hold but no patient has: refused by the rules, not by a 5xx
     assert results[4]["code"] == "rule_failed" and "regel einddatum" in results[4]["reason"]
-    response = requests.post(f"{server.url}/v1/enroll", timeout=10, headers={"X-Bundelassistent-Protocol": "1"},
+    response = requests.post(f"{server.url}/v1/enroll", timeout=10, headers={"X-Bundelassistent-Protocol": str(PROTOCOL_VERSION)},
                              json={"code": "AAAA\x00", "device_name": "x\x00"})
     assert response.status_code == 422
     for body in (b"[" * 100_000, b'{"code": ' * 1000, b"\xff\xfe"):
         response = requests.post(f"{server.url}/v1/enroll", data=body, timeout=30,
-                                 headers={"X-Bundelassistent-Protocol": "1", "Content-Type": "application/json"})
+                                 headers={"X-Bundelassistent-Protocol": str(PROTOCOL_VERSION), "Content-Type": "application/json"})
         assert response.status_code in (400, 422), response.text
     for path in ("/v1/changes?cursor=-1", "/v1/changes?cursor=abc", "/v1/changes?limit=100000",
                  "/v1/changes?cursor=99999999999999999999999", "/v1/%00", "/v1/changes/../../etc/passwd"):
@@ -132,7 +133,7 @@ def test_an_unexpected_failure_inside_is_a_500_error_body_and_the_log_has_no_val
 
     with caplog.at_level(logging.ERROR, logger="bundelassistent.server"):
         response = TestClient(app, raise_server_exceptions=False).get(
-            "/v1/kapot", headers={"X-Bundelassistent-Protocol": "1"})
+            "/v1/kapot", headers={"X-Bundelassistent-Protocol": str(PROTOCOL_VERSION)})
     assert response.status_code == 500
     assert response.json() == {"code": "internal_error", "message": response.json()["message"]}
     assert "Traceback" not in response.text and bsn not in response.text

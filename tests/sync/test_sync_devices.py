@@ -14,7 +14,7 @@ import sys
 import time
 
 from helpers import CLI, inclusion, jsonl, valid_bsns
-from serverproc import ServerProcess
+from serverproc import OtherVersionServer, ServerProcess
 
 
 class Device:
@@ -148,6 +148,27 @@ def test_an_unreachable_server_keeps_everything_queued_and_the_next_sync_complet
     server.start()
     assert "accepted 4" in device.sync().stdout
     assert sorted(exported_ids(server)) == sorted(ids)
+
+
+def test_a_server_not_yet_upgraded_is_reported_and_the_records_wait_for_it(tmp_path, server):
+    """Devices upgraded before the server: sync --once says IT must upgrade the server,
+    keeps everything queued, and completes once the server speaks the new version."""
+    device = Device("kamer1", tmp_path, server).enroll()
+    ids = device.register(valid_bsns(2, start=100_000_000 + 55 * 100))
+    server.stop()
+    with OtherVersionServer(server.port, version=1):
+        result = device.sync()
+        newcomer = Device("kamer2", tmp_path, server).run("enroll", "--server", server.url, "--code", "ABCD-EFGH-JKLM")
+    assert result.returncode == 1
+    assert "vraag IT de centrale server bij te werken" in result.stdout
+    assert "server: protocolversie 1" in result.stdout and "nog te versturen: 2" in result.stdout
+    assert newcomer.returncode != 0 and "vraag IT de centrale server bij te werken" in newcomer.stderr
+    assert device.query("SELECT value FROM meta WHERE key = 'upgrade_problem'")[0][0]
+    server.start()
+    synced = device.sync()
+    assert synced.returncode == 0 and "accepted 2" in synced.stdout
+    assert sorted(exported_ids(server)) == sorted(ids)
+    assert device.query("SELECT value FROM meta WHERE key = 'upgrade_problem'") == [(None,)]
 
 
 def test_a_revoked_device_stops_with_an_explanation_and_keeps_its_records(tmp_path, server):

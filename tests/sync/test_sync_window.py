@@ -13,6 +13,7 @@ from desktop.registry import Actor  # noqa: E402
 from desktop.services import Services  # noqa: E402
 from desktop.ui.main_window import MainWindow  # noqa: E402
 from helpers import inclusion, valid_bsns  # noqa: E402
+from serverproc import BIRTH_DATE, OtherVersionServer, ServerProcess  # noqa: E402
 
 
 @pytest.fixture
@@ -85,3 +86,64 @@ def test_backoff_doubles_up_to_its_cap_and_resets_after_success():
         assert 0.8 * nominal <= delay <= 1.2 * nominal
     assert backoff.next_delay(True, rng) == 60
     assert backoff.next_delay(False, rng) <= 6
+
+
+def coverage_file(tmp_path, *bsns):
+    path = tmp_path / "dekking.csv"
+    path.write_text("bsn,birth_date,uzovi,insurer,valid_from,valid_to\n"
+                    + "".join(f"{bsn},{BIRTH_DATE},3311,Zilveren Kruis,2024-01-01,\n" for bsn in bsns),
+                    encoding="utf-8")
+    return str(path)
+
+
+def look_up(qtbot, window, bsn, birth_date=BIRTH_DATE):
+    window.open_patient(bsn=bsn, birth_date=birth_date)
+    step = window.steps[1]
+    qtbot.waitUntil(lambda: step.lookup_text and step.lookup_text != "Verzekering opzoeken…", timeout=30_000)
+    return step
+
+
+@pytest.fixture
+def limited_server(fresh_database, db_kind, tmp_path):
+    """Two lookups at once, then one a minute: the third patient in a row is refused."""
+    process = ServerProcess(fresh_database, tmp_path, db_kind, ("--lookup-rate", "1", "--lookup-burst", "2")).start()
+    yield process
+    process.stop()
+
+
+def test_the_insurer_lookup_sends_the_birth_date_and_a_rate_limit_says_in_dutch_to_wait(
+        qtbot, services, limited_server, tmp_path):
+    known, other, third = valid_bsns(3, start=400_200_000)
+    limited_server.admin("import-coverage", coverage_file(tmp_path, known, other))
+    services.enroll(limited_server.url, limited_server.enroll_code())
+    window = open_window(qtbot, services)
+    step = look_up(qtbot, window, known)
+    assert window.consultation.insurer_uzovi == "3311" and window.consultation.insurer_source == "server"
+    assert "gevonden op de server" in step.source.text()
+    step = look_up(qtbot, window, other, birth_date="1980-02-03")  # the server answers only for the right one
+    assert window.consultation.insurer_uzovi == ""
+    assert "BSN en geboortedatum" in step.lookup_text and "kies de verzekeraar van de pas" in step.lookup_text
+    step = look_up(qtbot, window, third)
+    assert "te veel opzoekingen" in step.lookup_text and "seconden" in step.lookup_text
+    assert "kies de verzekeraar van de pas" in step.lookup_text  # typing the UZOVI still works
+    step = look_up(qtbot, window, known)  # refused again, but this patient is in the local cache
+    assert window.consultation.insurer_uzovi == "3311" and window.consultation.insurer_source == "cache"
+    assert "uit de lokale cache" in step.lookup_text and "te veel opzoekingen" in step.lookup_text
+    window.sync.timer.stop()
+    qtbot.waitUntil(lambda: not window.sync.running, timeout=30_000)
+
+
+def test_a_server_of_another_version_is_shown_in_the_status_bar(qtbot, services, server):
+    services.enroll(server.url, server.enroll_code())
+    server.stop()
+    with OtherVersionServer(server.port, version=3):
+        window = open_window(qtbot, services)
+        sync_now(qtbot, window)
+        text = window.sync_label.text()
+        assert text.startswith("Bijwerken nodig: deze app is te oud voor de server")
+        assert "installeer de nieuwe versie van Bundelassistent" in text
+        assert window.sync.timer.isActive()  # still tried again later: IT may upgrade meanwhile
+        window.sync.timer.stop()
+        step = look_up(qtbot, window, valid_bsns(1, start=400_300_000)[0])
+        assert "installeer de nieuwe versie" in step.lookup_text
+        qtbot.waitUntil(lambda: not window.sync.running, timeout=30_000)

@@ -4,14 +4,14 @@ The device registers an inclusion of both hands (side `both`); the server now ac
 it, so `side` and `episode_side` must hold it. On SQLite the table is rebuilt (batch
 mode), which drops its triggers: the one that refuses deletes is created again.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
