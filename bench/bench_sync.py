@@ -48,8 +48,7 @@ def main() -> None:
             services.register(parse_inclusion(inclusion(bsn), services.bundles))
         print(f"queued {COUNT} inclusions in {time.perf_counter() - started:.1f} s")
         records = [services.registry.get(row["id"]) for row in services.registry.inclusions()]
-        engine = syncing.SyncEngine(services.registry, None, services.bundles.bundles)
-        wire = [engine._wire(record) for record in records]
+        wire = [syncing.wire_record(record, services.bundles.bundles) for record in records]
 
         baseline_server = ServerProcess(f"sqlite:///{folder / 'baseline.sqlite3'}", folder, "sqlite").start()
         device_server = ServerProcess(f"sqlite:///{folder / 'device.sqlite3'}", folder, "sqlite").start()

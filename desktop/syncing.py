@@ -212,6 +212,15 @@ def episode_side(record: dict, bundles: dict[str, Bundle]) -> str | None:
     return record.get("side") if keyed_by_side else None
 
 
+def wire_record(record: dict, bundles: dict[str, Bundle]) -> dict:
+    """A local inclusion row as the record this device pushes."""
+    wire = protocol.record_from_row({**record, "state": outbox.wire_state(record),
+                                     "episode_side": episode_side(record, bundles)})
+    wire = {key: None if value == "" else value for key, value in wire.items()}
+    wire["user"] = wire.get("user") or "onbekend"
+    return wire
+
+
 class SyncEngine:
     def __init__(self, registry: Registry, client: ServerClient, bundles: dict[str, Bundle],
                  bundles_folder: Path | None = None):
@@ -251,7 +260,7 @@ class SyncEngine:
 
     def _push(self, summary: SyncSummary) -> None:
         while batch := outbox.next_batch(self.registry, PUSH_BATCH):
-            wire = [self._wire(record) for record in batch.records]
+            wire = [wire_record(record, self.bundles) for record in batch.records]
             outbox.mark_sending(self.registry, batch)
             try:
                 results = self.client.push(wire)
@@ -272,13 +281,6 @@ class SyncEngine:
             if unanswered:  # the same records would come back in the next batch: stop here
                 raise ProtocolError(f"de server gaf geen antwoord voor {unanswered} inclusie(s); die blijven in "
                                     "de wachtrij voor de volgende synchronisatie")
-
-    def _wire(self, record: dict) -> dict:
-        wire = protocol.record_from_row({**record, "state": outbox.wire_state(record),
-                                         "episode_side": episode_side(record, self.bundles)})
-        wire = {key: None if value == "" else value for key, value in wire.items()}
-        wire["user"] = wire.get("user") or "onbekend"
-        return wire
 
     def _pull(self, summary: SyncSummary) -> None:
         cursor = int(self.registry.meta("sync_cursor") or 0)

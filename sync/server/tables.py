@@ -86,8 +86,8 @@ inclusions = Table(
     Column("bundle_version", String(100), nullable=False),
     Column("condition", String(100), nullable=False),
     Column("diagnosis", String(20), nullable=False),
-    Column("side", String(1)),
-    Column("episode_side", String(1), nullable=False, server_default=""),  # "" when not in the key
+    Column("side", String(4)),                             # L | R | both
+    Column("episode_side", String(4), nullable=False, server_default=""),  # "" when not in the key
     Column("bsn", String(9), nullable=False),
     Column("birth_date", Date, nullable=False),
     Column("name", String(200)),
