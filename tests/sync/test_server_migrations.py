@@ -24,7 +24,7 @@ def test_migrated_schema_matches_the_table_definitions(storage):
     with storage.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []
-    assert storage.schema_revision() == "0007"
+    assert storage.schema_revision() == "0008"
 
 
 def test_the_audit_log_is_append_only_and_inclusions_are_never_deleted(storage):

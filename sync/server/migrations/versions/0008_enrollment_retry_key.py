@@ -4,14 +4,14 @@ A device that enrolled but could not store its token (keyring failure) may use t
 code again for a few minutes with the same retry key: it gets the same device id and a
 new token, and the first token stops working. See `sync.server.devices.enroll`.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
