@@ -48,14 +48,14 @@ def main() -> None:
             services.register(parse_inclusion(inclusion(bsn), services.bundles))
         print(f"queued {COUNT} inclusions in {time.perf_counter() - started:.1f} s")
         records = [services.registry.get(row["id"]) for row in services.registry.inclusions()]
-        engine = syncing.SyncEngine(services.registry, None, services.bundles.bundles)
 
         baseline_server = ServerProcess(f"sqlite:///{folder / 'baseline.sqlite3'}", folder, "sqlite").start()
         device_server = ServerProcess(f"sqlite:///{folder / 'device.sqlite3'}", folder, "sqlite").start()
         try:
             baseline_device = baseline_server.enroll()
             token = baseline_device.token
-            wire = [engine._wire(record, baseline_device.device_id) for record in records]
+            wire = [syncing.wire_record(record, services.bundles.bundles, baseline_device.device_id)
+                    for record in records]
             headers = protocol.protocol_headers(token)
             session = requests.Session()
             started = time.perf_counter()

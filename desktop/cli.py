@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import stat
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -59,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     opener.add_argument("--birth-date", default="")
     opener.add_argument("--patient-id", default="")
     opener.add_argument("--name", default="")
+    source = opener.add_mutually_exclusive_group()
+    source.add_argument("--stdin", action="store_true",
+                        help="lees de patiënt van stdin (JSON of regels sleutel=waarde): niet zichtbaar in de proceslijst")
+    source.add_argument("--launch-file", type=Path, metavar="FILE",
+                        help="lees de patiënt uit dit bestand (alleen voor u leesbaar) en verwijder het daarna")
     enroller = command("enroll", "meld dit apparaat aan bij de centrale server (code van IT)")
     enroller.add_argument("--server", required=True, metavar="URL", help="adres van de centrale server (https://…)")
     enroller.add_argument("--code", required=True, help="eenmalige aanmeldcode")
@@ -335,6 +342,89 @@ def url_to_arguments(url: str) -> list[str]:
     return arguments
 
 
+PATIENT_KEYS = ("bsn", "birth_date", "patient_id", "name")
+PATIENT_ALIASES = {"birthdate": "birth_date", "geboortedatum": "birth_date", "naam": "name"}
+MAX_CONTEXT_BYTES = 64 * 1024
+
+
+def _patient_context(args: argparse.Namespace) -> dict[str, str]:
+    """The patient the EHR passes: from --bsn … flags, standard input or a launch file."""
+    flags = {"bsn": args.bsn, "birth_date": args.birth_date, "patient_id": args.patient_id, "name": args.name}
+    if not (args.stdin or args.launch_file):
+        return {key: value.strip() for key, value in flags.items()}
+    if any(flags.values()):
+        raise UserError("geef de patiënt óf met --bsn/--birth-date/… óf met --stdin/--launch-file, niet beide")
+    if args.stdin:
+        data = sys.stdin.buffer.read(MAX_CONTEXT_BYTES + 1)
+        return parse_patient_context(data.decode("utf-8-sig", errors="replace"), "stdin")
+    return parse_patient_context(read_launch_file(args.launch_file), args.launch_file.name)
+
+
+def read_launch_file(path: Path) -> str:
+    """Read the EHR's launch file and remove it: it holds a BSN and is meant for one use.
+
+    Refused (and left alone) when it is not a regular file of this user; refused and
+    removed when others may read it. On Windows the folder's ACL protects it (keep it in
+    the user's profile).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        raise UserError(f"{path}: startbestand bestaat niet") from None
+    except OSError as error:
+        raise UserError(f"{path}: startbestand kan niet gelezen worden ({error.strerror}); "
+                        "een snelkoppeling (symlink) wordt niet gevolgd") from None
+    with os.fdopen(descriptor, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"{path}: startbestand is geen gewoon bestand")
+        if os.name == "posix" and info.st_uid != os.getuid():
+            raise UserError(f"{path}: startbestand is van een andere gebruiker (eigenaar {info.st_uid}); geweigerd")
+        if os.name == "posix" and info.st_mode & 0o077:
+            path.unlink(missing_ok=True)
+            raise UserError(f"{path}: startbestand was ook voor anderen leesbaar ({stat.filemode(info.st_mode)}); "
+                            "geweigerd en verwijderd — laat het EPD het bestand met rechten 600 schrijven")
+        data = file.read(MAX_CONTEXT_BYTES + 1)
+    path.unlink(missing_ok=True)
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def parse_patient_context(text: str, source: str) -> dict[str, str]:
+    """A JSON object, or `key=value` lines (# comments and blank lines ignored); unknown keys are ignored."""
+    if len(text.encode("utf-8", "replace")) > MAX_CONTEXT_BYTES:
+        raise UserError(f"{source}: patiëntgegevens groter dan {MAX_CONTEXT_BYTES // 1024} kB")
+    text = text.lstrip("\ufeff").strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{source}: geen geldige JSON (regel {error.lineno}, kolom {error.colno}: {error.msg})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{source}: verwacht een JSON-object met bsn, birth_date, …")
+        pairs = list(data.items())
+    else:
+        pairs = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            key, equals, value = line.partition("=")
+            if not equals:
+                raise UserError(f"{source} regel {number}: verwacht sleutel=waarde, bijvoorbeeld bsn=123456782")
+            pairs.append((key, value))
+    context = {key: "" for key in PATIENT_KEYS}
+    for key, value in pairs:
+        key = str(key).strip().lower().replace("-", "_")
+        key = PATIENT_ALIASES.get(key, key)
+        if key in context:
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                raise UserError(f"{source}: {key} moet tekst zijn")
+            context[key] = str(value).strip()
+    if not any(context.values()):
+        raise UserError(f"{source}: geen patiëntgegevens gevonden (bsn, birth_date, patient_id, name)")
+    return context
+
+
 def cmd_self_test(args, settings) -> int:
     from desktop import selftest
 
@@ -417,10 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in (None, "open"):
             from desktop.ui.app import run_window
 
-            patient = None
-            if args.command == "open":
-                patient = {"bsn": args.bsn.strip(), "birth_date": args.birth_date.strip(),
-                           "patient_id": args.patient_id.strip(), "name": args.name.strip()}
+            patient = _patient_context(args) if args.command == "open" else None
             return run_window(settings, patient, start_logging=lambda: (_start_logging(settings, "venster"),
                                                                         _show_notices(settings)))
         _start_logging(settings, args.command)

@@ -110,16 +110,36 @@ def mark_unsent(registry: Registry, batch: Outgoing, error: str) -> None:
         registry, batch.seqs, "state = 'pending', last_error = ?, updated_at = ?", [error, utc_now()]))
 
 
-def apply_answers(registry: Registry, batch: Outgoing, answers: list[ServerAnswer], server: str) -> None:
-    """Settle the outbox and the records with the server's answers, in one transaction.
+def newest_revisions(records: list[dict[str, Any]]) -> dict[str, int]:
+    """The newest revision per inclusion in a batch (older ones are sent ahead of it)."""
+    newest: dict[str, int] = {}
+    for record in records:
+        newest[record["id"]] = max(newest.get(record["id"], 0), record["revision"])
+    return newest
+
+
+def apply_answers(registry: Registry, batch: Outgoing, answers: dict[str, ServerAnswer], server: str,
+                  unanswered: str) -> None:
+    """Settle the outbox and the records with the server's answers (by id), in one transaction.
 
     Only the revision that was pushed is settled: if the user withdrew or corrected the
-    record while the request was under way, the newer revision stays pending.
+    record while the request was under way, the newer revision stays pending. A record
+    the server did not answer for goes back to pending with `unanswered` as its error.
     """
     now = utc_now()
 
+    newest = newest_revisions(batch.records)
+
     def work() -> None:
-        for record, answer in zip(batch.records, answers, strict=True):
+        for record in batch.records:
+            if record["revision"] != newest[record["id"]]:
+                continue  # an older revision sent ahead of the newest: settled with it
+            answer = answers.get(record["id"])
+            if answer is None:
+                registry.db.execute(
+                    "UPDATE outbox SET state = 'pending', last_error = ?, updated_at = ? "
+                    "WHERE inclusion_id = ? AND state = 'sending'", [unanswered, now, record["id"]])
+                continue
             pushed = record["revision"]
             registry.db.execute(
                 "UPDATE outbox SET state = 'done', last_error = ?, updated_at = ? "

@@ -24,7 +24,9 @@ import sqlite_utils
 
 from desktop import auditchain, store
 from desktop.core.eligibility import ELIGIBLE, Decision, Episode
-from desktop.core.inputs import InclusionRequest
+from desktop.core.fields import check_withdrawal_reason
+from desktop.core.identifiers import InvalidField
+from desktop.core.inputs import InclusionRequest, InputError, parse_correction
 
 DATABASE_NAME = "bundelassistent.sqlite3"
 SYSTEM_NAME = "Bundelassistent"
@@ -162,6 +164,29 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     _set_audit_head(db, head)
 
 
+def _audit_head(db: sqlite_utils.Database) -> auditchain.Head:
+    """The newest row as the app wrote it; rows cut off the end stay a visible gap."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [auditchain.HEAD_KEY]).fetchone()
+    head = auditchain.Head.decode(row[0] if row else None)
+    if head is None:  # the head was removed: continue after what is there (the check reports it)
+        row = db.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        head = auditchain.Head(row[0], row[1] or "") if row else auditchain.START
+    return head
+
+
+def _append_audit(db: sqlite_utils.Database, fields: dict[str, Any]) -> None:
+    """Append one row (all of auditchain.FIELDS but seq) to the hash chain, inside an open
+    write transaction, so the head read here cannot change before the row is in."""
+    head = _audit_head(db)
+    newest = db.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
+    row = {**fields, "seq": max(head.seq, newest) + 1}  # rows slipped in after the head stay a visible break
+    row["row_hash"] = auditchain.row_hash(head.hash, row)
+    columns = (*auditchain.FIELDS, "row_hash")
+    db.execute(f"INSERT INTO audit_log ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+               [row[name] for name in columns])
+    _set_audit_head(db, auditchain.Head(row["seq"], row["row_hash"]))
+
+
 def _set_audit_head(db: sqlite_utils.Database, head: auditchain.Head) -> None:
     db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                [auditchain.HEAD_KEY, head.encode()])
@@ -173,7 +198,37 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE remote_inclusions SET birth_date = NULL, location = NULL, device_id = NULL")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+
+# How a server before the shared record contract refused a field its protocol did not take
+# (side `both`, …): "record N: field: problem". Other refusals have no such prefix.
+CONTRACT_MISMATCH = "record [0-9]*: *"
+
+
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Send again what an older server refused for a record-contract mismatch.
+
+    The server now takes every value the device stores (side `both` above all), so these
+    records go back to the outbox as not yet sent. Refusals for other reasons (a rule,
+    other content under the same revision) stay as they are.
+    """
+    refused = db.execute("SELECT id, revision, state, bsn, device_id FROM inclusions "
+                         "WHERE server_result = 'rejected' AND server_message GLOB ?", [CONTRACT_MISMATCH]).fetchall()
+    now = utc_now()
+    for inclusion_id, revision, state, bsn, device_id in refused:
+        db.execute("UPDATE outbox SET state = 'pending', last_error = NULL, updated_at = ? "
+                   "WHERE inclusion_id = ? AND revision = ?", [now, inclusion_id, revision])
+        db.execute("UPDATE inclusions SET state = ?, server_result = NULL, server_message = NULL WHERE id = ?",
+                   [REGISTERED if state == REJECTED else state, inclusion_id])
+        _append_audit(db, {
+            "at": now, "user": "bijwerking", "role": "systeem", "acted_for": None, "patient_bsn": bsn,
+            "action": "sync_requeue", "object_type": "inclusion", "object_id": inclusion_id, "device_id": device_id,
+            "system": SYSTEM_NAME,
+            "details": json.dumps({"revision": revision, "why": "door de server geweigerd op het recordcontract"}),
+        })
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,
+                                                              _migration_4, _migration_5]
 
 
 class Registry:
@@ -297,28 +352,12 @@ class Registry:
         if not self.db.conn.in_transaction:
             self._write(lambda: self._audit(action, patient_bsn, object_id, object_type, details))
             return
-        head = self._audit_head()
-        newest = self.db.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
-        row = {
-            # rows slipped in after the head stay a visible break
-            "seq": max(head.seq, newest) + 1, "at": utc_now(), "user": self.actor.user, "role": self.actor.role,
+        _append_audit(self.db, {
+            "at": utc_now(), "user": self.actor.user, "role": self.actor.role,
             "acted_for": self.actor.acted_for, "patient_bsn": patient_bsn, "action": action,
             "object_type": object_type, "object_id": object_id, "device_id": self.device_id,
             "system": SYSTEM_NAME, "details": json.dumps(details or {}, ensure_ascii=False),
-        }
-        row["row_hash"] = auditchain.row_hash(head.hash, row)
-        columns = (*auditchain.FIELDS, "row_hash")
-        self.db.execute(f"INSERT INTO audit_log ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                        [row[name] for name in columns])
-        _set_audit_head(self.db, auditchain.Head(row["seq"], row["row_hash"]))
-
-    def _audit_head(self) -> auditchain.Head:
-        """The newest row as the app wrote it; rows cut off the end stay a visible gap."""
-        head = auditchain.Head.decode(self.meta(auditchain.HEAD_KEY))
-        if head is None:  # the head was removed: continue after what is there (the check reports it)
-            row = self.db.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-            head = auditchain.Head(row[0], row[1] or "") if row else auditchain.START
-        return head
+        })
 
     def audit_chain_problems(self) -> list[str]:
         """What the self-test reports: broken links in the chain and missing or defused triggers."""
@@ -413,6 +452,10 @@ class Registry:
         """Withdraw with a reason; the record stays, marked withdrawn, and is synced."""
         if not reason or not reason.strip():
             raise InvalidChange("geef een reden voor het intrekken")
+        try:
+            reason = check_withdrawal_reason(reason)
+        except InvalidField as problem:
+            raise InvalidChange(f"reden: {problem.message}") from None
 
         def work() -> dict:
             record = self._load(inclusion_id)
@@ -437,6 +480,10 @@ class Registry:
         if refused:
             raise InvalidChange(
                 f"{', '.join(refused)} kan niet gecorrigeerd worden; trek de inclusie in en registreer opnieuw")
+        try:
+            changes = parse_correction(changes)
+        except InputError as error:
+            raise InvalidChange(str(error)) from None
 
         def work() -> dict:
             record = self._load(inclusion_id)

@@ -209,10 +209,13 @@ def check_server(settings: config.Settings) -> str:
     from sync.client import AuthenticationFailed, SyncError, upgrade_message
 
     try:
-        with Registry(settings.data_dir / DATABASE_NAME) as registry:
-            url = syncing.configured_server(registry, settings.server_url)
-    except store.FAULTS:  # reported by the data check; the setting still counts
-        url = syncing.normalise_server_url(settings.server_url) if settings.server_url else None
+        try:
+            with Registry(settings.data_dir / DATABASE_NAME) as registry:
+                url = syncing.configured_server(registry, settings.server_url)
+        except store.FAULTS:  # reported by the data check; the setting still counts
+            url = syncing.normalise_server_url(settings.server_url) if settings.server_url else None
+    except SyncError as error:  # e.g. http:// to another computer: nothing is sent
+        raise CheckFailed(str(error)) from None
     if not url:
         return "geen server ingesteld: dit apparaat werkt alleen lokaal"
     token = syncing.load_token(url)

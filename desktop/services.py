@@ -158,7 +158,10 @@ class Services:
 
     def sync_status(self) -> SyncStatus:
         registry = self.registry
-        url = self.server_url()
+        try:
+            url = self.server_url()
+        except syncing.SyncError as error:  # e.g. http:// to another computer: sync stops and says why
+            return SyncStatus(configured=True, enrolled=False, error=str(error), auth_problem=str(error))
         enrolled = bool(url and syncing.load_token(url))
         return SyncStatus(configured=bool(url), enrolled=enrolled,
                           last_sync=registry.meta("last_sync_at"), error=registry.meta("last_sync_error"),

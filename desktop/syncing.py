@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import random
+import secrets
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +24,16 @@ from desktop import outbox
 from desktop.core.bundles import Bundle
 from desktop.registry import Registry, utc_now
 from sync import protocol
-from sync.client import (AuthenticationFailed, ServerClient, SyncError, UpgradeRequired, make_session,
-                         normalise_server_url)
+from sync.client import (AuthenticationFailed, ProtocolError, ServerClient, SyncError, UpgradeRequired,
+                         make_session, normalise_server_url, short_error)
 
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
+MAX_PAGES_PER_SYNC = 200  # 200 × 500 changes; the rest comes with the next run
 SERVER_BUNDLES_FOLDER = "bundles-from-server"
 log = logging.getLogger("bundelassistent.sync")
+
+log = logging.getLogger(__name__)
 
 
 class NotEnrolled(SyncError):
@@ -37,6 +41,10 @@ class NotEnrolled(SyncError):
 
 
 # -- enrolment and the device token -------------------------------------------------------
+class KeyringUnavailable(NotEnrolled):
+    pass
+
+
 def _keyring_user(server_url: str) -> str:
     return f"device-token {server_url}"
 
@@ -59,6 +67,20 @@ def load_token(server_url: str) -> str | None:
         return None
 
 
+def check_keyring() -> None:
+    """Write, read back and delete a probe entry; KeyringUnavailable says why not."""
+    probe_user, probe = "probe", secrets.token_urlsafe(16)
+    try:
+        keyring.set_password(KEYRING_SERVICE, probe_user, probe)
+        read_back = keyring.get_password(KEYRING_SERVICE, probe_user)
+        keyring.delete_password(KEYRING_SERVICE, probe_user)
+    except Exception as error:  # every backend has its own errors (D-Bus, Windows, files)
+        raise KeyringUnavailable(f"de sleutelbos van het systeem werkt niet ({type(error).__name__}: "
+                                 f"{short_error(error)})") from None
+    if read_back != probe:
+        raise KeyringUnavailable("de sleutelbos van het systeem gaf een andere waarde terug")
+
+
 def configured_server(registry: Registry, setting: str | None) -> str | None:
     """The server from the configuration, else the one this device enrolled with."""
     url = setting or registry.meta("server_url")
@@ -66,10 +88,31 @@ def configured_server(registry: Registry, setting: str | None) -> str | None:
 
 
 def enroll(registry: Registry, client: ServerClient, code: str, location: str | None) -> protocol.EnrollResponse:
-    """Enrol with a one-time code; the token goes to the keyring, the server to the database."""
+    """Enrol with a one-time code; the token goes to the keyring, the server to the database.
+
+    The code is spent only when the keyring works (checked first). Should storing the
+    token still fail, the device's retry key lets the same code enrol this device again
+    for ENROLL_RETRY_MINUTES (the server then replaces the lost token).
+    """
+    try:
+        check_keyring()
+    except KeyringUnavailable as error:
+        raise KeyringUnavailable(f"{error}; de koppelcode is niet gebruikt en blijft geldig — laat IT de "
+                                 "sleutelbos herstellen en probeer het opnieuw") from None
     name = registry.meta("device_name") or socket.gethostname()
-    answer = client.enroll(code, name, location)
-    save_token(client.base_url, answer.device_id, answer.token)
+    retry_key = registry.meta("enroll_retry_key")
+    if not retry_key:
+        retry_key = secrets.token_urlsafe(32)
+        registry.set_meta({"enroll_retry_key": retry_key})
+    answer = client.enroll(code, name, location, retry_key)
+    try:
+        save_token(client.base_url, answer.device_id, answer.token)
+    except Exception as error:  # the backend's own error type
+        raise KeyringUnavailable(
+            f"de server heeft dit apparaat aangemeld, maar het token kon niet in de sleutelbos worden bewaard "
+            f"({type(error).__name__}: {short_error(error)}); dezelfde koppelcode werkt nog "
+            f"{protocol.ENROLL_RETRY_MINUTES} minuten voor dit apparaat — herstel de sleutelbos en voer dezelfde "
+            "opdracht opnieuw uit") from None
     registry.set_meta({"server_url": client.base_url, "server_device_id": answer.device_id,
                        "sync_cursor": "0", "auth_problem": None})
     registry.audit("enroll", None, answer.device_id, "device", {"server": client.base_url})
@@ -131,6 +174,32 @@ class SyncSummary:
         return "\n".join(lines)
 
 
+UNANSWERED = "geen antwoord van de server voor deze inclusie; volgende keer opnieuw"
+
+
+def match_answers(records: list[dict], results: list[protocol.PushResult]) -> dict[str, outbox.ServerAnswer]:
+    """The server's answer per pushed record (its newest revision in the batch), matched by
+    id and revision, never by position.
+
+    A record without a matching answer stays unsent; answers for records that were not
+    sent (or for another revision) are ignored and only counted in the log.
+    """
+    newest = outbox.newest_revisions(records)
+    pushed = {(record["id"], record["revision"]) for record in records}
+    answers: dict[str, outbox.ServerAnswer] = {}
+    ignored = 0
+    for result in results:
+        record_id = str(result.id)
+        if (record_id, result.revision) not in pushed or record_id in answers and result.revision == newest[record_id]:
+            ignored += 1
+            continue
+        if result.revision == newest[record_id]:  # older revisions in the batch lead up to it
+            answers[record_id] = _answer(result)
+    if ignored:
+        log.warning("server gaf %d antwoord(en) voor inclusies die niet zo verstuurd waren; genegeerd", ignored)
+    return answers
+
+
 def _answer(result: protocol.PushResult) -> outbox.ServerAnswer:
     duplicate = result.duplicate_of
     return outbox.ServerAnswer(
@@ -144,6 +213,20 @@ def episode_side(record: dict, bundles: dict[str, Bundle]) -> str | None:
     bundle = bundles.get(record["bundle"])
     keyed_by_side = bundle is None or "side" in bundle.episode_key  # unknown bundle: keep the side
     return record.get("side") if keyed_by_side else None
+
+
+def wire_record(record: dict, bundles: dict[str, Bundle], device_id: str | None = None) -> dict:
+    """A local inclusion row as the record this device pushes.
+
+    The server knows this device by the id it gave at enrolment (`device_id`) and
+    accepts no other, so that id replaces the locally made one.
+    """
+    wire = protocol.record_from_row({**record, "state": outbox.wire_state(record),
+                                     "episode_side": episode_side(record, bundles)})
+    wire = {key: None if value == "" else value for key, value in wire.items()}
+    wire["user"] = wire.get("user") or "onbekend"
+    wire["device_id"] = device_id or wire.get("device_id")
+    return wire
 
 
 class SyncEngine:
@@ -186,34 +269,32 @@ class SyncEngine:
     def _push(self, summary: SyncSummary) -> None:
         while batch := outbox.next_batch(self.registry, PUSH_BATCH):
             device_id = self.registry.meta("server_device_id")
-            wire = [self._wire(record, device_id) for record in batch.records]
+            wire = [wire_record(record, self.bundles, device_id) for record in batch.records]
             outbox.mark_sending(self.registry, batch)
             try:
                 results = self.client.push(wire)
             except SyncError as error:
                 outbox.mark_unsent(self.registry, batch, str(error))
                 raise
-            answers = [_answer(result) for result in results]
-            outbox.apply_answers(self.registry, batch, answers, self.client.base_url)
+            answers = match_answers(batch.records, results)
+            outbox.apply_answers(self.registry, batch, answers, self.client.base_url, UNANSWERED)
             summary.pushed += len(answers)
-            for record, answer in zip(batch.records, answers):
+            for record_id, answer in answers.items():
                 summary.results[answer.result] = summary.results.get(answer.result, 0) + 1
                 if answer.result == protocol.RESULT_REJECTED:
-                    summary.rejected.append((record["id"], answer.reason or ""))
-
-    def _wire(self, record: dict, device_id: str | None) -> dict:
-        wire = protocol.record_from_row({**record, "state": outbox.wire_state(record),
-                                         "episode_side": episode_side(record, self.bundles)})
-        wire = {key: None if value == "" else value for key, value in wire.items()}
-        wire["user"] = wire.get("user") or "onbekend"
-        # the server knows this device by the id it gave at enrolment, and accepts no other
-        wire["device_id"] = device_id or wire.get("device_id")
-        return wire
+                    summary.rejected.append((record_id, answer.reason or ""))
+            unanswered = len({record["id"] for record in batch.records}) - len(answers)
+            if unanswered:  # the same records would come back in the next batch: stop here
+                raise ProtocolError(f"de server gaf geen antwoord voor {unanswered} inclusie(s); die blijven in "
+                                    "de wachtrij voor de volgende synchronisatie")
 
     def _pull(self, summary: SyncSummary) -> None:
         cursor = int(self.registry.meta("sync_cursor") or 0)
-        while True:
+        for _ in range(MAX_PAGES_PER_SYNC):
             page = self.client.changes(cursor)
+            if page.next_cursor < cursor or (page.more and page.next_cursor == cursor):
+                raise ProtocolError(f"de server gaf een pagina zonder voortgang (cursor {cursor} → "
+                                    f"{page.next_cursor}); ophalen gestopt — meld dit aan IT")
             inclusions = [change.inclusion.model_dump(mode="json") for change in page.changes
                           if change.kind == "inclusion" and change.inclusion]
             coverage = [change.coverage.model_dump(mode="json") for change in page.changes

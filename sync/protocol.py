@@ -2,7 +2,9 @@
 
 Shared by both sides so they cannot drift apart: the client builds these models and the
 server validates against them (and publishes them in its OpenAPI document). Plain
-pydantic v2; no I/O, no Qt, no server code.
+pydantic v2; no I/O, no Qt, no server code. The field rules of a record (text, sides,
+time stamps, choices) are the domain core's (`desktop.core.fields`), the same functions
+the device's input parser uses, so what a device accepts the server accepts.
 
 Conventions
 -----------
@@ -45,9 +47,12 @@ Push semantics (idempotent; results in the same order as the records):
 * the next revision of a known id (stored revision + 1: withdrawal, correction) →
   ``accepted`` (or ``duplicate`` if a registered revision now overlaps another episode);
 * same id and revision with different content, or invalid content → ``rejected`` with a
-  Dutch ``reason`` naming the field and a machine-readable ``code`` (``REJECT_*``). One
-  bad record never fails the batch. When a rejected record's id or revision cannot be
-  read at all, the result carries the nil UUID and revision 0 (match results by position).
+  Dutch ``reason`` naming the field and a machine-readable ``code`` (``REJECT_*``:
+  ``invalid_record``); a new revision that breaks a rule the device applies (re-checked
+  by the server against its own bundle definitions) → ``rejected`` naming the rule
+  (``code`` ``rule_failed``). One bad record never fails the batch. When a rejected
+  record's id or revision cannot be read at all, the result carries the nil UUID and
+  revision 0 (match results by position).
 
 Ownership: an id belongs to the enrolled device that first pushed it. A later revision
 from any other device is ``rejected`` with code ``not_owner`` (unless the server allows
@@ -77,6 +82,9 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       StrictBool, StrictInt, StringConstraints, model_validator)
 from stdnum.nl import bsn as stdnum_bsn
 
+from desktop.core import fields
+from desktop.core.identifiers import ICD10_PATTERN, InvalidField
+
 PROTOCOL_VERSION = 2
 PROTOCOL_HEADER = "X-Bundelassistent-Protocol"
 AUTH_HEADER = "Authorization"
@@ -84,6 +92,7 @@ AUTH_HEADER = "Authorization"
 MAX_PUSH_RECORDS = 500
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_CHANGES_LIMIT = 1000
+ENROLL_RETRY_MINUTES = 15  # a device whose keyring failed may use its code again this long
 DEFAULT_CHANGES_LIMIT = 500
 
 # ErrorBody.code values the server uses.
@@ -106,7 +115,8 @@ RESULT_ACCEPTED, RESULT_UNCHANGED, RESULT_DUPLICATE, RESULT_REJECTED = (
     "accepted", "unchanged", "duplicate", "rejected")
 
 # PushResult.code values: why a record was rejected, for machines (the reason is for people).
-REJECT_INVALID_RECORD = "invalid_record"        # the record does not parse (field named in the reason)
+REJECT_INVALID_RECORD = "invalid_record"        # a field breaks the record contract (named in the reason)
+REJECT_RULE_FAILED = "rule_failed"              # an eligibility or registration rule fails on the server
 REJECT_NOT_OWNER = "not_owner"                  # the id belongs to another device
 REJECT_DEVICE_MISMATCH = "device_mismatch"      # device_id is not the device behind the token
 REJECT_REVISION_GAP = "revision_gap"            # the revision is not the stored one + 1
@@ -130,25 +140,19 @@ def _wire_date(value: Any) -> Any:
     raise ValueError("moet een datum zijn in de vorm JJJJ-MM-DD")
 
 
+def _core_rule(check):
+    """A domain-core field rule (raises InvalidField) as a pydantic validator (raises ValueError)."""
+    def validate(value: Any) -> Any:
+        try:
+            return check(value)
+        except InvalidField as problem:
+            raise ValueError(problem.message) from None
+    return validate
+
+
 def _wire_datetime(value: Any) -> Any:
     """A date-time is a `datetime` or ISO 8601 text; without a zone it is UTC."""
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
-                                               r"(Z|[+-]\d{2}:?\d{2})?", value.strip()):
-        text = value.strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            value = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError("is geen bestaand tijdstip") from None
-    if not isinstance(value, dt.datetime):
-        raise ValueError("moet een tijdstip zijn in ISO 8601, bijvoorbeeld 2025-03-14T09:30:00Z")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    try:
-        return value.astimezone(dt.timezone.utc)
-    except (OverflowError, ValueError):
-        raise ValueError("valt buiten het bereik van geldige tijdstippen") from None
+    return _core_rule(lambda v: fields.parse_timestamp(v, "tijdstip"))(value)
 
 
 def _bsn(value: str) -> str:
@@ -161,13 +165,13 @@ def _bsn(value: str) -> str:
 
 def _clean_text(value: str) -> str:
     """Text must be storable anywhere: no NUL characters, no lone UTF-16 surrogates."""
-    if "\x00" in value:
-        raise ValueError("bevat een NUL-teken")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("bevat tekens die geen geldige Unicode zijn") from None
-    return value
+    return _core_rule(lambda v: fields.check_text(v, "tekst", limit=len(v)))(value)
+
+
+def _text(limit: int, min_length: int = 0):
+    """Text of at most `limit` characters under the core's text rule (the limit shows in OpenAPI)."""
+    return Annotated[str, StringConstraints(strict=True, min_length=min_length, max_length=limit),
+                     AfterValidator(_core_rule(lambda v: fields.check_text(v, "tekst", limit)))]
 
 
 MAX_RULES_JSON = 64 * 1024
@@ -208,10 +212,13 @@ Bsn = Annotated[str, Field(strict=True, min_length=9, max_length=9, pattern=r"^\
 Uzovi = Annotated[str, Field(strict=True, pattern=r"^\d{4}$", description="UZOVI-code, 4 cijfers",
                              examples=["3311"])]
 Agb = Annotated[str, Field(strict=True, pattern=r"^\d{8}$", description="AGB-code, 8 cijfers")]
-Side = Literal["L", "R"]
-Text = Annotated[str, StringConstraints(strict=True, max_length=200), AfterValidator(_clean_text)]
-ShortText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=100), AfterValidator(_clean_text)]
-LongText = Annotated[str, StringConstraints(strict=True, max_length=2000), AfterValidator(_clean_text)]
+Side = Literal[fields.SIDES]
+Text = _text(fields.TEXT_MAX)
+RequiredText = _text(fields.TEXT_MAX, min_length=1)
+ShortText = _text(fields.SHORT_TEXT_MAX, min_length=1)
+LongText = _text(fields.REASON_MAX)
+Diagnosis = Annotated[str, Field(strict=True, max_length=20, pattern=ICD10_PATTERN.pattern,
+                                 description="ICD-10-code zoals de desktop hem opslaat, bijvoorbeeld G56.0")]
 Revision = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 WireUUID = Annotated[UUID, Field(strict=False)]  # a UUID object or its text form
 
@@ -246,6 +253,9 @@ class EnrollRequest(_Request):
     code: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(_clean_text)]
     device_name: ShortText
     location: Text | None = None
+    retry_key: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_-]{32,128}$")] | None = Field(
+        default=None, description="a secret the device keeps; the same code with the same key within "
+        f"{ENROLL_RETRY_MINUTES} minutes re-enrols the same device with a new token")
 
 
 class EnrollResponse(_Response):
@@ -279,7 +289,7 @@ class InclusionRecord(_Request):
     bundle: ShortText
     bundle_version: ShortText
     condition: ShortText
-    diagnosis: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=20), AfterValidator(_clean_text)]
+    diagnosis: Diagnosis
     side: Side | None = None
     episode_side: Side | None = Field(
         default=None, description="the side when the bundle's episode key includes side, else null")
@@ -287,20 +297,20 @@ class InclusionRecord(_Request):
     birth_date: WireDate
     name: Text | None = None
     insurer_uzovi: Uzovi
-    insurer_source: ShortText
+    insurer_source: Literal[fields.INSURER_SOURCES]
     insurer_checked_at: WireDateTime
     eligibility_status: ShortText
     eligibility_rules: Annotated[list[dict[str, Any]], Field(max_length=100), AfterValidator(_rules)]
-    explained_by: Text | None = None
-    explained_at: WireDateTime | None = None
-    explanation_language: Literal["nl", "en"] | None = None
+    explained_by: RequiredText
+    explained_at: WireDateTime
+    explanation_language: Literal[fields.EXPLANATION_LANGUAGES]
     handout_printed: StrictBool
     agreed: StrictBool
-    clinician_agb: Agb | None = None
-    location: Text | None = None
+    clinician_agb: Agb
+    location: RequiredText
     inclusion_date: WireDate
     end_date: WireDate
-    initial_treatment: Text | None = None
+    initial_treatment: Literal[fields.TREATMENTS] | None = None
     device_id: ShortText
     user: ShortText
     created_at: WireDateTime
@@ -310,14 +320,14 @@ class InclusionRecord(_Request):
 
     @model_validator(mode="after")
     def _consistent(self) -> "InclusionRecord":
-        if self.end_date < self.inclusion_date:
-            raise ValueError("end_date: ligt vóór inclusion_date")
-        if self.birth_date > self.inclusion_date:
-            raise ValueError("birth_date: ligt na inclusion_date")
+        """Only the record's shape; its dates and rules are `desktop.core.record_rules`'."""
         if self.state == "withdrawn" and self.withdrawn_at is None:
             raise ValueError("withdrawn_at: ontbreekt bij een ingetrokken inclusie")
-        if self.episode_side is not None and self.side is None:
-            raise ValueError("episode_side: is gevuld maar side ontbreekt")
+        if self.state == "withdrawn":
+            try:
+                fields.check_withdrawal_reason(self.withdrawal_reason or "")
+            except InvalidField as problem:
+                raise ValueError(str(problem)) from None
         return self
 
     def episode_key(self) -> tuple[str, str, str, str]:
@@ -342,7 +352,8 @@ class PushResult(_Response):
     result: Literal["accepted", "unchanged", "duplicate", "rejected"]
     duplicate_of: DuplicateOf | None = None
     reason: str | None = None
-    code: str | None = Field(default=None, description="for `rejected`: machine-readable, see REJECT_*")
+    code: str | None = Field(default=None, description="why a record was rejected, machine-readable: "
+                             "see the REJECT_* constants; null otherwise")
 
 
 class PushResponse(_Response):

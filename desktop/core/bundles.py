@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from desktop.core.fields import SHORT_TEXT_MAX, check_text
 from desktop.core.identifiers import InvalidField, normalize_icd10, validate_uzovi
 
 RULE_KINDS = ("insurer", "diagnosis", "age", "contract_window", "active_episode", "fact")
@@ -240,6 +241,17 @@ class _Reader:
             return default
         return value
 
+    def identifier(self, table: dict, key: str, where: str, kinds: type | tuple = str) -> str | None:
+        """An id or version: it travels in every record, so it obeys the record's text rule."""
+        value = self.get(table, key, where, kinds)
+        if value is None:
+            return None
+        try:
+            return check_text(str(value), f"{where}.{key}" if where else key, SHORT_TEXT_MAX)
+        except InvalidField as error:
+            self.problem(error.field, error.message)
+            return None
+
     def text(self, table: dict, key: str, where: str, required: bool = True) -> Text | None:
         path = f"{where}.{key}" if where else key
         value = table.get(key)
@@ -268,8 +280,8 @@ def _kind_name(kinds: tuple) -> str:
 def parse_bundle(data: dict, source: Path) -> Bundle:
     """Turn parsed TOML into a Bundle, or raise BundleError listing every problem."""
     r = _Reader()
-    bundle_id = r.get(data, "id", "", str) or ""
-    version = str(r.get(data, "version", "", (str, int)) or "")
+    bundle_id = r.identifier(data, "id", "") or ""
+    version = r.identifier(data, "version", "", (str, int)) or ""
     name = r.text(data, "name", "")
     active = r.get(data, "active", "", bool, required=False, default=False)
     episode_days = r.get(data, "episode_days", "", int)
@@ -349,7 +361,7 @@ def _parse_contract(r: _Reader, table: dict, index: int) -> Contract | None:
 
 def _parse_condition(r: _Reader, table: dict, index: int) -> Condition | None:
     where = f"conditions[{index}]"
-    condition_id = r.get(table, "id", where, str)
+    condition_id = r.identifier(table, "id", where)
     label = r.text(table, "label", where)
     codes = []
     for code in r.get(table, "codes", where, list) or []:

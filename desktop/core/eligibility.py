@@ -24,7 +24,6 @@ CLOSED_STATES = frozenset({
     "withdrawn", "ingetrokken", "rejected", "afgewezen", "cancelled", "canceled",
     "draft", "concept", "expired", "ended", "closed", "completed", "beeindigd", "beëindigd",
 })
-SIDES = ("L", "R", "both")
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,8 @@ def _age(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOut
         f"Patient is {age} on the inclusion date; the bundle is only for {allowed_en}."))
 
 
-def _sides_overlap(a: str | None, b: str | None) -> bool:
+def sides_overlap(a: str | None, b: str | None) -> bool:
+    """Two episodes' sides overlap when equal, when one is both hands, or when one is not known."""
     return a is None or b is None or a == b or "both" in (a, b)
 
 
@@ -232,7 +232,7 @@ def _active_episode(rule: Rule, case: Case, bundle: Bundle, condition, episodes)
             f"An episode for {condition.label.en} is running on one side; enter the side."),
             missing=("side",))
     if by_side:
-        same = [e for e in same if _sides_overlap(e.side, case.side)]
+        same = [e for e in same if sides_overlap(e.side, case.side)]
     if not same:
         return RuleOutcome("active_episode", PASS, Text(
             f"Geen lopende episode voor {condition.label.nl}.",

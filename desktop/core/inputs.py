@@ -2,7 +2,9 @@
 
 These are the boundaries where files, command lines and forms come in. Every problem
 becomes a message naming the field and how to fix it; all problems of one input are
-collected so the user can fix them in one go. Nothing here touches storage.
+collected so the user can fix them in one go. Nothing here touches storage. Each field
+is checked with the record contract's rule (`desktop.core.fields`), the one the server
+applies to what the device pushes.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop.core.bundles import Bundle, LoadReport, Rule
-from desktop.core.eligibility import SIDES, Case, Episode
+from desktop.core.eligibility import Case, Episode
+from desktop.core.fields import (
+    EXPLANATION_LANGUAGES,
+    INSURER_SOURCES,
+    SIDES,
+    TEXT_MAX,
+    TREATMENTS,
+    check_choice,
+    check_text,
+    parse_timestamp,
+)
 from desktop.core.identifiers import (
     InvalidField,
     normalize_icd10,
@@ -31,8 +43,7 @@ INCLUSION_FIELDS = CASE_FIELDS + (
     "name", "clinician_agb", "location", "explained_by", "agreed", "explanation_language",
     "explained_at", "handout_printed", "initial_treatment", "insurer_source", "insurer_checked_at",
 )
-TREATMENTS = ("conservative", "surgery")
-INSURER_SOURCES = ("server", "cache", "card", "manual", "import")
+REQUIRED_ON_RECORD = ("clinician_agb", "location", "explained_by", "explanation_language", "handout_printed")
 _SIDE_WORDS = {"l": "L", "left": "L", "links": "L", "r": "R", "right": "R", "rechts": "R",
                "both": "both", "beide": "both", "bilateral": "both", "bilateraal": "both"}
 _TRUE_WORDS = {"true", "ja", "yes", "j", "y", "1", "waar"}
@@ -223,7 +234,7 @@ class InclusionRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _text(data: dict, key: str, c: _Collector, required: bool, hint: str, limit: int = 200) -> str | None:
+def _text(data: dict, key: str, c: _Collector, required: bool, hint: str, limit: int = TEXT_MAX) -> str | None:
     value = _optional(data, key)
     if value is None:
         if required:
@@ -232,11 +243,7 @@ def _text(data: dict, key: str, c: _Collector, required: bool, hint: str, limit:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         c.add(key, "moet tekst zijn")
         return None
-    text = str(value).strip()
-    if len(text) > limit:
-        c.add(key, f"is te lang (meer dan {limit} tekens)")
-        return None
-    return text
+    return c.run(check_text, str(value).strip(), key, limit)
 
 
 def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
@@ -254,22 +261,25 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
     if case and _optional(data, "inclusion_date") is not None:
         c.run(validate_inclusion_date, case.inclusion_date, today)
     for key, hint in (("birth_date", "de geboortedatum is nodig voor de registratie"),
-                      ("diagnosis", "de ICD-10-diagnose is nodig voor de registratie")):
+                      ("diagnosis", "de ICD-10-diagnose is nodig voor de registratie"),
+                      ("insurer_uzovi", "de UZOVI-code van de verzekeraar is nodig voor de registratie")):
         if _optional(data, key) is None:
             c.add(key, f"ontbreekt; {hint}")
     if _optional(data, "bsn") is None:
         c.add("bsn", "ontbreekt; het BSN staat op het identiteitsbewijs of in het EPD")
     agb = c.run(validate_agb, data.get("clinician_agb"), "clinician_agb")
     location = _text(data, "location", c, required=not default_location,
-                     hint="geef de locatie op of stel 'location' in de configuratie in") or default_location
+                     hint="geef de locatie op of stel 'location' in de configuratie in")
+    if location is None and default_location and _optional(data, "location") is None:
+        location = _text({"location": default_location}, "location", c, required=True, hint="")
     explained_by = _text(data, "explained_by", c, required=True, hint="wie heeft de bundel uitgelegd?")
     name = _text(data, "name", c, required=False, hint="")
     agreed = data.get("agreed")
     if agreed is not True:
         c.add("agreed", "de patiënt moet ingestemd hebben met deelname (agreed: true)")
     language = _optional(data, "explanation_language") or "nl"
-    if language not in ("nl", "en"):
-        c.add("explanation_language", "moet nl of en zijn")
+    if language not in EXPLANATION_LANGUAGES:
+        c.add("explanation_language", f"moet {' of '.join(EXPLANATION_LANGUAGES)} zijn")
     treatment = _optional(data, "initial_treatment")
     if treatment is not None and treatment not in TREATMENTS:
         c.add("initial_treatment", f"moet {' of '.join(TREATMENTS)} zijn")
@@ -282,6 +292,8 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
     for key in ("explained_at", "insurer_checked_at"):
         if _optional(data, key) is not None and not isinstance(data[key], str):
             c.add(key, "moet een tijdstip als tekst zijn (ISO 8601)")
+        elif _optional(data, key) is not None:
+            c.run(parse_timestamp, data[key], key)
     c.raise_if_any()
     return InclusionRequest(
         case=case, bundle=bundle, bsn=case.bsn, clinician_agb=agb, location=location,
@@ -290,3 +302,36 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
         initial_treatment=treatment, insurer_source=source,
         insurer_checked_at=_optional(data, "insurer_checked_at"),
     )
+
+
+def parse_correction(changes: dict[str, Any]) -> dict[str, Any]:
+    """Corrected administrative fields, under the rules they had at registration.
+
+    Side words are normalised ('links' → 'L') and texts trimmed, so a corrected record
+    keeps to the record contract; the optional fields may be cleared (None).
+    """
+    c = _Collector()
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        if (value is None or (isinstance(value, str) and not value.strip())) and key in REQUIRED_ON_RECORD:
+            c.add(key, "is verplicht en kan niet leeggemaakt worden")
+        elif value is None or (isinstance(value, str) and not value.strip()):
+            clean[key] = None
+        elif key == "side":
+            clean[key] = c.run(parse_side, value)
+        elif key == "clinician_agb":
+            clean[key] = c.run(validate_agb, value, key)
+        elif key in ("name", "location", "explained_by"):
+            clean[key] = _text(changes, key, c, required=False, hint="")
+        elif key == "explanation_language":
+            clean[key] = c.run(check_choice, value, EXPLANATION_LANGUAGES, key)
+        elif key == "initial_treatment":
+            clean[key] = c.run(check_choice, value, TREATMENTS, key)
+        elif key == "handout_printed":
+            if not isinstance(value, bool):
+                c.add(key, "moet true of false zijn")
+            clean[key] = value
+        else:
+            c.add(key, "kan niet gecorrigeerd worden; trek de inclusie in en registreer opnieuw")
+    c.raise_if_any()
+    return clean

@@ -18,13 +18,17 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
 
-    from desktop.ui.single_instance import InstanceServer, hand_over
+    from desktop.ui.single_instance import ChannelUnsafe, InstanceServer, hand_over
 
-    if patient is not None and hand_over(patient):
-        return 0
-    instance = InstanceServer()
-    if not instance.listen() and hand_over(patient or {}):
-        return 0
+    try:
+        if patient is not None and hand_over(patient):
+            return 0
+        instance = InstanceServer()
+        if not instance.listen() and hand_over(patient or {}):
+            return 0
+    except ChannelUnsafe as error:  # someone else's socket or folder: neither send nor listen
+        print(f"fout: {error}", file=sys.stderr)
+        return 2
 
     from desktop.ui.main_window import MainWindow
 

@@ -111,7 +111,7 @@ def _parse_push(raw: bytes) -> list:
     try:
         body = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError):
-        raise InvalidBody("de body is geen geldige JSON") from None
+        raise UnreadableBody("de body is geen geldige JSON") from None
     if not isinstance(body, dict) or set(body) != {"records"}:
         raise InvalidBody("de body moet een object zijn met alleen het veld 'records'")
     if not isinstance(body["records"], list):
@@ -156,11 +156,19 @@ def _no_constants(name: str):
 
 
 class InvalidBody(Exception):
-    """The body is not JSON of the expected shape (422, or 400 for unreadable JSON)."""
+    """The body is JSON, but not of the expected shape: 422."""
+
+    status = 422
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
 
 
-__all__ = ["router", "AccessDenied", "InvalidBody"]
+class UnreadableBody(InvalidBody):
+    """The body is not JSON at all: 400."""
+
+    status = 400
+
+
+__all__ = ["router", "AccessDenied", "InvalidBody", "UnreadableBody"]

@@ -192,8 +192,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
 
     @app.exception_handler(InvalidBody)
     async def invalid_body(_request: Request, error: InvalidBody):
-        status = 400 if "geen geldige JSON" in error.message else 422
-        return error_response(status, p.ERROR_INVALID_REQUEST, f"Ongeldig verzoek: {error.message}")
+        return error_response(error.status, p.ERROR_INVALID_REQUEST, f"Ongeldig verzoek: {error.message}")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError):

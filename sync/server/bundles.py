@@ -1,19 +1,20 @@
 """Bundle definitions as the server serves them: the TOML text, verbatim.
 
-`import-bundles DIR` reads every `*.toml` in DIR, takes only `id`, `version` and
-`active` from it (the desktop validates the rest), and stores the text. A new
-(id, version), or changed text for a known one, becomes a feed entry for every device.
-All files are checked before anything is stored: one broken file stops the import.
+`import-bundles DIR` checks every `*.toml` in DIR with the domain core's bundle parser
+(the one the devices use, and the one the server re-checks every pushed record with)
+and stores the text. A new (id, version), or changed text for a known one, becomes a
+feed entry for every device. All files are checked before anything is stored: one
+broken file stops the import.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
+from desktop.core.bundles import BundleError, parse_bundle_toml
 from sync.protocol import BundleDefinition
 from sync.server import tables as t
 from sync.server.devices import AdminError
@@ -38,25 +39,14 @@ def read_bundle_dir(folder: Path) -> list[BundleDefinition]:
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
-            data = tomllib.loads(text)
+            bundle = parse_bundle_toml(text, path)
         except (OSError, UnicodeDecodeError) as error:
             problems.append(f"{path.name}: kan niet gelezen worden ({error})")
             continue
-        except tomllib.TOMLDecodeError as error:
-            problems.append(f"{path.name}: geen geldige TOML ({error})")
+        except BundleError as error:
+            problems.append(f"{path.name}: {'; '.join(error.problems)}")
             continue
-        bundle_id, version, active = data.get("id"), data.get("version"), data.get("active", False)
-        if isinstance(version, int) and not isinstance(version, bool):
-            version = str(version)
-        if not isinstance(bundle_id, str) or not bundle_id.strip() or len(bundle_id) > 100:
-            problems.append(f"{path.name}: id ontbreekt of is geen tekst (hoogstens 100 tekens)")
-            continue
-        if not isinstance(version, str) or not version.strip() or len(version) > 100:
-            problems.append(f"{path.name}: version ontbreekt of is geen tekst")
-            continue
-        if not isinstance(active, bool):
-            problems.append(f"{path.name}: active moet true of false zijn")
-            continue
+        bundle_id, version, active = bundle.id, bundle.version, bundle.active
         if (bundle_id, version) in seen:
             problems.append(f"{path.name}: id {bundle_id!r} versie {version!r} staat ook in {seen[(bundle_id, version)]}")
             continue

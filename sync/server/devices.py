@@ -2,7 +2,10 @@
 
 Codes and tokens are stored only as SHA-256 hashes. A code is random (60 bits, typed by
 IT as XXXX-XXXX-XXXX), single use (claimed with one conditional UPDATE, so two devices
-racing for one code cannot both win) and expires. A token is `secrets.token_urlsafe(32)`;
+racing for one code cannot both win) and expires. A device that enrolled but could not keep
+its token (a broken keyring) may claim the same code again for a few minutes if it sends
+the same secret retry key: it gets the same device id and a new token, and the lost
+token stops working — the code still enrols one device only. A token is `secrets.token_urlsafe(32)`;
 SHA-256 suffices because it has 256 bits of entropy. Revocation is checked on every
 request, so it takes effect at the next one. The code names the device's organisation
 (set by IT, never by the device): the changes feed shares other devices' inclusions only
@@ -26,8 +29,9 @@ from typing import TypeVar
 
 from sqlalchemy import func, insert, select, update
 
-from sync.protocol import (ERROR_DEVICE_REVOKED, ERROR_ENROLLMENT_CODE_EXPIRED, ERROR_ENROLLMENT_CODE_INVALID,
-                           ERROR_ENROLLMENT_CODE_USED, ERROR_UNAUTHORIZED, EnrollRequest, EnrollResponse)
+from sync.protocol import (ENROLL_RETRY_MINUTES, ERROR_DEVICE_REVOKED, ERROR_ENROLLMENT_CODE_EXPIRED,
+                           ERROR_ENROLLMENT_CODE_INVALID, ERROR_ENROLLMENT_CODE_USED, ERROR_UNAUTHORIZED,
+                           EnrollRequest, EnrollResponse)
 from sync.server import ratelimit, refusals
 from sync.server import tables as t
 from sync.server.storage import Storage, Transaction, utc_now
@@ -104,8 +108,11 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
 
     `source` is the client's address: at most `limit` attempts from it, successful or
     not (more get RateLimited, counted in `refused_requests`, not audited one by one).
+    A code claimed less than ENROLL_RETRY_MINUTES ago with the same retry key re-enrols
+    that same device instead (`_reissue`).
     """
     code_hash = sha256(normalize_code(request.code))
+    retry_hash = sha256(request.retry_key) if request.retry_key else None
     token = secrets.token_urlsafe(32)
     device_id = str(uuid.uuid4())
 
@@ -121,23 +128,10 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
         claimed = tx.conn.execute(
             update(codes).where(codes.c.code_hash == code_hash, codes.c.used_at.is_(None),
                                 codes.c.expires_at > tx.now)
-            .values(used_at=tx.now, device_id=device_id)
+            .values(used_at=tx.now, device_id=device_id, retry_key_hash=retry_hash)
             .returning(codes.c.id, codes.c.location, codes.c.organisation)).first()
         if claimed is None:
-            row = tx.conn.execute(select(codes.c.id, codes.c.used_at).where(codes.c.code_hash == code_hash)).first()
-            if row is None:
-                denied = AccessDenied(ERROR_ENROLLMENT_CODE_INVALID, "Deze koppelcode is onbekend; controleer de code of "
-                                      "vraag IT om een nieuwe.", 403, action="enroll")
-            elif row.used_at is not None:
-                denied = AccessDenied(ERROR_ENROLLMENT_CODE_USED, "Deze koppelcode is al gebruikt; een code werkt maar "
-                                      "één keer. Vraag IT om een nieuwe.", 403, action="enroll")
-            else:
-                denied = AccessDenied(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
-                                      "nieuwe.", 403)
-            tx.audit("enroll", denied.code, actor="onbekend apparaat", object_type="enrollment_code",
-                     object_id=str(row.id) if row else None,
-                     details={"device_name": request.device_name, "source": source})
-            return denied
+            return _reissue(tx, code_hash, retry_hash, token, request, source)
         tx.conn.execute(insert(t.devices).values(
             id=device_id, name=request.device_name, location=request.location or claimed.location,
             organisation=claimed.organisation, token_hash=sha256(token), enrolled_at=tx.now,
@@ -151,6 +145,36 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
     if isinstance(result, (AccessDenied, ratelimit.RateLimited)):
         raise result
     return result
+
+
+def _reissue(tx: Transaction, code_hash: str, retry_hash: str | None, token: str,
+             request: EnrollRequest, source: str) -> AccessDenied | EnrollResponse:
+    """The code is not free: re-enrol its own device if the retry key matches in time, else refuse."""
+    codes = t.enrollment_codes
+    row = tx.conn.execute(select(codes.c.id, codes.c.used_at, codes.c.device_id, codes.c.retry_key_hash)
+                          .where(codes.c.code_hash == code_hash)).first()
+    if row is not None and row.used_at is not None and retry_hash is not None:
+        in_time = row.used_at > tx.now - dt.timedelta(minutes=ENROLL_RETRY_MINUTES)
+        same_device = secrets.compare_digest(row.retry_key_hash or "", retry_hash)
+        renewed = same_device and in_time and tx.conn.execute(
+            update(t.devices).where(t.devices.c.id == row.device_id, t.devices.c.revoked_at.is_(None))
+            .values(token_hash=sha256(token))).rowcount == 1
+        if renewed:
+            tx.audit("enroll", "reissued", device_id=row.device_id, object_type="device", object_id=row.device_id,
+                     details={"device_name": request.device_name, "enrollment_code": row.id, "source": source})
+            return EnrollResponse(device_id=row.device_id, token=token, server_time=tx.now)
+    if row is None:
+        denied = AccessDenied(ERROR_ENROLLMENT_CODE_INVALID, "Deze koppelcode is onbekend; controleer de code of "
+                              "vraag IT om een nieuwe.", 403, action="enroll")
+    elif row.used_at is not None:
+        denied = AccessDenied(ERROR_ENROLLMENT_CODE_USED, "Deze koppelcode is al gebruikt; een code werkt maar "
+                              "één keer. Vraag IT om een nieuwe.", 403, action="enroll")
+    else:
+        denied = AccessDenied(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
+                              "nieuwe.", 403)
+    tx.audit("enroll", denied.code, actor="onbekend apparaat", object_type="enrollment_code",
+             object_id=str(row.id) if row else None, details={"device_name": request.device_name, "source": source})
+    return denied
 
 
 def token_hash(authorization: str | None) -> str:

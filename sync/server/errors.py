@@ -14,6 +14,7 @@ _MESSAGES = {
     "missing": "ontbreekt",
     "extra_forbidden": "is geen bekend veld",
     "string_type": "moet tekst zijn",
+    "string_unicode": "bevat tekens die geen geldige Unicode zijn; typ de tekst opnieuw",
     "int_type": "moet een geheel getal zijn",
     "int_parsing": "moet een geheel getal zijn",
     "bool_type": "moet true of false zijn",

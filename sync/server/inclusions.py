@@ -9,6 +9,12 @@ writes rows, revision history, feed entries and audit rows in bulk. Two devices 
 the same episode at the same moment: the second waits for the first to commit, then
 sees its episode and gets `duplicate`.
 
+Every new revision is first re-checked with the device's own rules against the server's
+bundle definitions (`sync.server.rechecks`); a record that fails is `rejected` with the
+rule named and is never stored, so it can never make a real inclusion a duplicate. When
+the bundle's episode key includes the side, the episode keys of every overlapping side
+are locked and searched (an episode on both hands overlaps the left and the right one).
+
 A record is never half stored: a request killed before COMMIT stored nothing, and a
 re-push after a lost response yields `unchanged` (or the same `duplicate`).
 
@@ -23,7 +29,6 @@ is `rejected` with a `REJECT_*` code and audited under the patient.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -34,10 +39,14 @@ from sqlalchemy import bindparam, func, select, update
 
 from stdnum.nl import bsn as stdnum_bsn
 
+from desktop.core.bundles import Bundle
+from desktop.core.eligibility import sides_overlap
+from desktop.core.fields import SIDES
 from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, REJECT_DEVICE_MISMATCH, REJECT_IMMUTABLE_FIELD,
                            REJECT_INVALID_RECORD, REJECT_NOT_OWNER, REJECT_REVISION_CONFLICT, REJECT_REVISION_GAP,
-                           RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED, RESULT_UNCHANGED, DuplicateOf,
-                           InclusionRecord, InclusionSummary, PushResult)
+                           REJECT_RULE_FAILED, RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED, RESULT_UNCHANGED,
+                           DuplicateOf, InclusionRecord, InclusionSummary, PushResult)
+from sync.server import rechecks
 from sync.server import tables as t
 from sync.server.devices import Device
 from sync.server.errors import ROOT, describe_validation_error
@@ -137,10 +146,26 @@ class _Episode:
     location: str | None
 
 
+EPISODE_SIDES = (*SIDES, "")  # "": no side in the key, or the side is not known
+
+
+def episode_keys(record: InclusionRecord, bundle: Bundle | str | None) -> list[tuple[str, str, str, str]]:
+    """The episode keys that can hold an episode overlapping this record's.
+
+    Sides overlap as the device's active-episode rule says (`sides_overlap`): equal, one
+    of them `both`, or one not known.
+    """
+    key = record.episode_key()
+    if not isinstance(bundle, Bundle) or "side" not in bundle.episode_key:
+        return [key]
+    return [(*key[:3], side) for side in EPISODE_SIDES if sides_overlap(side or None, key[3] or None)]
+
+
 @dataclass
 class _Batch:
     tx: Transaction
     device: Device
+    bundles: dict[tuple[str, str], Bundle | str] = field(default_factory=dict)
     known: dict[str, _Known] = field(default_factory=dict)
     episodes: dict[tuple, dict[str, _Episode]] = field(default_factory=dict)  # accepted & registered, by key
     inserts: list[dict] = field(default_factory=list)
@@ -159,8 +184,9 @@ def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | Unreada
     records = [item for item in parsed if isinstance(item, InclusionRecord)]
     batch = _Batch(tx, device)
     if records:
+        batch.bundles = rechecks.bundles_for(tx, records)
         tx.lock([lock_key("inclusion", str(r.id)) for r in records]
-                + [lock_key("episode", *r.episode_key()) for r in records])
+                + [lock_key("episode", *key) for r in records for key in _keys(batch, r)])
         _load_known(batch, records)
         _load_episodes(batch, records)
     results = [_unreadable(batch, item) if isinstance(item, Unreadable) else _decide(batch, item)
@@ -213,7 +239,7 @@ def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
     Selected by BSN alone (the leading column of the episode index) and matched on the
     rest of the key here: a row-value IN list is planned as a long OR filter.
     """
-    keys = {r.episode_key() for r in records}
+    keys = {key for r in records for key in _keys(batch, r)}
     bsns = sorted({key[1] for key in keys})
     c = t.inclusions.c
     for start in range(0, len(bsns), CHUNK):
@@ -226,9 +252,13 @@ def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
                                                                       row.location)
 
 
+def _keys(batch: _Batch, record: InclusionRecord) -> list[tuple[str, str, str, str]]:
+    return episode_keys(record, batch.bundles.get((record.bundle, record.bundle_version)))
+
+
 def _overlap(batch: _Batch, record: InclusionRecord) -> _Episode | None:
     own = str(record.id)
-    found = [e for e in batch.episodes.get(record.episode_key(), {}).values()
+    found = [e for key in _keys(batch, record) for e in batch.episodes.get(key, {}).values()
              if e.id != own and e.inclusion_date <= record.end_date and e.end_date >= record.inclusion_date]
     return min(found, key=lambda e: (e.inclusion_date, e.id)) if found else None
 
@@ -294,8 +324,8 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
     tx = batch.tx
 
     def result(kind: str, duplicate_of: DuplicateOf | None = None, reason: str | None = None,
-               code: str | None = None) -> PushResult:
-        details = {"revision": record.revision} | ({"code": code} if code else {})
+               code: str | None = None, details: dict | None = None) -> PushResult:
+        details = {"revision": record.revision} | ({"code": code} if code else {}) | (details or {})
         patients = [record.bsn] + ([known.key[1]] if known is not None and known.key[1] != record.bsn else [])
         for bsn in patients:
             tx.audit("inclusion_push", kind, device_id=batch.device.id, patient_bsn=bsn,
@@ -305,12 +335,12 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
         return PushResult(id=record.id, revision=record.revision, result=kind, duplicate_of=duplicate_of,
                           reason=reason, code=code)
 
-    def rejected_content(reason: str, code: str | None = None) -> PushResult:
+    def rejected_content(reason: str, code: str, details: dict | None = None) -> PushResult:
         """Rejected for what it says: the revision still counts as received (the next one follows it)."""
         if known is not None and record.revision > known.last_revision:
             known.last_revision = record.revision
             batch.seen[inclusion_id] = record.revision
-        return result(RESULT_REJECTED, reason=reason, code=code)
+        return result(RESULT_REJECTED, reason=reason, code=code, details=details)
 
     problem = _identity_problem(batch, record, known)
     if problem is not None:
@@ -329,12 +359,12 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
         rewritten = _rewritten_field(record, known)
         if rewritten:
             return rejected_content(f"{rewritten}: mag na revisie 1 niet meer veranderen", REJECT_IMMUTABLE_FIELD)
-    if record.inclusion_date > (tx.now + dt.timedelta(days=1)).date():
-        # a day of slack for clocks and time zones; a later date is a wrong clock or a typo
-        return rejected_content("inclusion_date: ligt in de toekomst; controleer de datum en de klok van dit "
-                                "apparaat")
 
-    # New id or a higher revision: decide the status, then store it.
+    # New id or a higher revision: re-check it with the device's rules, decide, store.
+    failed = rechecks.failures(record, batch.bundles.get((record.bundle, record.bundle_version)), tx.now)
+    if failed:
+        return rejected_content(rechecks.reason(failed), REJECT_RULE_FAILED,
+                                details={"rules": [failure.rule for failure in failed]})
     overlap = _overlap(batch, record)
     if record.state == WITHDRAWN and known is not None:
         status, overlap = known.status, None  # a withdrawal keeps what the record was

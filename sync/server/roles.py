@@ -2,7 +2,7 @@
 
 The owner role (which creates the tables and runs `migrate`) and the application role
 (which the server logs in as) are separate. `GRANTS` gives the group role
-`APP_ROLE` what the running server needs and no more; migration 0008 runs it, and
+`APP_ROLE` what the running server needs and no more; migration 0010 runs it, and
 `bundelassistent-server migrate` runs it again each time (it is idempotent), so a role
 IT created later, or a table a later migration added, gets its rights. See docs/IT.md.
 """

@@ -71,6 +71,7 @@ enrollment_codes = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
     Column("device_id", String(36)),
+    Column("retry_key_hash", String(64)),  # the claiming device's retry key: see devices.enroll
     Column("organisation", String(200), nullable=False, server_default=DEFAULT_ORGANISATION),
 )
 
@@ -85,8 +86,8 @@ inclusions = Table(
     Column("bundle_version", String(100), nullable=False),
     Column("condition", String(100), nullable=False),
     Column("diagnosis", String(20), nullable=False),
-    Column("side", String(1)),
-    Column("episode_side", String(1), nullable=False, server_default=""),  # "" when not in the key
+    Column("side", String(4)),                             # L | R | both
+    Column("episode_side", String(4), nullable=False, server_default=""),  # "" when not in the key
     Column("bsn", String(9), nullable=False),
     Column("birth_date", Date, nullable=False),
     Column("name", String(200)),

@@ -6,7 +6,7 @@ import pytest
 
 from desktop import config
 from desktop.core.eligibility import NOT_ELIGIBLE
-from desktop.core.inputs import parse_inclusion
+from desktop.core.inputs import InputError, parse_inclusion
 from desktop.registry import MIGRATIONS, Actor, InvalidChange, NotEligible, Registry
 from desktop.services import Services
 from desktop.store import DatabaseError
@@ -95,6 +95,37 @@ def test_correction_adds_a_revision_and_refuses_fields_that_decide_eligibility(s
     assert '"side": "R"' in history[0]["record"]  # the old value is kept
     with pytest.raises(InvalidChange, match="inclusion_date"):
         services.registry.correct(record["id"], {"inclusion_date": "2025-01-01"}, "datum")
+
+
+def test_a_correction_keeps_to_the_record_contract(services):
+    record = register(services)
+    corrected = services.registry.correct(record["id"], {"side": "links", "location": " Zeist "}, "andere hand")
+    assert (corrected["side"], corrected["location"]) == ("L", "Zeist")  # as the server takes them
+    for changes, field in (({"side": "x"}, "side"), ({"clinician_agb": None}, "clinician_agb"),
+                           ({"name": "J.\x00Jansen"}, "name"), ({"location": "u" * 201}, "location"),
+                           ({"initial_treatment": "afwachten"}, "initial_treatment")):
+        with pytest.raises(InvalidChange, match=field):
+            services.registry.correct(record["id"], changes, "typfout")
+    assert services.registry.history(record["id"])[-1]["revision"] == 2  # nothing half-saved
+
+
+def test_a_withdrawal_reason_must_fit_the_record(services):
+    record = register(services)
+    for reason in ("r" * 2001, "reden\x00", "\ud800"):
+        with pytest.raises(InvalidChange, match="reden"):
+            services.registry.withdraw(record["id"], reason)
+    assert services.registry.withdraw(record["id"], "r" * 2000)["state"] == "withdrawn"
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"name": "J.\x00Jansen"}, "name"), ({"explained_by": "\udfff"}, "explained_by"),
+    ({"explained_at": "gisteren"}, "explained_at"), ({"insurer_checked_at": "2025-02-30T10:00:00"}, "insurer_checked_at"),
+    ({"location": "u" * 201}, "location"), ({"insurer_uzovi": None}, "insurer_uzovi"),
+])
+def test_the_input_parser_refuses_what_the_server_would(services, changes, field):
+    with pytest.raises(InputError, match=field):
+        register(services, **changes)
+    assert services.registry.inclusions() == []
 
 
 def test_audit_log_and_inclusions_cannot_be_altered_or_deleted(services):

@@ -55,3 +55,11 @@ def server(fresh_database, db_kind, tmp_path):
     process = ServerProcess(fresh_database, tmp_path, db_kind).start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def server_without_bundles(fresh_database, db_kind, tmp_path):
+    """The real server before IT imported any bundle definition."""
+    process = ServerProcess(fresh_database, tmp_path, db_kind, bundles=False).start()
+    yield process
+    process.stop()

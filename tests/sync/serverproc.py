@@ -19,6 +19,7 @@ from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, protocol_headers
 REPO = Path(__file__).resolve().parents[2]
 BIRTH_DATE = "1971-06-02"  # the birth date of `record` and of the test coverage files
 SERVER = [sys.executable, "-m", "sync.server.cli"]
+SHIPPED_BUNDLES = REPO / "resources" / "bundles"
 
 
 class ServerDied(RuntimeError):
@@ -28,11 +29,17 @@ class ServerDied(RuntimeError):
 
 
 class ServerProcess:
-    """`python -m sync.server.cli --database … serve` on a free port."""
+    """`python -m sync.server.cli --database … serve` on a free port.
 
-    def __init__(self, database_url: str, folder: Path, kind: str, serve_args: tuple[str, ...] = ()):
+    With `bundles` (the default) the shipped bundle definitions are imported first, as IT
+    does before devices push: the server re-checks every record against them.
+    """
+
+    def __init__(self, database_url: str, folder: Path, kind: str, serve_args: tuple[str, ...] = (),
+                 bundles: bool = True):
         self.database_url = database_url
         self.serve_args = list(serve_args)  # e.g. ("--lookup-rate", "6")
+        self.import_bundles = bundles
         self.folder = Path(folder)
         self.kind = kind
         self.port = free_port()
@@ -55,6 +62,9 @@ class ServerProcess:
             return self._start(timeout)
 
     def _start(self, timeout: float) -> "ServerProcess":
+        if self.import_bundles:
+            self.admin("import-bundles", str(SHIPPED_BUNDLES))
+            self.import_bundles = False
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             SERVER + ["--database", self.database_url, "serve", "--host", "127.0.0.1", "--port", str(self.port),

@@ -48,10 +48,10 @@ def test_bsn_dates_and_codes_are_validated():
     assert errors(record("12345678")) == {"bsn": "string_too_short"}
     assert errors(record(BSN, birth_date="02-06-1971")) == {"birth_date": "value_error"}
     assert errors(record(BSN, inclusion_date="2025-02-30")) == {"inclusion_date": "value_error"}
-    assert errors(record(BSN, end_date="2025-03-13")) == {"record": "value_error"}
     assert errors(record(BSN, clinician_agb="1234")) == {"clinician_agb": "string_pattern_mismatch"}
     assert errors(record(BSN, state="withdrawn")) == {"record": "value_error"}  # without withdrawn_at
-    assert errors(record(BSN, side="both")) == {"side": "literal_error"}
+    assert errors(record(BSN, side="links")) == {"side": "literal_error"}  # the device stores L, R or both
+    assert InclusionRecord.model_validate(record(BSN, side="both")).side == "both"
     assert errors(record(BSN, created_at="gisteren")) == {"created_at": "value_error"}
 
 

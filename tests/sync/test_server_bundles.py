@@ -8,7 +8,8 @@ from serverproc import REPO
 BUNDLES = REPO / "resources" / "bundles"
 
 
-def test_imported_bundles_reach_every_device_once(server, tmp_path):
+def test_imported_bundles_reach_every_device_once(server_without_bundles, tmp_path):
+    server = server_without_bundles
     client = server.enroll()
     result = server.admin("import-bundles", str(BUNDLES))
     assert "nieuw: hand-wrist 2024.1" in result.stdout
@@ -30,7 +31,8 @@ def test_imported_bundles_reach_every_device_once(server, tmp_path):
     assert "episode_days = 366" in change["bundle"]["toml"]
 
 
-def test_a_broken_bundle_file_stops_the_import_and_names_the_file(server, tmp_path):
+def test_a_broken_bundle_file_stops_the_import_and_names_the_file(server_without_bundles, tmp_path):
+    server = server_without_bundles
     folder = tmp_path / "bundles"
     shutil.copytree(BUNDLES, folder)
     (folder / "kapot.toml").write_text("id = \n")

@@ -60,7 +60,7 @@ def populate(server):
     hand = record(P1, condition="CMC1_OA", diagnosis="M18.1", side="L", inclusion_date="2024-01-10",
                   end_date="2025-01-08")
     gone = record(P2, insurer_uzovi="3311")
-    zero = record(P0, location=HYPERLINK, initial_treatment="-1+1", clinician_agb="00012345")
+    zero = record(P0, location=HYPERLINK, explained_by="-1+1", clinician_agb="00012345")
     first.push_ok([kept, hand, gone, zero])
     first.push_ok([withdrawn(gone, reason="@SUM(1+1) verhuist naar het buitenland")])
     (duplicate,) = second.push_ok([record(P1)])
@@ -110,10 +110,10 @@ def test_insurer_csv_is_excel_ready_with_only_the_columns_an_insurer_needs(serve
 def test_no_cell_starts_with_a_formula_character(server, tmp_path):
     _, _, gone, zero = populate(server)
     data = export_bytes(server, tmp_path, "export", "--columns",
-                        "inclusion_id,location,initial_treatment,withdrawal_reason,clinician_agb")
+                        "inclusion_id,location,explained_by,withdrawal_reason,clinician_agb")
     rows = {row["inclusion_id"]: row for row in read_csv(data.decode("utf-8"))}
     assert rows[zero["id"]]["location"] == "'" + HYPERLINK
-    assert rows[zero["id"]]["initial_treatment"] == "'-1+1"
+    assert rows[zero["id"]]["explained_by"] == "'-1+1"
     assert rows[zero["id"]]["clinician_agb"] == "00012345"
     assert rows[gone["id"]]["withdrawal_reason"] == "'@SUM(1+1) verhuist naar het buitenland"
     for row in rows.values():

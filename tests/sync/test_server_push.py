@@ -73,14 +73,39 @@ def test_an_overlapping_episode_from_another_device_is_a_duplicate_of_the_first(
     assert original["id"] in ids and copy["id"] not in ids
 
 
-def test_episode_side_is_part_of_the_key_when_given(server):
+def hip(bsn: str, side: str | None, **changes) -> dict:
+    """A record in the shipped hip-fracture bundle, whose episode key includes the side."""
+    return record(bsn, bundle="hip-fracture", bundle_version="example-1", condition="HIP_FRACTURE",
+                  diagnosis="S72.0", birth_date="1948-02-10", side=side, episode_side=side, **changes)
+
+
+def test_episode_side_is_part_of_the_key_when_the_bundle_says_so(server):
     client = server.enroll()
-    left = record(BSNS[8], side="L", episode_side="L")
-    right = record(BSNS[8], side="R", episode_side="R")
-    right_again = record(BSNS[8], side="R", episode_side="R")
+    left, right, right_again = hip(BSNS[8], "L"), hip(BSNS[8], "R"), hip(BSNS[8], "R")
     results = client.push_ok([left, right, right_again])
     assert [r["result"] for r in results] == ["accepted", "accepted", "duplicate"]
     assert results[2]["duplicate_of"]["id"] == right["id"]
+
+
+def test_both_hands_overlap_either_side_and_a_side_not_known_overlaps_every_side(server):
+    client = server.enroll()
+    (both,) = client.push_ok([hip(BSNS[17], "both")])
+    assert both["result"] == "accepted"  # the value the window offers is a value the server takes
+    left, unknown = client.push_ok([hip(BSNS[17], "L"), hip(BSNS[17], None)])
+    assert (left["result"], unknown["result"]) == ("duplicate", "duplicate")
+    assert left["duplicate_of"]["id"] == unknown["duplicate_of"]["id"]
+    # an episode on both sides after a left one is a duplicate of the left one
+    first_left = hip(BSNS[18], "L")
+    results = client.push_ok([first_left, hip(BSNS[18], "both"), hip(BSNS[18], "R")])
+    assert [r["result"] for r in results] == ["accepted", "duplicate", "accepted"]
+    assert results[1]["duplicate_of"]["id"] == first_left["id"]
+
+
+def test_the_episode_side_is_the_servers_to_judge_from_the_bundle(server):
+    client = server.enroll()
+    (wrong,) = client.push_ok([record(BSNS[19], side="L", episode_side="L")])  # hand-wrist: not by side
+    assert wrong["result"] == "rejected" and wrong["code"] == "rule_failed"
+    assert "zijde van de episode" in wrong["reason"]
 
 
 def test_a_rejected_record_does_not_fail_the_batch_and_names_the_field(server):
@@ -95,10 +120,11 @@ def test_a_rejected_record_does_not_fail_the_batch_and_names_the_field(server):
     good_too = record(BSNS[13])
     results = client.push_ok([good, bad_bsn, bad_dates, bad_state, extra, no_id, "garbage", good_too, future])
     assert [r["result"] for r in results] == ["accepted"] + ["rejected"] * 6 + ["accepted", "rejected"]
-    assert "inclusion_date" in results[8]["reason"] and "toekomst" in results[8]["reason"]
+    assert "regel inclusiedatum" in results[8]["reason"] and "toekomst" in results[8]["reason"]
+    assert results[8]["code"] == "rule_failed" and results[1]["code"] == "invalid_record"
     reasons = [r["reason"] for r in results[1:7]]
     assert "bsn" in reasons[0] and "11-proef" in reasons[0]
-    assert "end_date" in reasons[1]
+    assert "regel einddatum: moet 2026-03-13 zijn" in reasons[1]
     assert "state" in reasons[2]
     assert "colour" in reasons[3]
     assert "id: ontbreekt" in reasons[4]

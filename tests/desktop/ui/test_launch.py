@@ -1,7 +1,5 @@
 """Launch with patient context: the URL form, and a second launch handing over the patient."""
 
-import uuid
-
 import pytest
 
 pytest.importorskip("PySide6")
@@ -22,13 +20,20 @@ def test_url_with_another_action_is_refused_clearly():
         url_to_arguments("bundelassistent://delete?bsn=1")
 
 
+@pytest.fixture(autouse=True)
+def runtime_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "run"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    return folder
+
+
 def test_second_launch_hands_the_patient_to_the_running_window(qtbot):
-    name = f"bundelassistent-test-{uuid.uuid4().hex[:8]}"
-    assert not hand_over({"bsn": "1"}, name=name, timeout_ms=200), "nothing listens yet"
-    server = InstanceServer(name)
+    assert not hand_over({"bsn": "1"}, timeout_ms=200), "nothing listens yet"
+    server = InstanceServer()
     assert server.listen()
     with qtbot.waitSignal(server.patient_received, timeout=3000) as received:
-        assert hand_over({"bsn": "111222333", "birth_date": "1970-05-05"}, name=name)
+        assert hand_over({"bsn": "111222333", "birth_date": "1970-05-05"})
     assert received.args[0] == {"bsn": "111222333", "birth_date": "1970-05-05"}
     server.server.close()
 
@@ -36,13 +41,12 @@ def test_second_launch_hands_the_patient_to_the_running_window(qtbot):
 def test_garbage_on_the_socket_does_not_crash_the_window(qtbot):
     from PySide6.QtNetwork import QLocalSocket
 
-    name = f"bundelassistent-test-{uuid.uuid4().hex[:8]}"
-    server = InstanceServer(name)
+    server = InstanceServer()
     assert server.listen()
     received = []
     server.patient_received.connect(received.append)
     socket = QLocalSocket()
-    socket.connectToServer(name)
+    socket.connectToServer(server.name)
     assert socket.waitForConnected(1000)
     socket.write(b"\xff\xfenot json\n")
     socket.waitForBytesWritten(1000)

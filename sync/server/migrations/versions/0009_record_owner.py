@@ -5,14 +5,14 @@ fallback); `last_revision` starts at the stored revision. Both stay nullable at 
 database level: making them NOT NULL on SQLite would rebuild the table and lose its
 append-only trigger; the server always writes them.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -15,15 +15,15 @@ without CREATEROLE gets a notice instead of the role; once IT has created it, th
 idempotent). The statement lives in `sync.server.roles` for that reason. SQLite has no
 roles: nothing to do.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 from alembic import op
 
 from sync.server.roles import APP_ROLE, GRANTS
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,72 @@
+"""The record contract: one implementation of each field rule, for the device and the wire.
+
+The device's input parser (`desktop.core.inputs`), its store and the wire protocol
+(`sync.protocol`) all check a record's fields with these functions, so a value the
+device accepts is a value the server accepts, and the reverse. Each rule raises
+`InvalidField` naming the field and saying how to fix it, never repeating the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from desktop.core.identifiers import InvalidField
+
+TEXT_MAX = 200          # names, locations, who explained
+SHORT_TEXT_MAX = 100    # identifiers: bundle, version, condition, device, user
+REASON_MAX = 2000       # a withdrawal reason
+
+SIDES = ("L", "R", "both")
+TREATMENTS = ("conservative", "surgery")
+INSURER_SOURCES = ("server", "cache", "card", "manual", "import")
+EXPLANATION_LANGUAGES = ("nl", "en")
+
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def check_text(value: str, field: str, limit: int = TEXT_MAX) -> str:
+    """Text must be storable anywhere (no NUL, no lone UTF-16 surrogates) and fit its column."""
+    if "\x00" in value:
+        raise InvalidField(field, "bevat een NUL-teken; typ de tekst opnieuw")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidField(field, "bevat tekens die geen geldige Unicode zijn; typ de tekst opnieuw") from None
+    if len(value) > limit:
+        raise InvalidField(field, f"is te lang (hoogstens {limit} tekens)")
+    return value
+
+
+def check_withdrawal_reason(value: str, field: str = "withdrawal_reason") -> str:
+    """A withdrawal needs a reason that fits the record (trimmed, at most REASON_MAX)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise InvalidField(field, "ontbreekt; geef een reden voor het intrekken")
+    return check_text(text, field, REASON_MAX)
+
+
+def parse_timestamp(value: object, field: str) -> dt.datetime:
+    """A date-time is a `datetime` or ISO 8601 text; without a zone it is UTC. Returns UTC."""
+    if isinstance(value, str) and _TIMESTAMP.fullmatch(value.strip()):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidField(field, "is geen bestaand tijdstip") from None
+    if not isinstance(value, dt.datetime):
+        raise InvalidField(field, "moet een tijdstip zijn in ISO 8601, bijvoorbeeld 2025-03-14T09:30:00Z")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        raise InvalidField(field, "valt buiten het bereik van geldige tijdstippen") from None
+
+
+def check_choice(value: object, choices: tuple[str, ...], field: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidField(field, f"moet {' of '.join(choices)} zijn")
+    return value
