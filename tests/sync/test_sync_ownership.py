@@ -8,7 +8,11 @@ record belongs to another device is shown with a clear Dutch reason and nothing 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from contextlib import contextmanager
 
+import keyring
+from keyrings.alt.file import PlaintextKeyring
 from sqlalchemy import create_engine, text
 
 from desktop.registry import Actor, Registry
@@ -28,8 +32,19 @@ def server_rows(server, inclusion_id: str) -> list[tuple]:
         engine.dispose()
 
 
-def registry(device: Device) -> Registry:
-    return Registry(device.data / "bundelassistent.sqlite3", Actor("test", "suo"))
+@contextmanager
+def registry(device: Device):
+    """The device's encrypted register opened here, with the device's own keyring file."""
+    saved, previous = dict(os.environ), keyring.get_keyring()
+    os.environ.update({key: device.env[key] for key in ("HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")})
+    keyring.set_keyring(PlaintextKeyring())
+    try:
+        with Registry(device.data / "bundelassistent.sqlite3", Actor("test", "suo")) as local:
+            yield local
+    finally:
+        keyring.set_keyring(previous)
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def test_changes_made_offline_are_sent_revision_by_revision_under_the_enrolled_id(tmp_path, server):
@@ -45,7 +60,7 @@ def test_changes_made_offline_are_sent_revision_by_revision_under_the_enrolled_i
 
     result = device.sync()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "verstuurd: 4 (accepted 4)" in result.stdout
+    assert "verstuurd: 2 (accepted 2)" in result.stdout  # two inclusions, their four revisions in order
     assert server_rows(server, corrected) == [(3, "withdrawn", "Zeist", enrolled_id, enrolled_id)]
     assert server_rows(server, offline) == [(2, "withdrawn", "Utrecht", enrolled_id, enrolled_id)]
     assert device.sync().returncode == 0 and "verstuurd: 0" in device.sync().stdout
