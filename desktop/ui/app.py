@@ -17,6 +17,9 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
+    from desktop.ui.collector import UiThreadCollector
+
+    collector = UiThreadCollector(app)
 
     from desktop.ui.single_instance import ChannelUnsafe, InstanceServer, hand_over
 
@@ -57,6 +60,7 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
     finally:
         for service in services:
             service.close()
+        collector.stop()
 
 
 EXIT_STORAGE = 2

@@ -228,7 +228,7 @@ def test_an_insurer_answer_about_the_previous_patient_never_fills_in_the_next(qt
     first, second = valid_bsns(2, start=300_000_000)
     release = threading.Event()
 
-    def lookup_insurer(services, bsn, on):
+    def lookup_insurer(services, bsn, birth_date, on):
         if bsn == first:
             release.wait(5)  # the server is slow for the first patient
             return InsurerLookup("7095", "VGZ", "server", "2025-03-14T09:00:00Z", "gevonden op de server")
@@ -247,7 +247,7 @@ def test_a_failed_insurer_lookup_names_the_error_and_asks_for_the_card(qtbot, wi
     from desktop.services import Services
     from helpers import valid_bsns
 
-    def lookup_insurer(services, bsn, on):
+    def lookup_insurer(services, bsn, birth_date, on):
         raise PermissionError("keyring locked")
 
     monkeypatch.setattr(Services, "lookup_insurer", lookup_insurer)
