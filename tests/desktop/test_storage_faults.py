@@ -197,4 +197,5 @@ def test_the_window_stops_with_the_english_message_for_a_vanished_register(tmp_p
     stop_with_message(window, problem)
     box = window.findChild(QMessageBox, "storage-problem")
     assert box is not None and box.isVisible() and "missing or empty" in box.text()
+    box.finished.disconnect()  # closing it quits the application: not the test session's shared one
     box.close()
