@@ -211,6 +211,7 @@ def test_a_real_server_process_accepts_exactly_what_the_device_accepts(sqlite_se
     pushed = device_record(registry, data, withdrawal)
     record = pushed if pushed is not None else hostile_record(data, withdrawal)
     record["id"] = str(uuid.uuid4())  # the server has never seen it: no earlier revision decides
+    record["device_id"] = sqlite_server_device.device_id  # pushed under its enrolled id, as the sync engine does
     (answer,) = sqlite_server_device.push_ok([record])
     expected = "accepted" if pushed is not None else "rejected"
     assert answer["result"] == expected, (answer, data, withdrawal)
@@ -246,9 +247,11 @@ def test_records_an_older_server_refused_on_the_contract_are_sent_again_and_acce
     services.register(parse_inclusion(inclusion(other), services.bundles))
     # what the previous version's server answered, stored by the previous version's device
     batch = outbox.next_batch(services.registry, 10)
-    outbox.apply_answers(services.registry, batch, [
-        outbox.ServerAnswer("rejected", reason=OLD_SERVER_SIDE_REFUSAL),
-        outbox.ServerAnswer("rejected", reason=OLD_SERVER_CONTENT_REFUSAL)], server="oude server")
+    first, second = (record["id"] for record in batch.records)
+    outbox.apply_answers(services.registry, batch, {
+        first: outbox.ServerAnswer("rejected", reason=OLD_SERVER_SIDE_REFUSAL),
+        second: outbox.ServerAnswer("rejected", reason=OLD_SERVER_CONTENT_REFUSAL)}, server="oude server",
+        unanswered="geen antwoord")
     services.registry.db.execute("PRAGMA user_version = 4")
     assert services.registry.pending_count() == 0
     services.close()
