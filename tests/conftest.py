@@ -1,10 +1,26 @@
 """Shared fixtures: every test runs with its own config, data and home folders."""
 
+import gc
 import os
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_configure(config):
+    """The app's rule for the whole session: cyclic garbage is collected on the main (UI)
+    thread only (desktop/ui/collector.py). Otherwise a server or worker thread of one test
+    may collect a closed window of an earlier one and destroy its Qt objects off the UI
+    thread: a segmentation fault that ends the whole run."""
+    gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_main_thread():
+    gc.disable()  # again: a test may have started and stopped the app's own collector
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ INTERVAL_MS = 500
 class UiThreadCollector(QObject):
     def __init__(self, parent: QObject | None = None, interval_ms: int = INTERVAL_MS):
         super().__init__(parent)
+        self._was_enabled = gc.isenabled()
         gc.disable()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.collect_due)
@@ -34,5 +35,7 @@ class UiThreadCollector(QObject):
         return gc.collect(due[-1]) if due else 0
 
     def stop(self) -> None:
+        """Give back the collector as it was (a test session keeps it off throughout)."""
         self._timer.stop()
-        gc.enable()
+        if self._was_enabled:
+            gc.enable()
