@@ -15,6 +15,7 @@ from typing import Any
 from desktop.core.eligibility import Decision
 from desktop.core.identifiers import InvalidField, age_on, mask_bsn, validate_birth_date, validate_bsn
 from desktop.core.inputs import InputError, InclusionRequest, parse_case, parse_inclusion
+from desktop.core.states import InsurerSource, Side
 from desktop.services import Services
 
 CASE_KEYS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi", "bsn")
@@ -28,7 +29,7 @@ class Consultation:
     name: str = ""
     patient_id: str = ""
     insurer_uzovi: str = ""
-    insurer_source: str = "manual"
+    insurer_source: InsurerSource = InsurerSource.MANUAL
     insurer_checked_at: str | None = None
     diagnosis: str = ""
     side: str = ""
@@ -85,7 +86,7 @@ class Consultation:
             patient["age"] = age_on(birth, self.lookup_date())
         except InvalidField:
             pass
-        if self.side == "both" and patient.get("bilateral") is None:
+        if self.side == Side.BOTH and patient.get("bilateral") is None:
             patient["bilateral"] = 1
         return patient
 

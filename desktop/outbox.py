@@ -14,9 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.registry import DUPLICATE, REGISTERED, REJECTED, SYNCED, WITHDRAWN, Registry, utc_now
-
-SENDABLE = ("pending", "sending")
+from desktop.core.states import SENDABLE, InsurerSource, OutboxState, RecordState, ServerResult
+from desktop.registry import Registry, utc_now
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class Outgoing:
 class ServerAnswer:
     """What the server said about one pushed record (a `protocol.PushResult`, unpacked)."""
 
-    result: str
+    result: ServerResult
     duplicate_of: str | None = None
     duplicate_date: str | None = None
     duplicate_location: str | None = None
@@ -101,13 +100,13 @@ def _set_outbox_state(registry: Registry, seqs: list[int], sql_set: str, params:
 
 def mark_sending(registry: Registry, batch: Outgoing) -> None:
     registry.write(lambda: _set_outbox_state(
-        registry, batch.seqs, "state = 'sending', attempts = attempts + 1, updated_at = ?", [utc_now()]))
+        registry, batch.seqs, "state = ?, attempts = attempts + 1, updated_at = ?", [OutboxState.SENDING, utc_now()]))
 
 
 def mark_unsent(registry: Registry, batch: Outgoing, error: str) -> None:
     """No answer came: the rows go back to pending with the reason, ready for a retry."""
     registry.write(lambda: _set_outbox_state(
-        registry, batch.seqs, "state = 'pending', last_error = ?, updated_at = ?", [error, utc_now()]))
+        registry, batch.seqs, "state = ?, last_error = ?, updated_at = ?", [OutboxState.PENDING, error, utc_now()]))
 
 
 def newest_revisions(records: list[dict[str, Any]]) -> dict[str, int]:
@@ -137,14 +136,15 @@ def apply_answers(registry: Registry, batch: Outgoing, answers: dict[str, Server
             answer = answers.get(record["id"])
             if answer is None:
                 registry.db.execute(
-                    "UPDATE outbox SET state = 'pending', last_error = ?, updated_at = ? "
-                    "WHERE inclusion_id = ? AND state = 'sending'", [unanswered, now, record["id"]])
+                    "UPDATE outbox SET state = ?, last_error = ?, updated_at = ? WHERE inclusion_id = ? AND state = ?",
+                    [OutboxState.PENDING, unanswered, now, record["id"], OutboxState.SENDING])
                 continue
             pushed = record["revision"]
             registry.db.execute(
-                "UPDATE outbox SET state = 'done', last_error = ?, updated_at = ? "
-                "WHERE inclusion_id = ? AND revision <= ? AND state != 'done'",
-                [answer.reason if answer.result == "rejected" else None, now, record["id"], pushed])
+                "UPDATE outbox SET state = ?, last_error = ?, updated_at = ? "
+                "WHERE inclusion_id = ? AND revision <= ? AND state != ?",
+                [OutboxState.DONE, answer.reason if answer.result == ServerResult.REJECTED else None, now,
+                 record["id"], pushed, OutboxState.DONE])
             current = registry.db.execute("SELECT revision, state FROM inclusions WHERE id = ?",
                                           [record["id"]]).fetchone()
             if current and current[0] == pushed:
@@ -156,26 +156,23 @@ def apply_answers(registry: Registry, batch: Outgoing, answers: dict[str, Server
 
 
 def _record_changes(state: str, answer: ServerAnswer, now: str) -> dict[str, Any]:
-    changes: dict[str, Any] = {"server_result": answer.result, "synced_at": now,
+    result = ServerResult(answer.result)
+    changes: dict[str, Any] = {"server_result": result, "synced_at": now,
                                "server_message": None, "duplicate_of": None}
-    if answer.result in ("accepted", "unchanged"):
-        new_state = SYNCED
-    elif answer.result == "duplicate":
-        new_state = DUPLICATE
+    if result == ServerResult.DUPLICATE:
         changes["duplicate_of"] = answer.duplicate_of
         where = f" ({answer.duplicate_location})" if answer.duplicate_location else ""
         changes["server_message"] = f"al geïncludeerd vanaf {answer.duplicate_date}{where}"
-    else:
-        new_state = REJECTED
+    elif result == ServerResult.REJECTED:
         changes["server_message"] = (REJECTION_TEXT.get(answer.code or "") or answer.reason
                                      or "geweigerd door de server")
-    changes["state"] = WITHDRAWN if state == WITHDRAWN else new_state
+    changes["state"] = RecordState.WITHDRAWN if state == RecordState.WITHDRAWN else result.record_state
     return changes
 
 
-def wire_state(record: dict[str, Any]) -> str:
+def wire_state(record: dict[str, Any]) -> RecordState:
     """Locally a record can be synced, duplicate, …; on the wire it is registered or withdrawn."""
-    return WITHDRAWN if record["state"] == WITHDRAWN else REGISTERED
+    return RecordState(record["state"]).on_wire
 
 
 # -- what the server sends back ---------------------------------------------------------
@@ -193,7 +190,7 @@ def store_changes(registry: Registry, inclusions: Iterable[dict[str, Any]],
         if rows:
             registry.db["remote_inclusions"].upsert_all(rows, pk="id")
         for entry in coverage:
-            cache_coverage(registry, entry, "server", now)
+            cache_coverage(registry, entry, InsurerSource.SERVER, now)
         registry.set_meta({"sync_cursor": str(next_cursor)})
 
     registry.write(work)

@@ -27,11 +27,12 @@ from desktop.core.eligibility import ELIGIBLE, Decision, Episode
 from desktop.core.fields import check_withdrawal_reason
 from desktop.core.identifiers import InvalidField
 from desktop.core.inputs import InclusionRequest, InputError, parse_correction
+from desktop.core.states import PROBLEM_STATES, OutboxState, RecordState, ServerResult
 
 DATABASE_NAME = "bundelassistent.sqlite3"
 SYSTEM_NAME = "Bundelassistent"
 
-REGISTERED, SYNCED, DUPLICATE, REJECTED, WITHDRAWN = "registered", "synced", "duplicate", "rejected", "withdrawn"
+UNSENT = f"state != '{OutboxState.DONE}'"  # SQL: an outbox row the server has not answered for yet
 CORRECTABLE_FIELDS = ("name", "side", "clinician_agb", "location", "explained_by",
                       "explanation_language", "handout_printed", "initial_treatment")
 
@@ -212,13 +213,14 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     other content under the same revision) stay as they are.
     """
     refused = db.execute("SELECT id, revision, state, bsn, device_id FROM inclusions "
-                         "WHERE server_result = 'rejected' AND server_message GLOB ?", [CONTRACT_MISMATCH]).fetchall()
+                         "WHERE server_result = ? AND server_message GLOB ?",
+                         [ServerResult.REJECTED, CONTRACT_MISMATCH]).fetchall()
     now = utc_now()
     for inclusion_id, revision, state, bsn, device_id in refused:
-        db.execute("UPDATE outbox SET state = 'pending', last_error = NULL, updated_at = ? "
-                   "WHERE inclusion_id = ? AND revision = ?", [now, inclusion_id, revision])
+        db.execute("UPDATE outbox SET state = ?, last_error = NULL, updated_at = ? "
+                   "WHERE inclusion_id = ? AND revision = ?", [OutboxState.PENDING, now, inclusion_id, revision])
         db.execute("UPDATE inclusions SET state = ?, server_result = NULL, server_message = NULL WHERE id = ?",
-                   [REGISTERED if state == REJECTED else state, inclusion_id])
+                   [RecordState.REGISTERED if state == RecordState.REJECTED else state, inclusion_id])
         _append_audit(db, {
             "at": now, "user": "bijwerking", "role": "systeem", "acted_for": None, "patient_bsn": bsn,
             "action": "sync_requeue", "object_type": "inclusion", "object_id": inclusion_id, "device_id": device_id,
@@ -396,7 +398,7 @@ class Registry:
                 raise NotEligible(decision)
             now = utc_now()
             record = {
-                "id": str(uuid.uuid4()), "revision": 1, "state": REGISTERED,
+                "id": str(uuid.uuid4()), "revision": 1, "state": RecordState.REGISTERED,
                 "bundle": bundle.id, "bundle_version": bundle.version,
                 "condition": decision.condition.id, "diagnosis": case.diagnosis, "side": case.side,
                 "bsn": request.bsn, "birth_date": case.birth_date.isoformat(), "name": request.name,
@@ -432,7 +434,7 @@ class Registry:
 
     def _enqueue(self, record: dict) -> None:
         self.db["outbox"].insert({
-            "inclusion_id": record["id"], "revision": record["revision"], "state": "pending",
+            "inclusion_id": record["id"], "revision": record["revision"], "state": OutboxState.PENDING,
             "attempts": 0, "created_at": record["updated_at"], "updated_at": record["updated_at"],
         })
 
@@ -459,10 +461,10 @@ class Registry:
 
         def work() -> dict:
             record = self._load(inclusion_id)
-            if record["state"] == WITHDRAWN:
+            if record["state"] == RecordState.WITHDRAWN:
                 raise InvalidChange("deze inclusie is al ingetrokken")
             now = utc_now()
-            record.update(state=WITHDRAWN, revision=record["revision"] + 1, updated_at=now,
+            record.update(state=RecordState.WITHDRAWN, revision=record["revision"] + 1, updated_at=now,
                           withdrawn_at=now, withdrawal_reason=reason.strip())
             self.db["inclusions"].update(inclusion_id, record)
             self._history(record, "withdraw", reason.strip())
@@ -487,11 +489,11 @@ class Registry:
 
         def work() -> dict:
             record = self._load(inclusion_id)
-            if record["state"] == WITHDRAWN:
+            if record["state"] == RecordState.WITHDRAWN:
                 raise InvalidChange("een ingetrokken inclusie kan niet gecorrigeerd worden")
             now = utc_now()
             record.update(changes)
-            record.update(revision=record["revision"] + 1, updated_at=now, state=REGISTERED)
+            record.update(revision=record["revision"] + 1, updated_at=now, state=RecordState.REGISTERED)
             self.db["inclusions"].update(inclusion_id, record)
             self._history(record, "correct", reason.strip())
             self._enqueue(record)
@@ -501,10 +503,10 @@ class Registry:
 
         return self._write(work)
 
-    def state_of(self, inclusion_id: str) -> str | None:
+    def state_of(self, inclusion_id: str) -> RecordState | None:
         """Only the state (no patient data, so not an audited view)."""
         row = self.db.execute("SELECT state FROM inclusions WHERE id = ?", [inclusion_id]).fetchone()
-        return row[0] if row else None
+        return RecordState(row[0]) if row else None
 
     def history(self, inclusion_id: str) -> list[dict]:
         return list(self.db["inclusion_history"].rows_where(
@@ -515,20 +517,20 @@ class Registry:
 
     def pending_ids(self) -> set[str]:
         """Inclusions with a change the server has not confirmed yet."""
-        return {row[0] for row in self.db.execute("SELECT inclusion_id FROM outbox WHERE state != 'done'")}
+        return {row[0] for row in self.db.execute(f"SELECT inclusion_id FROM outbox WHERE {UNSENT}")}
 
     def worklist(self, kind: str, today: dt.date) -> list[dict]:
         """Newest first: 'today', 'unsent', 'problems' (rejected or duplicate) or 'all'."""
         where, params = {
             "today": ("inclusion_date = ? OR substr(created_at, 1, 10) = ?", [today.isoformat()] * 2),
-            "unsent": ("id IN (SELECT inclusion_id FROM outbox WHERE state != 'done')", []),
-            # a withdrawal the server refused stays 'withdrawn' here, but it is a problem too
-            "problems": ("state IN ('rejected', 'duplicate') OR server_result = 'rejected'", []),
+            "unsent": (f"id IN (SELECT inclusion_id FROM outbox WHERE {UNSENT})", []),
+            # a withdrawal the server refused stays withdrawn here, but it is a problem too
+            "problems": ("state IN (?, ?) OR server_result = ?", [*PROBLEM_STATES, ServerResult.REJECTED]),
         }.get(kind, (None, []))
         return list(self.db["inclusions"].rows_where(where, params, order_by="created_at DESC"))
 
     def pending_count(self) -> int:
-        return self.db.execute("SELECT count(DISTINCT inclusion_id) FROM outbox WHERE state != 'done'").fetchone()[0]
+        return self.db.execute(f"SELECT count(DISTINCT inclusion_id) FROM outbox WHERE {UNSENT}").fetchone()[0]
 
     def audit_entries(self) -> list[dict]:
         return list(self.db["audit_log"].rows_where(order_by="seq"))
@@ -538,5 +540,5 @@ def _episode(row: dict) -> Episode:
     return Episode(
         bundle=row["bundle"], condition=row["condition"], side=row["side"],
         start=dt.date.fromisoformat(row["inclusion_date"]), end=dt.date.fromisoformat(row["end_date"]),
-        state=row["state"], inclusion_id=row["id"],
+        state=RecordState(row["state"]), inclusion_id=row["id"],
     )

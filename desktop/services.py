@@ -17,7 +17,7 @@ from desktop.bundle_files import load_bundles
 from desktop.core.bundles import Bundle, ContractEnd, LoadReport, contract_ends
 from desktop.core.eligibility import Case, Decision, evaluate
 from desktop.core.inputs import InclusionRequest
-from desktop.core.states import ModelState
+from desktop.core.states import InsurerSource, ModelState
 from desktop.registry import Actor, Registry
 from desktop.syncing import SERVER_BUNDLES_FOLDER
 from sync.client import RateLimited, ServerClient
@@ -40,11 +40,11 @@ class SyncStatus:
 
 @dataclass(frozen=True)
 class InsurerLookup:
-    """Where the insurer came from: the server ('server'), the local cache ('cache') or nowhere."""
+    """Where the insurer came from: the server, the local cache or nowhere (source None)."""
 
     uzovi: str | None
     insurer: str | None
-    source: str | None
+    source: InsurerSource | None
     checked_at: str | None
     message: str
 
@@ -185,19 +185,20 @@ class Services:
                 problem = str(error)
             else:
                 checked = answer.checked_at.isoformat().replace("+00:00", "Z")
-                self.registry.audit("read", bsn, None, "coverage", {"source": "server"})
+                self.registry.audit("read", bsn, None, "coverage", {"source": InsurerSource.SERVER})
                 if answer.found:
                     outbox.cache_coverage(self.registry, {"bsn": bsn, "uzovi": answer.uzovi, "insurer": answer.insurer,
                                                           "valid_from": answer.valid_from, "valid_to": answer.valid_to},
-                                          "server", checked)
-                    return InsurerLookup(answer.uzovi, answer.insurer, "server", checked, "gevonden op de server")
+                                          InsurerSource.SERVER, checked)
+                    return InsurerLookup(answer.uzovi, answer.insurer, InsurerSource.SERVER, checked,
+                                         "gevonden op de server")
                 problem = ("de server kent geen verzekering voor deze patiënt (BSN en geboortedatum) op deze "
                            "datum")
             finally:
                 client.close()
         cached = outbox.cached_coverage(self.registry, bsn, on)
         if cached:
-            return InsurerLookup(cached["uzovi"], cached["insurer"], "cache", cached["checked_at"],
+            return InsurerLookup(cached["uzovi"], cached["insurer"], InsurerSource.CACHE, cached["checked_at"],
                                  f"uit de lokale cache ({problem})")
         return InsurerLookup(None, None, None, None, f"{problem}; kies de verzekeraar van de pas")
 

@@ -22,6 +22,7 @@ import keyring
 
 from desktop import outbox
 from desktop.core.bundles import Bundle
+from desktop.core.states import ServerResult
 from desktop.registry import Registry, utc_now
 from sync import protocol
 from sync.client import (AuthenticationFailed, ProtocolError, ServerClient, SyncError, UpgradeRequired,
@@ -203,7 +204,7 @@ def match_answers(records: list[dict], results: list[protocol.PushResult]) -> di
 def _answer(result: protocol.PushResult) -> outbox.ServerAnswer:
     duplicate = result.duplicate_of
     return outbox.ServerAnswer(
-        result=result.result, reason=result.reason, code=result.code,
+        result=ServerResult(result.result), reason=result.reason, code=result.code,
         duplicate_of=str(duplicate.id) if duplicate else None,
         duplicate_date=duplicate.inclusion_date.isoformat() if duplicate else None,
         duplicate_location=duplicate.location if duplicate else None)
@@ -281,7 +282,7 @@ class SyncEngine:
             summary.pushed += len(answers)
             for record_id, answer in answers.items():
                 summary.results[answer.result] = summary.results.get(answer.result, 0) + 1
-                if answer.result == protocol.RESULT_REJECTED:
+                if answer.result == ServerResult.REJECTED:
                     summary.rejected.append((record_id, answer.reason or ""))
             unanswered = len({record["id"] for record in batch.records}) - len(answers)
             if unanswered:  # the same records would come back in the next batch: stop here

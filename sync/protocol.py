@@ -84,6 +84,7 @@ from stdnum.nl import bsn as stdnum_bsn
 
 from desktop.core import fields
 from desktop.core.identifiers import ICD10_PATTERN, InvalidField
+from desktop.core.states import RecordState, ServerResult, values
 
 PROTOCOL_VERSION = 2
 PROTOCOL_HEADER = "X-Bundelassistent-Protocol"
@@ -111,8 +112,9 @@ ERROR_RATE_LIMITED = "rate_limited"                  # 429: too many requests; s
 ERROR_UNAVAILABLE = "unavailable"                    # 503: database busy or down; retry later
 ERROR_INTERNAL = "internal_error"                    # 500
 
+# PushResult.result values (the named states of `desktop.core.states`).
 RESULT_ACCEPTED, RESULT_UNCHANGED, RESULT_DUPLICATE, RESULT_REJECTED = (
-    "accepted", "unchanged", "duplicate", "rejected")
+    ServerResult.ACCEPTED, ServerResult.UNCHANGED, ServerResult.DUPLICATE, ServerResult.REJECTED)
 
 # PushResult.code values: why a record was rejected, for machines (the reason is for people).
 REJECT_INVALID_RECORD = "invalid_record"        # a field breaks the record contract (named in the reason)
@@ -213,6 +215,7 @@ Uzovi = Annotated[str, Field(strict=True, pattern=r"^\d{4}$", description="UZOVI
                              examples=["3311"])]
 Agb = Annotated[str, Field(strict=True, pattern=r"^\d{8}$", description="AGB-code, 8 cijfers")]
 Side = Literal[fields.SIDES]
+WireState = Literal[fields.RECORD_STATES]
 Text = _text(fields.TEXT_MAX)
 RequiredText = _text(fields.TEXT_MAX, min_length=1)
 ShortText = _text(fields.SHORT_TEXT_MAX, min_length=1)
@@ -285,7 +288,7 @@ class InclusionRecord(_Request):
 
     id: WireUUID
     revision: Revision
-    state: Literal["registered", "withdrawn"]
+    state: WireState
     bundle: ShortText
     bundle_version: ShortText
     condition: ShortText
@@ -321,9 +324,9 @@ class InclusionRecord(_Request):
     @model_validator(mode="after")
     def _consistent(self) -> "InclusionRecord":
         """Only the record's shape; its dates and rules are `desktop.core.record_rules`'."""
-        if self.state == "withdrawn" and self.withdrawn_at is None:
+        if self.state == RecordState.WITHDRAWN and self.withdrawn_at is None:
             raise ValueError("withdrawn_at: ontbreekt bij een ingetrokken inclusie")
-        if self.state == "withdrawn":
+        if self.state == RecordState.WITHDRAWN:
             try:
                 fields.check_withdrawal_reason(self.withdrawal_reason or "")
             except InvalidField as problem:
@@ -349,7 +352,7 @@ class DuplicateOf(_Response):
 class PushResult(_Response):
     id: UUID
     revision: int
-    result: Literal["accepted", "unchanged", "duplicate", "rejected"]
+    result: Literal[values(ServerResult)]
     duplicate_of: DuplicateOf | None = None
     reason: str | None = None
     code: str | None = Field(default=None, description="why a record was rejected, machine-readable: "
@@ -367,7 +370,7 @@ class InclusionSummary(_Response):
 
     id: UUID
     revision: int
-    state: Literal["registered", "withdrawn"]
+    state: WireState
     bundle: str
     condition: str
     episode_side: Side | None = None

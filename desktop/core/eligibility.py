@@ -15,15 +15,11 @@ from typing import Any
 
 from desktop.core.bundles import Bundle, Condition, Rule, Text
 from desktop.core.identifiers import age_on, insurer_name
+from desktop.core.states import RecordState, Side
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 ELIGIBLE, NOT_ELIGIBLE, NEEDS_INFORMATION = "eligible", "not_eligible", "needs_information"
 
-# Previous inclusions in these states do not hold an episode open.
-CLOSED_STATES = frozenset({
-    "withdrawn", "ingetrokken", "rejected", "afgewezen", "cancelled", "canceled",
-    "draft", "concept", "expired", "ended", "closed", "completed", "beeindigd", "beëindigd",
-})
 
 
 @dataclass(frozen=True)
@@ -32,15 +28,15 @@ class Episode:
 
     bundle: str
     condition: str | None
-    side: str | None
+    side: Side | None
     start: dt.date
     end: dt.date
-    state: str
+    state: RecordState  # a CASE file's own words are read by `inputs.parse_record_state`
     inclusion_id: str | None = None
 
     @property
     def open(self) -> bool:
-        return self.state.strip().lower() not in CLOSED_STATES
+        return RecordState(self.state).holds_episode
 
 
 @dataclass
@@ -49,7 +45,7 @@ class Case:
     inclusion_date: dt.date
     birth_date: dt.date | None = None
     diagnosis: str | None = None
-    side: str | None = None
+    side: Side | None = None
     insurer_uzovi: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     previous_inclusions: list[Episode] = field(default_factory=list)
@@ -203,7 +199,7 @@ def _age(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOut
 
 def sides_overlap(a: str | None, b: str | None) -> bool:
     """Two episodes' sides overlap when equal, when one is both hands, or when one is not known."""
-    return a is None or b is None or a == b or "both" in (a, b)
+    return a is None or b is None or a == b or Side.BOTH in (a, b)
 
 
 def _active_episode(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOutcome:

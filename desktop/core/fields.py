@@ -12,14 +12,17 @@ import datetime as dt
 import re
 
 from desktop.core.identifiers import InvalidField
+from desktop.core.states import WIRE_STATES, InsurerSource, Side, TreatmentOption, values
 
 TEXT_MAX = 200          # names, locations, who explained
 SHORT_TEXT_MAX = 100    # identifiers: bundle, version, condition, device, user
 REASON_MAX = 2000       # a withdrawal reason
 
-SIDES = ("L", "R", "both")
-TREATMENTS = ("conservative", "surgery")
-INSURER_SOURCES = ("server", "cache", "card", "manual", "import")
+# The named states' values as plain strings, for the wire's Literal types and messages.
+SIDES = values(Side)
+TREATMENTS = values(TreatmentOption)
+INSURER_SOURCES = values(InsurerSource)
+RECORD_STATES = tuple(state.value for state in WIRE_STATES)
 EXPLANATION_LANGUAGES = ("nl", "en")
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")

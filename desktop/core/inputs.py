@@ -36,6 +36,7 @@ from desktop.core.identifiers import (
     validate_inclusion_date,
     validate_uzovi,
 )
+from desktop.core.states import InsurerSource, RecordState, Side, TreatmentOption
 
 CASE_FIELDS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi",
                "facts", "previous_inclusions", "bsn")
@@ -44,8 +45,18 @@ INCLUSION_FIELDS = CASE_FIELDS + (
     "explained_at", "handout_printed", "initial_treatment", "insurer_source", "insurer_checked_at",
 )
 REQUIRED_ON_RECORD = ("clinician_agb", "location", "explained_by", "explanation_language", "handout_printed")
-_SIDE_WORDS = {"l": "L", "left": "L", "links": "L", "r": "R", "right": "R", "rechts": "R",
-               "both": "both", "beide": "both", "bilateral": "both", "bilateraal": "both"}
+# Input vocabularies: the words a file or form may use, each read into its named state.
+_SIDE_WORDS = {"l": Side.LEFT, "left": Side.LEFT, "links": Side.LEFT, "r": Side.RIGHT, "right": Side.RIGHT,
+               "rechts": Side.RIGHT, "both": Side.BOTH, "beide": Side.BOTH, "bilateral": Side.BOTH,
+               "bilateraal": Side.BOTH}
+# A previous inclusion's status in a CASE file, also in other systems' words: these no longer
+# hold an episode open; any other word means one that does (registered).
+_CLOSED_STATUS_WORDS = {
+    **{word: RecordState.WITHDRAWN for word in (
+        "ingetrokken", "cancelled", "canceled", "draft", "concept", "expired", "ended", "closed", "completed",
+        "beeindigd", "beëindigd")},
+    "afgewezen": RecordState.REJECTED,
+}
 _TRUE_WORDS = {"true", "ja", "yes", "j", "y", "1", "waar"}
 _FALSE_WORDS = {"false", "nee", "no", "n", "0", "onwaar"}
 
@@ -82,12 +93,22 @@ def _optional(data: dict, key: str) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def parse_side(value: Any, field_name: str = "side") -> str | None:
+def parse_side(value: Any, field_name: str = "side") -> Side | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, str) and value.strip().lower() in _SIDE_WORDS:
-        return _SIDE_WORDS[value.strip().lower()]
-    raise InvalidField(field_name, f"moet {', '.join(SIDES)} of leeg zijn")
+    side = _SIDE_WORDS.get(value.strip().lower()) if isinstance(value, str) else None
+    if side is None:
+        raise InvalidField(field_name, f"moet {', '.join(SIDES)} of leeg zijn")
+    return side
+
+
+def parse_record_state(word: str) -> RecordState:
+    """A previous inclusion's status as a CASE file gives it (see `_CLOSED_STATUS_WORDS`)."""
+    word = word.strip().lower()
+    try:
+        return RecordState(word)
+    except ValueError:
+        return _CLOSED_STATUS_WORDS.get(word, RecordState.REGISTERED)
 
 
 def coerce_fact(rule: Rule, value: Any, field_name: str) -> Any:
@@ -147,10 +168,11 @@ def _previous(report: LoadReport, items: Any, c: _Collector) -> list[Episode]:
             c.add(f"{where}.bundle", "ontbreekt")
             continue
         start = c.run(parse_date, item.get("inclusion_date"), f"{where}.inclusion_date")
-        state = item.get("status") or item.get("state") or "registered"
-        if not isinstance(state, str) or not state.strip():
+        status = item.get("status") or item.get("state") or RecordState.REGISTERED
+        if not isinstance(status, str) or not status.strip():
             c.add(f"{where}.status", "moet tekst zijn, bijvoorbeeld registered of withdrawn")
             continue
+        state = parse_record_state(status)
         side = c.run(parse_side, item.get("side"), f"{where}.side")
         condition = _optional(item, "condition")
         bundle = report.bundles.get(bundle_id)
@@ -228,8 +250,8 @@ class InclusionRequest:
     explanation_language: str = "nl"
     explained_at: str | None = None
     handout_printed: bool = False
-    initial_treatment: str | None = None
-    insurer_source: str = "manual"
+    initial_treatment: TreatmentOption | None = None
+    insurer_source: InsurerSource = InsurerSource.MANUAL
     insurer_checked_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -283,7 +305,8 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
     treatment = _optional(data, "initial_treatment")
     if treatment is not None and treatment not in TREATMENTS:
         c.add("initial_treatment", f"moet {' of '.join(TREATMENTS)} zijn")
-    source = _optional(data, "insurer_source") or "manual"
+    treatment = TreatmentOption(treatment) if treatment in TREATMENTS else None
+    source = _optional(data, "insurer_source") or InsurerSource.MANUAL
     if source not in INSURER_SOURCES:
         c.add("insurer_source", f"moet een van {', '.join(INSURER_SOURCES)} zijn")
     handout = data.get("handout_printed", False)
@@ -299,7 +322,7 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
         case=case, bundle=bundle, bsn=case.bsn, clinician_agb=agb, location=location,
         explained_by=explained_by, name=name, explanation_language=language,
         explained_at=_optional(data, "explained_at"), handout_printed=handout,
-        initial_treatment=treatment, insurer_source=source,
+        initial_treatment=treatment, insurer_source=InsurerSource(source),
         insurer_checked_at=_optional(data, "insurer_checked_at"),
     )
 

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.states import OutboxState
 from desktop.store import database, files, keys
 from desktop.store.database import DatabaseError, raw_connect, table_counts
 from desktop.store.faults import StorageError, describe
@@ -69,7 +70,7 @@ def read(path: Path, entry: keys.KeyEntry | None) -> BackupInfo:
         counts = table_counts(connection)
         device = connection.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
         unsynced = connection.execute(
-            "SELECT count(DISTINCT inclusion_id) FROM outbox WHERE state != 'done'").fetchone()[0]
+            "SELECT count(DISTINCT inclusion_id) FROM outbox WHERE state != ?", [OutboxState.DONE]).fetchone()[0]
         version = connection.execute("PRAGMA user_version").fetchone()[0]
     except DatabaseError as error:
         if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == 26:

@@ -27,13 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.states import ModelState
+from desktop.core.states import ModelState, TreatmentOption
 from desktop.ui.background import Operations
 from desktop.ui.i18n import language, tr
+from desktop.ui.state_words import OPTION_SUBTITLE, OPTION_TEXT, OPTION_TITLE
 
-OPTION_COLOUR = {"conservative": QColor("#1f6fb2"), "surgery": QColor("#c15d00")}
-OPTION_TITLE = {"conservative": "Conservatief", "surgery": "Operatie"}
-OPTION_SUBTITLE = {"conservative": "spalk, injectie, handtherapie", "surgery": "met nazorg en handtherapie"}
+CONSERVATIVE, SURGERY = TreatmentOption.CONSERVATIVE, TreatmentOption.SURGERY
+OPTION_COLOUR = {CONSERVATIVE: QColor("#1f6fb2"), SURGERY: QColor("#c15d00")}
 PREDICTION_DELAY_MS = 150
 PREDICTION = "prediction"
 
@@ -181,7 +181,7 @@ class TrajectoryChart(QWidget):
 
 # -- one treatment option ---------------------------------------------------------------------
 class OptionPanel(QFrame):
-    def __init__(self, option: str, parent=None):
+    def __init__(self, option: TreatmentOption, parent=None):
         super().__init__(parent)
         self.option = option
         colour = OPTION_COLOUR[option].name()
@@ -308,7 +308,7 @@ class DecisionView(QWidget):
 
         right = QVBoxLayout()
         panels = QHBoxLayout()
-        self.panels = {option: OptionPanel(option) for option in ("conservative", "surgery")}
+        self.panels = {option: OptionPanel(option) for option in TreatmentOption}
         for panel in self.panels.values():
             panels.addWidget(panel, 1)
         right.addLayout(panels, 0)
@@ -451,7 +451,7 @@ class DecisionView(QWidget):
             message.setVisible(name in bad)
         models = self.models  # plain values for the worker thread
         self.operations.run(PREDICTION, lambda: (models.predict(patient), {
-            option: models.similar_patients(patient, option, k=30) for option in ("conservative", "surgery")}),
+            option: models.similar_patients(patient, option, k=30) for option in TreatmentOption}),
             success=self._predicted, failure=self._prediction_failed)
 
     def _prediction_failed(self, error: Exception) -> None:
@@ -487,8 +487,8 @@ class DecisionView(QWidget):
                                          {o: s.function_band for o, s in similar.items()})
             count = len(some.trajectories)
             self.legend.setText(
-                f"<span style='color:{OPTION_COLOUR['conservative'].name()}'>■</span> {tr('conservatief')} &nbsp; "
-                f"<span style='color:{OPTION_COLOUR['surgery'].name()}'>■</span> {tr('operatie')} — "
+                f"<span style='color:{OPTION_COLOUR[CONSERVATIVE].name()}'>■</span> {tr(OPTION_TEXT[CONSERVATIVE])} &nbsp; "
+                f"<span style='color:{OPTION_COLOUR[SURGERY].name()}'>■</span> {tr(OPTION_TEXT[SURGERY])} — "
                 f"{tr('lijn: mediaan, vlak: 80% van de')} {count} {tr('meest vergelijkbare patiënten per behandeling')}."
                 f" {tr('Getallen: verwachte score, tussen haakjes het bereik van 80% van de patiënten.')}")
 

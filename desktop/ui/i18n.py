@@ -109,6 +109,7 @@ ENGLISH = {
     "uit de lokale cache": "from the local cache",
     "ingevuld van de verzekeringspas": "typed from the insurance card",
     "gekozen uit de UZOVI-tabel": "picked from the UZOVI table",
+    "uit het registratiebestand": "from the registration file",
     "gevonden op de server": "found at the server",
     "Melding": "Message",
     "geregistreerd": "registered",

@@ -24,14 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import APP_NAME
-from desktop.core.states import ModelState
+from desktop.core.states import InsurerSource, ModelState, RecordState
 from desktop.ui import i18n
 from desktop.ui.background import Operations
 from desktop.ui.i18n import tr
+from desktop.ui.state_words import MODEL_STATE_TEXT
 
 STEP_COUNT = 5  # Patiënt, Verzekering & bundel, Uitleg, Samen beslissen, Inclusie; then the worklist
-MODEL_STATE_TEXT = {ModelState.LOADING: "laden…", ModelState.VERIFYING: "controleren…",
-                    ModelState.READY: "gereed", ModelState.UNAVAILABLE: "niet beschikbaar"}
 INSURER_LOOKUP, MODELS = "insurer lookup", "models"
 
 
@@ -211,7 +210,7 @@ class MainWindow(QMainWindow):
 
     def _insurer_found(self, result) -> None:
         c = self.consultation
-        if result.uzovi and (not c.insurer_uzovi or c.insurer_source in ("server", "cache")):
+        if result.uzovi and (not c.insurer_uzovi or InsurerSource(c.insurer_source).looked_up):
             self.steps[1].uzovi.setText(result.uzovi)
             c.insurer_uzovi, c.insurer_source, c.insurer_checked_at = result.uzovi, result.source, result.checked_at
         self.steps[1].show_lookup(tr(result.message))
@@ -257,7 +256,7 @@ class MainWindow(QMainWindow):
     def _worklist_changed(self) -> None:
         """A withdrawal in the worklist may concern the inclusion saved in this consultation."""
         registered = self.consultation.registered
-        if registered and self.services.registry.state_of(registered["id"]) == "withdrawn":
+        if registered and self.services.registry.state_of(registered["id"]) == RecordState.WITHDRAWN:
             self.consultation.registered = None
         self.reevaluate()
 

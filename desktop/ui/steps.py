@@ -34,9 +34,10 @@ from desktop.consultation import Consultation
 from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
 from desktop.core.handout import explanation_html
 from desktop.core.identifiers import shipped_uzovi_table
-from desktop.core.states import ModelState
+from desktop.core.states import InsurerSource, ModelState, RecordState
 from desktop.services import Services
 from desktop.ui.i18n import language, local_datetime, tr
+from desktop.ui.state_words import INSURER_SOURCE_TEXT, OPTION_TEXT, RECORD_STATE_TEXT, SIDE_TEXT
 
 STATUS_TEXT = {ELIGIBLE: "Komt in aanmerking", NOT_ELIGIBLE: "Komt niet in aanmerking",
                NEEDS_INFORMATION: "Informatie nodig"}
@@ -141,7 +142,8 @@ class PatientStep(Step):
         episodes = self.services.registry.episodes_for(bsn)
         if not episodes:
             return "Geen eerdere inclusies in dit register." if language() == "nl" else "No earlier inclusions here."
-        lines = [f"{e.bundle} · {e.condition} · {e.start:%d-%m-%Y} t/m {e.end:%d-%m-%Y} · {e.state}" for e in episodes]
+        lines = [f"{e.bundle} · {e.condition} · {e.start:%d-%m-%Y} t/m {e.end:%d-%m-%Y} · "
+                 f"{tr(RECORD_STATE_TEXT[RecordState(e.state)])}" for e in episodes]
         return "<br>".join(lines)
 
 
@@ -183,7 +185,7 @@ class InsuranceStep(Step):
         self.add_field(form, "Verzekeraar", self.insurer, "insurer")
         self.uzovi = self.line_edit("insurer_uzovi", "3311")
         self.uzovi.setMaxLength(4)
-        self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", "card"))
+        self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", InsurerSource.CARD))
         self.add_field(form, "UZOVI-code", self.uzovi, "insurer_uzovi")
         self.source = QLabel()
         self.source.setAccessibleName(tr("Bron van de verzekeringsgegevens"))
@@ -208,7 +210,7 @@ class InsuranceStep(Step):
         row = QHBoxLayout(sides)
         row.setContentsMargins(0, 0, 0, 0)
         self.side_group = QButtonGroup(self)
-        for value, text in (("L", "links"), ("R", "rechts"), ("both", "beide")):
+        for value, text in SIDE_TEXT.items():
             button = QRadioButton(tr(text))
             button.setAccessibleName(f"{tr('Zijde')}: {tr(text)}")
             button.setChecked(consultation.side == value)
@@ -253,7 +255,7 @@ class InsuranceStep(Step):
     def _insurer_picked(self, index: int) -> None:
         code = self.insurer.itemData(index)
         if code:
-            self.consultation.insurer_source = "manual"
+            self.consultation.insurer_source = InsurerSource.MANUAL
             self.uzovi.setText(code)
 
     def _build_facts(self) -> None:
@@ -286,14 +288,13 @@ class InsuranceStep(Step):
 
     def _render_source(self) -> None:
         c = self.consultation
-        source = {"server": "opgezocht bij de centrale server", "cache": "uit de lokale cache",
-                  "card": "ingevuld van de verzekeringspas", "manual": "gekozen uit de UZOVI-tabel"}
+        source = InsurerSource(c.insurer_source)
         parts = []
         if c.insurer_uzovi:
-            parts.append(f"{tr('Bron')}: {tr(source.get(c.insurer_source, c.insurer_source))}")
-            if c.insurer_source in ("server", "cache") and c.insurer_checked_at:
+            parts.append(f"{tr('Bron')}: {tr(INSURER_SOURCE_TEXT[source])}")
+            if source.looked_up and c.insurer_checked_at:
                 parts.append(f"({tr('gecontroleerd')} {_local_time(c.insurer_checked_at)})")
-        if self.lookup_text and not (c.insurer_uzovi and c.insurer_source in ("card", "manual")):
+        if self.lookup_text and not (c.insurer_uzovi and not source.looked_up):
             parts.append(f"— {self.lookup_text}")
         self.source.setText(" ".join(parts))
 
@@ -451,7 +452,8 @@ class InclusionStep(Step):
         self.explained_by = self.line_edit("explained_by")
         self.add_field(form, "Uitgelegd door", self.explained_by, "explained_by")
         self.treatment = QComboBox()
-        for text, value in (("nog niet gekozen", ""), ("conservatief", "conservative"), ("operatie", "surgery")):
+        self.treatment.addItem(tr("nog niet gekozen"), "")
+        for value, text in OPTION_TEXT.items():
             self.treatment.addItem(tr(text), value)
         self.treatment.setCurrentIndex(max(self.treatment.findData(consultation.initial_treatment), 0))
         self.treatment.currentIndexChanged.connect(lambda _: self._set("initial_treatment", self.treatment.currentData()))

@@ -27,13 +27,13 @@ from PySide6.QtWidgets import (
 
 from desktop import store
 from desktop.core.identifiers import mask_bsn
+from desktop.core.states import PROBLEM_STATES
 from desktop.registry import InvalidChange
 from desktop.services import Services
 from desktop.ui.i18n import language, tr
+from desktop.ui.state_words import RECORD_STATE_TEXT
 
 FILTERS = (("Vandaag", "today"), ("Niet verzonden", "unsent"), ("Afgewezen of dubbel", "problems"), ("Alles", "all"))
-STATE_TEXT = {"registered": "geregistreerd", "synced": "verzonden", "duplicate": "dubbel", "rejected": "afgewezen",
-              "withdrawn": "ingetrokken"}
 
 
 class Worklist(QWidget):
@@ -77,10 +77,10 @@ class Worklist(QWidget):
         self.table.setRowCount(len(records))
         for row, record in enumerate(records):
             values = [record["inclusion_date"], mask_bsn(record["bsn"]), record["bundle"], record["condition"],
-                      tr(STATE_TEXT.get(record["state"], record["state"])),
+                      tr(RECORD_STATE_TEXT[record["state"]]),
                       tr("te verzenden") if record["id"] in pending else tr("verzonden"),
                       record["server_message"] or record["withdrawal_reason"] or ""]
-            problem = record["state"] in ("duplicate", "rejected")
+            problem = record["state"] in PROBLEM_STATES
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value or "")
                 item.setData(Qt.ItemDataRole.UserRole, record["id"])

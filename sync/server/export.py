@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from desktop.core.identifiers import age_on, shipped_uzovi_table
+from desktop.core.states import ServerResult
 from sync.server import export_csv, export_fhir
 from sync.server import tables as t
 from sync.server.config import Settings
@@ -40,7 +41,7 @@ def _with_patient_ids(tx: Transaction) -> list[dict]:
     """The accepted inclusions, each with its patient's ids (drawn now for new patients)."""
     c = t.inclusions.c
     rows = [dict(row._mapping) for row in tx.conn.execute(
-        select(t.inclusions).where(c.status == "accepted").order_by(c.inclusion_date, c.id))]
+        select(t.inclusions).where(c.status == ServerResult.ACCEPTED).order_by(c.inclusion_date, c.id))]
     known = {row.bsn: row for row in tx.conn.execute(select(t.patients))}
     new = [{"bsn": bsn, "fhir_id": str(uuid.uuid4()), "research_id": str(uuid.uuid4()), "created_at": tx.now}
            for bsn in sorted({row["bsn"] for row in rows} - set(known))]

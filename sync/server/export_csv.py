@@ -31,6 +31,7 @@ import datetime as dt
 import io
 from functools import lru_cache
 
+from desktop.core.states import RecordState
 from sync.server.devices import AdminError
 
 COLUMNS = {
@@ -111,7 +112,7 @@ def choose_columns(profile: str = DEFAULT_PROFILE, columns: str | None = None) -
 
 def rows_for(profile: str, rows: list[dict]) -> list[dict]:
     """The research profile leaves withdrawn inclusions out; the insurer needs them to undo."""
-    return [row for row in rows if row["state"] != "withdrawn"] if profile == "research" else rows
+    return [row for row in rows if row["state"] != RecordState.WITHDRAWN] if profile == "research" else rows
 
 
 def text(value) -> str:

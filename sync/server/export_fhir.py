@@ -44,6 +44,7 @@ import datetime as dt
 import json
 import uuid
 
+from desktop.core.states import RecordState, Side
 from sync.server.devices import AdminError
 from sync.server.fhir_r4_schema import schema_problems
 
@@ -73,9 +74,9 @@ PROFILES = {
 }
 
 LATERALITY = {  # side → SNOMED CT qualifier (LateraliteitCodelijst) and the Dutch word
-    "L": ("7771000", "links"),
-    "R": ("24028007", "rechts"),
-    "both": ("51440002", "beide zijden"),
+    Side.LEFT: ("7771000", "links"),
+    Side.RIGHT: ("24028007", "rechts"),
+    Side.BOTH: ("51440002", "beide zijden"),
 }
 BODY_SITES = {  # ICD-10 prefix → SNOMED CT body structure
     "G56": ("8205005", "pols"),          # carpal tunnel syndrome: wrist region structure
@@ -110,7 +111,7 @@ def _profiled(resource: dict, profile: str) -> dict:
 
 
 def episode_status(row: dict, today: dt.date) -> str:
-    if row["state"] == "withdrawn":
+    if row["state"] == RecordState.WITHDRAWN:
         return "cancelled"
     if row["inclusion_date"] > today:
         return "planned"
@@ -168,7 +169,7 @@ class Builder:
         coverage = self.add(self._coverage(row, patient))
         account = self.add(self._account(row, patient, coverage))
         episode = self.add(self._episode(row, today, patient, condition, account, clinician))
-        if row["state"] == "withdrawn":
+        if row["state"] == RecordState.WITHDRAWN:
             self.add(self._withdrawal(row, episode))
 
     def _condition(self, row: dict, patient: dict, clinician: str | None) -> dict:
@@ -213,7 +214,7 @@ class Builder:
         uzovi = row["insurer_uzovi"]
         coverage = {
             "resourceType": "Coverage", "id": _child_id(row["id"], "coverage"),
-            "status": "cancelled" if row["state"] == "withdrawn" else "active",
+            "status": "cancelled" if row["state"] == RecordState.WITHDRAWN else "active",
             "type": {"coding": [{"system": INSURANCE_TYPE_SYSTEM, "code": "B", "display": "Basis"}]},
             "beneficiary": patient,
             # the insurer at inclusion pays the whole bundle: the coverage that matters is for its period
@@ -225,7 +226,7 @@ class Builder:
     def _account(self, row: dict, patient: dict, coverage: str) -> dict:
         account = {
             "resourceType": "Account", "id": _child_id(row["id"], "account"),
-            "status": "inactive" if row["state"] == "withdrawn" else "active",
+            "status": "inactive" if row["state"] == RecordState.WITHDRAWN else "active",
             "name": f"Zorgbundel {row['bundle']} {row['bundle_version']}",
             "subject": [patient],
             "servicePeriod": {"start": row["inclusion_date"].isoformat(), "end": row["end_date"].isoformat()},

@@ -42,6 +42,7 @@ from stdnum.nl import bsn as stdnum_bsn
 from desktop.core.bundles import Bundle
 from desktop.core.eligibility import sides_overlap
 from desktop.core.fields import SIDES
+from desktop.core.states import RecordState, ServerResult
 from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, REJECT_DEVICE_MISMATCH, REJECT_IMMUTABLE_FIELD,
                            REJECT_INVALID_RECORD, REJECT_NOT_OWNER, REJECT_REVISION_CONFLICT, REJECT_REVISION_GAP,
                            REJECT_RULE_FAILED, RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED, RESULT_UNCHANGED,
@@ -52,8 +53,9 @@ from sync.server.devices import Device
 from sync.server.errors import ROOT, describe_validation_error
 from sync.server.storage import Transaction, lock_key
 
-ACCEPTED, DUPLICATE = "accepted", "duplicate"
-REGISTERED, WITHDRAWN = "registered", "withdrawn"
+# The stored status (the server's decision) and the record's own state.
+ACCEPTED, DUPLICATE = ServerResult.ACCEPTED, ServerResult.DUPLICATE
+REGISTERED, WITHDRAWN = RecordState.REGISTERED, RecordState.WITHDRAWN
 CHUNK = 500
 
 # Columns copied from the record; the rest are server bookkeeping.
