@@ -17,8 +17,8 @@ from fastapi.security import HTTPBearer
 from sync import protocol as p
 from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions, ratelimit, refusals
 from sync.server.config import LARGE_BODY_BYTES
-from sync.server.devices import AccessDenied
-from sync.server.ratelimit import Limit, RateLimited
+from sync.server.http_errors import AccessDenied, InvalidBody, RateLimited, UnreadableBody
+from sync.server.ratelimit import Limit
 from sync.server.storage import Storage
 
 ERRORS = {status: {"model": p.ErrorBody, "description": description} for status, description in {
@@ -153,22 +153,6 @@ def coverage_lookup(body: p.CoverageLookupRequest, request: Request,
 
 def _no_constants(name: str):
     raise ValueError(f"{name} is geen JSON")
-
-
-class InvalidBody(Exception):
-    """The body is JSON, but not of the expected shape: 422."""
-
-    status = 422
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class UnreadableBody(InvalidBody):
-    """The body is not JSON at all: 400."""
-
-    status = 400
 
 
 __all__ = ["router", "AccessDenied", "InvalidBody", "UnreadableBody"]

@@ -24,12 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import protocol as p
 from sync.server import SERVER_VERSION
-from sync.server.api import InvalidBody, router
+from sync.server.api import router
 from sync.server.config import Settings
-from sync.server.devices import AccessDenied
-from sync.server.refused import Flusher, RefusedRequests
 from sync.server.errors import describe_validation_error
-from sync.server.ratelimit import RateLimited
+from sync.server.http_errors import NotAuthenticated, Refused
+from sync.server.refused import Flusher, RefusedRequests
 from sync.server.storage import DatabaseUnavailable, Storage
 
 log = logging.getLogger("bundelassistent.server")
@@ -182,17 +181,12 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     app.include_router(router)
     app.openapi = _openapi(app)
 
-    @app.exception_handler(AccessDenied)
-    async def access_denied(request: Request, error: AccessDenied):
-        if error.status == 401:  # enrolment refusals are rate-limited and audited by devices.enroll
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused):
+        """Status, code and headers as the error's type says (see `sync.server.http_errors`)."""
+        if isinstance(error, NotAuthenticated):  # enrolment refusals are rate-limited and audited by devices.enroll
             request.app.state.refused.count(_source(request), error.action, error.code, error.device_id)
-        # close: the server does not read (or even receive) the body of a refused request
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
-        return error_response(error.status, error.code, error.message, headers | {"Connection": "close"})
-
-    @app.exception_handler(InvalidBody)
-    async def invalid_body(_request: Request, error: InvalidBody):
-        return error_response(error.status, p.ERROR_INVALID_REQUEST, f"Ongeldig verzoek: {error.message}")
+        return error_response(error.status, error.code, error.text, error.headers())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError):
@@ -214,10 +208,6 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
         if error.status_code in (408, 413):
             headers["Connection"] = "close"
         return error_response(error.status_code, code, message, headers or None)
-
-    @app.exception_handler(RateLimited)
-    async def rate_limited(_request: Request, error: RateLimited):
-        return error_response(429, p.ERROR_RATE_LIMITED, error.message, headers={"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(DatabaseUnavailable)
     async def unavailable(_request: Request, _error: DatabaseUnavailable):

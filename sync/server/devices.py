@@ -34,25 +34,13 @@ from sync.protocol import (ENROLL_RETRY_MINUTES, ERROR_DEVICE_REVOKED, ERROR_ENR
                            EnrollRequest, EnrollResponse)
 from sync.server import ratelimit, refusals
 from sync.server import tables as t
+from sync.server.http_errors import AccessDenied, EnrollmentRefused, NotAuthenticated
 from sync.server.storage import Storage, Transaction, utc_now
 
 T = TypeVar("T")
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed from a screen
 CODE_GROUPS, CODE_GROUP_LENGTH = 3, 4
-
-
-class AccessDenied(Exception):
-    """Refused: `code` is a protocol error code, `message` is Dutch, `status` the HTTP status.
-
-    `action` and `device_id` (a revoked device) are what the audit counts it under.
-    """
-
-    def __init__(self, code: str, message: str, status: int, action: str = "authenticate",
-                 device_id: str | None = None):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-        self.action, self.device_id = action, device_id
 
 
 class AdminError(ValueError):
@@ -164,31 +152,31 @@ def _reissue(tx: Transaction, code_hash: str, retry_hash: str | None, token: str
                      details={"device_name": request.device_name, "enrollment_code": row.id, "source": source})
             return EnrollResponse(device_id=row.device_id, token=token, server_time=tx.now)
     if row is None:
-        denied = AccessDenied(ERROR_ENROLLMENT_CODE_INVALID, "Deze koppelcode is onbekend; controleer de code of "
-                              "vraag IT om een nieuwe.", 403, action="enroll")
+        denied = EnrollmentRefused(ERROR_ENROLLMENT_CODE_INVALID, "Deze koppelcode is onbekend; controleer de "
+                                   "code of vraag IT om een nieuwe.", action="enroll")
     elif row.used_at is not None:
-        denied = AccessDenied(ERROR_ENROLLMENT_CODE_USED, "Deze koppelcode is al gebruikt; een code werkt maar "
-                              "één keer. Vraag IT om een nieuwe.", 403, action="enroll")
+        denied = EnrollmentRefused(ERROR_ENROLLMENT_CODE_USED, "Deze koppelcode is al gebruikt; een code werkt "
+                                   "maar één keer. Vraag IT om een nieuwe.", action="enroll")
     else:
-        denied = AccessDenied(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
-                              "nieuwe.", 403)
+        denied = EnrollmentRefused(ERROR_ENROLLMENT_CODE_EXPIRED, "Deze koppelcode is verlopen; vraag IT om een "
+                                   "nieuwe.", action="enroll")
     tx.audit("enroll", denied.code, actor="onbekend apparaat", object_type="enrollment_code",
              object_id=str(row.id) if row else None, details={"device_name": request.device_name, "source": source})
     return denied
 
 
 def token_hash(authorization: str | None) -> str:
-    """The stored hash of the token in 'Authorization: Bearer <token>', or AccessDenied (401)."""
+    """The stored hash of the token in 'Authorization: Bearer <token>', or NotAuthenticated (401)."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 200:
-        raise AccessDenied(ERROR_UNAUTHORIZED, "Dit apparaat is niet aangemeld: het verzoek heeft geen geldig "
-                           "toegangstoken. Koppel het apparaat opnieuw met een koppelcode.", 401)
+        raise NotAuthenticated(ERROR_UNAUTHORIZED, "Dit apparaat is niet aangemeld: het verzoek heeft geen geldig "
+                               "toegangstoken. Koppel het apparaat opnieuw met een koppelcode.")
     return sha256(token)
 
 
 def authenticate(storage: Storage, authorization: str | None) -> Device:
-    """The device behind the token, from a read transaction; AccessDenied (401) if there is none.
+    """The device behind the token, from a read transaction; NotAuthenticated (401) if there is none.
 
     A read takes no write lock, so a flood of bad tokens never queues up with real
     pushes; a revocation that committed before this request is always seen.
@@ -198,11 +186,11 @@ def authenticate(storage: Storage, authorization: str | None) -> Device:
                                     t.devices.c.organisation, t.devices.c.revoked_at)
                              .where(t.devices.c.token_hash == hashed))
     if row is None:
-        raise AccessDenied(ERROR_UNAUTHORIZED, "Onbekend toegangstoken. Koppel het apparaat opnieuw met een "
-                           "koppelcode.", 401)
+        raise NotAuthenticated(ERROR_UNAUTHORIZED, "Onbekend toegangstoken. Koppel het apparaat opnieuw met een "
+                               "koppelcode.")
     if row.revoked_at is not None:
-        raise AccessDenied(ERROR_DEVICE_REVOKED, "Dit apparaat is ingetrokken en mag niet meer synchroniseren. "
-                           "Neem contact op met IT.", 401, device_id=row.id)
+        raise NotAuthenticated(ERROR_DEVICE_REVOKED, "Dit apparaat is ingetrokken en mag niet meer "
+                               "synchroniseren. Neem contact op met IT.", device_id=row.id)
     return Device(row.id, row.name, row.location, row.organisation)
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 
 from sync.server import tables as t
+from sync.server.http_errors import RateLimited
 from sync.server.storage import Transaction
 
 
@@ -35,14 +36,6 @@ class Limit:
     @property
     def interval(self) -> float:
         return 60.0 / self.per_minute
-
-
-class RateLimited(Exception):
-    """Refused: try again after `retry_after` whole seconds (HTTP 429 with Retry-After)."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.message, self.retry_after = message, retry_after
 
 
 def take(tx: Transaction, key: str, limit: Limit) -> int | None:

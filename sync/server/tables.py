@@ -87,12 +87,12 @@ inclusions = Table(
     Column("condition", String(100), nullable=False),
     Column("diagnosis", String(20), nullable=False),
     Column("side", String(4)),                             # L | R | both
-    Column("episode_side", String(4), nullable=False, server_default=""),  # "" when not in the key
+    Column("episode_side", String(4), nullable=False, server_default=""),  # L | R | both, "" when not in the key
     Column("bsn", String(9), nullable=False),
     Column("birth_date", Date, nullable=False),
     Column("name", String(200)),
     Column("insurer_uzovi", String(4), nullable=False),
-    Column("insurer_source", String(100), nullable=False),
+    Column("insurer_source", String(100), nullable=False),  # server | cache | card | manual | import
     Column("insurer_checked_at", UTCDateTime, nullable=False),
     Column("eligibility_status", String(100), nullable=False),
     Column("eligibility_rules", Text, nullable=False),
@@ -105,7 +105,7 @@ inclusions = Table(
     Column("location", String(200)),
     Column("inclusion_date", Date, nullable=False),
     Column("end_date", Date, nullable=False),
-    Column("initial_treatment", String(200)),
+    Column("initial_treatment", String(200)),              # conservative | surgery
     Column("device_id", String(100), nullable=False),      # as the record says
     Column("user", String(100), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
