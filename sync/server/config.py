@@ -218,7 +218,8 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_url(cls, url: str | None, config: str | os.PathLike | None = None, **overrides) -> "Settings":
+    def from_url(cls, url: str | None = None, config: str | os.PathLike | None = None,
+                 **overrides) -> "Settings":
         """Settings for a database URL from, in rising order of precedence, the defaults, the TOML
         file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG), the environment variables and
         explicit overrides (command-line options, as text or typed; None does not count)."""
@@ -229,7 +230,7 @@ class Settings:
                 values[name] = _parse(name, raw, option(name)) if name in BY_NAME else raw
         return cls(database_url=normalize_database_url(url), **values)
 
-    from_environment = from_url  # the name the worker processes' factory uses
+    from_environment = from_url  # what the worker processes call: no URL, all from the environment
 
     def environment(self, with_database: bool = True) -> dict[str, str]:
         """These settings as environment variables, for worker processes (which read them back

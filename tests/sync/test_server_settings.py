@@ -98,3 +98,14 @@ def test_a_bad_value_names_where_it_came_from_and_what_to_write(where, words, tm
     with pytest.raises(ConfigError) as refused:
         Settings.from_url(URL, path, **overrides)
     assert all(word in str(refused.value) for word in words), str(refused.value)
+
+
+def test_a_worker_process_builds_its_settings_from_the_environment_alone(tmp_path, clean_environment):
+    chosen = Settings.from_url(f"sqlite:///{tmp_path / 'w.sqlite3'}", lookup_rate="7", same_location_revisions=True)
+    for variable, value in chosen.environment().items():
+        clean_environment.setenv(variable, value)
+    from sync.server.app import app_from_environment
+
+    worker = Settings.from_environment()
+    assert worker == chosen
+    assert app_from_environment() is not None
