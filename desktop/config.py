@@ -3,6 +3,7 @@
 Defaults < system-wide file (IT) < user file < environment < command line. One immutable
 `Settings` object is passed to the services; nothing reads configuration globally.
 The role written to the audit log is the exception: only the system-wide file sets it.
+Which settings exist, what they hold and their defaults is declared once, in `SETTINGS`.
 """
 
 from __future__ import annotations
