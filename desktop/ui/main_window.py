@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.config import APP_NAME
 from desktop.core.states import ModelState
-from desktop.ui import i18n
+from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
 from desktop.ui.i18n import tr
 
@@ -113,12 +113,13 @@ class MainWindow(QMainWindow):
         self.header = QLabel()
         self.header.setAccessibleName("Patiëntgegevens")
         self.header.setTextFormat(Qt.TextFormat.RichText)
-        self.header.setStyleSheet("background: #eef3f8; padding: 8px; border-radius: 4px; font-size: 12pt;")
+        self.header.setStyleSheet(theme.css(background=theme.HEADER, points=theme.BODY_PT,
+                                            extra="padding: 8px; border-radius: 4px"))
         outer.addWidget(self.header)
         self.notice_banner = QLabel()
         self.notice_banner.setAccessibleName(tr("Melding voor IT"))
         self.notice_banner.setWordWrap(True)
-        self.notice_banner.setStyleSheet("background: #fff4d6; color: #5c3c00; padding: 8px; border-radius: 4px;")
+        self.notice_banner.setStyleSheet(theme.css(theme.NOTICE_TEXT, theme.NOTICE, extra="padding: 8px; border-radius: 4px"))
         self._render_notices()
         outer.addWidget(self.notice_banner)
 
@@ -127,7 +128,7 @@ class MainWindow(QMainWindow):
         self.step_list.setAccessibleName(tr("Stappen"))
         self.step_list.setFixedWidth(240)
         self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.step_list.setStyleSheet("QListWidget { font-size: 12pt; } QListWidget::item { padding: 8px; }")
+        self.step_list.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} QListWidget::item {{ padding: 8px; }}")
         self.pages = QStackedWidget()
         self.steps = []
         for number, cls in enumerate((PatientStep, InsuranceStep, ExplanationStep, DecisionStep, InclusionStep), 1):
