@@ -235,9 +235,12 @@ class MainWindow(QMainWindow):
         self.header.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def _render_notices(self) -> None:
-        """A contract that ends soon (or has ended) is shown to everyone, so IT hears of it in time."""
-        notices = self.services.admin_notices()
-        self.notice_banner.setText("\n".join(f"{tr('Let op')}: {notice}" for notice in notices))
+        """A contract that ends soon (or has ended) is shown to everyone, so IT hears of it in
+        time: in the window's language and in words for the consultation room; which file
+        and key IT must update are in the self-test and `validate-bundles`."""
+        notices = [contract_end_text(end) for end in self.services.contract_ends()]
+        notices += [f"{tr('Let op')}: {notice}" for notice in self.services.settings.notices]
+        self.notice_banner.setText("\n".join(notices))
         self.notice_banner.setVisible(bool(notices))
 
     def _render_status(self) -> None:
@@ -320,3 +323,19 @@ class MainWindow(QMainWindow):
         self._build()
         self.steps[3].set_model_state(self.model_state, self.model_detail)
         self.go_to(start_step)
+
+
+def contract_end_text(end) -> str:
+    """A contract end (desktop.core.bundles.ContractEnd) for the people in the room."""
+    values = {"insurer": end.contract.insurer or tr("de verzekeraar"), "bundle": end.bundle.name.get(i18n.language()),
+              "date": end.contract.end.strftime("%d-%m-%Y"), "days": end.days_left}
+    if end.ended:
+        text = tr("Het contract met {insurer} voor {bundle} is geëindigd op {date}: patiënten van deze verzekeraar "
+                  "komen niet meer in aanmerking. Meld het aan IT als het contract is verlengd.")
+    elif end.days_left == 0:
+        text = tr("Het contract met {insurer} voor {bundle} eindigt vandaag ({date}). Vanaf morgen komen patiënten "
+                  "van deze verzekeraar niet meer in aanmerking, tenzij IT het verlengde contract invoert.")
+    else:
+        text = tr("Het contract met {insurer} voor {bundle} eindigt op {date} (over {days} dagen). Daarna komen "
+                  "patiënten van deze verzekeraar niet meer in aanmerking, tenzij IT het verlengde contract invoert.")
+    return text.format(**values)
