@@ -119,7 +119,8 @@ class MainWindow(QMainWindow):
         self.notice_banner = QLabel()
         self.notice_banner.setAccessibleName(tr("Melding voor IT"))
         self.notice_banner.setWordWrap(True)
-        self.notice_banner.setStyleSheet(theme.css(theme.NOTICE_TEXT, theme.NOTICE, extra="padding: 8px; border-radius: 4px"))
+        self.notice_banner.setStyleSheet(theme.css(theme.NOTICE_TEXT, theme.NOTICE,
+                                                   extra="padding: 8px; border-radius: 4px"))
         self._render_notices()
         outer.addWidget(self.notice_banner)
 
@@ -128,7 +129,8 @@ class MainWindow(QMainWindow):
         self.step_list.setAccessibleName(tr("Stappen"))
         self.step_list.setFixedWidth(240)
         self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.step_list.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} QListWidget::item {{ padding: 8px; }}")
+        self.step_list.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
+                                     "QListWidget::item { padding: 8px; }")
         self.pages = QStackedWidget()
         self.steps = []
         for number, cls in enumerate((PatientStep, InsuranceStep, ExplanationStep, DecisionStep, InclusionStep), 1):

@@ -240,7 +240,8 @@ class InsuranceStep(Step):
         self.rules.setAccessibleName("Inclusieregels")
         self.rules.setWordWrap(True)
         self.rules.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.rules.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} QListWidget::item {{ padding: 4px; }}")
+        self.rules.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
+                                 "QListWidget::item { padding: 4px; }")
         column.addWidget(self.rules, 1)
         layout.addWidget(right, 1)
 

@@ -113,7 +113,8 @@ class SyncController(QObject):
         if status.error:
             wait = self.timer.remainingTime() // 1000 if self.timer.isActive() else None
             retry = f" · {tr('nieuwe poging over')} {wait} s" if wait is not None and wait >= 0 else ""
-            return f"Offline: {status.error} · {queue} · {tr('laatste synchronisatie')}: {last}{retry}", theme.ATTENTION
+            text = f"Offline: {status.error} · {queue} · {tr('laatste synchronisatie')}: {last}{retry}"
+            return text, theme.ATTENTION
         return f"Online · {queue} · {tr('laatste synchronisatie')}: {last}", theme.GOOD
 
 
