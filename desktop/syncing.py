@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import logging
 import random
 import secrets
@@ -321,7 +322,8 @@ class SyncEngine:
         partial.replace(target)
 
 
-def make_client(server_url: str, token: str | None, proxy: str | None, ca_bundle: str | None) -> ServerClient:
+def make_client(server_url: str, token: str | None, proxy: str | None,
+                ca_bundle: str | os.PathLike[str] | None) -> ServerClient:
     return ServerClient(server_url, token, session=make_session(proxy, ca_bundle))
 
 

@@ -25,7 +25,7 @@ INSURER_SOURCES = values(InsurerSource)
 RECORD_STATES = tuple(state.value for state in WIRE_STATES)
 EXPLANATION_LANGUAGES = ("nl", "en")
 
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
 
 
 def check_text(value: str, field: str, limit: int = TEXT_MAX) -> str:
