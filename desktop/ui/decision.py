@@ -487,9 +487,10 @@ class DecisionView(QWidget):
                                          function.higher_is_better, some.months,
                                          {o: s.function_band for o, s in similar.items()})
             count = len(some.trajectories)
+            swatches = [f"<span style='color:{OPTION_COLOUR[option].name()}'>■</span> {tr(OPTION_TEXT[option])}"
+                        for option in (CONSERVATIVE, SURGERY)]
             self.legend.setText(
-                f"<span style='color:{OPTION_COLOUR[CONSERVATIVE].name()}'>■</span> {tr(OPTION_TEXT[CONSERVATIVE])} &nbsp; "
-                f"<span style='color:{OPTION_COLOUR[SURGERY].name()}'>■</span> {tr(OPTION_TEXT[SURGERY])} — "
+                f"{' &nbsp; '.join(swatches)} — "
                 f"{tr('lijn: mediaan, vlak: 80% van de')} {count} {tr('meest vergelijkbare patiënten per behandeling')}."
                 f" {tr('Getallen: verwachte score, tussen haakjes het bereik van 80% van de patiënten.')}")
 

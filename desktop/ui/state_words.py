@@ -1,6 +1,6 @@
 """The words the window shows for each named state (`desktop.core.states`), in one place.
 
-Logic compares the states, never these words (`tests/desktop/test_states.py` checks that);
+Logic compares the states, never these words (`tests/test_named_states.py` checks that);
 each word is a Dutch source text that `i18n.tr` turns into English when that is chosen.
 """
 
