@@ -46,7 +46,7 @@ class Head:
         return f"{self.seq} {self.hash}"
 
     @classmethod
-    def decode(cls, text: str | None) -> "Head | None":
+    def decode(cls, text: str | None) -> Head | None:
         try:
             seq, digest = (text or "").split()
             return cls(int(seq), digest)

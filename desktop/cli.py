@@ -412,7 +412,7 @@ def parse_patient_context(text: str, source: str) -> dict[str, str]:
             if not equals:
                 raise UserError(f"{source} regel {number}: verwacht sleutel=waarde, bijvoorbeeld bsn=123456782")
             pairs.append((key, value))
-    context = {key: "" for key in PATIENT_KEYS}
+    context = dict.fromkeys(PATIENT_KEYS, "")
     for key, value in pairs:
         key = str(key).strip().lower().replace("-", "_")
         key = PATIENT_ALIASES.get(key, key)

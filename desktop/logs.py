@@ -51,7 +51,7 @@ class _ReportsErrorsOnce:
 
     _reported = False
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+    def handleError(self, record: logging.LogRecord) -> None:  # logging's camelCase name
         if self._reported or not logging.raiseExceptions:
             return
         self._reported = True

@@ -169,7 +169,7 @@ def render_markdown(card: dict) -> str:
         f"held-out evaluation: {data['n_train']} train / {data['n_test']} test"
         + (f"; {data['rows_skipped_invalid']} invalid rows skipped" if data["rows_skipped_invalid"] else ""),
         f"- **Predictors:** {', '.join(card['predictors'])}",
-        f"- **Not used:** " + "; ".join(f"{k} ({v})" for k, v in card["not_used"].items()),
+        "- **Not used:** " + "; ".join(f"{k} ({v})" for k, v in card["not_used"].items()),
         "",
         "## Intended use", "", card["intended_use"], "",
         "## Outcomes and method", "",

@@ -26,7 +26,7 @@ import numpy as np
 from predictors.cohort import Cohort
 from predictors.evaluation import binary_metrics, continuous_metrics, survival_metrics
 from predictors.features import encode
-from predictors.linear import Logistic, Z10, Z90, CensoredNormal
+from predictors.linear import Z10, Z90, CensoredNormal, Logistic
 from predictors.model import FOLLOW_UP, OUTCOMES, ConditionModel, instrument
 from predictors.schema import EMPLOYED, OPTIONS, RTW_DAYS
 from predictors.survival import DiscreteTimeHazard
@@ -98,7 +98,7 @@ def case_mix_checks(model: ConditionModel, test: Cohort) -> dict:
             continue
         sub = test.subset(index)
         full = validate(model, sub, {k: v[index] for k, v in predictions.items()})
-        result[name] = {"n": int(len(index)), "metrics": _summary(full)}
+        result[name] = {"n": len(index), "metrics": _summary(full)}
     return result
 
 
@@ -130,7 +130,7 @@ def compare_candidates(train: Cohort, test: Cohort, chosen: ConditionModel) -> d
     design_train = chosen.features.transform(enc_train).design
     design_test = chosen.features.transform(enc_test).design
     chosen_predictions = chosen.predict(test.baseline)
-    booster = dict(max_iter=200, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=40, random_state=0)
+    booster = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 8, "min_samples_leaf": 40, "random_state": 0}
     result: dict = {}
     for arm in OPTIONS:
         tr_arm, te_arm = train.treatment == arm, test.treatment == arm

@@ -166,12 +166,13 @@ class ContractEnd:
         c, b = self.contract, self.bundle
         codes = ", ".join(sorted(c.uzovi))
         if self.ended:
-            when = f"is geëindigd op {c.end.isoformat()}; sinds {(c.end + dt.timedelta(days=1)).isoformat()} " \
-                   "komt geen patiënt van deze verzekeraar meer in aanmerking"
+            when = (f"is geëindigd op {c.end.isoformat()}; sinds {(c.end + dt.timedelta(days=1)).isoformat()} "
+                    "komt geen patiënt van deze verzekeraar meer in aanmerking")
         else:
-            days = "vandaag" if self.days_left == 0 else f"over {self.days_left} dag{'en' if self.days_left != 1 else ''}"
-            when = f"eindigt op {c.end.isoformat()} ({days}); vanaf {(c.end + dt.timedelta(days=1)).isoformat()} " \
-                   "komt geen patiënt van deze verzekeraar meer in aanmerking"
+            days = ("vandaag" if self.days_left == 0
+                    else f"over {self.days_left} dag{'en' if self.days_left != 1 else ''}")
+            when = (f"eindigt op {c.end.isoformat()} ({days}); vanaf {(c.end + dt.timedelta(days=1)).isoformat()} "
+                    "komt geen patiënt van deze verzekeraar meer in aanmerking")
         return (f"bundel {b.id}: contract met {c.insurer or 'de verzekeraar'} (UZOVI {codes}) {when} — "
                 f"is het contract verlengd, werk dan 'end' bij in [[contracts]] van {b.source} "
                 "of importeer de bijgewerkte bundel op de centrale server (bundelassistent-server import-bundles)")

@@ -41,7 +41,7 @@ class KeyEntry:
         """The raw-key form of PRAGMA key: the key is random, so no password derivation."""
         return f"\"x'{self.key}'\""
 
-    def remembering(self, **changes) -> "KeyEntry":
+    def remembering(self, **changes) -> KeyEntry:
         return replace(self, **changes)
 
 

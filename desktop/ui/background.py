@@ -51,7 +51,7 @@ WORKERS = 4  # a slow sync or model load must not hold up predictions
 
 @dataclass
 class _Request:
-    owner: "Operations"
+    owner: Operations
     purpose: str
     success: Callable[[Any], None]
     failure: Callable[[Exception], None] | None

@@ -9,6 +9,8 @@ models trained on synthetic data say so at the top, in red.
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
@@ -174,7 +176,7 @@ class TrajectoryChart(QWidget):
             painter.setBrush(fill)
             painter.drawPath(area)
             painter.setPen(QPen(colour, 2.5))
-            for (m1, _, _, v1), (m2, _, _, v2) in zip(known, known[1:]):
+            for (m1, _, _, v1), (m2, _, _, v2) in itertools.pairwise(known):
                 painter.drawLine(point(m1, v1), point(m2, v2))
         painter.end()
 

@@ -68,7 +68,6 @@ class MainWindow(QMainWindow):
     def attach(self, services, consultation=None) -> None:
         """Open the window on its services: menus, steps, worklist; models load in the background."""
         from desktop.consultation import Consultation
-
         from desktop.ui.sync_controller import SyncController
 
         self.services = services

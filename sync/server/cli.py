@@ -16,8 +16,15 @@ import os
 import sys
 from pathlib import Path
 
-from sync.server.config import (CONFIG_ENV, DATABASE_ENV, KEY_FILE_ENV, LIMIT_SETTINGS, SETTING_ENV, ConfigError,
-                                   Settings)
+from sync.server.config import (
+    CONFIG_ENV,
+    DATABASE_ENV,
+    KEY_FILE_ENV,
+    LIMIT_SETTINGS,
+    SETTING_ENV,
+    ConfigError,
+    Settings,
+)
 
 
 def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -127,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error))
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # noqa: BLE001 - the admin sees a sentence, not a traceback
+    except Exception as error:  # the admin sees a sentence, not a traceback
         from sync.server.devices import AdminError
         from sync.server.storage import DatabaseUnavailable
         if isinstance(error, AdminError):

@@ -187,7 +187,7 @@ class Settings:
                 raise ConfigError(f"--{name.replace('_', '-')} ({variable}): moet groter dan 0 zijn")
 
     @classmethod
-    def from_url(cls, url: str | None, config: str | os.PathLike | None = None, **overrides) -> "Settings":
+    def from_url(cls, url: str | None, config: str | os.PathLike | None = None, **overrides) -> Settings:
         """Settings for a database URL, the TOML file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG),
         the limits' environment variables and explicit overrides, in rising order of precedence
         (an override of None does not count)."""
@@ -206,7 +206,7 @@ class Settings:
 
     @classmethod
     def from_environment(cls, url: str | None = None, config: str | os.PathLike | None = None,
-                         **overrides) -> "Settings":
+                         **overrides) -> Settings:
         """`from_url` plus the `BUNDELASSISTENT_SERVER_*` variables; `overrides` (options) win."""
         types = {item.name: item.type for item in fields(cls)}
         values = {}
@@ -225,7 +225,7 @@ class Settings:
             result[variable] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return result
 
-    def with_changes(self, **changes) -> "Settings":
+    def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @property

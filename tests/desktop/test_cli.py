@@ -5,8 +5,7 @@ import subprocess
 
 import pytest
 
-from helpers import CLI
-from helpers import inclusion, jsonl, open_register, valid_bsns
+from helpers import CLI, inclusion, jsonl, valid_bsns
 
 BSN, OTHER = valid_bsns(2)
 

@@ -9,10 +9,9 @@ import sys
 import requests
 import sqlalchemy
 
+from helpers import CLI, valid_bsns
 from sync.protocol import protocol_headers
 from test_sync_devices import Device
-
-from helpers import CLI, valid_bsns
 
 BSNS = valid_bsns(3, start=430_000_000)
 

@@ -66,11 +66,11 @@ def test_without_the_key_with_another_key_after_the_window_or_once_revoked_the_c
     assert enroll(server, code, secrets.token_urlsafe(32)).json()["code"] == "enrollment_code_used"
     engine = create_engine(server.database_url)
     with engine.begin() as conn:
-        late = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=ENROLL_RETRY_MINUTES + 1)
+        late = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=ENROLL_RETRY_MINUTES + 1)
         conn.execute(update(t.enrollment_codes).values(used_at=late))
     assert enroll(server, code, key).json()["code"] == "enrollment_code_used"
     with engine.begin() as conn:
-        conn.execute(update(t.enrollment_codes).values(used_at=dt.datetime.now(dt.timezone.utc)))
+        conn.execute(update(t.enrollment_codes).values(used_at=dt.datetime.now(dt.UTC)))
     engine.dispose()
     server.admin("revoke", device_id)
     assert enroll(server, code, key).json()["code"] == "enrollment_code_used"

@@ -45,7 +45,7 @@ def raw_request(server, payload: bytes) -> bytes:
                 if not chunk:
                     break
                 chunks.append(chunk)
-        except (socket.timeout, ConnectionResetError):
+        except (TimeoutError, ConnectionResetError):
             pass
     return b"".join(chunks)
 

@@ -34,7 +34,7 @@ class Device:
         return subprocess.Popen([*CLI, "--data-dir", str(self.data), *map(str, args)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=self.env)
 
-    def enroll(self) -> "Device":
+    def enroll(self) -> Device:
         result = self.run("enroll", "--server", self.server.url, "--code", self.server.enroll_code())
         assert result.returncode == 0, result.stderr
         return self
