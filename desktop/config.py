@@ -125,7 +125,8 @@ def load(config_file: Path | None = None, overrides: dict | None = None,
         settings = _apply(settings, _read_file(system_file), str(system_file))
     user_file = Path(config_file) if config_file else user_config_file()
     if _exists(user_file):
-        settings = _apply(settings, _without_system_keys(_read_file(user_file), str(user_file), notices), str(user_file))
+        user_values = _without_system_keys(_read_file(user_file), str(user_file), notices)
+        settings = _apply(settings, user_values, str(user_file))
     elif config_file:
         raise ConfigError(f"{user_file}: configuratiebestand bestaat niet")
     from_env = {key: environ[ENV_PREFIX + key.upper()] for key in _KEYS if ENV_PREFIX + key.upper() in environ}

@@ -198,7 +198,8 @@ def match_answers(records: list[dict], results: list[protocol.PushResult]) -> di
     ignored = 0
     for result in results:
         record_id = str(result.id)
-        if (record_id, result.revision) not in pushed or (record_id in answers and result.revision == newest[record_id]):
+        already_answered = record_id in answers and result.revision == newest[record_id]
+        if (record_id, result.revision) not in pushed or already_answered:
             ignored += 1
             continue
         if result.revision == newest[record_id]:  # older revisions in the batch lead up to it

@@ -227,7 +227,8 @@ class ModelSet:
         for outcome in ("pain", "function"):
             scale = instrument(condition, outcome)
             ranges = {
-                month: OutcomeRange(*(float(columns[f"{arm}_{outcome}{month}_{s}"][row]) for s in ("mean", "p10", "p90")))
+                month: OutcomeRange(*(float(columns[f"{arm}_{outcome}{month}_{s}"][row])
+                                      for s in ("mean", "p10", "p90")))
                 for month in FOLLOW_UP
             }
             outcomes[outcome] = OutcomePrediction(

@@ -77,7 +77,8 @@ def validate(model: ConditionModel, test: Cohort, predictions: dict | None = Non
             y = test.outcomes["surgery_within_12m"]
             rows = in_arm & ~np.isnan(y)
             if rows.sum() >= 10:
-                section["surgery_within_12m"] = binary_metrics(y[rows], predictions["conservative_surgery12m_prob"][rows])
+                section["surgery_within_12m"] = binary_metrics(y[rows],
+                                                               predictions["conservative_surgery12m_prob"][rows])
         report[arm] = section
     return report
 
@@ -141,9 +142,10 @@ def compare_candidates(train: Cohort, test: Cohort, chosen: ConditionModel) -> d
                 y_tr, y_te = train.outcomes[name], test.outcomes[name]
                 tr, te = tr_arm & ~np.isnan(y_tr), te_arm & ~np.isnan(y_te)
                 rows = {}
-                rows["censored_normal (shipped)"] = _scores(y_te[te], chosen_predictions[f"{arm}_{outcome}{month}_mean"][te],
-                                                            chosen_predictions[f"{arm}_{outcome}{month}_p10"][te],
-                                                            chosen_predictions[f"{arm}_{outcome}{month}_p90"][te])
+                rows["censored_normal (shipped)"] = _scores(
+                    y_te[te], chosen_predictions[f"{arm}_{outcome}{month}_mean"][te],
+                    chosen_predictions[f"{arm}_{outcome}{month}_p10"][te],
+                    chosen_predictions[f"{arm}_{outcome}{month}_p90"][te])
                 shipped = chosen.outcomes[(arm, outcome, month)]
                 weights = np.array([0.0 if n == f"{scale.column}_0" else 1.0 for n in chosen.features.design_names])
                 hetero = CensoredNormal.fit(design_train[tr], y_tr[tr], scale.low, scale.high, scale.step,
@@ -151,7 +153,8 @@ def compare_candidates(train: Cohort, test: Cohort, chosen: ConditionModel) -> d
                                             penalty_weights=weights)
                 mu, sigma = hetero.latent(design_test[te])
                 rows["censored_normal, patient-specific spread"] = _scores(
-                    y_te[te], hetero.expected(mu, sigma), hetero.quantile(mu, sigma, Z10), hetero.quantile(mu, sigma, Z90))
+                    y_te[te], hetero.expected(mu, sigma), hetero.quantile(mu, sigma, Z10),
+                    hetero.quantile(mu, sigma, Z90))
                 ols = _least_squares(design_train[tr], y_tr[tr])
                 rows["least squares (ridge)"] = _scores(y_te[te], np.clip(ols(design_test[te]), scale.low, scale.high))
                 with warnings.catch_warnings():
@@ -161,7 +164,8 @@ def compare_candidates(train: Cohort, test: Cohort, chosen: ConditionModel) -> d
                 result[f"{arm}/{outcome}/month{month}"] = rows
             event_tr, event_te = improved(train, outcome), improved(test, outcome)
             tr, te = tr_arm & ~np.isnan(event_tr), te_arm & ~np.isnan(event_te)
-            rows = {"from censored_normal (shipped)": _binary(event_te[te], chosen_predictions[f"{arm}_{outcome}_mcid_prob"][te])}
+            rows = {"from censored_normal (shipped)":
+                    _binary(event_te[te], chosen_predictions[f"{arm}_{outcome}_mcid_prob"][te])}
             direct = Logistic.fit(design_train[tr], event_tr[tr])
             rows["direct logistic regression"] = _binary(event_te[te], direct.probability(design_test[te]))
             with warnings.catch_warnings():
@@ -223,5 +227,6 @@ def _survival(days, event, back, median) -> dict:
     m = survival_metrics(days, event, back, median)
     out = {"c_index": m["c_index"]}
     for day in RTW_DAYS:
-        out[f"day{day}"] = {k: m[f"day{day}"][k] for k in ("auc", "brier", "calibration_slope", "calibration_intercept")}
+        out[f"day{day}"] = {k: m[f"day{day}"][k]
+                            for k in ("auc", "brier", "calibration_slope", "calibration_intercept")}
     return out

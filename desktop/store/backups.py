@@ -80,7 +80,8 @@ def read(path: Path, entry: keys.KeyEntry | None) -> BackupInfo:
     return BackupInfo(device[0] if device else None, counts.get("inclusions", 0), unsynced, version, counts)
 
 
-def restore(register: Path, backup: Path, overwrite_unsynced: bool, newest_schema: int) -> tuple[BackupInfo, Path | None]:
+def restore(register: Path, backup: Path, overwrite_unsynced: bool,
+            newest_schema: int) -> tuple[BackupInfo, Path | None]:
     """Put a verified backup in the register's place; returns its info and where the old file went."""
     register, backup = Path(register), Path(backup)
     try:

@@ -152,8 +152,8 @@ class TrajectoryChart(QWidget):
             painter.setPen(grid)
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(QColor("#555"))
-            painter.drawText(QRectF(0, y - 8, left - 6, 16), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             f"{value:g}")
+            painter.drawText(QRectF(0, y - 8, left - 6, 16),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:g}")
         for month in self.months:
             x = point(month, self.low).x()
             painter.drawText(QRectF(x - 30, plot.bottom() + 4, 60, 18), Qt.AlignmentFlag.AlignHCenter,
@@ -190,7 +190,8 @@ class OptionPanel(QFrame):
         self.setObjectName("option")
         self.setStyleSheet(f"#option {{ border: 2px solid {colour}; border-radius: 6px; background: white; }}")
         layout = QVBoxLayout(self)
-        title = QLabel(f"<span style='font-size:14pt; font-weight:bold; color:{colour}'>{tr(OPTION_TITLE[option])}</span>"
+        title = QLabel(f"<span style='font-size:14pt; font-weight:bold; color:{colour}'>"
+                       f"{tr(OPTION_TITLE[option])}</span>"
                        f" <span style='color:#555'>— {tr(OPTION_SUBTITLE[option])}</span>")
         title.setWordWrap(True)
         layout.addWidget(title)
@@ -228,8 +229,10 @@ class OptionPanel(QFrame):
         self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>")
         pain_count = round(prediction.pain.improvement_probability * 100)
         function_count = round(prediction.function.improvement_probability * 100)
-        text = (f"<b>{pain_count} {tr('van de 100')}</b> {tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}"
-                f"<br><small>{function_count} {tr('van de 100')} {tr('kunnen hun hand duidelijk beter gebruiken')}</small>")
+        text = (f"<b>{pain_count} {tr('van de 100')}</b> "
+                f"{tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}"
+                f"<br><small>{function_count} {tr('van de 100')} "
+                f"{tr('kunnen hun hand duidelijk beter gebruiken')}</small>")
         self.icon_text.setText(text)
         self.icons.set_count(pain_count, f"{pain_count} {tr('van de 100')} "
                                          f"{tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}")
@@ -404,7 +407,8 @@ class DecisionView(QWidget):
                 widget.setCurrentIndex(max(index, 0))
                 widget.currentIndexChanged.connect(lambda _, w=widget, n=column.name: self._set(n, w.currentData()))
             else:
-                widget = QLineEdit("" if current is None else f"{current:g}" if isinstance(current, float) else str(current))
+                shown = "" if current is None else f"{current:g}" if isinstance(current, float) else str(current)
+                widget = QLineEdit(shown)
                 widget.setPlaceholderText(tr("onbekend"))
                 widget.setMinimumWidth(80)
                 widget.textChanged.connect(lambda text, n=column.name: self._set(n, text.strip() or None))
@@ -474,7 +478,8 @@ class DecisionView(QWidget):
                  if note.code not in ("synthetic", "imputed")]
         if prediction.imputed:
             names = ", ".join(tr(FIELD_LABELS.get(name, name)).split(" (")[0] for name in prediction.imputed)
-            notes.append(f"<span style='color:#555'>{tr('Onbekend, dus geschat uit de overige gegevens')}: {names}.</span>")
+            notes.append(f"<span style='color:#555'>"
+                         f"{tr('Onbekend, dus geschat uit de overige gegevens')}: {names}.</span>")
         self.state.setText(" ".join(notes))
         self.state.setVisible(bool(notes))
         for option, panel in self.panels.items():
@@ -491,7 +496,8 @@ class DecisionView(QWidget):
             self.legend.setText(
                 f"<span style='color:{OPTION_COLOUR['conservative'].name()}'>■</span> {tr('conservatief')} &nbsp; "
                 f"<span style='color:{OPTION_COLOUR['surgery'].name()}'>■</span> {tr('operatie')} — "
-                f"{tr('lijn: mediaan, vlak: 80% van de')} {count} {tr('meest vergelijkbare patiënten per behandeling')}."
+                f"{tr('lijn: mediaan, vlak: 80% van de')} {count} "
+                f"{tr('meest vergelijkbare patiënten per behandeling')}."
                 f" {tr('Getallen: verwachte score, tussen haakjes het bereik van 80% van de patiënten.')}")
 
     def show_card(self) -> None:

@@ -118,7 +118,8 @@ def test_a_withdrawal_reason_must_fit_the_record(services):
 
 @pytest.mark.parametrize("changes, field", [
     ({"name": "J.\x00Jansen"}, "name"), ({"explained_by": "\udfff"}, "explained_by"),
-    ({"explained_at": "gisteren"}, "explained_at"), ({"insurer_checked_at": "2025-02-30T10:00:00"}, "insurer_checked_at"),
+    ({"explained_at": "gisteren"}, "explained_at"),
+    ({"insurer_checked_at": "2025-02-30T10:00:00"}, "insurer_checked_at"),
     ({"location": "u" * 201}, "location"), ({"insurer_uzovi": None}, "insurer_uzovi"),
 ])
 def test_the_input_parser_refuses_what_the_server_would(services, changes, field):

@@ -96,7 +96,8 @@ def test_a_token_the_keyring_refuses_after_the_server_answered_leaves_the_code_u
     marker = tmp_path / "keyring-full"
     marker.touch()
     flaky = dict(device.env, PYTHON_KEYRING_BACKEND="flaky_keyring.TokenRefusingKeyring",
-                 REFUSE_TOKENS_WHILE=str(marker), PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+                 REFUSE_TOKENS_WHILE=str(marker),
+                 PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
     failed = run_with(device, flaky, "enroll", "--server", server.url, "--code", code)
     assert failed.returncode == 2
     assert "het token kon niet in de sleutelbos worden bewaard" in failed.stderr
