@@ -1,15 +1,12 @@
-"""The lint and type gates as tests, so `scripts/test` (and CI, which runs only that) fails
-the moment the code stops being clean.
+"""The lint gate as a test, so `scripts/test` (and CI, which runs only that) fails the
+moment the code stops being clean.
 
-ruff and mypy run as subprocesses with this virtualenv's interpreter and the settings in
-`pyproject.toml`; a failure shows their own report. mypy keeps its cache in the system's
-temp folder (per checkout), so a second run takes seconds.
+ruff runs as a subprocess with this virtualenv's interpreter and the settings in
+`pyproject.toml`; a failure shows its own report.
 """
 
-import hashlib
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
