@@ -8,12 +8,13 @@ The role written to the audit log is the exception: only the system-wide file se
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
 
 from desktop import textfiles
+from desktop.core.settings import Kind, Setting, SettingError, markdown_table
 
 APP_NAME = "Bundelassistent"
 APP_AUTHOR = "Bundelassistent"
@@ -24,23 +25,51 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 @dataclass(frozen=True)
 class Settings:
+    """The settings as typed values; which exist and how they are read is `SETTINGS`."""
+
     data_dir: Path
-    bundles_dir: Path | None = None
-    models_dir: Path | None = None  # a clinic's own retrained models; default: the shipped ones
-    log_dir: Path | None = None
-    log_level: str = "WARNING"
-    language: str = "nl"
-    location: str | None = None
-    clinic_agb: str | None = None
-    role: str = "onbekend"
-    server_url: str | None = None
-    proxy: str | None = None
-    ca_bundle: str | None = None
+    log_dir: Path
+    bundles_dir: Path | None
+    models_dir: Path | None  # a clinic's own retrained models; default: the shipped ones
+    log_level: str
+    language: str
+    location: str | None
+    role: str
+    server_url: str | None
+    proxy: str | None
+    ca_bundle: Path | None
     notices: tuple[str, ...] = ()  # settings that were ignored, to show the user once
 
 
 class ConfigError(ValueError):
     pass
+
+
+# Every device setting, once: parsing, checking, defaults, messages and the docs' table
+# (`documentation_table`, kept equal to the README by a test) all come from here.
+SETTINGS = (
+    Setting("data_dir", Kind.PATH, None, "the local register (encrypted), its outbox and back-ups",
+            default_text="user data folder"),
+    Setting("log_dir", Kind.PATH, None, "the log files (never a BSN)", default_text="user log folder"),
+    Setting("bundles_dir", Kind.PATH, None, "bundle definitions (`*.toml`); default: the shipped ones"),
+    Setting("models_dir", Kind.PATH, None, "a clinic's own retrained models; default: the shipped ones"),
+    Setting("log_level", Kind.CHOICE, "WARNING", "how much the log records", choices=LOG_LEVELS),
+    Setting("language", Kind.CHOICE, "nl", "language of the window at start", choices=("nl", "en")),
+    Setting("location", Kind.TEXT, None, "this clinic location, stored with each inclusion that names none"),
+    Setting("role", Kind.TEXT, "onbekend", "what the audit log records next to the user; "
+                                           "**read only from the system-wide file**"),
+    Setting("server_url", Kind.URL, None, "the central server (`https://…`; `http://` only on this computer)"),
+    Setting("proxy", Kind.URL, None, "HTTP proxy for the server, e.g. `http://proxy.kliniek.example:8080`"),
+    Setting("ca_bundle", Kind.PATH, None, "PEM file with the hospital CA, only if the OS certificate store lacks it"),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+# Settings that once existed: a file that still has one keeps working; the user is told once
+# (as Datasette's OBSOLETE_SETTINGS) instead of the app refusing to start after an upgrade.
+OBSOLETE_SETTINGS = {
+    "clinic_agb": "het apparaat gebruikt die niet: de AGB-code van de kliniek staat in het instellingenbestand "
+                  "van de server (clinic_agb), dat haar in de exports zet — haal de regel hier weg",
+}
 
 
 def system_config_file() -> Path:
@@ -52,36 +81,43 @@ def user_config_file() -> Path:
 
 
 def defaults() -> Settings:
-    return Settings(
-        data_dir=Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),
-        log_dir=Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)),
-    )
+    values = {setting.name: setting.default for setting in SETTINGS}
+    values.update(data_dir=Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),
+                  log_dir=Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)))
+    return Settings(**values)
 
 
-_PATH_KEYS = {"data_dir", "bundles_dir", "models_dir", "log_dir"}
-_KEYS = {f.name for f in fields(Settings)} - {"notices"}
+def documentation_table() -> str:
+    """The README's and docs/IT.md's table of device settings, made from `SETTINGS`."""
+    rows = [(f"`{s.name}`", f"`{ENV_PREFIX}{s.name.upper()}`", s.shown_kind, s.shown_default, s.doc)
+            for s in SETTINGS]
+    return markdown_table(("key", "environment variable", "value", "default", "what it is for"), rows)
 
 
-def _apply(settings: Settings, values: dict, origin: str) -> Settings:
-    changes = {}
-    for key, value in values.items():
-        if key not in _KEYS:
-            raise ConfigError(f"{origin}: onbekende instelling {key!r}; bekend zijn {', '.join(sorted(_KEYS))}")
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str):
-            raise ConfigError(f"{origin}: instelling {key!r} moet tekst zijn")
+def _parse(key: str, value: object, origin: str) -> object:
+    if isinstance(value, str):
         try:  # an environment variable with bytes that are not UTF-8 arrives as lone surrogates
             textfiles.check_characters(value)
         except textfiles.TextFileError as error:
             raise ConfigError(f"{origin}: instelling {key!r} {error}") from None
-        if key == "log_level":
-            value = value.upper()
-            if value not in LOG_LEVELS:
-                raise ConfigError(f"{origin}: log_level moet een van {', '.join(LOG_LEVELS)} zijn")
-        if key == "language" and value not in ("nl", "en"):
-            raise ConfigError(f"{origin}: language moet nl of en zijn")
-        changes[key] = Path(value).expanduser() if key in _PATH_KEYS else value
+    try:
+        return BY_NAME[key].parse(value)
+    except SettingError as error:
+        raise ConfigError(f"{origin}: instelling {key!r} {error}") from None
+
+
+def _apply(settings: Settings, values: dict, origin: str, notices: list[str]) -> Settings:
+    changes = {}
+    for key, value in values.items():
+        if key in OBSOLETE_SETTINGS:
+            notices.append(f"{origin}: instelling {key!r} wordt genegeerd; {OBSOLETE_SETTINGS[key]}")
+            continue
+        if key not in BY_NAME:
+            raise ConfigError(f"{origin}: onbekende instelling {key!r}; bekend zijn {', '.join(BY_NAME)} "
+                              "— controleer de spelling of haal de regel weg")
+        if value is None or value == "":
+            continue
+        changes[key] = _parse(key, value, origin)
     return replace(settings, **changes)
 
 
@@ -122,14 +158,15 @@ def load(config_file: Path | None = None, overrides: dict | None = None,
     notices: list[str] = []
     system_file = Path(environ.get(ENV_PREFIX + "SYSTEM_CONFIG") or system_config_file())
     if _exists(system_file):
-        settings = _apply(settings, _read_file(system_file), str(system_file))
+        settings = _apply(settings, _read_file(system_file), str(system_file), notices)
     user_file = Path(config_file) if config_file else user_config_file()
     if _exists(user_file):
-        user_values = _without_system_keys(_read_file(user_file), str(user_file), notices)
-        settings = _apply(settings, user_values, str(user_file))
+        from_user = _without_system_keys(_read_file(user_file), str(user_file), notices)
+        settings = _apply(settings, from_user, str(user_file), notices)
     elif config_file:
         raise ConfigError(f"{user_file}: configuratiebestand bestaat niet")
-    from_env = {key: environ[ENV_PREFIX + key.upper()] for key in _KEYS if ENV_PREFIX + key.upper() in environ}
-    settings = _apply(settings, _without_system_keys(from_env, "omgeving", notices), "omgeving")
-    settings = _apply(settings, overrides or {}, "opdrachtregel")
+    from_env = {key: environ[ENV_PREFIX + key.upper()] for key in (*BY_NAME, *OBSOLETE_SETTINGS)
+                if ENV_PREFIX + key.upper() in environ}
+    settings = _apply(settings, _without_system_keys(from_env, "omgeving", notices), "omgeving", notices)
+    settings = _apply(settings, overrides or {}, "opdrachtregel", notices)
     return replace(settings, notices=tuple(notices))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
 import secrets
 import socket
@@ -329,7 +330,8 @@ class SyncEngine:
         partial.replace(target)
 
 
-def make_client(server_url: str, token: str | None, proxy: str | None, ca_bundle: str | None) -> ServerClient:
+def make_client(server_url: str, token: str | None, proxy: str | None,
+                ca_bundle: str | os.PathLike[str] | None) -> ServerClient:
     return ServerClient(server_url, token, session=make_session(proxy, ca_bundle))
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -119,11 +120,11 @@ def normalise_server_url(url: str) -> str:
     return url
 
 
-def make_session(proxy: str | None = None, ca_bundle: str | None = None) -> requests.Session:
+def make_session(proxy: str | None = None, ca_bundle: str | os.PathLike[str] | None = None) -> requests.Session:
     session = requests.Session()
     session.mount("http://", _GuardedAdapter())
     if ca_bundle:
-        session.verify = ca_bundle
+        session.verify = str(ca_bundle)
         session.mount("https://", _GuardedAdapter())
     else:
         session.mount("https://", _TruststoreAdapter())

@@ -16,14 +16,17 @@ import os
 import sys
 from pathlib import Path
 
+from desktop.core.settings import plain
 from sync.server.config import (
+    BY_NAME,
     CONFIG_ENV,
     DATABASE_ENV,
-    KEY_FILE_ENV,
-    LIMIT_SETTINGS,
-    SETTING_ENV,
+    EVERY_COMMAND,
+    SETTINGS,
     ConfigError,
     Settings,
+    environment_variable,
+    option,
 )
 
 
@@ -31,11 +34,22 @@ def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument("--database", metavar="URL", default=None if top else argparse.SUPPRESS,
                         help=f"sqlite:///pad, een bestandspad of postgresql://…; standaard ${DATABASE_ENV} "
                              "of een SQLite-bestand in de gebruikersmap")
-    parser.add_argument("--key-file", metavar="FILE", type=Path, default=None if top else argparse.SUPPRESS,
-                        help=f"bestand (0600) met de sleutel die de databasesleutels van apparaten versleutelt; "
-                             f"standaard ${KEY_FILE_ENV} of een bestand in de gebruikersmap")
     parser.add_argument("--config", metavar="FILE", default=None if top else argparse.SUPPRESS,
                         help=f"instellingenbestand (TOML, bijvoorbeeld clinic_agb); standaard ${CONFIG_ENV}")
+    for name in EVERY_COMMAND:
+        _setting_option(parser, name, default=None if top else argparse.SUPPRESS)
+
+
+def _setting_option(parser: argparse.ArgumentParser, name: str, default: object = None) -> None:
+    """An option made from the declared setting; its value is parsed and checked by `Settings`."""
+    setting = BY_NAME[name]
+    shown = "uit" if setting.default is False else plain(setting.default)
+    where = f"ook ${environment_variable(name)} of {name} in --config"
+    help_text = f"{setting.label} ({where}; standaard {shown})" if shown is not None else f"{setting.label} ({where})"
+    if setting.default is False:  # an on/off setting: the option turns it on
+        parser.add_argument(option(name), action="store_true", default=default, help=help_text)
+    else:
+        parser.add_argument(option(name), metavar=setting.metavar, default=default, help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,24 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-access-log", action="store_true", help="geen regel per verzoek in het log")
     serve.add_argument("--tls-cert", type=Path, default=None, help="PEM-certificaat: de server spreekt dan HTTPS")
     serve.add_argument("--tls-key", type=Path, default=None, help="PEM-sleutel bij --tls-cert")
-    serve.add_argument("--same-location-revisions", action="store_true", default=None,
-                       help="een apparaat van dezelfde locatie mag latere revisies van een inclusie sturen "
-                            "(standaard alleen het apparaat dat haar registreerde; of "
-                            "$BUNDELASSISTENT_SERVER_SAME_LOCATION_REVISIONS=1)")
-    serve.add_argument("--header-timeout", type=float, default=None, metavar="S",
-                       help="seconden voor een volledige aanvraagkop, daarna gaat de verbinding dicht (standaard 10)")
-    serve.add_argument("--body-timeout", type=float, default=None, metavar="S",
-                       help="seconden voor de hele body, daarna 408 (standaard 30)")
-    serve.add_argument("--keep-alive-timeout", type=float, default=None, metavar="S",
-                       help="seconden dat een stille verbinding open blijft (standaard 5)")
-    serve.add_argument("--limit-concurrency", type=int, default=None, metavar="N",
-                       help="open verbindingen per proces; daarboven 503 (standaard 1000)")
-    serve.add_argument("--large-body-slots", type=int, default=None, metavar="N",
-                       help="pushes boven 256 kB die tegelijk gelezen worden per proces (standaard 4)")
-    for name, (variable, meaning) in LIMIT_SETTINGS.items():
-        default = getattr(Settings, name)
-        serve.add_argument("--" + name.replace("_", "-"), metavar="N", default=None,
-                           help=f"{meaning} (standaard ${variable}, anders {default})")
+    for setting in SETTINGS:
+        if setting.name not in EVERY_COMMAND:
+            _setting_option(serve, setting.name)
 
     code = command("enroll-code", "maak een eenmalige koppelcode (de laatste regel van de uitvoer)")
     code.add_argument("--location", default=None, help="locatie van het apparaat dat ermee koppelt")
@@ -125,10 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        options = {name: getattr(args, name, None) for name in (*SETTING_ENV, *LIMIT_SETTINGS)}
-        if args.key_file:
-            options["key_file"] = args.key_file.expanduser()
-        settings = Settings.from_environment(args.database, args.config, **options)
+        options = {name: getattr(args, name, None) for name in BY_NAME}
+        settings = Settings.from_url(args.database, args.config, **options)
         return _run(args, settings)
     except ConfigError as error:
         return _fail(str(error))
@@ -264,9 +261,7 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
             from sync.server.devices import AdminError
             raise AdminError("--workers > 1 kan alleen met PostgreSQL")
         storage.dispose()
-        os.environ.update(settings.environment())
-        os.environ[KEY_FILE_ENV] = str(settings.key_file)
-        os.environ.update(settings.limit_environment())  # the workers build their Settings from these
+        os.environ.update(settings.environment())  # the workers build their Settings from these
         if args.config:
             os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
         uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,

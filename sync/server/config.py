@@ -5,17 +5,13 @@ The database URL may be given as `sqlite:///path`, a bare file path (SQLite),
 `postgresql://…`, `postgres://…` or `postgresql+psycopg://…`; PostgreSQL URLs are
 normalised to the psycopg 3 driver.
 
-The clinic's settings come from an optional TOML file (`--config FILE`, else
-$BUNDELASSISTENT_SERVER_CONFIG). Its keys are declared once, in `FILE_SETTINGS`: that table
-parses and checks them and names them in every error, so a typo is refused, not ignored.
-
-Rate limits come from `serve` options or the environment (`BUNDELASSISTENT_SERVER_<NAME>`,
-e.g. BUNDELASSISTENT_SERVER_LOOKUP_RATE=60); the environment is also how `serve
---workers N` hands them to its worker processes.
-
-The limits and the ownership setting come from `serve` options or, for each, an environment
-variable `BUNDELASSISTENT_SERVER_<NAME>` (options win); `SETTING_ENV` lists them. Several
-workers read them from the environment, which `serve` fills in for them.
+Every other setting is declared once, in `SETTINGS` (with the pure helper
+`desktop/core/settings.py`, which the device uses for its own table): that table makes the
+command-line options, reads the environment variables (`BUNDELASSISTENT_SERVER_<NAME>`) and
+the keys of the TOML file (`--config FILE`, else $BUNDELASSISTENT_SERVER_CONFIG), parses and
+checks the typed values, names the setting in every error, holds the defaults and makes the
+table in the docs. Precedence: default < file < environment < option. The environment is
+also how `serve --workers N` hands the settings to its worker processes.
 """
 
 from __future__ import annotations
@@ -23,26 +19,19 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from desktop.core.settings import Kind, Setting, SettingError, markdown_table
 from sync.protocol import MAX_BODY_BYTES
 
 DATABASE_ENV = "BUNDELASSISTENT_SERVER_DATABASE"
 CONFIG_ENV = "BUNDELASSISTENT_SERVER_CONFIG"
-KEY_FILE_ENV = "BUNDELASSISTENT_SERVER_KEY_FILE"
-SETTING_ENV = {
-    "same_location_revisions": "BUNDELASSISTENT_SERVER_SAME_LOCATION_REVISIONS",
-    "header_timeout": "BUNDELASSISTENT_SERVER_HEADER_TIMEOUT",
-    "body_timeout": "BUNDELASSISTENT_SERVER_BODY_TIMEOUT",
-    "keep_alive_timeout": "BUNDELASSISTENT_SERVER_KEEP_ALIVE_TIMEOUT",
-    "limit_concurrency": "BUNDELASSISTENT_SERVER_LIMIT_CONCURRENCY",
-    "large_body_slots": "BUNDELASSISTENT_SERVER_LARGE_BODY_SLOTS",
-}
+ENV_PREFIX = "BUNDELASSISTENT_SERVER_"
 DEFAULT_HEADER_TIMEOUT = 10.0
 LARGE_BODY_BYTES = 256 * 1024  # a push this large waits for one of `large_body_slots`
 
@@ -55,41 +44,91 @@ def _data_folder() -> Path:
     return Path(platformdirs.user_data_dir("bundelassistent-server", appauthor=False))
 
 
-def _path(value: Any) -> Path:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("moet een bestandspad zijn, tussen aanhalingstekens")
-    return Path(value).expanduser()
-
-
-def _agb(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{8}", value):
-        raise ValueError('moet een AGB-code van precies 8 cijfers zijn, tussen aanhalingstekens '
-                         '(bijvoorbeeld "01234567", zodat de voorloopnul blijft)')
+def _agb(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{8}", value):
+        raise SettingError('moet een AGB-code van precies 8 cijfers zijn, tussen aanhalingstekens '
+                           '(bijvoorbeeld "01234567", zodat de voorloopnul blijft)')
     return value
 
 
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise ValueError("moet tekst zijn van 1 tot 200 tekens")
-    return value.strip()
+def _name(value: str) -> str:
+    if not value or len(value) > 200:
+        raise SettingError("moet tekst zijn van 1 tot 200 tekens")
+    return value
 
 
-@dataclass(frozen=True)
-class FileSetting:
-    """One key of the server's TOML file: its parser (raises ValueError in Dutch) and meaning."""
-
-    name: str
-    parse: Callable[[Any], Any]
-    meaning: str
+def _limit(name: str, label: str, doc: str, default: int) -> Setting:
+    return Setting(name, Kind.WHOLE, default, doc, minimum=1, maximum=1_000_000, label=label, metavar="N")
 
 
-FILE_SETTINGS = (
-    FileSetting("clinic_agb", _agb, "AGB-code van de kliniek (de zorgaanbieder): identifier van de "
-                                    "kliniek-Organization in de FHIR-export en kolom clinic_agb in de CSV"),
-    FileSetting("clinic_name", _name, "naam van de kliniek in de FHIR-export"),
-    FileSetting("key_file", _path, "bestand (0600) met de sleutel die de afgegeven databasesleutels van "
-                                   "apparaten versleutelt (standaard in de datamap van de server)"),
+def _seconds(name: str, label: str, doc: str, default: float) -> Setting:
+    return Setting(name, Kind.NUMBER, default, doc, minimum=0, label=label, metavar="S")
+
+
+# Every server setting, once. Each is a TOML key, an environment variable
+# BUNDELASSISTENT_SERVER_<NAME> and an option --<name> (of `serve`, or of every command for
+# those in EVERY_COMMAND); parsing, messages, defaults and the docs' table come from here.
+SETTINGS = (
+    Setting("clinic_agb", Kind.TEXT, None, "the clinic's AGB code (8 digits, quoted so the leading zero stays): the "
+            "care provider in the exports — column `clinic_agb` of the insurer's CSV, the clinic Organization (and "
+            "EpisodeOfCare.managingOrganization) in FHIR. Without it the export warns on stderr",
+            check=_agb, label="AGB-code van de kliniek", metavar="AGB",
+            example='"01234567" (een AGB-code van 8 cijfers; aanhalingstekens houden de voorloopnul)'),
+    Setting("clinic_name", Kind.TEXT, None, "the clinic's name on that Organization", check=_name,
+            label="naam van de kliniek in de FHIR-export", metavar="NAAM"),
+    Setting("key_file", Kind.PATH, None, "the 0600 file with the key that seals the devices' deposited database "
+            "keys", default_text="made in the server's data folder", label="bestand (0600) met de sleutel die de "
+            "databasesleutels van apparaten versleutelt", metavar="FILE"),
+    Setting("same_location_revisions", Kind.BOOL, False, "a device of the same location (as set at enrolment) may "
+            "send later revisions (withdrawal, correction) of another device's inclusion; off: only the device "
+            "that first pushed it", label="een apparaat van dezelfde locatie mag latere revisies van een inclusie "
+            "sturen (standaard alleen het apparaat dat haar registreerde)"),
+    _seconds("header_timeout", "seconden voor een volledige aanvraagkop",
+             "seconds a client has to send a complete request head; then the connection is closed "
+             "(slow-connection attacks)", DEFAULT_HEADER_TIMEOUT),
+    _seconds("body_timeout", "seconden voor de hele body, daarna 408",
+             "seconds to send the whole body once the head is in; then 408 `request_timeout`", 30.0),
+    _seconds("keep_alive_timeout", "seconden dat een stille verbinding open blijft",
+             "an idle kept-alive connection is closed after this", 5.0),
+    _limit("limit_concurrency", "open verbindingen per proces; daarboven 503",
+           "open connections per worker; beyond it new requests get 503", 1000),
+    _limit("large_body_slots", "pushes boven 256 kB die tegelijk gelezen worden per proces",
+           "pushes over 256 kB read and checked at the same time per worker; more wait their turn", 4),
+    _limit("lookup_rate", "dekkingsopzoekingen per minuut per apparaat", "coverage lookups per minute per device", 60),
+    _limit("lookup_burst", "dekkingsopzoekingen direct na elkaar per apparaat", "of which this many in a row", 20),
+    _limit("enroll_rate", "koppelpogingen per minuut per bronadres",
+           "enrolment attempts per minute per source address", 10),
+    _limit("enroll_burst", "koppelpogingen direct na elkaar per bronadres", "of which this many in a row", 10),
 )
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+EVERY_COMMAND = ("clinic_agb", "clinic_name", "key_file")  # the others are options of `serve`
+
+
+def environment_variable(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+KEY_FILE_ENV = environment_variable("key_file")
+
+
+def _parse(name: str, raw: Any, where: str) -> Any:
+    """The typed value, or ConfigError naming where it came from, the setting and the fix."""
+    setting = BY_NAME[name]
+    try:
+        return setting.parse(raw)
+    except SettingError as error:
+        raise ConfigError(f"{where} ({setting.label}): {error}") from None
+
+
+def documentation_table() -> str:
+    """The table of server settings in the README and docs/IT.md, made from `SETTINGS`."""
+    rows = [(f"`{s.name}`", f"`{option(s.name)}`" + ("" if s.name in EVERY_COMMAND else " (serve)"),
+             f"`{environment_variable(s.name)}`", s.shown_kind, s.shown_default, s.doc) for s in SETTINGS]
+    return markdown_table(("TOML key", "option", "environment variable", "value", "default", "what it is for"), rows)
 
 
 def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
@@ -108,27 +147,31 @@ def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
         raise ConfigError(f"{path}: geen geldige TOML ({error})") from None
     except OSError as error:
         raise ConfigError(f"{path}: kan niet lezen ({error.strerror or error})") from None
-    known = {setting.name: setting for setting in FILE_SETTINGS}
-    unknown = sorted(set(data) - set(known))
+    unknown = sorted(set(data) - set(BY_NAME))
     if unknown:
-        raise ConfigError(f"{path}: onbekende instelling {', '.join(unknown)}; bekend zijn {', '.join(known)}")
+        raise ConfigError(f"{path}: onbekende instelling {', '.join(unknown)}; bekend zijn {', '.join(BY_NAME)}")
     values = {}
     for name, raw in data.items():
         try:
-            values[name] = known[name].parse(raw)
-        except ValueError as error:
+            values[name] = BY_NAME[name].parse(raw)
+        except SettingError as error:
             raise ConfigError(f"{path}: {name} {error}") from None
+    return values
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The checked settings from `BUNDELASSISTENT_SERVER_<NAME>` variables (empty ones do not count)."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for name in BY_NAME:
+        variable = environment_variable(name)
+        if environ.get(variable, "").strip():
+            values[name] = _parse(name, environ[variable], f"${variable}")
     return values
 
 
 def default_database_url() -> str:
     return f"sqlite:///{_data_folder() / 'server.sqlite3'}"
-
-
-def key_file_path(value: str | Path | None = None) -> Path:
-    """Where the key-encryption key for device keys lives: the option, the environment, or the data folder."""
-    chosen = value or os.environ.get(KEY_FILE_ENV)
-    return Path(chosen).expanduser() if chosen else _data_folder() / "device-key-encryption.key"
 
 
 def normalize_database_url(url: str | None) -> str:
@@ -147,13 +190,8 @@ def normalize_database_url(url: str | None) -> str:
     return f"sqlite:///{Path(url).expanduser().resolve()}"
 
 
-# setting -> (environment variable, what it means); all whole numbers of at least 1
-LIMIT_SETTINGS = {
-    "lookup_rate": ("BUNDELASSISTENT_SERVER_LOOKUP_RATE", "dekkingsopzoekingen per minuut per apparaat"),
-    "lookup_burst": ("BUNDELASSISTENT_SERVER_LOOKUP_BURST", "dekkingsopzoekingen direct na elkaar per apparaat"),
-    "enroll_rate": ("BUNDELASSISTENT_SERVER_ENROLL_RATE", "koppelpogingen per minuut per bronadres"),
-    "enroll_burst": ("BUNDELASSISTENT_SERVER_ENROLL_BURST", "koppelpogingen direct na elkaar per bronadres"),
-}
+def _default(name: str) -> Any:
+    return BY_NAME[name].default
 
 
 @dataclass(frozen=True)
@@ -163,66 +201,46 @@ class Settings:
     enrollment_code_hours: int = 24
     pool_size: int = 10
     max_overflow: int = 30
-    lookup_rate: int = 60      # per minute per device …
-    lookup_burst: int = 20     # … of which this many at once
-    enroll_rate: int = 10      # per minute per source address …
-    enroll_burst: int = 10
-    clinic_agb: str | None = None
-    clinic_name: str | None = None
-    # a device of the owner's location may send later revisions of its records (default: only the owner)
-    same_location_revisions: bool = False
-    # noise: a slow or fake client must not hold connections or starve real devices
-    header_timeout: float = DEFAULT_HEADER_TIMEOUT  # s to send a complete request head
-    body_timeout: float = 30.0                      # s to send the body once the head is in
-    keep_alive_timeout: float = 5.0                 # s an idle kept-alive connection stays open
-    limit_concurrency: int = 1000                   # open connections per worker; more get 503
-    large_body_slots: int = 4                       # pushes over LARGE_BODY_BYTES read at once
-    key_file: Path = field(default_factory=key_file_path)
+    # the declared settings (`SETTINGS`), with their defaults from there
+    lookup_rate: int = _default("lookup_rate")      # per minute per device …
+    lookup_burst: int = _default("lookup_burst")    # … of which this many at once
+    enroll_rate: int = _default("enroll_rate")      # per minute per source address …
+    enroll_burst: int = _default("enroll_burst")
+    clinic_agb: str | None = _default("clinic_agb")
+    clinic_name: str | None = _default("clinic_name")
+    same_location_revisions: bool = _default("same_location_revisions")
+    header_timeout: float = _default("header_timeout")
+    body_timeout: float = _default("body_timeout")
+    keep_alive_timeout: float = _default("keep_alive_timeout")
+    limit_concurrency: int = _default("limit_concurrency")
+    large_body_slots: int = _default("large_body_slots")
+    key_file: Path = field(default_factory=lambda: _data_folder() / "device-key-encryption.key")
     extra: dict = field(default_factory=dict)
 
-    def __post_init__(self):
-        for name, variable in SETTING_ENV.items():
-            value = getattr(self, name)
-            if not isinstance(value, bool) and value <= 0:
-                raise ConfigError(f"--{name.replace('_', '-')} ({variable}): moet groter dan 0 zijn")
-
     @classmethod
-    def from_url(cls, url: str | None, config: str | os.PathLike | None = None, **overrides) -> Settings:
-        """Settings for a database URL, the TOML file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG),
-        the limits' environment variables and explicit overrides, in rising order of precedence
-        (an override of None does not count)."""
+    def from_url(cls, url: str | None = None, config: str | os.PathLike | None = None,
+                 **overrides) -> Settings:
+        """Settings for a database URL from, in rising order of precedence, the defaults, the TOML
+        file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG), the environment variables and
+        explicit overrides (command-line options, as text or typed; None does not count)."""
         values = read_config_file(config)
-        for name, (variable, _meaning) in LIMIT_SETTINGS.items():
-            if os.environ.get(variable, "").strip():
-                values[name] = os.environ[variable]
-        values.update({name: value for name, value in overrides.items() if value is not None})
-        for name in LIMIT_SETTINGS.keys() & values.keys():
-            values[name] = _whole_number(name, values[name])
+        values.update(read_environment())
+        for name, raw in overrides.items():
+            if raw is not None:
+                values[name] = _parse(name, raw, option(name)) if name in BY_NAME else raw
         return cls(database_url=normalize_database_url(url), **values)
 
-    def limit_environment(self) -> dict[str, str]:
-        """The limits as environment variables, for worker processes."""
-        return {variable: str(getattr(self, name)) for name, (variable, _m) in LIMIT_SETTINGS.items()}
-
-    @classmethod
-    def from_environment(cls, url: str | None = None, config: str | os.PathLike | None = None,
-                         **overrides) -> Settings:
-        """`from_url` plus the `BUNDELASSISTENT_SERVER_*` variables; `overrides` (options) win."""
-        types = {item.name: item.type for item in fields(cls)}
-        values = {}
-        for name, variable in SETTING_ENV.items():
-            text = os.environ.get(variable)
-            if text is not None and text.strip() and overrides.get(name) is None:
-                values[name] = _parse(variable, text.strip(), types[name])
-        values.update({name: value for name, value in overrides.items() if value is not None})
-        return cls.from_url(url, config, **values)
+    from_environment = from_url  # what the worker processes call: no URL, all from the environment
 
     def environment(self, with_database: bool = True) -> dict[str, str]:
-        """These settings as environment variables (for worker processes)."""
+        """These settings as environment variables, for worker processes (which read them back
+        with `read_environment`)."""
         result = {DATABASE_ENV: self.database_url} if with_database else {}
-        for name, variable in SETTING_ENV.items():
-            value = getattr(self, name)
-            result[variable] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            if value is not None:
+                result[environment_variable(setting.name)] = (("1" if value else "0") if isinstance(value, bool)
+                                                              else str(value))
         return result
 
     def with_changes(self, **changes) -> Settings:
@@ -231,30 +249,3 @@ class Settings:
     @property
     def dialect(self) -> str:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
-
-
-def _parse(variable: str, text: str, kind) -> object:
-    kind = kind if isinstance(kind, type) else {"bool": bool, "int": int, "float": float}.get(str(kind), str)
-    if kind is bool:
-        lowered = text.lower()
-        if lowered in ("1", "true", "yes", "ja", "on"):
-            return True
-        if lowered in ("0", "false", "no", "nee", "off"):
-            return False
-        raise ConfigError(f"{variable}: moet 1 of 0 zijn (aan of uit), niet {text!r}")
-    try:
-        value = kind(text)
-    except ValueError:
-        raise ConfigError(f"{variable}: moet een getal zijn, niet {text!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{variable}: moet groter dan 0 zijn")
-    return value
-def _whole_number(name: str, value) -> int:
-    variable, meaning = LIMIT_SETTINGS[name]
-    option = "--" + name.replace("_", "-")
-    text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
-        raise ConfigError(f"{option} (of ${variable}): {meaning} moet een geheel getal van 1 tot 1000000 zijn, "
-                          f"niet {text!r}")
-    return int(text)
-

@@ -23,14 +23,14 @@ import os
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from sync.server.config import DEFAULT_HEADER_TIMEOUT, SETTING_ENV
+from sync.server.config import DEFAULT_HEADER_TIMEOUT, environment_variable
 
 log = logging.getLogger("bundelassistent.server")
 
 
 def header_timeout() -> float:
     """From the environment (`serve` puts its settings there, for every worker)."""
-    text = os.environ.get(SETTING_ENV["header_timeout"], "").strip()
+    text = os.environ.get(environment_variable("header_timeout"), "").strip()
     try:
         return float(text) if text else DEFAULT_HEADER_TIMEOUT
     except ValueError:

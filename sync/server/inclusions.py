@@ -159,6 +159,7 @@ class _Episode:
     inclusion_date: Any
     end_date: Any
     location: str | None
+    organisation: str | None  # of the device that first pushed it
 
 
 EPISODE_SIDES = (*SIDES, "")  # "": no side in the key, or the side is not known
@@ -258,13 +259,15 @@ def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
     bsns = sorted({key[1] for key in keys})
     c = t.inclusions.c
     for start in range(0, len(bsns), CHUNK):
-        query = (select(c.id, c.bundle, c.bsn, c.condition, c.episode_side, c.inclusion_date, c.end_date, c.location)
+        query = (select(c.id, c.bundle, c.bsn, c.condition, c.episode_side, c.inclusion_date, c.end_date, c.location,
+                        t.devices.c.organisation)
+                 .select_from(t.inclusions.outerjoin(t.devices, t.devices.c.id == c.owner_device))
                  .where(c.bsn.in_(bsns[start:start + CHUNK]), c.status == ACCEPTED, c.state == REGISTERED))
         for row in batch.tx.conn.execute(query):
             key = (row.bundle, row.bsn, row.condition, row.episode_side)
             if key in keys:
                 batch.episodes.setdefault(key, {})[row.id] = _Episode(row.id, row.inclusion_date, row.end_date,
-                                                                      row.location)
+                                                                      row.location, row.organisation)
 
 
 def _keys(batch: _Batch, record: InclusionRecord) -> list[tuple[str, str, str, str]]:
@@ -280,10 +283,20 @@ def _overlap(batch: _Batch, record: InclusionRecord) -> _Episode | None:
 
 def _duplicate_of(batch: _Batch, inclusion_id: str) -> DuplicateOf | None:
     c = t.inclusions.c
-    row = batch.tx.conn.execute(select(c.id, c.inclusion_date, c.end_date, c.location)
+    row = batch.tx.conn.execute(select(c.id, c.inclusion_date, c.end_date, c.location, t.devices.c.organisation)
+                                .select_from(t.inclusions.outerjoin(t.devices, t.devices.c.id == c.owner_device))
                                 .where(c.id == inclusion_id)).first()
-    return DuplicateOf(id=row.id, inclusion_date=row.inclusion_date, end_date=row.end_date,
-                       location=row.location) if row else None
+    return _told(batch, _Episode(row.id, row.inclusion_date, row.end_date, row.location, row.organisation)) \
+        if row else None
+
+
+def _told(batch: _Batch, earlier: _Episode) -> DuplicateOf:
+    """What the pushing device learns of the earlier inclusion: its dates (the episode that
+    blocks this one), and its location only within the device's own organisation — that a
+    patient is treated at another clinic is not this clinic's to know."""
+    same_organisation = earlier.organisation == batch.device.organisation
+    return DuplicateOf(id=earlier.id, inclusion_date=earlier.inclusion_date, end_date=earlier.end_date,
+                       location=earlier.location if same_organisation else None)
 
 
 def _may_change(batch: _Batch, known: _Known) -> bool:
@@ -408,14 +421,13 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
         last_revision=record.revision, device_id=first.device_id, created_at=first.created_at, user=first.user)
     if status == ACCEPTED and record.state == REGISTERED:
         batch.episodes.setdefault(record.episode_key(), {})[inclusion_id] = _Episode(
-            inclusion_id, record.inclusion_date, record.end_date, record.location)
+            inclusion_id, record.inclusion_date, record.end_date, record.location, batch.device.organisation)
     if status == ACCEPTED:
         tx.feed("inclusion", summary(first).model_dump(mode="json"), origin_device=batch.device.id,
                 bsn=record.bsn, organisation=batch.device.organisation)
     if status == DUPLICATE:
-        return result(RESULT_DUPLICATE, duplicate_of=DuplicateOf(
-            id=overlap.id, inclusion_date=overlap.inclusion_date, end_date=overlap.end_date,
-            location=overlap.location) if overlap else _duplicate_of(batch, duplicate_of_id))
+        return result(RESULT_DUPLICATE, duplicate_of=_told(batch, overlap) if overlap
+                      else _duplicate_of(batch, duplicate_of_id))
     return result(RESULT_ACCEPTED)
 
 

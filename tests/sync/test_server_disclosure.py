@@ -172,6 +172,26 @@ def test_a_device_of_another_organisation_sees_none_of_this_organisations_inclus
     assert devices[own_a.device_id] == "Handkliniek Noord" and devices[default.device_id] == "standaard"
 
 
+def test_a_duplicate_names_the_earlier_location_only_within_the_organisation(server):
+    """A clinic learns that its patient already has an episode (and from when, to when), but
+    not at which other clinic: only a colleague of the same organisation is told where."""
+    first = server.enroll("kamer 1", location="Noord-Oost", organisation="Handkliniek Noord")
+    colleague = server.enroll("kamer 2", location="Noord-West", organisation="Handkliniek Noord")
+    stranger = server.enroll("kamer 9", location="Zuid", organisation="Ziekenhuis Zuid")
+    bsn = valid_bsns(1, start=722000000)[0]
+    first.push_ok([record(bsn, location="Noord-Oost")])
+    colleague_record, stranger_record = record(bsn, location="Noord-West"), record(bsn, location="Zuid")
+    [told_colleague] = colleague.push_ok([colleague_record])
+    [told_stranger] = stranger.push_ok([stranger_record])
+    [told_again] = stranger.push_ok([stranger_record])  # answered from the stored duplicate
+    assert told_colleague["result"] == told_stranger["result"] == told_again["result"] == "duplicate"
+    assert told_colleague["duplicate_of"]["location"] == "Noord-Oost"
+    for answer in (told_stranger, told_again):
+        assert answer["duplicate_of"]["location"] is None
+        assert answer["duplicate_of"]["inclusion_date"] == told_colleague["duplicate_of"]["inclusion_date"]
+        assert "Noord" not in str(answer)
+
+
 def test_no_feed_item_carries_a_name_birth_date_location_or_device(server):
     pusher, reader = server.enroll("kamer 1"), server.enroll("kamer 2")
     bsn, = valid_bsns(1, start=730000000)
