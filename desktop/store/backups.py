@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ class BackupInfo:
     counts: dict[str, int]
 
 
-def write_backup(connection, source: Path, target: Path) -> int:
+def write_backup(connection: sqlite3.Connection, source: Path, target: Path) -> int:
     """A consistent, encrypted, verified copy of the open register; returns its size."""
     target = Path(target)
     if target.exists():
