@@ -3,6 +3,7 @@
 Defaults < system-wide file (IT) < user file < environment < command line. One immutable
 `Settings` object is passed to the services; nothing reads configuration globally.
 The role written to the audit log is the exception: only the system-wide file sets it.
+Which settings exist, what they hold and their defaults is declared once, in `SETTINGS`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
@@ -92,6 +94,22 @@ def documentation_table() -> str:
     rows = [(f"`{s.name}`", f"`{ENV_PREFIX}{s.name.upper()}`", s.shown_kind, s.shown_default, s.doc)
             for s in SETTINGS]
     return markdown_table(("key", "environment variable", "value", "default", "what it is for"), rows)
+
+
+def changed(settings: Settings) -> list[str]:
+    """`key = value` for every setting not at its default (for the self-test), in the order of
+    `SETTINGS`; a password in a URL (a proxy's) is shown as ***."""
+    base = defaults()
+    return [f"{setting.name} = {_without_password(getattr(settings, setting.name))}" for setting in SETTINGS
+            if getattr(settings, setting.name) != getattr(base, setting.name)]
+
+
+def _without_password(value: object) -> str:
+    parts = urlsplit(str(value))
+    if not parts.password:
+        return str(value)
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _parse(key: str, value: object, origin: str) -> object:

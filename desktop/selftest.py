@@ -238,7 +238,16 @@ def check_server(settings: config.Settings) -> str:
     return f"{url} bereikbaar ({health.database}, protocol {health.protocol_version}); apparaattoken geldig"
 
 
+def check_settings(settings: config.Settings) -> str:
+    """What differs from the defaults, so IT sees what the files and the environment set;
+    a setting that was ignored (a user's `role`, an old `clinic_agb`) is a warning."""
+    if settings.notices:
+        raise CheckWarning("; ".join(settings.notices))
+    return ", ".join(config.changed(settings)) or "alle standaard"
+
+
 DEFAULT_CHECKS: list[tuple[str, Check]] = [
+    ("Instellingen", check_settings),
     ("Python-modules", check_imports),
     ("Bronbestanden", check_resources),
     ("Bundeldefinities", check_bundles),

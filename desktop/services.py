@@ -102,10 +102,6 @@ class Services:
         """Contracts of active bundles ending within 30 days or ended: IT and the SUO must act."""
         return contract_ends(self.bundles.active(), today or self.today())
 
-    def admin_notices(self, today: dt.date | None = None) -> list[str]:
-        """What the window shows IT and the SUO in its banner (contracts, ignored settings)."""
-        return [end.message() for end in self.contract_ends(today)] + list(self.settings.notices)
-
     def audit_patient_opened(self, bsn: str, patient_id: str = "") -> None:
         """One audit entry when a consultation opens a patient (not one per keystroke)."""
         if bsn:

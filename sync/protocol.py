@@ -141,7 +141,7 @@ def _wire_date(value: Any) -> Any:
         raise ValueError("moet een datum zijn (JJJJ-MM-DD), geen tijdstip")
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -165,7 +165,7 @@ def _wire_datetime(value: Any) -> Any:
 
 
 def _bsn(value: str) -> str:
-    if not re.fullmatch(r"\d{9}", value):
+    if not re.fullmatch(r"[0-9]{9}", value):  # not \d: it takes other scripts' digits
         raise ValueError("moet precies 9 cijfers hebben")
     if not stdnum_bsn.is_valid(value):
         raise ValueError("is geen geldig BSN (voldoet niet aan de 11-proef)")
@@ -214,13 +214,13 @@ def _rules(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 WireDate = Annotated[dt.date, BeforeValidator(_wire_date)]
 WireDateTime = Annotated[dt.datetime, BeforeValidator(_wire_datetime)]
-Bsn = Annotated[str, Field(strict=True, min_length=9, max_length=9, pattern=r"^\d{9}$",
+Bsn = Annotated[str, Field(strict=True, min_length=9, max_length=9, pattern=r"^[0-9]{9}$",
                            description="Burgerservicenummer: 9 cijfers, 11-proef",
                            examples=["111222333"]),
                 AfterValidator(_bsn)]
-Uzovi = Annotated[str, Field(strict=True, pattern=r"^\d{4}$", description="UZOVI-code, 4 cijfers",
+Uzovi = Annotated[str, Field(strict=True, pattern=r"^[0-9]{4}$", description="UZOVI-code, 4 cijfers",
                              examples=["3311"])]
-Agb = Annotated[str, Field(strict=True, pattern=r"^\d{8}$", description="AGB-code, 8 cijfers")]
+Agb = Annotated[str, Field(strict=True, pattern=r"^[0-9]{8}$", description="AGB-code, 8 cijfers")]
 Side = Literal[fields.SIDES]
 Text = _text(fields.TEXT_MAX)
 RequiredText = _text(fields.TEXT_MAX, min_length=1)

@@ -22,7 +22,7 @@ TREATMENTS = ("conservative", "surgery")
 INSURER_SOURCES = ("server", "cache", "card", "manual", "import")
 EXPLANATION_LANGUAGES = ("nl", "en")
 
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
 
 
 def check_text(value: str, field: str, limit: int = TEXT_MAX) -> str:

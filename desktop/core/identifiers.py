@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,12 +36,21 @@ class InvalidField(ValueError):
         self.message = message
 
 
+def is_digits(text: str) -> bool:
+    """Only the digits 0-9. `str.isdigit` and regex `\\d` also take other scripts' digits
+    ("４", "٤"), which int() reads as numbers: a BSN written so would pass the 11-proef
+    and still not equal the same BSN in plain digits (a duplicate check bypassed)."""
+    return text.isascii() and text.isdigit()
+
+
 def _digits_only(value: object, field: str) -> str:
+    """Typed or pasted digits, without spaces, dots and dashes; full-width digits (from some
+    input methods and PDFs) become plain digits (NFKC), other scripts' digits are refused later."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise InvalidField(field, "ontbreekt")
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidField(field, "moet een reeks cijfers zijn (tekst)")
-    return re.sub(r"[\s.\-]", "", str(value))
+    return re.sub(r"[\s.\-]", "", unicodedata.normalize("NFKC", str(value)))
 
 
 def validate_bsn(value: object, field: str = "bsn") -> str:
@@ -50,8 +60,8 @@ def validate_bsn(value: object, field: str = "bsn") -> str:
     checked here first: an 8-digit number typed from a card is a typo, not a BSN.
     """
     text = _digits_only(value, field)
-    if not text.isdigit():
-        raise InvalidField(field, "mag alleen cijfers bevatten")
+    if not is_digits(text):
+        raise InvalidField(field, "mag alleen cijfers (0-9) bevatten")
     if len(text) != 9:
         raise InvalidField(field, f"moet precies 9 cijfers hebben (nu {len(text)})")
     if not stdnum_bsn.is_valid(text):
@@ -69,7 +79,7 @@ def mask_bsn(value: str | None) -> str:
 def validate_agb(value: object, field: str = "clinician_agb") -> str:
     """AGB codes (clinicians and locations) are 8 digits; they carry no check digit."""
     text = _digits_only(value, field)
-    if not text.isdigit() or len(text) != 8:
+    if not is_digits(text) or len(text) != 8:
         raise InvalidField(field, "moet een AGB-code van precies 8 cijfers zijn")
     return text
 
@@ -77,7 +87,7 @@ def validate_agb(value: object, field: str = "clinician_agb") -> str:
 def validate_uzovi(value: object, field: str = "insurer_uzovi") -> str:
     """UZOVI codes are 4 digits; a number like 311 from a spreadsheet keeps its zeros."""
     text = _digits_only(value, field)
-    if not text.isdigit() or len(text) > 4:
+    if not is_digits(text) or len(text) > 4:
         raise InvalidField(field, "moet een UZOVI-code van 4 cijfers zijn (zie de verzekeringspas)")
     return text.zfill(4)
 

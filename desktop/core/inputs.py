@@ -111,7 +111,7 @@ def coerce_fact(rule: Rule, value: Any, field_name: str) -> Any:
             raise InvalidField(field_name, "moet een getal zijn, niet ja/nee")
         if isinstance(value, (int, float)):
             return value
-        if isinstance(value, str) and re.fullmatch(r"-?\d+([.,]\d+)?", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+([.,][0-9]+)?", value.strip()):
             number = float(value.strip().replace(",", "."))
             return int(number) if number.is_integer() else number
         raise InvalidField(field_name, "moet een getal zijn")

@@ -30,10 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.states import ModelState
+from desktop.ui import theme
 from desktop.ui.background import Operations
 from desktop.ui.i18n import language, tr
 
-OPTION_COLOUR = {"conservative": QColor("#1f6fb2"), "surgery": QColor("#c15d00")}
+OPTION_COLOUR = {"conservative": QColor(theme.CONSERVATIVE), "surgery": QColor(theme.SURGERY)}
 OPTION_TITLE = {"conservative": "Conservatief", "surgery": "Operatie"}
 OPTION_SUBTITLE = {"conservative": "spalk, injectie, handtherapie", "surgery": "met nazorg en handtherapie"}
 PREDICTION_DELAY_MS = 150
@@ -91,7 +92,7 @@ class IconArray(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         side = min(self.width(), self.height())
         cell = side / 10
-        grey = QColor("#d5d9de")
+        grey = QColor(theme.EMPTY_ICON)
         for index in range(100):
             row, column = divmod(index, 10)
             colour = self.colour if index < self.count else grey
@@ -130,11 +131,11 @@ class TrajectoryChart(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         font = QFont(self.font())
-        font.setPointSizeF(9.5)
+        font.setPointSizeF(theme.CHART_PT)
         painter.setFont(font)
         left, right, top, bottom = 40, 26, 24, 26
         plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
-        painter.setPen(QColor("#222"))
+        painter.setPen(QColor(theme.TEXT))
         direction = tr("hoger = beter") if self.higher_is_better else tr("lager = beter")
         title = painter.fontMetrics().elidedText(f"{self.title} ({direction})", Qt.TextElideMode.ElideRight,
                                                  self.width() - 8)
@@ -145,13 +146,13 @@ class TrajectoryChart(QWidget):
             fraction = (value - self.low) / ((self.high - self.low) or 1)
             return QPointF(plot.left() + plot.width() * month / span, plot.bottom() - plot.height() * fraction)
 
-        grid = QPen(QColor("#e3e6ea"))
+        grid = QPen(QColor(theme.GRID))
         for step in range(5):
             value = self.low + (self.high - self.low) * step / 4
             y = point(0, value).y()
             painter.setPen(grid)
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-            painter.setPen(QColor("#555"))
+            painter.setPen(QColor(theme.MUTED))
             painter.drawText(QRectF(0, y - 8, left - 6, 16),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:g}")
         for month in self.months:
@@ -188,17 +189,16 @@ class OptionPanel(QFrame):
         self.option = option
         colour = OPTION_COLOUR[option].name()
         self.setObjectName("option")
-        self.setStyleSheet(f"#option {{ border: 2px solid {colour}; border-radius: 6px; background: white; }}")
+        self.setStyleSheet(f"#option {{ border: 2px solid {colour}; border-radius: 6px; background: {theme.PAPER}; }}")
         layout = QVBoxLayout(self)
-        title = QLabel(f"<span style='font-size:14pt; font-weight:bold; color:{colour}'>"
-                       f"{tr(OPTION_TITLE[option])}</span>"
-                       f" <span style='color:#555'>— {tr(OPTION_SUBTITLE[option])}</span>")
+        title = QLabel(theme.span(tr(OPTION_TITLE[option]), colour, theme.TITLE_PT, bold=True)
+                       + " " + theme.span(f"— {tr(OPTION_SUBTITLE[option])}", theme.MUTED))
         title.setWordWrap(True)
         layout.addWidget(title)
         self.numbers = QLabel()
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
         self.numbers.setWordWrap(True)
-        self.numbers.setStyleSheet("font-size: 11pt;")
+        self.numbers.setStyleSheet(theme.css(points=theme.NUMBERS_PT))
         self.numbers.setAccessibleName(tr(OPTION_TITLE[option]))
         layout.addWidget(self.numbers)
         row = QHBoxLayout()
@@ -207,14 +207,14 @@ class OptionPanel(QFrame):
         row.addWidget(self.icons, 0, Qt.AlignmentFlag.AlignTop)
         self.icon_text = QLabel()
         self.icon_text.setWordWrap(True)
-        self.icon_text.setStyleSheet("font-size: 10.5pt;")
+        self.icon_text.setStyleSheet(theme.css(points=theme.SMALL_PT))
         self.icon_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         row.addWidget(self.icon_text, 1)
         layout.addLayout(row)
         self.extra = QLabel()
         self.extra.setWordWrap(True)
         self.extra.setTextFormat(Qt.TextFormat.RichText)
-        self.extra.setStyleSheet("font-size: 10pt;")
+        self.extra.setStyleSheet(theme.css(points=theme.NOTE_PT))
         layout.addWidget(self.extra)
         layout.addStretch()
 
@@ -224,7 +224,7 @@ class OptionPanel(QFrame):
             for month, value in ((3, outcome.month3), (12, outcome.month12)):
                 rows.append(f"<tr><td>{name} {month} {tr('mnd')}</td>"
                             f"<td align='right'>&nbsp;&nbsp;<b>{number(value.mean, outcome.high)}</b></td>"
-                            f"<td style='color:#555'>&nbsp;({number(value.p10, outcome.high)}–"
+                            f"<td style='color:{theme.MUTED}'>&nbsp;({number(value.p10, outcome.high)}–"
                             f"{number(value.p90, outcome.high)})</td></tr>")
         self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>")
         pain_count = round(prediction.pain.improvement_probability * 100)
@@ -287,13 +287,13 @@ class DecisionView(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background: #fdecea; color: #8c1d18; font-weight: bold; font-size: 12pt;"
-                                  " padding: 6px; border-radius: 4px;")
+        self.banner.setStyleSheet(theme.css(theme.ALERT_TEXT, theme.ALERT, theme.BODY_PT, bold=True,
+                                            extra="padding: 6px; border-radius: 4px"))
         self.banner.hide()
         outer.addWidget(self.banner)
         self.state = QLabel()
         self.state.setWordWrap(True)
-        self.state.setStyleSheet("font-size: 10pt;")
+        self.state.setStyleSheet(theme.css(points=theme.NOTE_PT))
         self.state.setTextFormat(Qt.TextFormat.RichText)
         self.state.setAccessibleName(tr("Voorspellingen"))
         outer.addWidget(self.state)
@@ -326,7 +326,7 @@ class DecisionView(QWidget):
         foot = QHBoxLayout()
         self.legend = QLabel()
         self.legend.setWordWrap(True)
-        self.legend.setStyleSheet("color: #444;")
+        self.legend.setStyleSheet(theme.css(theme.MUTED))
         foot.addWidget(self.legend, 1)
         self.card_button = QPushButton(tr("Modelkaart…"))
         self.card_button.setAccessibleName(tr("Modelkaart tonen"))
@@ -414,7 +414,7 @@ class DecisionView(QWidget):
                 widget.textChanged.connect(lambda text, n=column.name: self._set(n, text.strip() or None))
             widget.setAccessibleName(label)
             message = QLabel()
-            message.setStyleSheet("color: #b3261e;")
+            message.setStyleSheet(theme.css(theme.WRONG))
             message.setWordWrap(True)
             message.hide()
             box = QVBoxLayout()
@@ -478,8 +478,7 @@ class DecisionView(QWidget):
                  if note.code not in ("synthetic", "imputed")]
         if prediction.imputed:
             names = ", ".join(tr(FIELD_LABELS.get(name, name)).split(" (")[0] for name in prediction.imputed)
-            notes.append(f"<span style='color:#555'>"
-                         f"{tr('Onbekend, dus geschat uit de overige gegevens')}: {names}.</span>")
+            notes.append(theme.span(f"{tr('Onbekend, dus geschat uit de overige gegevens')}: {names}.", theme.MUTED))
         self.state.setText(" ".join(notes))
         self.state.setVisible(bool(notes))
         for option, panel in self.panels.items():

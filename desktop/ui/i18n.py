@@ -10,6 +10,19 @@ import datetime as dt
 
 ENGLISH = {
     "Patiënt": "Patient",
+    "de verzekeraar": "the insurer",
+    "Het contract met {insurer} voor {bundle} is geëindigd op {date}: patiënten van deze verzekeraar "
+    "komen niet meer in aanmerking. Meld het aan IT als het contract is verlengd.":
+        "The contract with {insurer} for {bundle} ended on {date}: this insurer's patients are no longer "
+        "eligible. Tell IT if the contract has been renewed.",
+    "Het contract met {insurer} voor {bundle} eindigt vandaag ({date}). Vanaf morgen komen patiënten "
+    "van deze verzekeraar niet meer in aanmerking, tenzij IT het verlengde contract invoert.":
+        "The contract with {insurer} for {bundle} ends today ({date}). From tomorrow this insurer's patients "
+        "are no longer eligible, unless IT enters the renewed contract.",
+    "Het contract met {insurer} voor {bundle} eindigt op {date} (over {days} dagen). Daarna komen "
+    "patiënten van deze verzekeraar niet meer in aanmerking, tenzij IT het verlengde contract invoert.":
+        "The contract with {insurer} for {bundle} ends on {date} (in {days} days). After that this insurer's "
+        "patients are no longer eligible, unless IT enters the renewed contract.",
     "Verzekering & bundel": "Insurance & bundle",
     "Uitleg": "Explanation",
     "Samen beslissen": "Shared decision",

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.config import APP_NAME
 from desktop.core.states import ModelState
-from desktop.ui import i18n
+from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
 from desktop.ui.i18n import tr
 
@@ -112,12 +112,14 @@ class MainWindow(QMainWindow):
         self.header = QLabel()
         self.header.setAccessibleName("Patiëntgegevens")
         self.header.setTextFormat(Qt.TextFormat.RichText)
-        self.header.setStyleSheet("background: #eef3f8; padding: 8px; border-radius: 4px; font-size: 12pt;")
+        self.header.setStyleSheet(theme.css(background=theme.HEADER, points=theme.BODY_PT,
+                                            extra="padding: 8px; border-radius: 4px"))
         outer.addWidget(self.header)
         self.notice_banner = QLabel()
         self.notice_banner.setAccessibleName(tr("Melding voor IT"))
         self.notice_banner.setWordWrap(True)
-        self.notice_banner.setStyleSheet("background: #fff4d6; color: #5c3c00; padding: 8px; border-radius: 4px;")
+        self.notice_banner.setStyleSheet(theme.css(theme.NOTICE_TEXT, theme.NOTICE,
+                                                   extra="padding: 8px; border-radius: 4px"))
         self._render_notices()
         outer.addWidget(self.notice_banner)
 
@@ -126,7 +128,8 @@ class MainWindow(QMainWindow):
         self.step_list.setAccessibleName(tr("Stappen"))
         self.step_list.setFixedWidth(240)
         self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.step_list.setStyleSheet("QListWidget { font-size: 12pt; } QListWidget::item { padding: 8px; }")
+        self.step_list.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
+                                     "QListWidget::item { padding: 8px; }")
         self.pages = QStackedWidget()
         self.steps = []
         for number, cls in enumerate((PatientStep, InsuranceStep, ExplanationStep, DecisionStep, InclusionStep), 1):
@@ -234,9 +237,12 @@ class MainWindow(QMainWindow):
         self.header.setText(" &nbsp;·&nbsp; ".join(parts))
 
     def _render_notices(self) -> None:
-        """A contract that ends soon (or has ended) is shown to everyone, so IT hears of it in time."""
-        notices = self.services.admin_notices()
-        self.notice_banner.setText("\n".join(f"{tr('Let op')}: {notice}" for notice in notices))
+        """A contract that ends soon (or has ended) is shown to everyone, so IT hears of it in
+        time: in the window's language and in words for the consultation room; which file
+        and key IT must update are in the self-test and `validate-bundles`."""
+        notices = [contract_end_text(end) for end in self.services.contract_ends()]
+        notices += [f"{tr('Let op')}: {notice}" for notice in self.services.settings.notices]
+        self.notice_banner.setText("\n".join(notices))
         self.notice_banner.setVisible(bool(notices))
 
     def _render_status(self) -> None:
@@ -319,3 +325,19 @@ class MainWindow(QMainWindow):
         self._build()
         self.steps[3].set_model_state(self.model_state, self.model_detail)
         self.go_to(start_step)
+
+
+def contract_end_text(end) -> str:
+    """A contract end (desktop.core.bundles.ContractEnd) for the people in the room."""
+    values = {"insurer": end.contract.insurer or tr("de verzekeraar"), "bundle": end.bundle.name.get(i18n.language()),
+              "date": end.contract.end.strftime("%d-%m-%Y"), "days": end.days_left}
+    if end.ended:
+        text = tr("Het contract met {insurer} voor {bundle} is geëindigd op {date}: patiënten van deze verzekeraar "
+                  "komen niet meer in aanmerking. Meld het aan IT als het contract is verlengd.")
+    elif end.days_left == 0:
+        text = tr("Het contract met {insurer} voor {bundle} eindigt vandaag ({date}). Vanaf morgen komen patiënten "
+                  "van deze verzekeraar niet meer in aanmerking, tenzij IT het verlengde contract invoert.")
+    else:
+        text = tr("Het contract met {insurer} voor {bundle} eindigt op {date} (over {days} dagen). Daarna komen "
+                  "patiënten van deze verzekeraar niet meer in aanmerking, tenzij IT het verlengde contract invoert.")
+    return text.format(**values)

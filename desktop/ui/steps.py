@@ -36,11 +36,12 @@ from desktop.core.handout import explanation_html
 from desktop.core.identifiers import shipped_uzovi_table
 from desktop.core.states import ModelState
 from desktop.services import Services
+from desktop.ui import theme
 from desktop.ui.i18n import language, local_datetime, tr
 
 STATUS_TEXT = {ELIGIBLE: "Komt in aanmerking", NOT_ELIGIBLE: "Komt niet in aanmerking",
                NEEDS_INFORMATION: "Informatie nodig"}
-STATUS_COLOUR = {ELIGIBLE: "#1b7f3b", NOT_ELIGIBLE: "#b3261e", NEEDS_INFORMATION: "#a15c00"}
+STATUS_COLOUR = {ELIGIBLE: theme.GOOD, NOT_ELIGIBLE: theme.WRONG, NEEDS_INFORMATION: theme.ATTENTION}
 RULE_MARK = {PASS: "✔", FAIL: "✖"}
 
 
@@ -48,9 +49,9 @@ def status_label(decision: Decision | None, consultation: Consultation | None = 
     """The bundle status in words and colour; once saved, the inclusion itself."""
     if consultation is not None and consultation.registered:
         end = dt.date.fromisoformat(consultation.registered["end_date"]).strftime("%d-%m-%Y")
-        return f"{tr('Geïncludeerd')} {tr('t/m')} {end}", "#1b7f3b"
+        return f"{tr('Geïncludeerd')} {tr('t/m')} {end}", theme.GOOD
     if decision is None:
-        return tr("Nog niet beoordeeld"), "#555555"
+        return tr("Nog niet beoordeeld"), theme.MUTED
     return tr(STATUS_TEXT[decision.status]), STATUS_COLOUR[decision.status]
 
 
@@ -59,7 +60,7 @@ class FieldMessage(QLabel):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setStyleSheet("color: #b3261e;")
+        self.setStyleSheet(theme.css(theme.WRONG))
         self.setWordWrap(True)
         self.hide()
 
@@ -230,7 +231,7 @@ class InsuranceStep(Step):
         right = QWidget()
         column = QVBoxLayout(right)
         heading = QLabel(tr("Beoordeling"))
-        heading.setStyleSheet("font-weight: bold; font-size: 15pt;")
+        heading.setStyleSheet(theme.css(points=theme.HEADING_PT, bold=True))
         column.addWidget(heading)
         self.status = QLabel()
         self.status.setAccessibleName(tr("Beoordeling"))
@@ -239,7 +240,8 @@ class InsuranceStep(Step):
         self.rules.setAccessibleName("Inclusieregels")
         self.rules.setWordWrap(True)
         self.rules.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.rules.setStyleSheet("QListWidget { font-size: 12pt; } QListWidget::item { padding: 4px; }")
+        self.rules.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
+                                 "QListWidget::item { padding: 4px; }")
         column.addWidget(self.rules, 1)
         layout.addWidget(right, 1)
 
@@ -305,12 +307,12 @@ class InsuranceStep(Step):
         if matching >= 0 and matching != self.insurer.currentIndex():
             self.insurer.setCurrentIndex(matching)
         text, colour = status_label(decision, self.consultation)
-        self.status.setText(f"<span style='font-size:18pt; color:{colour}; font-weight:bold'>{text}</span>")
+        self.status.setText(theme.span(text, colour, theme.STATUS_PT, bold=True))
         self.rules.clear()
         for rule in decision.rules if decision else ():
             mark = RULE_MARK.get(rule.outcome, "?")
             item = QListWidgetItem(f"{mark}  {rule.reason.get(language())}")
-            colour = {PASS: "#1b7f3b", FAIL: "#b3261e"}.get(rule.outcome, "#a15c00")
+            colour = {PASS: theme.GOOD, FAIL: theme.WRONG}.get(rule.outcome, theme.ATTENTION)
             item.setForeground(QColor(colour))
             item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{rule.outcome}: {rule.reason.get(language())}")
             self.rules.addItem(item)
@@ -345,7 +347,7 @@ class ExplanationStep(Step):
         self.view = QTextBrowser()
         self.view.setAccessibleName("Uitleg voor de patiënt")
         font = QFont(self.view.font())
-        font.setPointSize(16)
+        font.setPointSize(theme.PREVIEW_PT)
         self.view.setFont(font)
         layout.addWidget(self.view, 1)
         self.notice = QLabel()
@@ -385,7 +387,7 @@ class ExplanationStep(Step):
         printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
         document = QTextDocument()
         font = QFont(self.view.font())
-        font.setPointSize(12)
+        font.setPointSize(theme.BODY_PT)
         document.setDefaultFont(font)
         document.setHtml(self.html(printed=True))
         document.print_(printer)
@@ -484,7 +486,7 @@ class InclusionStep(Step):
         text, colour = status_label(decision, self.consultation)
         registered = self.consultation.registered
         reasons = "".join(f"<li>{r}</li>" for r in decision.reasons(language())) if decision and not registered else ""
-        self.summary.setText(f"<span style='font-size:14pt; color:{colour}'><b>{text}</b></span><ul>{reasons}</ul>")
+        self.summary.setText(theme.span(f"<b>{text}</b>", colour, theme.TITLE_PT) + f"<ul>{reasons}</ul>")
         self.save_button.setEnabled(decision is not None and decision.status == ELIGIBLE and not registered)
 
     def save(self) -> None:
@@ -499,20 +501,20 @@ class InclusionStep(Step):
             problems = {p.field: p.message for p in error.problems}
             self.show_problems(problems)
             elsewhere = [f"{k}: {v}" for k, v in problems.items() if k not in self.messages]
-            self.result.setText("<span style='color:#b3261e'>Niet opgeslagen. Controleer de velden"
+            self.result.setText(f"<span style='color:{theme.WRONG}'>Niet opgeslagen. Controleer de velden"
                                 + (": " + "; ".join(elsewhere) if elsewhere else ".") + "</span>")
             return
         except NotEligible as refused:
-            self.result.setText("<span style='color:#b3261e'>Niet opgeslagen: "
+            self.result.setText(f"<span style='color:{theme.WRONG}'>Niet opgeslagen: "
                                 + "; ".join(refused.decision.reasons(language())) + "</span>")
             return
         except store.FAULTS as error:  # disk full, read-only, locked …
             fault = store.describe(error, self.services.registry.path)
-            self.result.setText(f"<span style='color:#b3261e'>{tr('Niet opgeslagen')}: "
+            self.result.setText(f"<span style='color:{theme.WRONG}'>{tr('Niet opgeslagen')}: "
                                 f"{html.escape(fault.text(language()))}</span>")
             return
         self.show_problems({})
         self.consultation.registered = record
-        self.result.setText(f"<span style='color:#1b7f3b; font-size:14pt'><b>{tr('Geregistreerd')}</b></span> "
-                            f"— {record['inclusion_date']} t/m {record['end_date']}<br>id {record['id']}")
+        self.result.setText(theme.span(f"<b>{tr('Geregistreerd')}</b>", theme.GOOD, theme.TITLE_PT)
+                            + f" — {record['inclusion_date']} t/m {record['end_date']}<br>id {record['id']}")
         self.saved.emit(record)

@@ -12,6 +12,7 @@ import datetime as dt
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.syncing import Backoff
+from desktop.ui import theme
 from desktop.ui.background import Operations
 from desktop.ui.i18n import local_datetime, tr
 
@@ -97,23 +98,24 @@ class SyncController(QObject):
         status = self.status
         queue = f"{pending} {tr('te verzenden')}"
         if status is None:
-            return f"{tr('Synchronisatie')}: {tr('controleren…')} · {queue}", "#555"
+            return f"{tr('Synchronisatie')}: {tr('controleren…')} · {queue}", theme.MUTED
         last = _time(status.last_sync) or tr("nooit")
         if status.auth_problem:
-            return f"{tr('Synchronisatie gestopt')}: {status.auth_problem} · {queue}", "#b00020"
+            return f"{tr('Synchronisatie gestopt')}: {status.auth_problem} · {queue}", theme.WRONG
         if not status.configured:
-            return f"{tr('Alleen lokaal (geen server ingesteld)')} · {queue}", "#555"
+            return f"{tr('Alleen lokaal (geen server ingesteld)')} · {queue}", theme.MUTED
         if not status.enrolled:
-            return f"{tr('Niet aangemeld bij de server')} · {queue}", "#b06000"
+            return f"{tr('Niet aangemeld bij de server')} · {queue}", theme.ATTENTION
         if self.running:
-            return f"{tr('Synchroniseren…')} · {queue}", "#555"
+            return f"{tr('Synchroniseren…')} · {queue}", theme.MUTED
         if status.upgrade_problem:
-            return f"{tr('Bijwerken nodig')}: {status.upgrade_problem} · {queue}", "#b00020"
+            return f"{tr('Bijwerken nodig')}: {status.upgrade_problem} · {queue}", theme.WRONG
         if status.error:
             wait = self.timer.remainingTime() // 1000 if self.timer.isActive() else None
             retry = f" · {tr('nieuwe poging over')} {wait} s" if wait is not None and wait >= 0 else ""
-            return f"Offline: {status.error} · {queue} · {tr('laatste synchronisatie')}: {last}{retry}", "#b06000"
-        return f"Online · {queue} · {tr('laatste synchronisatie')}: {last}", "#1b5e20"
+            text = f"Offline: {status.error} · {queue} · {tr('laatste synchronisatie')}: {last}{retry}"
+            return text, theme.ATTENTION
+        return f"Online · {queue} · {tr('laatste synchronisatie')}: {last}", theme.GOOD
 
 
 def _time(value: str | None) -> str | None:

@@ -29,6 +29,7 @@ from desktop import store
 from desktop.core.identifiers import mask_bsn
 from desktop.registry import InvalidChange
 from desktop.services import Services
+from desktop.ui import theme
 from desktop.ui.i18n import language, tr
 
 FILTERS = (("Vandaag", "today"), ("Niet verzonden", "unsent"), ("Afgewezen of dubbel", "problems"), ("Alles", "all"))
@@ -85,7 +86,7 @@ class Worklist(QWidget):
                 item = QTableWidgetItem(value or "")
                 item.setData(Qt.ItemDataRole.UserRole, record["id"])
                 if problem:
-                    item.setForeground(QColor("#b3261e"))
+                    item.setForeground(QColor(theme.WRONG))
                 self.table.setItem(row, column, item)
         has_rows = bool(records)
         self.withdraw_button.setEnabled(has_rows)
@@ -161,7 +162,7 @@ class CorrectionDialog(QDialog):
         self.reason.setAccessibleName(tr("Reden"))
         form.addRow(tr("Reden"), self.reason)
         self.message = QLabel()
-        self.message.setStyleSheet("color: #b3261e;")
+        self.message.setStyleSheet(theme.css(theme.WRONG))
         form.addRow(self.message)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept_if_valid)

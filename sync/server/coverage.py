@@ -95,14 +95,14 @@ def read_coverage_csv(path: Path) -> list[dict]:
             continue
         bsn, birth_text, uzovi, insurer, valid_from, valid_to = (value.strip() for value in values)
         line_problems = []
-        if not re.fullmatch(r"\d{9}", bsn) or not stdnum_bsn.is_valid(bsn):
+        if not re.fullmatch(r"[0-9]{9}", bsn) or not stdnum_bsn.is_valid(bsn):
             line_problems.append("bsn: geen geldig BSN (9 cijfers, 11-proef)")
         birth_date = _date(birth_text, "birth_date", line_problems, required=True)
         if birth_date and not EARLIEST_BIRTH_DATE <= birth_date <= dt.date.today():
             line_problems.append("birth_date: ligt in de toekomst of vóór 1890")
         elif birth_date and bsn in born and born[bsn][0] != birth_date:
             line_problems.append(f"birth_date: verschilt van die op regel {born[bsn][1]} voor dezelfde bsn")
-        if not re.fullmatch(r"\d{1,4}", uzovi):
+        if not re.fullmatch(r"[0-9]{1,4}", uzovi):
             line_problems.append("uzovi: moet een UZOVI-code van 4 cijfers zijn")
         if len(insurer) > 200:
             line_problems.append("insurer: is te lang (hoogstens 200 tekens)")
@@ -130,7 +130,7 @@ def _date(text: str, field: str, problems: list[str], required: bool) -> dt.date
             problems.append(f"{field}: ontbreekt")
         return None
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:

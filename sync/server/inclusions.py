@@ -261,13 +261,20 @@ def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
     for start in range(0, len(bsns), CHUNK):
         query = (select(c.id, c.bundle, c.bsn, c.condition, c.episode_side, c.inclusion_date, c.end_date, c.location,
                         t.devices.c.organisation)
-                 .select_from(t.inclusions.outerjoin(t.devices, t.devices.c.id == c.owner_device))
+                 .select_from(_with_owner())
                  .where(c.bsn.in_(bsns[start:start + CHUNK]), c.status == ACCEPTED, c.state == REGISTERED))
         for row in batch.tx.conn.execute(query):
             key = (row.bundle, row.bsn, row.condition, row.episode_side)
             if key in keys:
                 batch.episodes.setdefault(key, {})[row.id] = _Episode(row.id, row.inclusion_date, row.end_date,
                                                                       row.location, row.organisation)
+
+
+def _with_owner():
+    """Inclusions joined to the device that owns them (the first pusher; before migration
+    0009 the column was empty and the pusher stands in, as in `_load_known`)."""
+    c = t.inclusions.c
+    return t.inclusions.outerjoin(t.devices, t.devices.c.id == func.coalesce(c.owner_device, c.pushed_by))
 
 
 def _keys(batch: _Batch, record: InclusionRecord) -> list[tuple[str, str, str, str]]:
@@ -284,7 +291,7 @@ def _overlap(batch: _Batch, record: InclusionRecord) -> _Episode | None:
 def _duplicate_of(batch: _Batch, inclusion_id: str) -> DuplicateOf | None:
     c = t.inclusions.c
     row = batch.tx.conn.execute(select(c.id, c.inclusion_date, c.end_date, c.location, t.devices.c.organisation)
-                                .select_from(t.inclusions.outerjoin(t.devices, t.devices.c.id == c.owner_device))
+                                .select_from(_with_owner())
                                 .where(c.id == inclusion_id)).first()
     return _told(batch, _Episode(row.id, row.inclusion_date, row.end_date, row.location, row.organisation)) \
         if row else None

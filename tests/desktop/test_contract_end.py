@@ -153,6 +153,28 @@ def test_the_window_shows_the_banner_only_while_a_contract_ends_soon(qtbot, serv
     qtbot.waitExposed(window)
     assert window.notice_banner.isVisible() == shown
     if shown:
-        assert "over 12 dagen" in window.notice_banner.text() and "hand-wrist" in window.notice_banner.text()
+        text = window.notice_banner.text()
+        ends = (dt.date.today() + dt.timedelta(days=12)).strftime("%d-%m-%Y")
+        assert "over 12 dagen" in text and ends in text and "Zilveren Kruis" in text
+        assert ".toml" not in text and "[[contracts]]" not in text  # the file to edit is IT's, in the self-test
     else:
         assert window.notice_banner.text() == ""
+
+
+@pytest.mark.parametrize("services_ending_in", [12], indirect=True)
+def test_the_english_window_tells_of_the_contract_end_in_english(qtbot, services_ending_in):
+    pytest.importorskip("PySide6")
+    from desktop.ui import i18n
+    from desktop.ui.main_window import MainWindow
+
+    window = MainWindow(services_ending_in, load_models=False, background_sync=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.set_language("en")  # as from the Language menu
+        text = window.notice_banner.text()
+    finally:
+        i18n.set_language("nl")
+    assert "ends on" in text and "in 12 days" in text and "Zilveren Kruis" in text
+    for dutch in ("eindigt", "verzekeraar", "aanmerking", "contract met"):
+        assert dutch not in text

@@ -45,10 +45,19 @@ def test_every_single_digit_typo_of_a_valid_bsn_is_caught_when_the_11_proef_fail
                     validate_bsn(candidate)
 
 
+def test_full_width_digits_from_an_input_method_become_plain_digits():
+    assert validate_bsn("１２３４５６７８２") == "123456782"
+    assert validate_uzovi("３３１１") == "3311" and validate_agb("０１２３４５６７") == "01234567"
+    with pytest.raises(InvalidField, match="UZOVI"):
+        validate_uzovi("٣٣١١")
+
+
 @pytest.mark.parametrize("number, message", [
     ("12345678", "precies 9 cijfers"),     # stdnum would zero-pad this to a valid-looking number
     ("1234567820", "precies 9 cijfers"),
     ("12345678a", "alleen cijfers"),
+    ("١٢٣٤٥٦٧٨٢", "alleen cijfers"),  # Arabic-Indic digits: int() reads them, the 11-proef passes
+    ("१२३४५६७८२", "alleen cijfers"),  # Devanagari
     ("", "ontbreekt"),
     (None, "ontbreekt"),
     (123456782.0, "reeks cijfers"),

@@ -84,3 +84,17 @@ def test_a_changed_model_file_fails_the_model_check(tmp_path):
     assert result.returncode == 1
     [failure] = lines_marked(result.stdout, "FOUT  Voorspellingsmodellen")
     assert target.name in failure
+
+
+def test_the_settings_check_shows_what_was_set_and_warns_about_ignored_lines(tmp_path):
+    config_file = tmp_path / "config.toml"
+    config_file.write_text('location = "Utrecht"\nproxy = "http://kliniek:geheim@proxy.example:8080"\n',
+                           encoding="utf-8")
+    result = self_test("--no-window", "--config", config_file, "--data-dir", tmp_path / "data")
+    [settings] = lines_marked(result.stdout, "OK    Instellingen")
+    assert "location = Utrecht" in settings and "proxy = http://kliniek:***@proxy.example:8080" in settings
+    assert "geheim" not in result.stdout + result.stderr
+    config_file.write_text('location = "Utrecht"\nclinic_agb = "01234567"\n', encoding="utf-8")
+    again = self_test("--no-window", "--config", config_file, "--data-dir", tmp_path / "data")
+    [warning] = lines_marked(again.stdout, "LET OP  Instellingen")
+    assert "'clinic_agb' wordt genegeerd" in warning and "server" in warning

@@ -77,6 +77,15 @@ DIAGNOSIS_IN = {"hand-wrist": "G56.0", "hip-fracture": "S72.0", "stockholm-hip-k
                 "claudication": "I73.9", "colon-cancer": "C18.2", "stroke-chain": "I63.9"}
 assert set(DIAGNOSIS_IN) == set(REPORT.bundles), "a new shipped bundle needs a diagnosis here"
 
+# Digits of other scripts, which int() and regex \\d read as numbers: full-width and
+# mathematical digits (NFKC makes them 0-9), Arabic-Indic, Devanagari and Bengali (it does not)
+OTHER_ZEROS = st.sampled_from([0xFF10, 0x1D7CE, 0x660, 0x966, 0x9E6])
+
+
+def in_other_digits(digits: str):
+    return OTHER_ZEROS.map(lambda zero: "".join(chr(zero + int(c)) for c in digits))
+
+
 # For each field: values at and beyond the edges of the contract, valid ones among them.
 EDGES = {
     "bundle": st.sampled_from(["knie-2030", "hand-wrist"]),
@@ -85,10 +94,11 @@ EDGES = {
                             st.sampled_from(["0001-01-01", "2030-01-01"])),
     "diagnosis": st.sampled_from(["G56.0", "M18.1", "M18.9", "M16", "M17.1", "S72.0", "X", "G56"]),
     "side": st.sampled_from(["L", "R", "both", None, "x", "links en rechts"]),
-    "insurer_uzovi": st.sampled_from(["3311", "0000", "3343", "33a1", None]),
-    "bsn": st.sampled_from(["123456789", "12345678"]),
+    "insurer_uzovi": st.one_of(st.sampled_from(["3311", "0000", "3343", "33a1", None]), in_other_digits("3311")),
+    "bsn": st.one_of(st.sampled_from(["123456789", "12345678"]),
+                     st.builds(lambda: next(UNIQUE_BSNS)).flatmap(in_other_digits)),
     "name": text_field(),
-    "clinician_agb": st.sampled_from(["1234", None, "012345678"]),
+    "clinician_agb": st.one_of(st.sampled_from(["1234", None, "012345678"]), in_other_digits("01234567")),
     "location": text_field(),
     "explained_by": text_field(),
     "agreed": st.sampled_from([False, None, "ja"]),
@@ -194,13 +204,22 @@ def test_the_generator_reaches_both_verdicts_and_the_old_mismatches(registry):
             "handout_printed": False, "initial_treatment": None, "insurer_source": None}
     both = device_record(registry, dict(base, bsn=next(UNIQUE_BSNS)), None)
     assert both is not None and both["side"] == "both" and server_accepts_in_process(both)
+    arabic_indic_bsn = "".join(chr(0x660 + int(c)) for c in next(UNIQUE_BSNS))
     for changes, withdrawal in (({"name": "J.\x00Jansen"}, None), ({"explained_at": "gisteren"}, None),
-                                ({"name": "\ud800"}, None), ({}, "r" * 2001)):
+                                ({"name": "\ud800"}, None), ({}, "r" * 2001), ({"insurer_uzovi": "٣٣١١"}, None)):
         data = dict(base, bsn=next(UNIQUE_BSNS), **changes)
         assert device_record(registry, data, withdrawal) is None, changes
         assert not server_accepts_in_process(hostile_record(data, withdrawal)), changes
     long_reason = device_record(registry, dict(base, bsn=next(UNIQUE_BSNS)), "r" * 2000)
     assert long_reason is not None and server_accepts_in_process(long_reason)
+    # other scripts' digits pass the 11-proef through int(); the server takes only 0-9
+    assert device_record(registry, dict(base, bsn=arabic_indic_bsn), None) is None
+    assert not server_accepts_in_process(hostile_record(dict(base, bsn=arabic_indic_bsn), None))
+    plain = next(UNIQUE_BSNS)
+    full_width = device_record(registry, dict(base, bsn="".join(chr(0xFF10 + int(c)) for c in plain)), None)
+    assert full_width is not None and full_width["bsn"] == plain  # typed full-width: stored as plain digits
+    assert not server_accepts_in_process(hostile_record(dict(base, bsn=full_width["bsn"].translate(
+        {ord(str(n)): 0xFF10 + n for n in range(10)})), None))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -41,7 +41,10 @@ def test_a_bad_line_is_reported_by_number_and_nothing_is_imported(server, tmp_pa
                  f"{C},{BIRTH_DATE},3311,Zilveren Kruis,2025-02-30,\n"
                  f"{C},,3311,Zilveren Kruis,2025-01-01,\n"
                  f"{B},2999-01-01,3311,Zilveren Kruis,2026-01-01,\n"
-                 f"{A},1960-05-05,3311,Zilveren Kruis,2026-01-01,\n")
+                 f"{A},1960-05-05,3311,Zilveren Kruis,2026-01-01,\n"
+                 f"{A.translate({ord(str(n)): 0xFF10 + n for n in range(10)})},{BIRTH_DATE},3311,Zilveren Kruis,"
+                 "2025-01-01,\n"
+                 f"{C},{BIRTH_DATE},٣٣١١,CZ,2025-01-01,\n")
     result = server.admin("import-coverage", str(path), check=False)
     assert result.returncode == 2
     assert result.stderr.startswith("fout: ")
@@ -52,6 +55,7 @@ def test_a_bad_line_is_reported_by_number_and_nothing_is_imported(server, tmp_pa
     assert "regel 6: birth_date: ontbreekt" in result.stderr
     assert "regel 7: birth_date: ligt in de toekomst" in result.stderr
     assert "regel 8: birth_date: verschilt van die op regel 2" in result.stderr
+    assert "regel 9: bsn" in result.stderr and "regel 10: uzovi" in result.stderr  # other scripts' digits
     assert "123456789" not in result.stderr and A not in result.stderr
     assert server.enroll().lookup(A).json()["found"] is False  # line 2 was fine, but nothing was imported
 

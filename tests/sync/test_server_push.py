@@ -132,6 +132,23 @@ def test_a_rejected_record_does_not_fail_the_batch_and_names_the_field(server):
     assert "123456789" not in " ".join(reasons)  # a reason never repeats the BSN
 
 
+def test_digits_of_other_scripts_are_no_bsn_uzovi_or_agb(server):
+    """int() reads "４" and "٤" as 4, so such a BSN passes the 11-proef; stored, it would
+    not equal the same BSN in plain digits and would slip past the duplicate check."""
+    client = server.enroll()
+    plain = BSNS[17]
+    client.push_ok([record(plain)])
+    full_width = plain.translate({ord(str(n)): 0xFF10 + n for n in range(10)})
+    arabic_indic = plain.translate({ord(str(n)): 0x660 + n for n in range(10)})
+    results = client.push_ok([record(full_width), record(arabic_indic), record(BSNS[18], insurer_uzovi="３３１１"),
+                              record(BSNS[19], clinician_agb="٠١٢٣٤٥٦٧")])
+    assert [r["result"] for r in results] == ["rejected"] * 4
+    assert [r["code"] for r in results] == ["invalid_record"] * 4
+    assert "bsn" in results[0]["reason"] and "insurer_uzovi" in results[2]["reason"]
+    assert "clinician_agb" in results[3]["reason"]
+    assert client.push_ok([record(plain)])[0]["result"] == "duplicate"  # the real one is still caught
+
+
 def test_a_malformed_envelope_is_a_clear_json_error(server):
     client = server.enroll()
     for body, status in ((b"{", 400), (b"[]", 422), (b'{"records": 5}', 422), (b'{"records": [], "x": 1}', 422),
