@@ -178,4 +178,4 @@ class UnreadableBody(InvalidBody):
     status = 400
 
 
-__all__ = ["router", "AccessDenied", "InvalidBody", "UnreadableBody"]
+__all__ = ["AccessDenied", "InvalidBody", "UnreadableBody", "router"]

@@ -27,9 +27,9 @@ from sync.server import SERVER_VERSION
 from sync.server.api import InvalidBody, client_address, router
 from sync.server.config import Settings
 from sync.server.devices import AccessDenied
-from sync.server.refused import Flusher, RefusedRequests
 from sync.server.errors import describe_validation_error
 from sync.server.ratelimit import RateLimited
+from sync.server.refused import Flusher, RefusedRequests
 from sync.server.storage import DatabaseUnavailable, Storage
 
 log = logging.getLogger("bundelassistent.server")
@@ -116,7 +116,7 @@ class Guard:
             deadline = deadline or loop.time() + timeout
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise BodyTooSlow(timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -229,4 +229,4 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings.from_environment())
 
 
-__all__ = ["create_app", "app_from_environment"]
+__all__ = ["app_from_environment", "create_app"]

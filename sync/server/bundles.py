@@ -48,7 +48,8 @@ def read_bundle_dir(folder: Path) -> list[BundleDefinition]:
             continue
         bundle_id, version, active = bundle.id, bundle.version, bundle.active
         if (bundle_id, version) in seen:
-            problems.append(f"{path.name}: id {bundle_id!r} versie {version!r} staat ook in {seen[(bundle_id, version)]}")
+            problems.append(f"{path.name}: id {bundle_id!r} versie {version!r} "
+                            f"staat ook in {seen[(bundle_id, version)]}")
             continue
         seen[(bundle_id, version)] = path.name
         found.append(BundleDefinition(id=bundle_id, version=version, toml=text, active=active))

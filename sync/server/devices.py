@@ -29,9 +29,16 @@ from typing import TypeVar
 
 from sqlalchemy import func, insert, select, update
 
-from sync.protocol import (ENROLL_RETRY_MINUTES, ERROR_DEVICE_REVOKED, ERROR_ENROLLMENT_CODE_EXPIRED,
-                           ERROR_ENROLLMENT_CODE_INVALID, ERROR_ENROLLMENT_CODE_USED, ERROR_UNAUTHORIZED,
-                           EnrollRequest, EnrollResponse)
+from sync.protocol import (
+    ENROLL_RETRY_MINUTES,
+    ERROR_DEVICE_REVOKED,
+    ERROR_ENROLLMENT_CODE_EXPIRED,
+    ERROR_ENROLLMENT_CODE_INVALID,
+    ERROR_ENROLLMENT_CODE_USED,
+    ERROR_UNAUTHORIZED,
+    EnrollRequest,
+    EnrollResponse,
+)
 from sync.server import ratelimit
 from sync.server import tables as t
 from sync.server.refused import RefusedRequests
@@ -240,7 +247,7 @@ def list_devices(storage: Storage) -> list[dict]:
         rows = [dict(row._mapping) for row in conn.execute(query)]
     for row in rows:
         if isinstance(row["last_seen"], str):  # SQLite: max() over the column loses its type
-            row["last_seen"] = dt.datetime.fromisoformat(row["last_seen"]).replace(tzinfo=dt.timezone.utc)
+            row["last_seen"] = dt.datetime.fromisoformat(row["last_seen"]).replace(tzinfo=dt.UTC)
         elif isinstance(row["last_seen"], dt.datetime) and row["last_seen"].tzinfo is None:
-            row["last_seen"] = row["last_seen"].replace(tzinfo=dt.timezone.utc)
+            row["last_seen"] = row["last_seen"].replace(tzinfo=dt.UTC)
     return rows

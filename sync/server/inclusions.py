@@ -29,6 +29,7 @@ is `rejected` with a `REJECT_*` code and audited under the patient.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -36,16 +37,30 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, func, select, update
-
 from stdnum.nl import bsn as stdnum_bsn
 
 from desktop.core.bundles import Bundle
 from desktop.core.eligibility import sides_overlap
 from desktop.core.fields import SIDES
-from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, REJECT_DEVICE_MISMATCH, REJECT_IMMUTABLE_FIELD,
-                           REJECT_INVALID_RECORD, REJECT_NOT_OWNER, REJECT_REVISION_CONFLICT, REJECT_REVISION_GAP,
-                           REJECT_RULE_FAILED, RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED, RESULT_UNCHANGED,
-                           DuplicateOf, InclusionRecord, InclusionSummary, PushResult)
+from sync.protocol import (
+    MAX_PUSH_RECORDS,
+    NIL_UUID,
+    REJECT_DEVICE_MISMATCH,
+    REJECT_IMMUTABLE_FIELD,
+    REJECT_INVALID_RECORD,
+    REJECT_NOT_OWNER,
+    REJECT_REVISION_CONFLICT,
+    REJECT_REVISION_GAP,
+    REJECT_RULE_FAILED,
+    RESULT_ACCEPTED,
+    RESULT_DUPLICATE,
+    RESULT_REJECTED,
+    RESULT_UNCHANGED,
+    DuplicateOf,
+    InclusionRecord,
+    InclusionSummary,
+    PushResult,
+)
 from sync.server import rechecks
 from sync.server import tables as t
 from sync.server.devices import Device

@@ -95,7 +95,7 @@ class Flusher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="refused-requests", daemon=True)
 
-    def start(self) -> "Flusher":
+    def start(self) -> Flusher:
         self._thread.start()
         return self
 
