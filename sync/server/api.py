@@ -73,8 +73,8 @@ RATE_LIMITED = {429: {"model": p.ErrorBody, "description": "te veel verzoeken; p
                         **RATE_LIMITED})
 def enroll(body: p.EnrollRequest, request: Request) -> p.EnrollResponse:
     settings = request.app.state.settings
-    return devices.enroll(get_storage(request), body, client_address(request), Limit(settings.enroll_rate, settings.enroll_burst),
-                          request.app.state.refused)
+    limit = Limit(settings.enroll_rate, settings.enroll_burst)
+    return devices.enroll(get_storage(request), body, client_address(request), limit, request.app.state.refused)
 
 
 @router.post("/device/key", response_model=p.DeviceKeyReceipt, tags=["devices"], dependencies=versioned)

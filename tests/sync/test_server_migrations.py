@@ -117,7 +117,7 @@ def test_migration_0011_moves_the_counted_refusals_into_the_audit_log(fresh_data
         with storage.engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "0010")
-        minute = dt.datetime(2026, 11, 30, 9, 15, tzinfo=dt.timezone.utc)
+        minute = dt.datetime(2026, 11, 30, 9, 15, tzinfo=dt.UTC)
         with storage.engine.begin() as conn:
             conn.execute(text("INSERT INTO refused_requests (minute, source, action, outcome, count, last_at) "
                               "VALUES (:m, 'device:abc', 'coverage_lookup', 'rate_limited', 26, :m), "

@@ -39,7 +39,7 @@ refused_requests = sa.table(
 def _audit_row(row) -> dict:
     """The shape `RefusedRequests.flush` writes; a source `device:<id>` names the device."""
     device_id = row.source[len(DEVICE_PREFIX):] if row.source.startswith(DEVICE_PREFIX) else None
-    minute = row.minute if row.minute.tzinfo else row.minute.replace(tzinfo=dt.timezone.utc)  # SQLite: naive UTC
+    minute = row.minute if row.minute.tzinfo else row.minute.replace(tzinfo=dt.UTC)  # SQLite: naive UTC
     return {"at": row.minute, "system": SYSTEM_NAME, "device_id": device_id,
             "actor": row.source if device_id else "onbekend apparaat", "action": row.action,
             "object_type": "source", "object_id": row.source, "outcome": row.outcome,
