@@ -9,6 +9,7 @@ counts as missing until it is fixed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ class Consultation:
     intake: dict[str, Any] = field(default_factory=dict)  # predictor values for Samen beslissen
     registered: dict[str, Any] | None = None  # the inclusion saved in this consultation
 
-    def _case_data(self, drop: set[str] = frozenset()) -> dict:
+    def _case_data(self, drop: Collection[str] = frozenset()) -> dict:
         data = {key: (getattr(self, key) or None) for key in CASE_KEYS if key not in drop}
         data["facts"] = {k: v for k, v in self.facts.items() if f"facts.{k}" not in drop}
         return data

@@ -35,7 +35,8 @@ def read_bundle_dir(folder: Path) -> list[BundleDefinition]:
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise AdminError(f"{folder}: bevat geen *.toml-bestanden")
-    problems, found, seen = [], [], {}
+    problems, found = [], []
+    seen: dict[tuple[str, str], str] = {}  # (id, version) -> the file it came from
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
