@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import protocol as p
 from sync.server import SERVER_VERSION
-from sync.server.api import InvalidBody, router
+from sync.server.api import InvalidBody, client_address, router
 from sync.server.config import Settings
 from sync.server.devices import AccessDenied
 from sync.server.errors import describe_validation_error
@@ -160,10 +160,6 @@ def _openapi(app: FastAPI):
     return build
 
 
-def _source(request: Request) -> str:
-    return request.client.host if request.client else "onbekend"
-
-
 def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -184,8 +180,8 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
 
     @app.exception_handler(AccessDenied)
     async def access_denied(request: Request, error: AccessDenied):
-        if error.status == 401:  # enrolment refusals are rate-limited and audited by devices.enroll
-            request.app.state.refused.count(_source(request), error.action, error.code, error.device_id)
+        if error.status == 401:  # a refused enrolment code is audited by devices.enroll itself
+            request.app.state.refused.count(client_address(request), error.action, error.code, error.device_id)
         # close: the server does not read (or even receive) the body of a refused request
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
         return error_response(error.status, error.code, error.message, headers | {"Connection": "close"})

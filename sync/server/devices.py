@@ -39,8 +39,9 @@ from sync.protocol import (
     EnrollRequest,
     EnrollResponse,
 )
-from sync.server import ratelimit, refusals
+from sync.server import ratelimit
 from sync.server import tables as t
+from sync.server.refused import RefusedRequests
 from sync.server.storage import Storage, Transaction, utc_now
 
 T = TypeVar("T")
@@ -110,11 +111,11 @@ def create_enrollment_code(storage: Storage, location: str | None = None, valid_
 
 
 def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
-           limit: ratelimit.Limit | None = None) -> EnrollResponse:
+           limit: ratelimit.Limit | None = None, refused: RefusedRequests | None = None) -> EnrollResponse:
     """Claim a code and create a device with a fresh token, in one transaction.
 
     `source` is the client's address: at most `limit` attempts from it, successful or
-    not (more get RateLimited, counted in `refused_requests`, not audited one by one).
+    not (more get RateLimited, counted in `refused` and audited per minute, not one by one).
     A code claimed less than ENROLL_RETRY_MINUTES ago with the same retry key re-enrols
     that same device instead (`_reissue`).
     """
@@ -128,7 +129,6 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
             ratelimit.prune(tx)
             wait = ratelimit.take(tx, f"enroll:{source}", limit)
             if wait is not None:
-                refusals.count(tx, source, "enroll", "rate_limited")
                 return ratelimit.RateLimited(
                     f"Te veel koppelpogingen vanaf dit adres; probeer het over {wait} seconden opnieuw.", wait)
         codes = t.enrollment_codes
@@ -149,6 +149,8 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
         return EnrollResponse(device_id=device_id, token=token, server_time=tx.now)
 
     result = storage.write(work)
+    if isinstance(result, ratelimit.RateLimited) and refused is not None:
+        refused.count(source, "enroll", "rate_limited")  # after the transaction: a retried one counts once
     if isinstance(result, (AccessDenied, ratelimit.RateLimited)):
         raise result
     return result

@@ -235,14 +235,3 @@ rate_limits = Table(
     Column("tat", Float, nullable=False),
 )
 
-refused_requests = Table(
-    # refused requests counted per source, action, outcome and minute: noise cannot fill
-    # the audit log with a row per request (see refusals.py)
-    "refused_requests", metadata,
-    Column("minute", UTCDateTime, primary_key=True),
-    Column("source", String(100), primary_key=True),        # device:<id> or the client address
-    Column("action", String(50), primary_key=True),
-    Column("outcome", String(50), primary_key=True),
-    Column("count", Integer, nullable=False),
-    Column("last_at", UTCDateTime, nullable=False),
-)

@@ -99,3 +99,40 @@ def test_migration_0006_gives_existing_devices_the_default_organisation_and_shri
             assert conn.execute(text("SELECT birth_date FROM coverage")).scalar() is None
     finally:
         storage.dispose()
+
+
+def test_migration_0011_moves_the_counted_refusals_into_the_audit_log(fresh_database):
+    """The counts of `refused_requests` become aggregated audit rows, as the server now
+    writes them, and the table the application role could rewrite is gone."""
+    import datetime as dt
+    import json
+
+    from alembic import command
+    from sqlalchemy import inspect
+
+    storage = Storage(Settings.from_url(fresh_database))
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
+        with storage.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0010")
+        minute = dt.datetime(2026, 11, 30, 9, 15, tzinfo=dt.UTC)
+        with storage.engine.begin() as conn:
+            conn.execute(text("INSERT INTO refused_requests (minute, source, action, outcome, count, last_at) "
+                              "VALUES (:m, 'device:abc', 'coverage_lookup', 'rate_limited', 26, :m), "
+                              "(:m, '10.0.0.7', 'enroll', 'rate_limited', 21, :m)"),
+                         {"m": minute if storage.dialect == "postgresql" else minute.replace(tzinfo=None)})
+        storage.migrate()
+        assert "refused_requests" not in inspect(storage.engine).get_table_names()
+        with storage.read() as conn:
+            rows = conn.execute(text("SELECT device_id, actor, action, object_type, object_id, outcome, details "
+                                     "FROM audit_log ORDER BY object_id")).all()
+        assert [(r.device_id, r.actor, r.action, r.object_type, r.object_id, r.outcome) for r in rows] == [
+            (None, "onbekend apparaat", "enroll", "source", "10.0.0.7", "rate_limited"),
+            ("abc", "device:abc", "coverage_lookup", "source", "device:abc", "rate_limited")]
+        details = [json.loads(r.details) for r in rows]
+        assert [d["count"] for d in details] == [21, 26] and all(d["aggregated"] for d in details)
+        assert {d["minute"] for d in details} == {"2026-11-30T09:15:00+00:00"}
+    finally:
+        storage.dispose()
