@@ -20,14 +20,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from desktop import config  # noqa: E402
-from desktop.core.eligibility import Episode, evaluate  # noqa: E402
-from desktop.core.inputs import parse_case, parse_inclusion  # noqa: E402
-from desktop.registry import Actor  # noqa: E402
-from desktop.services import Services  # noqa: E402
-from helpers import inclusion, valid_bsns  # noqa: E402
-
-from timing import percentile, timed  # noqa: E402
+from desktop import config
+from desktop.core.eligibility import Episode, evaluate
+from desktop.core.inputs import parse_case, parse_inclusion
+from desktop.registry import Actor
+from desktop.services import Services
+from helpers import inclusion, valid_bsns
+from timing import percentile, timed
 
 ROUNDS = 500
 

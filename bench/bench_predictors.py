@@ -19,13 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import resources  # noqa: E402
-from predictors import load_models  # noqa: E402
-from predictors.batch import run as run_batch  # noqa: E402
-
-from timing import percentile, timed  # noqa: E402
+import resources
+from predictors import load_models
+from predictors.batch import run as run_batch
+from timing import percentile, timed
 
 ROUNDS = 300
 BATCH_ROWS = 10_000

@@ -177,8 +177,8 @@ def coverage_file(folder: Path, operations: int, devices: int) -> Path:
     for seed in range(5):  # the steady run's client processes (seeds 0-4)
         for index in range(devices // 5 + 1):
             start = 950000000 + (seed * 100 + index) * 40 * operations
-            for bsn in valid_bsns(operations * 3, start=start)[::2]:
-                lines.append(f"{bsn},{BIRTH_DATE},3311,Zilveren Kruis,2024-01-01,")
+            lines.extend(f"{bsn},{BIRTH_DATE},3311,Zilveren Kruis,2024-01-01,"
+                         for bsn in valid_bsns(operations * 3, start=start)[::2])
     path.write_text("\n".join(dict.fromkeys(lines)) + "\n")
     return path
 

@@ -161,7 +161,8 @@ def main() -> None:
           f"{f', gc threshold {args.gc_threshold}' if args.gc_threshold else ''}): "
           + ", ".join(f"{n}× {o}" for o, n in sorted(outcomes.items()))
           + (f"; {refused} more could not connect to the X server and were tried again" if refused else ""))
-    print(f"crashes: {crashes} (budget 0)" + (f"; stderr of the failed launches in {keep}" if any(keep.iterdir()) else ""))
+    print(f"crashes: {crashes} (budget 0)"
+          + (f"; stderr of the failed launches in {keep}" if any(keep.iterdir()) else ""))
     if not any(keep.iterdir()):
         keep.rmdir()
     sys.exit(0 if outcomes.get("ok", 0) == args.launches else 1)

@@ -46,7 +46,7 @@ class Head:
         return f"{self.seq} {self.hash}"
 
     @classmethod
-    def decode(cls, text: str | None) -> "Head | None":
+    def decode(cls, text: str | None) -> Head | None:
         try:
             seq, digest = (text or "").split()
             return cls(int(seq), digest)
@@ -65,7 +65,8 @@ def verify(rows: Iterable[Mapping], head_text: str | None) -> list[str]:
         seq = row["seq"]
         if seq != last.seq + 1:
             gone = f"{last.seq + 1}" if seq == last.seq + 2 else f"{last.seq + 1}–{seq - 1}"
-            problems.append(f"rij {gone} ontbreekt (verwijderd)" if seq > last.seq else f"rij {seq} staat niet op zijn plaats")
+            problems.append(f"rij {gone} ontbreekt (verwijderd)" if seq > last.seq
+                            else f"rij {seq} staat niet op zijn plaats")
         elif not row["row_hash"]:
             problems.append(f"rij {seq} heeft geen hash (buiten de app geschreven)")
         elif row_hash(last.hash, row) != row["row_hash"]:

@@ -30,7 +30,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("--data-dir", type=Path, default=default, help="map met de lokale database")
     parser.add_argument("--bundles-dir", type=Path, default=default, help="map met bundeldefinities (*.toml)")
-    parser.add_argument("--config", type=Path, default=default, help="configuratiebestand (vervangt het gebruikersbestand)")
+    parser.add_argument("--config", type=Path, default=default,
+                        help="configuratiebestand (vervangt het gebruikersbestand)")
     parser.add_argument("--log-level", choices=config.LOG_LEVELS, type=str.upper, default=default)
 
 
@@ -50,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", dest="case_file", required=True, metavar="CASE.json",
                        help="casus als JSON-bestand, of - voor stdin")
     register = command("register", "registreer inclusies uit een JSONL-bestand (één per regel)")
-    register.add_argument("--jsonl", dest="jsonl_file", required=True, metavar="FILE", help="JSONL-bestand, of - voor stdin")
+    register.add_argument("--jsonl", dest="jsonl_file", required=True, metavar="FILE",
+                          help="JSONL-bestand, of - voor stdin")
     listing = command("inclusions", "toon de lokale inclusies")
     listing.add_argument("--json", action="store_true", help="als JSON (standaard)")
     listing.add_argument("--with-identifiers", action="store_true",
@@ -63,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     opener.add_argument("--name", default="")
     source = opener.add_mutually_exclusive_group()
     source.add_argument("--stdin", action="store_true",
-                        help="lees de patiënt van stdin (JSON of regels sleutel=waarde): niet zichtbaar in de proceslijst")
+                        help="lees de patiënt van stdin (JSON of regels sleutel=waarde): "
+                             "niet zichtbaar in de proceslijst")
     source.add_argument("--launch-file", type=Path, metavar="FILE",
                         help="lees de patiënt uit dit bestand (alleen voor u leesbaar) en verwijder het daarna")
     enroller = command("enroll", "meld dit apparaat aan bij de centrale server (code van IT)")
@@ -73,11 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     syncer.add_argument("--once", action="store_true", required=True, help="één keer, dan stoppen")
     backup = command("backup", "maak een consistente kopie van de lokale database (mag terwijl de app draait)")
     backup.add_argument("--to", dest="target", required=True, type=Path, metavar="FILE", help="nieuw bestand")
-    restore = command("restore", "zet een back-up terug (eerst gecontroleerd; het huidige bestand blijft apart bewaard)")
+    restore = command("restore",
+                      "zet een back-up terug (eerst gecontroleerd; het huidige bestand blijft apart bewaard)")
     restore.add_argument("backup_file", type=Path, metavar="FILE", help="back-up van `bundelassistent backup`")
     restore.add_argument("--overwrite-unsynced", action="store_true",
                          help="ook als het huidige register nog niet-verzonden inclusies heeft")
-    recover = command("recover-key", "zet de sleutel van dit apparaat (van IT) terug in de sleutelbos; lees hem van stdin")
+    recover = command("recover-key",
+                      "zet de sleutel van dit apparaat (van IT) terug in de sleutelbos; lees hem van stdin")
     recover.add_argument("--backup", type=Path, default=None, metavar="FILE",
                          help="controleer de sleutel met deze back-up (als er geen register is)")
     fresh = command("new-register", "begin bewust met een nieuw, leeg register (het oude blijft apart bewaard)")
@@ -334,7 +339,8 @@ def url_to_arguments(url: str) -> list[str]:
     parts = urlsplit(url)
     action = (parts.netloc or parts.path.strip("/")).lower()
     if action != "open":
-        raise UserError(f"onbekende opdracht in de link: {action or '(leeg)'}; alleen bundelassistent://open wordt ondersteund")
+        raise UserError(f"onbekende opdracht in de link: {action or '(leeg)'}; "
+                        "alleen bundelassistent://open wordt ondersteund")
     arguments = ["open"]
     for key, values in parse_qs(parts.query).items():
         if key in URL_KEYS:
@@ -399,7 +405,8 @@ def parse_patient_context(text: str, source: str) -> dict[str, str]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise UserError(f"{source}: geen geldige JSON (regel {error.lineno}, kolom {error.colno}: {error.msg})") from None
+            raise UserError(f"{source}: geen geldige JSON "
+                            f"(regel {error.lineno}, kolom {error.colno}: {error.msg})") from None
         if not isinstance(data, dict):
             raise UserError(f"{source}: verwacht een JSON-object met bsn, birth_date, …")
         pairs = list(data.items())
@@ -412,7 +419,7 @@ def parse_patient_context(text: str, source: str) -> dict[str, str]:
             if not equals:
                 raise UserError(f"{source} regel {number}: verwacht sleutel=waarde, bijvoorbeeld bsn=123456782")
             pairs.append((key, value))
-    context = {key: "" for key in PATIENT_KEYS}
+    context = dict.fromkeys(PATIENT_KEYS, "")
     for key, value in pairs:
         key = str(key).strip().lower().replace("-", "_")
         key = PATIENT_ALIASES.get(key, key)

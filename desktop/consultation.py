@@ -9,12 +9,13 @@ counts as missing until it is fixed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from desktop.core.eligibility import Decision
 from desktop.core.identifiers import InvalidField, age_on, mask_bsn, validate_birth_date, validate_bsn
-from desktop.core.inputs import InputError, InclusionRequest, parse_case, parse_inclusion
+from desktop.core.inputs import InclusionRequest, InputError, parse_case, parse_inclusion
 from desktop.core.states import InsurerSource, Side
 from desktop.services import Services
 
@@ -45,7 +46,7 @@ class Consultation:
     intake: dict[str, Any] = field(default_factory=dict)  # predictor values for Samen beslissen
     registered: dict[str, Any] | None = None  # the inclusion saved in this consultation
 
-    def _case_data(self, drop: set[str] = frozenset()) -> dict:
+    def _case_data(self, drop: Collection[str] = frozenset()) -> dict:
         data = {key: (getattr(self, key) or None) for key in CASE_KEYS if key not in drop}
         data["facts"] = {k: v for k, v in self.facts.items() if f"facts.{k}" not in drop}
         return data

@@ -51,7 +51,7 @@ class _ReportsErrorsOnce:
 
     _reported = False
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+    def handleError(self, record: logging.LogRecord) -> None:  # logging's camelCase name
         if self._reported or not logging.raiseExceptions:
             return
         self._reported = True
@@ -59,8 +59,8 @@ class _ReportsErrorsOnce:
         reason = getattr(error, "strerror", None) or type(error).__name__
         target = getattr(self, "baseFilename", None) or "de console"
         try:
-            sys.stderr.write(f"waarschuwing: kan niet naar {target} loggen ({reason}); "
-                             "logregels gaan verloren totdat het weer lukt — maak ruimte vrij of neem contact op met IT\n")
+            sys.stderr.write(f"waarschuwing: kan niet naar {target} loggen ({reason}); logregels gaan verloren "
+                             "totdat het weer lukt — maak ruimte vrij of neem contact op met IT\n")
         except Exception:  # stderr itself is gone: nothing left to tell
             pass
 

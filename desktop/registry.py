@@ -38,7 +38,7 @@ CORRECTABLE_FIELDS = ("name", "side", "clinician_agb", "location", "explained_by
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Actor:
     acted_for: str | None = None
 
     @classmethod
-    def from_os(cls, role: str = "onbekend") -> "Actor":
+    def from_os(cls, role: str = "onbekend") -> Actor:
         return cls(user=os_account(), role=role)
 
 
@@ -244,7 +244,9 @@ class Registry:
             self._open()
         except BaseException as error:
             self.db.conn.close()
-            raise store.describe(error, self.path) if isinstance(error, (store.DatabaseError, OSError)) else error
+            if isinstance(error, (store.DatabaseError, OSError)):
+                raise store.describe(error, self.path) from error
+            raise
 
     def _open(self) -> None:
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -258,7 +260,7 @@ class Registry:
         return self.db.execute("SELECT count(*) FROM inclusions").fetchone()[0]
 
     @classmethod
-    def in_folder(cls, data_dir: Path, actor: Actor | None = None) -> "Registry":
+    def in_folder(cls, data_dir: Path, actor: Actor | None = None) -> Registry:
         return cls(Path(data_dir) / DATABASE_NAME, actor)
 
     def close(self) -> None:
@@ -270,7 +272,7 @@ class Registry:
         finally:
             self.db.conn.close()
 
-    def __enter__(self) -> "Registry":
+    def __enter__(self) -> Registry:
         return self
 
     def __exit__(self, *exc) -> None:

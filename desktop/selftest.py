@@ -122,7 +122,8 @@ def check_data_dir(settings: config.Settings) -> str:
             probe.flush()
             os.fsync(probe.fileno())
     except OSError as error:
-        raise CheckFailed(f"datamap {folder} is niet schrijfbaar ({error.strerror}) — geef de gebruiker schrijfrechten") from None
+        raise CheckFailed(f"datamap {folder} is niet schrijfbaar ({error.strerror}) "
+                          "— geef de gebruiker schrijfrechten") from None
     try:
         with Registry(folder / DATABASE_NAME) as registry:
             if not registry.integrity_ok():

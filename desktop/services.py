@@ -22,7 +22,6 @@ from desktop.registry import Actor, Registry
 from desktop.syncing import SERVER_BUNDLES_FOLDER
 from sync.client import RateLimited, ServerClient
 
-
 T = TypeVar("T")
 
 
@@ -108,14 +107,14 @@ class Services:
         if bsn:
             self.registry.audit("open", bsn, None, "patient", {"patient_id_given": bool(patient_id)})
 
-    def worker_copy(self) -> "Services":
+    def worker_copy(self) -> Services:
         """Same settings and bundles, own database connection: for a worker thread."""
         copy = Services(self.settings, self.actor)
         if "bundles" in self.__dict__:
             copy.__dict__["bundles"] = self.bundles
         return copy
 
-    def on_own_connection(self, do: Callable[["Services"], T]) -> T:
+    def on_own_connection(self, do: Callable[[Services], T]) -> T:
         """For a worker thread: `do` gets a `worker_copy`, closed again afterwards."""
         copy = self.worker_copy()
         try:

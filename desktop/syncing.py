@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import logging
+import os
 import random
 import secrets
 import socket
@@ -26,8 +26,16 @@ from desktop.core.bundles import Bundle
 from desktop.core.states import ServerResult
 from desktop.registry import Registry, utc_now
 from sync import protocol
-from sync.client import (AuthenticationFailed, ProtocolError, ServerClient, SyncError, UpgradeRequired,
-                         make_session, normalise_server_url, short_error)
+from sync.client import (
+    AuthenticationFailed,
+    ProtocolError,
+    ServerClient,
+    SyncError,
+    UpgradeRequired,
+    make_session,
+    normalise_server_url,
+    short_error,
+)
 
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
@@ -192,7 +200,8 @@ def match_answers(records: list[dict], results: list[protocol.PushResult]) -> di
     ignored = 0
     for result in results:
         record_id = str(result.id)
-        if (record_id, result.revision) not in pushed or record_id in answers and result.revision == newest[record_id]:
+        already_answered = record_id in answers and result.revision == newest[record_id]
+        if (record_id, result.revision) not in pushed or already_answered:
             ignored += 1
             continue
         if result.revision == newest[record_id]:  # older revisions in the batch lead up to it

@@ -7,14 +7,33 @@ batch prediction (`python -m predictors.batch`) are command-line tools.
 """
 
 from predictors.api import (
-    ModelFileError, ModelSet, Note, OptionPrediction, OutcomePrediction, OutcomeRange, Prediction, ReturnToWork,
+    ModelFileError,
+    ModelSet,
+    Note,
+    OptionPrediction,
+    OutcomePrediction,
+    OutcomeRange,
+    Prediction,
+    ReturnToWork,
     load_models,
 )
 from predictors.neighbours import Band, SimilarPatients, Trajectory
 from predictors.schema import CONDITIONS, OPTIONS, PatientValueError
 
 __all__ = [
-    "load_models", "ModelSet", "Prediction", "OptionPrediction", "OutcomePrediction", "OutcomeRange",
-    "ReturnToWork", "Note", "SimilarPatients", "Trajectory", "Band", "PatientValueError", "ModelFileError",
-    "CONDITIONS", "OPTIONS",
+    "CONDITIONS",
+    "OPTIONS",
+    "Band",
+    "ModelFileError",
+    "ModelSet",
+    "Note",
+    "OptionPrediction",
+    "OutcomePrediction",
+    "OutcomeRange",
+    "PatientValueError",
+    "Prediction",
+    "ReturnToWork",
+    "SimilarPatients",
+    "Trajectory",
+    "load_models",
 ]

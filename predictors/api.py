@@ -16,9 +16,10 @@ can be shared by threads.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -29,8 +30,16 @@ from predictors.neighbours import SimilarPatients
 from predictors.schema import OPTIONS, PatientValueError, parse_patient
 
 __all__ = [
-    "load_models", "ModelSet", "Prediction", "OptionPrediction", "OutcomePrediction",
-    "OutcomeRange", "ReturnToWork", "Note", "PatientValueError", "ModelFileError",
+    "ModelFileError",
+    "ModelSet",
+    "Note",
+    "OptionPrediction",
+    "OutcomePrediction",
+    "OutcomeRange",
+    "PatientValueError",
+    "Prediction",
+    "ReturnToWork",
+    "load_models",
 ]
 ModelFileError = store.ModelFileError
 
@@ -218,7 +227,8 @@ class ModelSet:
         for outcome in ("pain", "function"):
             scale = instrument(condition, outcome)
             ranges = {
-                month: OutcomeRange(*(float(columns[f"{arm}_{outcome}{month}_{s}"][row]) for s in ("mean", "p10", "p90")))
+                month: OutcomeRange(*(float(columns[f"{arm}_{outcome}{month}_{s}"][row])
+                                      for s in ("mean", "p10", "p90")))
                 for month in FOLLOW_UP
             }
             outcomes[outcome] = OutcomePrediction(

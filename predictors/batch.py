@@ -87,7 +87,7 @@ def run(input_path: Path, output_path: Path, models_dir: Path | None = None, err
 def read_input(path: Path):
     """Parsed rows (line, patient_id, condition, values) and problems (line, field, message)."""
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")
+        handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed by `with handle` below
     except OSError as error:
         raise BatchInputError(f"{path}: {error.strerror or error}") from None
     rows, problems, seen = [], [], {}

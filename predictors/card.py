@@ -169,7 +169,7 @@ def render_markdown(card: dict) -> str:
         f"held-out evaluation: {data['n_train']} train / {data['n_test']} test"
         + (f"; {data['rows_skipped_invalid']} invalid rows skipped" if data["rows_skipped_invalid"] else ""),
         f"- **Predictors:** {', '.join(card['predictors'])}",
-        f"- **Not used:** " + "; ".join(f"{k} ({v})" for k, v in card["not_used"].items()),
+        "- **Not used:** " + "; ".join(f"{k} ({v})" for k, v in card["not_used"].items()),
         "",
         "## Intended use", "", card["intended_use"], "",
         "## Outcomes and method", "",
@@ -179,7 +179,8 @@ def render_markdown(card: dict) -> str:
     lines += ["", "## Held-out performance", "", card["evaluation"]["design"], ""]
     metrics = card["evaluation"]["metrics"]
     lines += ["### Scores (mean and 80% range)", "",
-              "| option | outcome | month | n | RMSE | R² | calib. slope | calib. intercept | 80% coverage | mean width |",
+              "| option | outcome | month | n | RMSE | R² | calib. slope | calib. intercept | 80% coverage "
+              "| mean width |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     for arm in OPTIONS:
         for outcome in OUTCOMES:
@@ -207,7 +208,8 @@ def render_markdown(card: dict) -> str:
                 lines.append(f"| {arm} | {name} | {m['n']} | {_fmt(m['observed'])} | {_fmt(m['mean_predicted'])} | "
                              f"{_fmt(m['auc'])} | {_fmt(m['calibration_intercept'])} | {slope} | {_fmt(m['brier'])} |")
         if rtw:
-            lines.append(f"| {arm} | return to work: C-index {_fmt(rtw['c_index'])}, censored {rtw['censored']}/{rtw['n']}, "
+            lines.append(f"| {arm} | return to work: C-index {_fmt(rtw['c_index'])}, "
+                         f"censored {rtw['censored']}/{rtw['n']}, "
                          f"median days observed (KM) {_fmt(rtw['median_days_observed'], 0)}, predicted (median of "
                          f"patients) {_fmt(rtw['median_days_predicted_median'], 1)} | | | | | | | |")
     lines += ["", "Return-to-work observed = Kaplan–Meier; AUC, calibration and Brier weighted by inverse "
@@ -216,11 +218,13 @@ def render_markdown(card: dict) -> str:
     case_mix = card["evaluation"].get("case_mix_checks") or {}
     if case_mix:
         lines += ["### Case-mix checks (held-out subsets)", "",
-                  "| subset | item | n | 80% coverage / AUC | observed | predicted | calib. slope |", "|---|---|---|---|---|---|---|"]
+                  "| subset | item | n | 80% coverage / AUC | observed | predicted | calib. slope |",
+                  "|---|---|---|---|---|---|---|"]
         for subset, content in case_mix.items():
             for item, m in content["metrics"].items():
                 if "coverage_80" in m:
-                    lines.append(f"| {subset} | {item} | {m['n']} | {_fmt(m['coverage_80'])} | {_fmt(m['mean_observed'])} | "
+                    lines.append(f"| {subset} | {item} | {m['n']} | {_fmt(m['coverage_80'])} | "
+                                 f"{_fmt(m['mean_observed'])} | "
                                  f"{_fmt(m['mean_predicted'])} | |")
                 else:
                     lines.append(f"| {subset} | {item} | {m['n']} | {_fmt(m['auc'])} | {_fmt(m['observed'])} | "

@@ -12,14 +12,21 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from predictors.schema import (
-    FUNCTION, MONTHS, PAIN, TREATMENT_COLUMN, PatientValueError, baseline_columns, is_missing, parse_condition,
+    FUNCTION,
+    MONTHS,
+    PAIN,
+    TREATMENT_COLUMN,
+    PatientValueError,
+    baseline_columns,
+    is_missing,
+    parse_condition,
 )
 
 
@@ -52,7 +59,7 @@ class Cohort:
     def __len__(self) -> int:
         return len(self.baseline)
 
-    def subset(self, index: np.ndarray) -> "Cohort":
+    def subset(self, index: np.ndarray) -> Cohort:
         index = np.asarray(index)
         return Cohort(
             self.condition,

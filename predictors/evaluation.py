@@ -25,7 +25,7 @@ def auc(y: np.ndarray, p: np.ndarray, weight: np.ndarray | None = None) -> float
         return None
     order = np.argsort(p, kind="mergesort")
     p, y, w = p[order], y[order], w[order]
-    unique, start = np.unique(p, return_index=True)
+    _unique, start = np.unique(p, return_index=True)
     neg_by_value = np.add.reduceat(np.where(~y, w, 0.0), start)
     pos_by_value = np.add.reduceat(np.where(y, w, 0.0), start)
     neg_below = np.concatenate([[0.0], np.cumsum(neg_by_value)[:-1]])
@@ -99,7 +99,7 @@ def continuous_metrics(y, mean, p10, p90) -> dict:
     design = np.column_stack([np.ones(len(y)), mean])
     intercept, slope = np.linalg.lstsq(design, y, rcond=None)[0]
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "rmse": float(np.sqrt(np.mean(residual ** 2))),
         "mae": float(np.mean(np.abs(residual))),
         "r2": float(1 - np.sum(residual ** 2) / total) if total > 0 else None,
@@ -166,7 +166,7 @@ def survival_metrics(times, events, predicted_back: dict[int, np.ndarray], media
     times = np.asarray(times, dtype=float)
     events = np.asarray(events) > 0.5
     km = kaplan_meier(times, events)
-    result = {"n": int(len(times)), "censored": int(np.sum(~events))}
+    result = {"n": len(times), "censored": int(np.sum(~events))}
     for day, p in predicted_back.items():
         status, weight = ipcw_status(times, events, day)
         metrics = binary_metrics(status, p, weight)

@@ -120,7 +120,7 @@ class FeatureSpace:
         return len(self.names)
 
     @classmethod
-    def fit(cls, condition: str, encoded: np.ndarray, indicators: bool = False) -> "FeatureSpace":
+    def fit(cls, condition: str, encoded: np.ndarray, indicators: bool = False) -> FeatureSpace:
         observed = ~np.isnan(encoded)
         mean = np.nanmean(encoded, axis=0)
         centred = np.where(observed, encoded - mean, 0.0)
@@ -142,7 +142,7 @@ class FeatureSpace:
         return cls(condition, mean, cov, indicator_sources, low, high)
 
     def transform(self, encoded: np.ndarray) -> Imputed:
-        n, d = encoded.shape
+        n, _d = encoded.shape
         missing = np.isnan(encoded)
         filled = encoded.copy()
         keys = np.packbits(missing, axis=1)
@@ -187,7 +187,7 @@ class FeatureSpace:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FeatureSpace":
+    def from_dict(cls, data: dict) -> FeatureSpace:
         space = cls(data["condition"], data["mean"], data["cov"], data["indicator_sources"],
                     data["low"], data["high"])
         if [name for name, _ in space.names] != data["names"]:

@@ -158,7 +158,7 @@ class CensoredNormal:
     @classmethod
     def fit(cls, design: np.ndarray, y: np.ndarray, low: float, high: float, step: float,
             mean_penalty: float | None = None, heteroscedastic: bool = False,
-            scale_penalty: float = 4.0, penalty_weights=None) -> "CensoredNormal":
+            scale_penalty: float = 4.0, penalty_weights=None) -> CensoredNormal:
         """Maximum likelihood with a ridge penalty on the standardised coefficients.
 
         By default the spread is the same for every patient (one log-sd parameter): on
@@ -220,7 +220,7 @@ class CensoredNormal:
                 "penalty": getattr(self, "penalty", None)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CensoredNormal":
+    def from_dict(cls, data: dict) -> CensoredNormal:
         return cls(data["low"], data["high"], data["step"], data["mean_coef"], data["mean_intercept"],
                    data["scale_coef"], data["scale_intercept"])
 
@@ -234,7 +234,7 @@ class Logistic:
 
     @classmethod
     def fit(cls, design: np.ndarray, y: np.ndarray, c: float | None = None,
-            sample_weight: np.ndarray | None = None) -> "Logistic":
+            sample_weight: np.ndarray | None = None) -> Logistic:
         """Fit; `c` None chooses the ridge strength by 5-fold cross-validated log loss."""
         from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
@@ -271,5 +271,5 @@ class Logistic:
                 "penalty": getattr(self, "penalty", None)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Logistic":
+    def from_dict(cls, data: dict) -> Logistic:
         return cls(data["coef"], data["intercept"])

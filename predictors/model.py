@@ -17,7 +17,6 @@ the CLI and the tests share one vocabulary.
 
 from __future__ import annotations
 
-
 import numpy as np
 from scipy import special
 
@@ -70,7 +69,7 @@ class ConditionModel:
     # -- fitting ---------------------------------------------------------------------
     @classmethod
     def fit(cls, cohort: Cohort, rtw_model=LogNormalReturnToWork, heteroscedastic: bool = False,
-            with_reference: bool = True, penalty: float | None = None) -> "ConditionModel":
+            with_reference: bool = True, penalty: float | None = None) -> ConditionModel:
         """Fit every model on the cohort. `penalty` None: ridge strengths chosen by
         cross-validation (slower); a number fixes them (tests, quick experiments).
 
@@ -82,7 +81,7 @@ class ConditionModel:
             return cls._fit(cohort, rtw_model, heteroscedastic, with_reference, penalty)
 
     @classmethod
-    def _fit(cls, cohort, rtw_model, heteroscedastic, with_reference, penalty) -> "ConditionModel":
+    def _fit(cls, cohort, rtw_model, heteroscedastic, with_reference, penalty) -> ConditionModel:
         condition = cohort.condition
         encoded = encode(condition, cohort.baseline)
         features = FeatureSpace.fit(condition, encoded)
@@ -126,7 +125,7 @@ class ConditionModel:
                                         trajectories["pain"], trajectories["function"])
         propensity_scores = propensity.probability(design)
         meta = {
-            "n": int(len(cohort)),
+            "n": len(cohort),
             "n_by_option": {arm: int(np.sum(treatment == arm)) for arm in OPTIONS},
             "period": list(cohort.period),
             "propensity_range": [float(propensity_scores.min()), float(propensity_scores.max())],
@@ -220,7 +219,7 @@ class ConditionModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, reference: Reference | None) -> "ConditionModel":
+    def from_dict(cls, data: dict, reference: Reference | None) -> ConditionModel:
         if data.get("format") != FORMAT:
             raise ValueError(f"unknown model format {data.get('format')!r}; expected {FORMAT}")
         features = FeatureSpace.from_dict(data["features"])
@@ -253,4 +252,4 @@ def _enough(rows: np.ndarray, what: str) -> None:
         raise CohortError(f"too few patients with {what}: {count} (need at least {MIN_ROWS})")
 
 
-__all__ = ["ConditionModel", "column_names", "instrument", "FOLLOW_UP", "OUTCOMES"]
+__all__ = ["FOLLOW_UP", "OUTCOMES", "ConditionModel", "column_names", "instrument"]

@@ -75,7 +75,7 @@ class Reference:
 
     @classmethod
     def build(cls, condition: str, design_names: list[str], design: np.ndarray, treatment: np.ndarray,
-              pain: np.ndarray, function: np.ndarray) -> "Reference":
+              pain: np.ndarray, function: np.ndarray) -> Reference:
         wanted = SIMILARITY[condition]
         index = [design_names.index(name) for name in wanted]
         values = design[:, index]
@@ -111,7 +111,7 @@ class Reference:
                 "arm": self.arm, "features": self.features, "pain": self.pain, "function": self.function}
 
     @classmethod
-    def from_arrays(cls, condition: str, arrays) -> "Reference":
+    def from_arrays(cls, condition: str, arrays) -> Reference:
         return cls(condition, arrays["feature_index"], arrays["scale"], arrays["weights"], arrays["arm"],
                    arrays["features"], arrays["pain"], arrays["function"])
 
@@ -124,7 +124,7 @@ def _band(scores: np.ndarray) -> Band:
     median, p10, p90, counts = [], [], [], []
     for column in scores.T:
         present = column[~np.isnan(column)].astype(float)
-        counts.append(int(len(present)))
+        counts.append(len(present))
         if len(present) == 0:
             median.append(None), p10.append(None), p90.append(None)
             continue

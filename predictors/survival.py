@@ -86,7 +86,7 @@ class LogNormalReturnToWork:
 
     @classmethod
     def fit(cls, design: np.ndarray, days, event, c: float | None = None,
-            mean_penalty: float | None = None) -> "LogNormalReturnToWork":
+            mean_penalty: float | None = None) -> LogNormalReturnToWork:
         """Fit both parts; penalties None are chosen by cross-validation."""
         design, days, event, never = _split_never_stopped(design, days, event)
         never_stopped = Logistic.fit(design, never.astype(float), c=c)
@@ -124,7 +124,7 @@ class LogNormalReturnToWork:
                 "log_sigma": self.log_sigma, "max_followup": self.max_followup}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LogNormalReturnToWork":
+    def from_dict(cls, data: dict) -> LogNormalReturnToWork:
         return cls(Logistic.from_dict(data["never_stopped"]), data["mean_coef"], data["mean_intercept"],
                    data["log_sigma"], data["max_followup"])
 
@@ -142,7 +142,7 @@ class DiscreteTimeHazard:
         self.max_week = int(max_week)
 
     @classmethod
-    def fit(cls, design: np.ndarray, days, event, c: float | None = None) -> "DiscreteTimeHazard":
+    def fit(cls, design: np.ndarray, days, event, c: float | None = None) -> DiscreteTimeHazard:
         design, days, event, never = _split_never_stopped(design, days, event)
         never_stopped = Logistic.fit(design, never.astype(float), c=c)
         stopped = ~never
@@ -222,6 +222,6 @@ class DiscreteTimeHazard:
                 "time_coef": self.time_coef.tolist(), "max_week": self.max_week}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DiscreteTimeHazard":
+    def from_dict(cls, data: dict) -> DiscreteTimeHazard:
         return cls(Logistic.from_dict(data["never_stopped"]), data["baseline"], data["coef"],
                    data["time_coef"], data["max_week"])

@@ -86,7 +86,7 @@ def _train_condition(cohort, output, synthetic, test_fraction, seed, compare, lo
     contents = store.model_bytes(final)
     files = {name: store.sha256(data) for name, data in contents.items()}
     names = store.file_names(condition)
-    trained_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     version = f"{trained_at[:10]}-{files[names['model']][:12]}"
     card = cards.build_card(
         condition=condition, synthetic=synthetic, version=version, trained_at=trained_at,
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         if not cohorts:
             raise CohortError("no patients for any condition in the input")
         shipped = shipped_cohort_digests()
-        for condition, cohort in sorted(cohorts.items()):
+        for _condition, cohort in sorted(cohorts.items()):
             synthetic = args.synthetic
             if synthetic is None:
                 synthetic = any(hashlib.sha256(p.read_bytes()).hexdigest() in shipped

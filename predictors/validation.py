@@ -26,7 +26,7 @@ import numpy as np
 from predictors.cohort import Cohort
 from predictors.evaluation import binary_metrics, continuous_metrics, survival_metrics
 from predictors.features import encode
-from predictors.linear import Logistic, Z10, Z90, CensoredNormal
+from predictors.linear import Z10, Z90, CensoredNormal, Logistic
 from predictors.model import FOLLOW_UP, OUTCOMES, ConditionModel, instrument
 from predictors.schema import EMPLOYED, OPTIONS, RTW_DAYS
 from predictors.survival import DiscreteTimeHazard
@@ -77,7 +77,8 @@ def validate(model: ConditionModel, test: Cohort, predictions: dict | None = Non
             y = test.outcomes["surgery_within_12m"]
             rows = in_arm & ~np.isnan(y)
             if rows.sum() >= 10:
-                section["surgery_within_12m"] = binary_metrics(y[rows], predictions["conservative_surgery12m_prob"][rows])
+                section["surgery_within_12m"] = binary_metrics(y[rows],
+                                                               predictions["conservative_surgery12m_prob"][rows])
         report[arm] = section
     return report
 
@@ -98,7 +99,7 @@ def case_mix_checks(model: ConditionModel, test: Cohort) -> dict:
             continue
         sub = test.subset(index)
         full = validate(model, sub, {k: v[index] for k, v in predictions.items()})
-        result[name] = {"n": int(len(index)), "metrics": _summary(full)}
+        result[name] = {"n": len(index), "metrics": _summary(full)}
     return result
 
 
@@ -130,7 +131,7 @@ def compare_candidates(train: Cohort, test: Cohort, chosen: ConditionModel) -> d
     design_train = chosen.features.transform(enc_train).design
     design_test = chosen.features.transform(enc_test).design
     chosen_predictions = chosen.predict(test.baseline)
-    booster = dict(max_iter=200, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=40, random_state=0)
+    booster = {"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 8, "min_samples_leaf": 40, "random_state": 0}
     result: dict = {}
     for arm in OPTIONS:
         tr_arm, te_arm = train.treatment == arm, test.treatment == arm
@@ -141,9 +142,10 @@ def compare_candidates(train: Cohort, test: Cohort, chosen: ConditionModel) -> d
                 y_tr, y_te = train.outcomes[name], test.outcomes[name]
                 tr, te = tr_arm & ~np.isnan(y_tr), te_arm & ~np.isnan(y_te)
                 rows = {}
-                rows["censored_normal (shipped)"] = _scores(y_te[te], chosen_predictions[f"{arm}_{outcome}{month}_mean"][te],
-                                                            chosen_predictions[f"{arm}_{outcome}{month}_p10"][te],
-                                                            chosen_predictions[f"{arm}_{outcome}{month}_p90"][te])
+                rows["censored_normal (shipped)"] = _scores(
+                    y_te[te], chosen_predictions[f"{arm}_{outcome}{month}_mean"][te],
+                    chosen_predictions[f"{arm}_{outcome}{month}_p10"][te],
+                    chosen_predictions[f"{arm}_{outcome}{month}_p90"][te])
                 shipped = chosen.outcomes[(arm, outcome, month)]
                 weights = np.array([0.0 if n == f"{scale.column}_0" else 1.0 for n in chosen.features.design_names])
                 hetero = CensoredNormal.fit(design_train[tr], y_tr[tr], scale.low, scale.high, scale.step,
@@ -151,7 +153,8 @@ def compare_candidates(train: Cohort, test: Cohort, chosen: ConditionModel) -> d
                                             penalty_weights=weights)
                 mu, sigma = hetero.latent(design_test[te])
                 rows["censored_normal, patient-specific spread"] = _scores(
-                    y_te[te], hetero.expected(mu, sigma), hetero.quantile(mu, sigma, Z10), hetero.quantile(mu, sigma, Z90))
+                    y_te[te], hetero.expected(mu, sigma), hetero.quantile(mu, sigma, Z10),
+                    hetero.quantile(mu, sigma, Z90))
                 ols = _least_squares(design_train[tr], y_tr[tr])
                 rows["least squares (ridge)"] = _scores(y_te[te], np.clip(ols(design_test[te]), scale.low, scale.high))
                 with warnings.catch_warnings():
@@ -161,7 +164,8 @@ def compare_candidates(train: Cohort, test: Cohort, chosen: ConditionModel) -> d
                 result[f"{arm}/{outcome}/month{month}"] = rows
             event_tr, event_te = improved(train, outcome), improved(test, outcome)
             tr, te = tr_arm & ~np.isnan(event_tr), te_arm & ~np.isnan(event_te)
-            rows = {"from censored_normal (shipped)": _binary(event_te[te], chosen_predictions[f"{arm}_{outcome}_mcid_prob"][te])}
+            rows = {"from censored_normal (shipped)":
+                    _binary(event_te[te], chosen_predictions[f"{arm}_{outcome}_mcid_prob"][te])}
             direct = Logistic.fit(design_train[tr], event_tr[tr])
             rows["direct logistic regression"] = _binary(event_te[te], direct.probability(design_test[te]))
             with warnings.catch_warnings():
@@ -223,5 +227,6 @@ def _survival(days, event, back, median) -> dict:
     m = survival_metrics(days, event, back, median)
     out = {"c_index": m["c_index"]}
     for day in RTW_DAYS:
-        out[f"day{day}"] = {k: m[f"day{day}"][k] for k in ("auc", "brier", "calibration_slope", "calibration_intercept")}
+        out[f"day{day}"] = {k: m[f"day{day}"][k]
+                            for k in ("auc", "brier", "calibration_slope", "calibration_intercept")}
     return out

@@ -27,7 +27,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -157,7 +157,7 @@ class Deadline:
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         _active.deadline = self
         self._timer.start()
         return self
@@ -232,7 +232,7 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 class _GuardedAdapter(HTTPAdapter):
     """Connections whose sockets a `Deadline` can cut; never a retry."""
 
-    WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    WATCHED_POOLS: ClassVar[dict[str, type]] = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)

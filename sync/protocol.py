@@ -78,8 +78,17 @@ import re
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      StrictBool, StrictInt, StringConstraints, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 from stdnum.nl import bsn as stdnum_bsn
 
 from desktop.core import fields
@@ -322,7 +331,7 @@ class InclusionRecord(_Request):
     withdrawal_reason: LongText | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "InclusionRecord":
+    def _consistent(self) -> InclusionRecord:
         """Only the record's shape; its dates and rules are `desktop.core.record_rules`'."""
         if self.state == RecordState.WITHDRAWN and self.withdrawn_at is None:
             raise ValueError("withdrawn_at: ontbreekt bij een ingetrokken inclusie")

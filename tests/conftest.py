@@ -37,4 +37,4 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     for key in list(os.environ):
         if key.startswith("BUNDELASSISTENT_") and key != "BUNDELASSISTENT_SYSTEM_CONFIG":
             monkeypatch.delenv(key)
-    yield
+    return

@@ -4,7 +4,6 @@ import json
 import sys
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "desktop"]  # the desktop command line, as a user runs it
 

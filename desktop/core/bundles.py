@@ -11,10 +11,12 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from desktop.core.fields import SHORT_TEXT_MAX, check_text
 from desktop.core.identifiers import InvalidField, normalize_icd10, validate_uzovi
+
+T = TypeVar("T")
 
 RULE_KINDS = ("insurer", "diagnosis", "age", "contract_window", "active_episode", "fact")
 FACT_TYPES = ("boolean", "number", "text")
@@ -58,7 +60,8 @@ class Condition:
 
     def code_summary(self) -> str:
         """'M18.0–M18.9' rather than ten codes, so reasons stay readable."""
-        parts, run = [], []
+        parts: list[str] = []
+        run: list[str] = []
         for code in (*self.codes, None):
             if run and code and code[:3] == run[-1][:3] and code[4:].isdigit() and run[-1][4:].isdigit() \
                     and len(code) == len(run[-1]) and int(code[4:]) == int(run[-1][4:]) + 1:
@@ -166,12 +169,13 @@ class ContractEnd:
         c, b = self.contract, self.bundle
         codes = ", ".join(sorted(c.uzovi))
         if self.ended:
-            when = f"is geëindigd op {c.end.isoformat()}; sinds {(c.end + dt.timedelta(days=1)).isoformat()} " \
-                   "komt geen patiënt van deze verzekeraar meer in aanmerking"
+            when = (f"is geëindigd op {c.end.isoformat()}; sinds {(c.end + dt.timedelta(days=1)).isoformat()} "
+                    "komt geen patiënt van deze verzekeraar meer in aanmerking")
         else:
-            days = "vandaag" if self.days_left == 0 else f"over {self.days_left} dag{'en' if self.days_left != 1 else ''}"
-            when = f"eindigt op {c.end.isoformat()} ({days}); vanaf {(c.end + dt.timedelta(days=1)).isoformat()} " \
-                   "komt geen patiënt van deze verzekeraar meer in aanmerking"
+            days = ("vandaag" if self.days_left == 0
+                    else f"over {self.days_left} dag{'en' if self.days_left != 1 else ''}")
+            when = (f"eindigt op {c.end.isoformat()} ({days}); vanaf {(c.end + dt.timedelta(days=1)).isoformat()} "
+                    "komt geen patiënt van deze verzekeraar meer in aanmerking")
         return (f"bundel {b.id}: contract met {c.insurer or 'de verzekeraar'} (UZOVI {codes}) {when} — "
                 f"is het contract verlengd, werk dan 'end' bij in [[contracts]] van {b.source} "
                 "of importeer de bijgewerkte bundel op de centrale server (bundelassistent-server import-bundles)")
@@ -225,7 +229,8 @@ class _Reader:
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"veld '{where}': {message}")
 
-    def get(self, table: dict, key: str, where: str, kind: type | tuple, required: bool = True, default=None):
+    def get(self, table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...], required: bool = True,
+            default: Any = None) -> Any:
         path = f"{where}.{key}" if where else key
         if key not in table:
             if required:
@@ -241,7 +246,8 @@ class _Reader:
             return default
         return value
 
-    def identifier(self, table: dict, key: str, where: str, kinds: type | tuple = str) -> str | None:
+    def identifier(self, table: dict[str, Any], key: str, where: str,
+                   kinds: type | tuple[type, ...] = str) -> str | None:
         """An id or version: it travels in every record, so it obeys the record's text rule."""
         value = self.get(table, key, where, kinds)
         if value is None:
@@ -252,7 +258,7 @@ class _Reader:
             self.problem(error.field, error.message)
             return None
 
-    def text(self, table: dict, key: str, where: str, required: bool = True) -> Text | None:
+    def text(self, table: dict[str, Any], key: str, where: str, required: bool = True) -> Text | None:
         path = f"{where}.{key}" if where else key
         value = table.get(key)
         if value is None:
@@ -271,13 +277,13 @@ class _Reader:
         return Text(value["nl"], english)
 
 
-def _kind_name(kinds: tuple) -> str:
+def _kind_name(kinds: tuple[type, ...]) -> str:
     names = {str: "tekst", int: "een geheel getal", float: "een getal", bool: "true of false",
              list: "een lijst", dict: "een tabel", dt.date: "een datum (JJJJ-MM-DD)"}
     return " of ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def parse_bundle(data: dict, source: Path) -> Bundle:
+def parse_bundle(data: dict[str, Any], source: Path) -> Bundle:
     """Turn parsed TOML into a Bundle, or raise BundleError listing every problem."""
     r = _Reader()
     bundle_id = r.identifier(data, "id", "") or ""
@@ -316,17 +322,22 @@ def parse_bundle(data: dict, source: Path) -> Bundle:
         if language not in LANGUAGES or not isinstance(explanation[language], dict):
             r.problem(f"explanation.{language}", "verwacht [explanation.nl] en [explanation.en] met teksten")
 
-    if r.problems:
+    if r.problems or name is None:  # no name is always one of the problems
         raise BundleError(r.problems)
     return Bundle(
         id=bundle_id, version=version, name=name, active=active, episode_days=episode_days,
-        episode_key=tuple(episode_key), contracts=tuple(contracts), conditions=tuple(conditions),
-        rules=tuple(rules), moments=tuple(moments), explanation=explanation, source=source,
+        episode_key=tuple(episode_key), contracts=_present(contracts), conditions=_present(conditions),
+        rules=_present(rules), moments=_present(moments), explanation=explanation, source=source,
         notes=data.get("notes", "") if isinstance(data.get("notes"), str) else "",
     )
 
 
-def _tables(r: _Reader, data: dict, key: str, required: bool = True) -> list[dict]:
+def _present(parsed: list[T | None]) -> tuple[T, ...]:
+    """The parsed items; without problems none is missing (None)."""
+    return tuple(item for item in parsed if item is not None)
+
+
+def _tables(r: _Reader, data: dict[str, Any], key: str, required: bool = True) -> list[dict[str, Any]]:
     value = data.get(key)
     if value is None:
         if required:
@@ -338,11 +349,11 @@ def _tables(r: _Reader, data: dict, key: str, required: bool = True) -> list[dic
     return value
 
 
-def _parse_contract(r: _Reader, table: dict, index: int) -> Contract | None:
+def _parse_contract(r: _Reader, table: dict[str, Any], index: int) -> Contract | None:
     where = f"contracts[{index}]"
     insurer = r.get(table, "insurer", where, str) or ""
     codes = r.get(table, "uzovi", where, list) or []
-    uzovi = set()
+    uzovi: set[str] = set()
     for code in codes:
         try:
             uzovi.add(validate_uzovi(code, f"{where}.uzovi"))
@@ -359,11 +370,11 @@ def _parse_contract(r: _Reader, table: dict, index: int) -> Contract | None:
     return Contract(insurer, frozenset(uzovi), start, end)
 
 
-def _parse_condition(r: _Reader, table: dict, index: int) -> Condition | None:
+def _parse_condition(r: _Reader, table: dict[str, Any], index: int) -> Condition | None:
     where = f"conditions[{index}]"
     condition_id = r.identifier(table, "id", where)
     label = r.text(table, "label", where)
-    codes = []
+    codes: list[str] = []
     for code in r.get(table, "codes", where, list) or []:
         try:
             codes.append(normalize_icd10(code, f"{where}.codes"))
@@ -378,7 +389,7 @@ def _parse_condition(r: _Reader, table: dict, index: int) -> Condition | None:
     return Condition(condition_id, label, tuple(codes), laterality, tuple(str(a) for a in aliases))
 
 
-def _parse_rule(r: _Reader, table: dict, index: int) -> Rule | None:
+def _parse_rule(r: _Reader, table: dict[str, Any], index: int) -> Rule | None:
     where = f"rules[{index}]"
     kind = r.get(table, "kind", where, str)
     if kind is None:
@@ -422,7 +433,7 @@ def _parse_rule(r: _Reader, table: dict, index: int) -> Rule | None:
                 allowed=tuple(allowed), minimum=minimum, maximum=maximum, fail_reason=fail_reason)
 
 
-def _parse_moment(r: _Reader, table: dict, index: int) -> Moment | None:
+def _parse_moment(r: _Reader, table: dict[str, Any], index: int) -> Moment | None:
     where = f"moments[{index}]"
     moment_id = r.get(table, "id", where, str)
     label = r.text(table, "label", where)

@@ -10,6 +10,7 @@ unknown, else `eligible`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +61,8 @@ class RuleOutcome:
     missing: tuple[str, ...] = ()
     fact: str | None = None
 
-    def as_dict(self) -> dict:
-        data = {"kind": self.kind, "outcome": self.outcome, "reason": self.reason.nl}
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "outcome": self.outcome, "reason": self.reason.nl}
         if self.fact:
             data["fact"] = self.fact
         if self.missing:
@@ -92,7 +93,7 @@ class Decision:
     def end_date(self) -> dt.date:
         return self.bundle.end_date(self.inclusion_date)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "failed_rules": self.failed_rules,
@@ -107,7 +108,7 @@ class Decision:
         }
 
 
-def _unique(items) -> list:
+def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
@@ -115,7 +116,7 @@ def _date(day: dt.date) -> str:
     return day.strftime("%d-%m-%Y")
 
 
-def evaluate(case: Case, bundle: Bundle, episodes: list[Episode] = ()) -> Decision:
+def evaluate(case: Case, bundle: Bundle, episodes: Sequence[Episode] = ()) -> Decision:
     """Decide eligibility; `episodes` are the patient's inclusions held in the registry."""
     condition = bundle.condition_for_code(case.diagnosis) if case.diagnosis else None
     all_episodes = [*episodes, *case.previous_inclusions]
@@ -127,7 +128,8 @@ def evaluate(case: Case, bundle: Bundle, episodes: list[Episode] = ()) -> Decisi
     return Decision(status, outcomes, bundle, condition, case.inclusion_date)
 
 
-def _insurer(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOutcome:
+def _insurer(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
+             episodes: list[Episode]) -> RuleOutcome:
     contracted = ", ".join(insurer_name(code) for code in sorted(bundle.contracted_uzovi))
     if not case.insurer_uzovi:
         return RuleOutcome("insurer", UNKNOWN, Text(
@@ -144,7 +146,8 @@ def _insurer(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> Rul
         f"Insurer {name} has no contract for this bundle; only {contracted} is contracted."))
 
 
-def _contract_window(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOutcome:
+def _contract_window(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
+                     episodes: list[Episode]) -> RuleOutcome:
     own = [c for c in bundle.contracts if case.insurer_uzovi in c.uzovi]
     contracts = own or list(bundle.contracts)
     day = case.inclusion_date
@@ -159,7 +162,8 @@ def _contract_window(rule: Rule, case: Case, bundle: Bundle, condition, episodes
         f"Inclusion date {_date(day)} is outside the contract period ({periods_en})."))
 
 
-def _diagnosis(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOutcome:
+def _diagnosis(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
+               episodes: list[Episode]) -> RuleOutcome:
     if not case.diagnosis:
         return RuleOutcome("diagnosis", UNKNOWN, Text(
             "Diagnose ontbreekt: vul de ICD-10-code in.", "Diagnosis missing: enter the ICD-10 code."),
@@ -175,7 +179,8 @@ def _diagnosis(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> R
         f"Diagnosis {case.diagnosis} is not covered by this bundle; it covers {accepted_en}."))
 
 
-def _age(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOutcome:
+def _age(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
+         episodes: list[Episode]) -> RuleOutcome:
     if not case.birth_date:
         return RuleOutcome("age", UNKNOWN, Text(
             "Geboortedatum ontbreekt: vul de geboortedatum in.", "Birth date missing: enter the birth date."),
@@ -202,7 +207,8 @@ def sides_overlap(a: str | None, b: str | None) -> bool:
     return a is None or b is None or a == b or Side.BOTH in (a, b)
 
 
-def _active_episode(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOutcome:
+def _active_episode(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
+                    episodes: list[Episode]) -> RuleOutcome:
     start, end = case.inclusion_date, bundle.end_date(case.inclusion_date)
     overlapping = [
         e for e in episodes
@@ -244,7 +250,7 @@ def _active_episode(rule: Rule, case: Case, bundle: Bundle, condition, episodes)
 def fact_satisfied(rule: Rule, value: Any) -> bool:
     """Whether an answer (already coerced to the fact's type) meets the rule."""
     if rule.fact_type == "boolean":
-        return value == rule.equals
+        return bool(value == rule.equals)
     if rule.fact_type == "text":
         return str(value).strip().lower() in {str(a).strip().lower() for a in rule.allowed}
     if rule.allowed and value not in rule.allowed:
@@ -254,13 +260,16 @@ def fact_satisfied(rule: Rule, value: Any) -> bool:
     return rule.maximum is None or value <= rule.maximum
 
 
-def _fact(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOutcome:
-    value = case.facts.get(rule.fact)
-    question = rule.question
+def _fact(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
+          episodes: list[Episode]) -> RuleOutcome:
+    fact, question = rule.fact, rule.question
+    if fact is None or question is None:  # parse_bundle gives every fact rule both
+        raise ValueError(f"bundel {bundle.id}: een feitregel zonder 'fact' of 'question'")
+    value = case.facts.get(fact)
     if value is None:
         return RuleOutcome("fact", UNKNOWN, Text(
             f"Nog te beantwoorden: {question.nl}", f"Still to answer: {question.en}"),
-            missing=(rule.fact,), fact=rule.fact)
+            missing=(fact,), fact=fact)
     shown = {True: "ja", False: "nee"}.get(value, value) if rule.fact_type == "boolean" else value
     shown_en = {True: "yes", False: "no"}.get(value, value) if rule.fact_type == "boolean" else value
     if fact_satisfied(rule, value):
@@ -271,7 +280,7 @@ def _fact(rule: Rule, case: Case, bundle: Bundle, condition, episodes) -> RuleOu
     return RuleOutcome("fact", FAIL, reason, fact=rule.fact)
 
 
-_RULES = {
+_RULES: dict[str, Callable[[Rule, Case, Bundle, Condition | None, list[Episode]], RuleOutcome]] = {
     "insurer": _insurer,
     "contract_window": _contract_window,
     "diagnosis": _diagnosis,

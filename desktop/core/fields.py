@@ -62,9 +62,9 @@ def parse_timestamp(value: object, field: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise InvalidField(field, "moet een tijdstip zijn in ISO 8601, bijvoorbeeld 2025-03-14T09:30:00Z")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     try:
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
     except (OverflowError, ValueError):
         raise InvalidField(field, "valt buiten het bereik van geldige tijdstippen") from None
 

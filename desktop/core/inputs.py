@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from desktop.core.bundles import Bundle, LoadReport, Rule
 from desktop.core.eligibility import Case, Episode
@@ -69,11 +70,16 @@ class InputError(ValueError):
         super().__init__("; ".join(f"veld '{p.field}': {p.message}" for p in problems))
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 class _Collector:
     def __init__(self) -> None:
         self.problems: list[InvalidField] = []
 
-    def run(self, function, *args, **kwargs):
+    def run(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
+        """The function's value, or None with its problem collected."""
         try:
             return function(*args, **kwargs)
         except InvalidField as problem:
@@ -88,7 +94,7 @@ class _Collector:
             raise InputError(self.problems)
 
 
-def _optional(data: dict, key: str) -> Any:
+def _optional(data: dict[str, Any], key: str) -> Any:
     value = data.get(key)
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -135,7 +141,7 @@ def coerce_fact(rule: Rule, value: Any, field_name: str) -> Any:
     return str(value).strip()
 
 
-def _bundle(report: LoadReport, data: dict, c: _Collector) -> Bundle | None:
+def _bundle(report: LoadReport, data: dict[str, Any], c: _Collector) -> Bundle | None:
     bundle_id = data.get("bundle")
     if not isinstance(bundle_id, str) or not bundle_id.strip():
         c.add("bundle", f"ontbreekt; kies een bundel: {', '.join(sorted(report.bundles))}")
@@ -157,7 +163,7 @@ def _previous(report: LoadReport, items: Any, c: _Collector) -> list[Episode]:
     if not isinstance(items, list):
         c.add("previous_inclusions", "moet een lijst zijn")
         return []
-    episodes = []
+    episodes: list[Episode] = []
     for index, item in enumerate(items):
         where = f"previous_inclusions[{index}]"
         if not isinstance(item, dict):
@@ -227,9 +233,11 @@ def parse_case(data: Any, report: LoadReport, today: dt.date | None = None) -> t
         c.add("facts", "moet een object zijn: {\"naam\": waarde}")
     elif bundle:
         for rule in bundle.fact_rules:
-            facts[rule.fact] = c.run(coerce_fact, rule, facts_in.get(rule.fact), f"facts.{rule.fact}")
+            if rule.fact:  # every fact rule names its fact (parse_bundle)
+                facts[rule.fact] = c.run(coerce_fact, rule, facts_in.get(rule.fact), f"facts.{rule.fact}")
     previous = _previous(report, data.get("previous_inclusions"), c)
     c.raise_if_any()
+    assert bundle is not None and inclusion_date is not None  # else a problem was collected above
     case = Case(bundle=bundle.id, inclusion_date=inclusion_date, birth_date=birth_date,
                 diagnosis=diagnosis, side=side, insurer_uzovi=insurer, facts=facts,
                 previous_inclusions=previous, bsn=bsn)
@@ -256,7 +264,8 @@ class InclusionRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _text(data: dict, key: str, c: _Collector, required: bool, hint: str, limit: int = TEXT_MAX) -> str | None:
+def _text(data: dict[str, Any], key: str, c: _Collector, required: bool, hint: str,
+          limit: int = TEXT_MAX) -> str | None:
     value = _optional(data, key)
     if value is None:
         if required:
@@ -275,6 +284,8 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
     if not isinstance(data, dict):
         raise InputError([InvalidField("(regel)", "verwacht een JSON-object met de velden van een inclusie")])
     c = _Collector()
+    case: Case | None
+    bundle: Bundle | None
     try:
         case, bundle = parse_case(data, report, today)
     except InputError as error:
@@ -318,6 +329,9 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
         elif _optional(data, key) is not None:
             c.run(parse_timestamp, data[key], key)
     c.raise_if_any()
+    # else a problem was collected above (a missing bsn too: parse_case checks it when given)
+    assert case is not None and bundle is not None and case.bsn is not None
+    assert agb is not None and location is not None and explained_by is not None
     return InclusionRequest(
         case=case, bundle=bundle, bsn=case.bsn, clinician_agb=agb, location=location,
         explained_by=explained_by, name=name, explanation_language=language,

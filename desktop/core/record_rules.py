@@ -11,6 +11,7 @@ active-episode rule is the server's own, race-free duplicate check.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from desktop.core.bundles import Bundle
@@ -62,9 +63,10 @@ def record_failures(facts: RecordFacts, bundle: Bundle, latest_inclusion_date: d
     """Every rule the record breaks (empty: it holds); `latest_inclusion_date` is today
     on the device, today plus a day of clock slack on the server."""
     failures: list[RuleFailed] = []
-    for rule, check in (("birth_date", lambda: validate_birth_date(facts.birth_date, facts.inclusion_date)),
-                        ("inclusion_date", lambda: validate_inclusion_date(facts.inclusion_date,
-                                                                           latest_inclusion_date))):
+    checks: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("birth_date", lambda: validate_birth_date(facts.birth_date, facts.inclusion_date)),
+        ("inclusion_date", lambda: validate_inclusion_date(facts.inclusion_date, latest_inclusion_date)))
+    for rule, check in checks:
         try:
             check()
         except InvalidField as problem:

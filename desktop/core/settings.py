@@ -96,7 +96,7 @@ def _number(setting: Setting, raw: Any, kind: type) -> int | float:
     try:
         if whole and isinstance(raw, float):
             raise ValueError
-        value = kind(raw.strip() if isinstance(raw, str) else raw)
+        value: int | float = kind(raw.strip() if isinstance(raw, str) else raw)
     except ValueError:
         raise SettingError(f"moet {what} zijn, niet {raw!r}") from None
     if not math.isfinite(value):

@@ -12,4 +12,5 @@ from desktop.store.faults import StorageError, describe
 
 FAULTS = (StorageError, DatabaseError, OSError)  # what `describe` turns into advice
 
-__all__ = ["FAULTS", "DatabaseError", "EncryptionState", "StorageError", "connect", "describe", "encryption_state", "remember"]
+__all__ = ["FAULTS", "DatabaseError", "EncryptionState", "StorageError", "connect", "describe", "encryption_state",
+           "remember"]

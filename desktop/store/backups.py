@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ class BackupInfo:
     counts: dict[str, int]
 
 
-def write_backup(connection, source: Path, target: Path) -> int:
+def write_backup(connection: sqlite3.Connection, source: Path, target: Path) -> int:
     """A consistent, encrypted, verified copy of the open register; returns its size."""
     target = Path(target)
     if target.exists():
@@ -81,7 +82,8 @@ def read(path: Path, entry: keys.KeyEntry | None) -> BackupInfo:
     return BackupInfo(device[0] if device else None, counts.get("inclusions", 0), unsynced, version, counts)
 
 
-def restore(register: Path, backup: Path, overwrite_unsynced: bool, newest_schema: int) -> tuple[BackupInfo, Path | None]:
+def restore(register: Path, backup: Path, overwrite_unsynced: bool,
+            newest_schema: int) -> tuple[BackupInfo, Path | None]:
     """Put a verified backup in the register's place; returns its info and where the old file went."""
     register, backup = Path(register), Path(backup)
     try:

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import enum
 import os
+import sqlite3
 from pathlib import Path
 
-from sqlcipher3 import dbapi2 as sqlcipher
+from sqlcipher3 import dbapi2 as sqlcipher  # untyped: its connections have the interface of sqlite3's
 
 from desktop.store import files, keys
 from desktop.store.faults import SQLITE_NOTADB, StorageError, describe
 from desktop.store.keys import KeyEntry
 
-DatabaseError = sqlcipher.DatabaseError
+DatabaseError: type[Exception] = sqlcipher.DatabaseError
 BUSY_TIMEOUT = 5.0  # seconds: a registration commits in milliseconds; longer means another program holds it
 PLAINTEXT_HEADER = b"SQLite format 3\x00"
 SALT_BYTES = 16
@@ -64,16 +65,17 @@ def file_salt(path: Path) -> str | None:
     return salt.hex() if len(salt) == SALT_BYTES and salt != PLAINTEXT_HEADER else None
 
 
-def raw_connect(path: Path, entry: KeyEntry | None, **options):
+def raw_connect(path: Path, entry: KeyEntry | None, **options: object) -> sqlite3.Connection:
     """A connection to `path`, keyed with `entry` (None: a plaintext file)."""
-    connection = sqlcipher.connect(str(path), timeout=BUSY_TIMEOUT, check_same_thread=False, **options)
+    connection: sqlite3.Connection = sqlcipher.connect(str(path), timeout=BUSY_TIMEOUT, check_same_thread=False,
+                                                       **options)
     connection.execute("PRAGMA cipher_log_level = NONE")  # SQLCipher would print key failures on stderr
     if entry is not None:
         connection.execute(f"PRAGMA key = {entry.pragma_value}")
     return connection
 
 
-def connect(path: Path):
+def connect(path: Path) -> sqlite3.Connection:
     """Open (or create) the encrypted register at `path`; raises StorageError with advice."""
     path = Path(path)
     entry = _entry_for(path)
@@ -132,7 +134,7 @@ def sidecars(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 
 
-def _open_failure(error: DatabaseError, path: Path, entry: KeyEntry) -> StorageError:
+def _open_failure(error: Exception, path: Path, entry: KeyEntry) -> StorageError:
     """NOTADB with SQLCipher: the key state says whether it is the key or the file."""
     if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF != SQLITE_NOTADB:
         return describe(error, path)
@@ -208,7 +210,7 @@ def migrate_plaintext(path: Path, entry: KeyEntry) -> None:
     files.overwrite_and_remove(plaintext)
 
 
-def take_alone(connection, path: Path) -> None:
+def take_alone(connection: sqlite3.Connection, path: Path) -> None:
     """Leave WAL mode and hold an exclusive lock: both fail while another process has the file open."""
     mode = connection.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
     if str(mode).lower() != "delete":
@@ -228,7 +230,7 @@ def _swap(path: Path, replacement: Path, old_name: Path) -> None:
     files.fsync_folder(path.parent)
 
 
-def table_counts(connection) -> dict[str, int]:
+def table_counts(connection: sqlite3.Connection) -> dict[str, int]:
     names = [row[0] for row in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     return {name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in names}

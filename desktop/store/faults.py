@@ -105,7 +105,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 class StorageError(Exception):
     """A storage fault with advice in Dutch (str) and English (`text('en')`)."""
 
-    def __init__(self, kind: str, **values):
+    def __init__(self, kind: str, **values: object) -> None:
         self.kind, self.values = kind, {key: str(value) for key, value in values.items()}
         super().__init__(self.text("nl"))
 
@@ -114,7 +114,7 @@ class StorageError(Exception):
         return (english if language == "en" else dutch).format_map(_Blank(self.values))
 
 
-class _Blank(dict):
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "?"
 
@@ -145,7 +145,7 @@ def describe(error: BaseException, database: Path) -> StorageError:
     return StorageError("database_error", detail=detail, **places)
 
 
-def _io_error(detail: str, places: dict) -> StorageError:
+def _io_error(detail: str, places: dict[str, Path]) -> StorageError:
     try:
         full = shutil.disk_usage(places["folder"]).free < NEARLY_FULL
     except OSError:

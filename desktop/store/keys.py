@@ -16,8 +16,10 @@ import secrets
 import threading
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import keyring
+import keyring.backend
 import keyring.errors
 from keyring.backends import fail
 
@@ -41,7 +43,7 @@ class KeyEntry:
         """The raw-key form of PRAGMA key: the key is random, so no password derivation."""
         return f"\"x'{self.key}'\""
 
-    def remembering(self, **changes) -> "KeyEntry":
+    def remembering(self, **changes: Any) -> KeyEntry:
         return replace(self, **changes)
 
 
@@ -65,7 +67,7 @@ _cache: dict[str, KeyEntry | None] = {}
 _lock = threading.Lock()
 
 
-def _backend():
+def _backend() -> keyring.backend.KeyringBackend:
     backend = keyring.get_keyring()
     if isinstance(backend, fail.Keyring):
         raise KeyringUnavailable("no keyring backend")

@@ -73,7 +73,7 @@ def storage_problem(services) -> str | None:
 
     language = services.settings.language
     try:
-        services.registry
+        services.registry  # noqa: B018 - opening the register is the check
     except store.FAULTS as error:
         return store.describe(error, services.settings.data_dir / DATABASE_NAME).text(language)
     return None

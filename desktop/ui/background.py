@@ -51,7 +51,7 @@ WORKERS = 4  # a slow sync or model load must not hold up predictions
 
 @dataclass
 class _Request:
-    owner: "Operations"
+    owner: Operations
     purpose: str
     success: Callable[[Any], None]
     failure: Callable[[Exception], None] | None
@@ -86,7 +86,8 @@ class _Dispatcher:
 
     def _deliver(self, ticket: int, kind: str, value: Any) -> None:
         request = self.requests.get(ticket) if kind == _PROGRESS else self.requests.pop(ticket, None)
-        if request is None or not shiboken6.isValid(request.owner) or not request.owner.is_latest(request.purpose, ticket):
+        if (request is None or not shiboken6.isValid(request.owner)
+                or not request.owner.is_latest(request.purpose, ticket)):
             return  # a newer request for the same purpose, or the page that asked is gone
         if kind == _DONE:
             request.success(value)

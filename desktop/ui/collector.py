@@ -31,7 +31,8 @@ class UiThreadCollector(QObject):
     def collect_due(self) -> int:
         """Collect the oldest generation whose threshold is crossed (as the automatic GC would)."""
         counts, thresholds = gc.get_count(), gc.get_threshold()
-        due = [generation for generation in range(3) if thresholds[generation] and counts[generation] > thresholds[generation]]
+        due = [generation for generation in range(3)
+               if thresholds[generation] and counts[generation] > thresholds[generation]]
         return gc.collect(due[-1]) if due else 0
 
     def stop(self) -> None:

@@ -9,6 +9,8 @@ models trained on synthetic data say so at the top, in red.
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
@@ -151,8 +153,8 @@ class TrajectoryChart(QWidget):
             painter.setPen(grid)
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(QColor(theme.MUTED))
-            painter.drawText(QRectF(0, y - 8, left - 6, 16), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             f"{value:g}")
+            painter.drawText(QRectF(0, y - 8, left - 6, 16),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:g}")
         for month in self.months:
             x = point(month, self.low).x()
             painter.drawText(QRectF(x - 30, plot.bottom() + 4, 60, 18), Qt.AlignmentFlag.AlignHCenter,
@@ -175,7 +177,7 @@ class TrajectoryChart(QWidget):
             painter.setBrush(fill)
             painter.drawPath(area)
             painter.setPen(QPen(colour, 2.5))
-            for (m1, _, _, v1), (m2, _, _, v2) in zip(known, known[1:]):
+            for (m1, _, _, v1), (m2, _, _, v2) in itertools.pairwise(known):
                 painter.drawLine(point(m1, v1), point(m2, v2))
         painter.end()
 
@@ -227,8 +229,10 @@ class OptionPanel(QFrame):
         self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>")
         pain_count = round(prediction.pain.improvement_probability * 100)
         function_count = round(prediction.function.improvement_probability * 100)
-        text = (f"<b>{pain_count} {tr('van de 100')}</b> {tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}"
-                f"<br><small>{function_count} {tr('van de 100')} {tr('kunnen hun hand duidelijk beter gebruiken')}</small>")
+        text = (f"<b>{pain_count} {tr('van de 100')}</b> "
+                f"{tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}"
+                f"<br><small>{function_count} {tr('van de 100')} "
+                f"{tr('kunnen hun hand duidelijk beter gebruiken')}</small>")
         self.icon_text.setText(text)
         self.icons.set_count(pain_count, f"{pain_count} {tr('van de 100')} "
                                          f"{tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}")
@@ -403,7 +407,8 @@ class DecisionView(QWidget):
                 widget.setCurrentIndex(max(index, 0))
                 widget.currentIndexChanged.connect(lambda _, w=widget, n=column.name: self._set(n, w.currentData()))
             else:
-                widget = QLineEdit("" if current is None else f"{current:g}" if isinstance(current, float) else str(current))
+                shown = "" if current is None else f"{current:g}" if isinstance(current, float) else str(current)
+                widget = QLineEdit(shown)
                 widget.setPlaceholderText(tr("onbekend"))
                 widget.setMinimumWidth(80)
                 widget.textChanged.connect(lambda text, n=column.name: self._set(n, text.strip() or None))
@@ -491,7 +496,8 @@ class DecisionView(QWidget):
                         for option in (CONSERVATIVE, SURGERY)]
             self.legend.setText(
                 f"{' &nbsp; '.join(swatches)} — "
-                f"{tr('lijn: mediaan, vlak: 80% van de')} {count} {tr('meest vergelijkbare patiënten per behandeling')}."
+                f"{tr('lijn: mediaan, vlak: 80% van de')} {count} "
+                f"{tr('meest vergelijkbare patiënten per behandeling')}."
                 f" {tr('Getallen: verwachte score, tussen haakjes het bereik van 80% van de patiënten.')}")
 
     def show_card(self) -> None:

@@ -67,7 +67,6 @@ class MainWindow(QMainWindow):
     def attach(self, services, consultation=None) -> None:
         """Open the window on its services: menus, steps, worklist; models load in the background."""
         from desktop.consultation import Consultation
-
         from desktop.ui.sync_controller import SyncController
 
         self.services = services
@@ -229,7 +228,8 @@ class MainWindow(QMainWindow):
         parts = [
             f"<b>{tr('Patiënt')}:</b> {c.name or '—'}",
             f"<b>BSN</b> {c.masked_bsn() or '—'}",
-            f"{age} jaar" if age is not None and i18n.language() == "nl" else (f"age {age}" if age is not None else "—"),
+            (f"{age} jaar" if age is not None and i18n.language() == "nl"
+             else (f"age {age}" if age is not None else "—")),
             f"<b>{tr('Verzekeraar')}:</b> {insurer_name(c.insurer_uzovi) if c.insurer_uzovi else tr('onbekend')}",
             f"<b>{tr('Bundel')}:</b> <span style='color:{colour}'><b>{status}</b></span>",
         ]

@@ -368,7 +368,8 @@ class ExplanationStep(Step):
             start = dt.date.fromisoformat(self.consultation.inclusion_date)
         except ValueError:
             start = dt.date.today()
-        condition = bundle.condition_for_code(self.consultation.diagnosis.upper()) if self.consultation.diagnosis else None
+        diagnosis = self.consultation.diagnosis
+        condition = bundle.condition_for_code(diagnosis.upper()) if diagnosis else None
         return explanation_html(bundle, condition, start, self.consultation.explanation_language,
                                 printed_on=dt.date.today() if printed else None)
 
@@ -458,7 +459,8 @@ class InclusionStep(Step):
         for value, text in OPTION_TEXT.items():
             self.treatment.addItem(tr(text), value)
         self.treatment.setCurrentIndex(max(self.treatment.findData(consultation.initial_treatment), 0))
-        self.treatment.currentIndexChanged.connect(lambda _: self._set("initial_treatment", self.treatment.currentData()))
+        self.treatment.currentIndexChanged.connect(
+            lambda _: self._set("initial_treatment", self.treatment.currentData()))
         self.add_field(form, "Eerste behandeling", self.treatment, "initial_treatment")
         self.handout = QCheckBox(tr("Handout meegegeven"))
         self.handout.setChecked(consultation.handout_printed)

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from sync import protocol as p
-from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions, ratelimit, refusals
+from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions, ratelimit
 from sync.server.config import LARGE_BODY_BYTES
 from sync.server.http_errors import AccessDenied, InvalidBody, RateLimited, UnreadableBody
 from sync.server.ratelimit import Limit
@@ -59,6 +59,11 @@ def health(request: Request) -> p.HealthResponse:
                             database=storage.dialect)
 
 
+def client_address(request: Request) -> str:
+    """Who sent it: the client's address (behind a proxy, X-Forwarded-For's via uvicorn)."""
+    return request.client.host if request.client else "onbekend"
+
+
 RATE_LIMITED = {429: {"model": p.ErrorBody, "description": "te veel verzoeken; probeer het na Retry-After "
                                                              "seconden opnieuw"}}
 
@@ -68,8 +73,8 @@ RATE_LIMITED = {429: {"model": p.ErrorBody, "description": "te veel verzoeken; p
                         **RATE_LIMITED})
 def enroll(body: p.EnrollRequest, request: Request) -> p.EnrollResponse:
     settings = request.app.state.settings
-    source = request.client.host if request.client else "onbekend"  # behind a proxy: X-Forwarded-For
-    return devices.enroll(get_storage(request), body, source, Limit(settings.enroll_rate, settings.enroll_burst))
+    limit = Limit(settings.enroll_rate, settings.enroll_burst)
+    return devices.enroll(get_storage(request), body, client_address(request), limit, request.app.state.refused)
 
 
 @router.post("/device/key", response_model=p.DeviceKeyReceipt, tags=["devices"], dependencies=versioned)
@@ -136,17 +141,19 @@ def coverage_lookup(body: p.CoverageLookupRequest, request: Request,
                     auth: Annotated[str | None, Depends(authorization)]) -> p.CoverageLookupResponse:
     settings = request.app.state.settings
     limit = Limit(settings.lookup_rate, settings.lookup_burst)
+    limited: list[str] = []  # the device whose lookup was refused
 
     def work(tx, device) -> p.CoverageLookupResponse | RateLimited:
         wait = ratelimit.take(tx, f"lookup:{device.id}", limit)
-        if wait is not None:  # counted, not audited row by row; the patient was not looked at
-            refusals.count(tx, f"device:{device.id}", "coverage_lookup", "rate_limited")
+        if wait is not None:  # the patient was not looked at
+            limited.append(device.id)
             return RateLimited(f"Te veel opzoekingen achter elkaar (hoogstens {limit.per_minute} per minuut); "
                                f"probeer het over {wait} seconden opnieuw.", wait)
         return coverage.lookup(tx, device, body)
 
     result = devices.as_device(get_storage(request), auth, work)
-    if isinstance(result, RateLimited):
+    if isinstance(result, RateLimited):  # counted and audited per minute, not row by row
+        request.app.state.refused.count(client_address(request), "coverage_lookup", "rate_limited", limited[-1])
         raise result
     return result
 
@@ -155,4 +162,4 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is geen JSON")
 
 
-__all__ = ["router", "AccessDenied", "InvalidBody", "UnreadableBody"]
+__all__ = ["AccessDenied", "InvalidBody", "UnreadableBody", "router"]

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import protocol as p
 from sync.server import SERVER_VERSION
-from sync.server.api import router
+from sync.server.api import client_address, router
 from sync.server.config import Settings
 from sync.server.errors import describe_validation_error
 from sync.server.http_errors import NotAuthenticated, Refused
@@ -115,7 +115,7 @@ class Guard:
             deadline = deadline or loop.time() + timeout
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise BodyTooSlow(timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -159,10 +159,6 @@ def _openapi(app: FastAPI):
     return build
 
 
-def _source(request: Request) -> str:
-    return request.client.host if request.client else "onbekend"
-
-
 def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -184,8 +180,8 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused):
         """Status, code and headers as the error's type says (see `sync.server.http_errors`)."""
-        if isinstance(error, NotAuthenticated):  # enrolment refusals are rate-limited and audited by devices.enroll
-            request.app.state.refused.count(_source(request), error.action, error.code, error.device_id)
+        if isinstance(error, NotAuthenticated):  # a refused enrolment code is audited by devices.enroll itself
+            request.app.state.refused.count(client_address(request), error.action, error.code, error.device_id)
         return error_response(error.status, error.code, error.text, error.headers())
 
     @app.exception_handler(RequestValidationError)
@@ -223,4 +219,4 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings.from_environment())
 
 
-__all__ = ["create_app", "app_from_environment"]
+__all__ = ["app_from_environment", "create_app"]

@@ -35,7 +35,8 @@ def read_bundle_dir(folder: Path) -> list[BundleDefinition]:
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise AdminError(f"{folder}: bevat geen *.toml-bestanden")
-    problems, found, seen = [], [], {}
+    problems, found = [], []
+    seen: dict[tuple[str, str], str] = {}  # (id, version) -> the file it came from
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -48,7 +49,8 @@ def read_bundle_dir(folder: Path) -> list[BundleDefinition]:
             continue
         bundle_id, version, active = bundle.id, bundle.version, bundle.active
         if (bundle_id, version) in seen:
-            problems.append(f"{path.name}: id {bundle_id!r} versie {version!r} staat ook in {seen[(bundle_id, version)]}")
+            problems.append(f"{path.name}: id {bundle_id!r} versie {version!r} "
+                            f"staat ook in {seen[(bundle_id, version)]}")
             continue
         seen[(bundle_id, version)] = path.name
         found.append(BundleDefinition(id=bundle_id, version=version, toml=text, active=active))

@@ -17,8 +17,17 @@ import sys
 from pathlib import Path
 
 from desktop.core.settings import plain
-from sync.server.config import (BY_NAME, CONFIG_ENV, DATABASE_ENV, EVERY_COMMAND, SETTINGS, ConfigError, Settings,
-                                   environment_variable, option)
+from sync.server.config import (
+    BY_NAME,
+    CONFIG_ENV,
+    DATABASE_ENV,
+    EVERY_COMMAND,
+    SETTINGS,
+    ConfigError,
+    Settings,
+    environment_variable,
+    option,
+)
 
 
 def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -122,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error))
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # noqa: BLE001 - the admin sees a sentence, not a traceback
+    except Exception as error:  # the admin sees a sentence, not a traceback
         from sync.server.devices import AdminError
         from sync.server.storage import DatabaseUnavailable
         if isinstance(error, AdminError):

@@ -219,7 +219,7 @@ class Settings:
 
     @classmethod
     def from_url(cls, url: str | None = None, config: str | os.PathLike | None = None,
-                 **overrides) -> "Settings":
+                 **overrides) -> Settings:
         """Settings for a database URL from, in rising order of precedence, the defaults, the TOML
         file (`config`, else $BUNDELASSISTENT_SERVER_CONFIG), the environment variables and
         explicit overrides (command-line options, as text or typed; None does not count)."""
@@ -243,7 +243,7 @@ class Settings:
                                                               else str(value))
         return result
 
-    def with_changes(self, **changes) -> "Settings":
+    def with_changes(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @property

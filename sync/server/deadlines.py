@@ -45,7 +45,7 @@ class DeadlineH11Protocol(H11Protocol):
         self.header_timeout = header_timeout()
         self._head_deadline: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._arm()
 

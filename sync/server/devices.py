@@ -29,12 +29,20 @@ from typing import TypeVar
 
 from sqlalchemy import func, insert, select, update
 
-from sync.protocol import (ENROLL_RETRY_MINUTES, ERROR_DEVICE_REVOKED, ERROR_ENROLLMENT_CODE_EXPIRED,
-                           ERROR_ENROLLMENT_CODE_INVALID, ERROR_ENROLLMENT_CODE_USED, ERROR_UNAUTHORIZED,
-                           EnrollRequest, EnrollResponse)
-from sync.server import ratelimit, refusals
+from sync.protocol import (
+    ENROLL_RETRY_MINUTES,
+    ERROR_DEVICE_REVOKED,
+    ERROR_ENROLLMENT_CODE_EXPIRED,
+    ERROR_ENROLLMENT_CODE_INVALID,
+    ERROR_ENROLLMENT_CODE_USED,
+    ERROR_UNAUTHORIZED,
+    EnrollRequest,
+    EnrollResponse,
+)
+from sync.server import ratelimit
 from sync.server import tables as t
 from sync.server.http_errors import AccessDenied, EnrollmentRefused, NotAuthenticated
+from sync.server.refused import RefusedRequests
 from sync.server.storage import Storage, Transaction, utc_now
 
 T = TypeVar("T")
@@ -91,11 +99,11 @@ def create_enrollment_code(storage: Storage, location: str | None = None, valid_
 
 
 def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
-           limit: ratelimit.Limit | None = None) -> EnrollResponse:
+           limit: ratelimit.Limit | None = None, refused: RefusedRequests | None = None) -> EnrollResponse:
     """Claim a code and create a device with a fresh token, in one transaction.
 
     `source` is the client's address: at most `limit` attempts from it, successful or
-    not (more get RateLimited, counted in `refused_requests`, not audited one by one).
+    not (more get RateLimited, counted in `refused` and audited per minute, not one by one).
     A code claimed less than ENROLL_RETRY_MINUTES ago with the same retry key re-enrols
     that same device instead (`_reissue`).
     """
@@ -109,7 +117,6 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
             ratelimit.prune(tx)
             wait = ratelimit.take(tx, f"enroll:{source}", limit)
             if wait is not None:
-                refusals.count(tx, source, "enroll", "rate_limited")
                 return ratelimit.RateLimited(
                     f"Te veel koppelpogingen vanaf dit adres; probeer het over {wait} seconden opnieuw.", wait)
         codes = t.enrollment_codes
@@ -130,6 +137,8 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
         return EnrollResponse(device_id=device_id, token=token, server_time=tx.now)
 
     result = storage.write(work)
+    if isinstance(result, ratelimit.RateLimited) and refused is not None:
+        refused.count(source, "enroll", "rate_limited")  # after the transaction: a retried one counts once
     if isinstance(result, (AccessDenied, ratelimit.RateLimited)):
         raise result
     return result
@@ -226,7 +235,7 @@ def list_devices(storage: Storage) -> list[dict]:
         rows = [dict(row._mapping) for row in conn.execute(query)]
     for row in rows:
         if isinstance(row["last_seen"], str):  # SQLite: max() over the column loses its type
-            row["last_seen"] = dt.datetime.fromisoformat(row["last_seen"]).replace(tzinfo=dt.timezone.utc)
+            row["last_seen"] = dt.datetime.fromisoformat(row["last_seen"]).replace(tzinfo=dt.UTC)
         elif isinstance(row["last_seen"], dt.datetime) and row["last_seen"].tzinfo is None:
-            row["last_seen"] = row["last_seen"].replace(tzinfo=dt.timezone.utc)
+            row["last_seen"] = row["last_seen"].replace(tzinfo=dt.UTC)
     return rows

@@ -6,6 +6,7 @@ turns each error into "veld: wat er mis is" from the error type and its context 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,7 +43,7 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ROOT
 
 
-def describe_error(error: dict[str, Any]) -> str:
+def describe_error(error: Mapping[str, Any]) -> str:
     """One pydantic error dict as 'field: problem' in Dutch ('verzoek: …' for the whole)."""
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}

@@ -30,6 +30,7 @@ from sync.server.config import Settings
 from sync.server.devices import AdminError
 from sync.server.storage import Storage, Transaction
 
+
 @dataclass(frozen=True)
 class Export:
     content: bytes

@@ -102,7 +102,7 @@ def _ref(resource_id: str, display: str | None = None) -> dict:
 
 
 def _instant(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _profiled(resource: dict, profile: str) -> dict:
@@ -289,7 +289,7 @@ def fhir_bundle(rows: list[dict], clinic_agb: str | None = None, clinic_name: st
     for row in rows:
         builder.inclusion(row, today)
     bundle = {"resourceType": "Bundle", "type": "collection",
-              "timestamp": _instant(now or dt.datetime.now(dt.timezone.utc))}
+              "timestamp": _instant(now or dt.datetime.now(dt.UTC))}
     if builder.entries:  # FHIR JSON has no empty arrays
         bundle["entry"] = builder.entries
     return bundle

@@ -21,7 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 SCHEMA_FILE = "fhir-r4.schema.json.gz"
@@ -62,7 +62,7 @@ def _resolver(definitions: dict):
     return definition
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(definition: str):
     from jsonschema import Draft6Validator
 

@@ -29,6 +29,7 @@ is `rejected` with a `REJECT_*` code and audited under the patient.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -36,17 +37,31 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, func, select, update
-
 from stdnum.nl import bsn as stdnum_bsn
 
 from desktop.core.bundles import Bundle
 from desktop.core.eligibility import sides_overlap
 from desktop.core.fields import SIDES
 from desktop.core.states import RecordState, ServerResult
-from sync.protocol import (MAX_PUSH_RECORDS, NIL_UUID, REJECT_DEVICE_MISMATCH, REJECT_IMMUTABLE_FIELD,
-                           REJECT_INVALID_RECORD, REJECT_NOT_OWNER, REJECT_REVISION_CONFLICT, REJECT_REVISION_GAP,
-                           REJECT_RULE_FAILED, RESULT_ACCEPTED, RESULT_DUPLICATE, RESULT_REJECTED, RESULT_UNCHANGED,
-                           DuplicateOf, InclusionRecord, InclusionSummary, PushResult)
+from sync.protocol import (
+    MAX_PUSH_RECORDS,
+    NIL_UUID,
+    REJECT_DEVICE_MISMATCH,
+    REJECT_IMMUTABLE_FIELD,
+    REJECT_INVALID_RECORD,
+    REJECT_NOT_OWNER,
+    REJECT_REVISION_CONFLICT,
+    REJECT_REVISION_GAP,
+    REJECT_RULE_FAILED,
+    RESULT_ACCEPTED,
+    RESULT_DUPLICATE,
+    RESULT_REJECTED,
+    RESULT_UNCHANGED,
+    DuplicateOf,
+    InclusionRecord,
+    InclusionSummary,
+    PushResult,
+)
 from sync.server import rechecks
 from sync.server import tables as t
 from sync.server.devices import Device
@@ -248,13 +263,20 @@ def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
     for start in range(0, len(bsns), CHUNK):
         query = (select(c.id, c.bundle, c.bsn, c.condition, c.episode_side, c.inclusion_date, c.end_date, c.location,
                         t.devices.c.organisation)
-                 .select_from(t.inclusions.outerjoin(t.devices, t.devices.c.id == c.owner_device))
+                 .select_from(_with_owner())
                  .where(c.bsn.in_(bsns[start:start + CHUNK]), c.status == ACCEPTED, c.state == REGISTERED))
         for row in batch.tx.conn.execute(query):
             key = (row.bundle, row.bsn, row.condition, row.episode_side)
             if key in keys:
                 batch.episodes.setdefault(key, {})[row.id] = _Episode(row.id, row.inclusion_date, row.end_date,
                                                                       row.location, row.organisation)
+
+
+def _with_owner():
+    """Inclusions joined to the device that owns them (the first pusher; before migration
+    0009 the column was empty and the pusher stands in, as in `_load_known`)."""
+    c = t.inclusions.c
+    return t.inclusions.outerjoin(t.devices, t.devices.c.id == func.coalesce(c.owner_device, c.pushed_by))
 
 
 def _keys(batch: _Batch, record: InclusionRecord) -> list[tuple[str, str, str, str]]:
@@ -271,7 +293,7 @@ def _overlap(batch: _Batch, record: InclusionRecord) -> _Episode | None:
 def _duplicate_of(batch: _Batch, inclusion_id: str) -> DuplicateOf | None:
     c = t.inclusions.c
     row = batch.tx.conn.execute(select(c.id, c.inclusion_date, c.end_date, c.location, t.devices.c.organisation)
-                                .select_from(t.inclusions.outerjoin(t.devices, t.devices.c.id == c.owner_device))
+                                .select_from(_with_owner())
                                 .where(c.id == inclusion_id)).first()
     return _told(batch, _Episode(row.id, row.inclusion_date, row.end_date, row.location, row.organisation)) \
         if row else None

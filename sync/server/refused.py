@@ -1,8 +1,9 @@
 """Refused requests, counted per source address and minute instead of written one by one.
 
-A request without valid credentials (no token, an unknown or revoked one, a bad
-enrolment code) used to commit an audit row of its own, so a flood grew the database
-without bound and, on SQLite, queued up behind the write lock with the real pushes.
+A request without valid credentials (no token, an unknown or revoked one) or over a
+rate limit (lookups per device, enrolments per address) used to commit a row of its
+own, so a flood grew the database without bound and, on SQLite, queued up behind the
+write lock with the real pushes.
 Now the app only counts it in memory; once a minute is over, its counts become audit
 rows — one per (source, action, outcome, device) with the count in `details` — written
 in one transaction. The audit log stays append-only (INSERT only), and it still says
@@ -94,7 +95,7 @@ class Flusher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="refused-requests", daemon=True)
 
-    def start(self) -> "Flusher":
+    def start(self) -> Flusher:
         self._thread.start()
         return self
 

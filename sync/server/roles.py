@@ -42,7 +42,7 @@ BEGIN
     REVOKE ALL ON audit_log FROM PUBLIC;
 END
 $$
-"""
+"""  # noqa: E501 - a PL/pgSQL message literal cannot be split
 
 
 OWNS_THE_TABLES = """

@@ -48,7 +48,7 @@ T = TypeVar("T")
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def admin_actor() -> str:
@@ -80,7 +80,7 @@ class MigrationNotAllowed(ConfigError):
 class Transaction:
     """One write transaction: the connection plus queued feed entries and audit rows."""
 
-    def __init__(self, storage: "Storage", conn: Connection):
+    def __init__(self, storage: Storage, conn: Connection):
         self.storage = storage
         self.conn = conn
         self.now = utc_now()
@@ -242,17 +242,16 @@ class Storage:
 
         config = Config()
         config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
-        with self._connect_for_write() as conn:
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("migrations")})
-                config.attributes["connection"] = conn
-                try:
-                    command.upgrade(config, "head")
-                except DBAPIError as error:
-                    if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
-                        raise MigrationNotAllowed() from None
-                    raise
+        with self._connect_for_write() as conn, conn.begin():
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("migrations")})
+            config.attributes["connection"] = conn
+            try:
+                command.upgrade(config, "head")
+            except DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                    raise MigrationNotAllowed() from None
+                raise
 
     def grant_application_role(self) -> bool:
         """PostgreSQL: (re)apply the application role's rights; False on SQLite (no roles)."""
@@ -292,11 +291,10 @@ class Storage:
     def transaction(self) -> Iterator[Transaction]:
         """One write transaction; feed and audit are flushed just before COMMIT."""
         try:
-            with self._connect_for_write() as conn:
-                with conn.begin():
-                    tx = Transaction(self, conn)
-                    yield tx
-                    tx.flush()
+            with self._connect_for_write() as conn, conn.begin():
+                tx = Transaction(self, conn)
+                yield tx
+                tx.flush()
         except OperationalError as error:
             if self._retryable(error) or error.connection_invalidated:
                 raise
@@ -322,9 +320,8 @@ class Storage:
     def read(self) -> Iterator[Connection]:
         """A read-only transaction (a consistent snapshot on SQLite; READ COMMITTED on PostgreSQL)."""
         try:
-            with self.engine.connect() as conn:
-                with conn.begin():
-                    yield conn
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
         except OperationalError as error:
             raise DatabaseUnavailable(str(error.orig.__class__.__name__)) from error
 

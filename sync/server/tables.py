@@ -8,8 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData,
-                        String, Table, Text, UniqueConstraint, text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
@@ -27,16 +41,16 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 devices = Table(
@@ -221,14 +235,3 @@ rate_limits = Table(
     Column("tat", Float, nullable=False),
 )
 
-refused_requests = Table(
-    # refused requests counted per source, action, outcome and minute: noise cannot fill
-    # the audit log with a row per request (see refusals.py)
-    "refused_requests", metadata,
-    Column("minute", UTCDateTime, primary_key=True),
-    Column("source", String(100), primary_key=True),        # device:<id> or the client address
-    Column("action", String(50), primary_key=True),
-    Column("outcome", String(50), primary_key=True),
-    Column("count", Integer, nullable=False),
-    Column("last_at", UTCDateTime, nullable=False),
-)

@@ -106,7 +106,7 @@ def test_without_a_system_role_the_role_is_unknown_not_what_the_user_wrote(tmp_p
 
 # -- the chain ---------------------------------------------------------------------------------
 def test_an_untouched_log_passes_and_every_row_is_chained(data):
-    code, line = audit_line(data)
+    _code, line = audit_line(data)
     assert line.startswith("OK") and "hashketen klopt" in line
     rows = query(data, "SELECT row_hash FROM audit_log ORDER BY seq")
     assert len(rows) >= 8 and all(len(row[0]) == 64 for row in rows)
@@ -194,7 +194,7 @@ def test_two_processes_writing_at_once_keep_one_unbroken_chain(tmp_path):
     for process in processes:
         process.communicate(timeout=120)
         assert process.returncode == 0
-    code, line = audit_line(data)
+    _code, line = audit_line(data)
     assert line.startswith("OK"), line
     assert query(data, "SELECT count(*) FROM audit_log WHERE action = 'create'")[0][0] == 7
 
@@ -216,7 +216,7 @@ def test_an_existing_log_is_chained_by_the_migration(tmp_path):
     db.execute("PRAGMA user_version = 2")
     db.conn.commit()
     db.conn.close()
-    code, line = audit_line(data)
+    _code, line = audit_line(data)
     assert line.startswith("OK") and "3 regel(s)" in line
     hashes = [row[0] for row in query(data, "SELECT row_hash FROM audit_log ORDER BY seq")]
     rows = query(data, f"SELECT {', '.join(auditchain.FIELDS)} FROM audit_log WHERE seq = 1")

@@ -140,9 +140,8 @@ def test_one_bad_line_of_any_kind_is_reported_by_number_and_every_other_line_is_
         10: b"[" * 100_000 + b"]" * 100_000,                           # nesting beyond the JSON parser
         11: b'{"a": 1}\x00',                                           # a raw NUL
     }
-    lines, good_iter = [], iter(good)
-    for number in range(1, 14):
-        lines.append(bad.get(number) or next(good_iter, b""))
+    good_iter = iter(good)
+    lines = [bad.get(number) or next(good_iter, b"") for number in range(1, 14)]
     source = tmp_path / "batch.jsonl"
     source.write_bytes(b"\n".join(lines) + b"\n")
     result = run("--data-dir", tmp_path / "data", "register", "--jsonl", source)

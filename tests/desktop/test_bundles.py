@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from helpers import CLI
 from desktop.bundle_files import default_bundles_dir, load_bundles
+from helpers import CLI
 
 SHIPPED = {"hand-wrist", "hip-fracture", "claudication", "colon-cancer", "stroke-chain", "stockholm-hip-knee"}
 

@@ -5,8 +5,7 @@ import subprocess
 
 import pytest
 
-from helpers import CLI
-from helpers import inclusion, jsonl, open_register, valid_bsns
+from helpers import CLI, inclusion, jsonl, valid_bsns
 
 BSN, OTHER = valid_bsns(2)
 
@@ -58,7 +57,8 @@ def test_case_can_come_from_stdin(tmp_path):
     (json.dumps(case(side="links-boven")), "side"),
     (json.dumps(case(insurer_uzovi="Zilveren Kruis")), "insurer_uzovi"),
     (json.dumps(case(facts=[1])), "facts"),
-    (json.dumps(case(previous_inclusions=[{"bundle": "hand-wrist", "condition": "knie", "inclusion_date": "2025-01-01"}])),
+    (json.dumps(case(previous_inclusions=[{"bundle": "hand-wrist", "condition": "knie",
+                                           "inclusion_date": "2025-01-01"}])),
      "previous_inclusions[0].condition"),
     (json.dumps(case(bundle="hip-fracture", diagnosis="S72.0", facts={"low_energy_trauma": "misschien"})),
      "facts.low_energy_trauma"),

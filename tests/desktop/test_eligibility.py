@@ -75,8 +75,8 @@ def test_episode_key_is_patient_and_condition_so_the_other_hand_is_blocked_too()
 
 
 def test_side_in_the_episode_key_asks_for_the_side_only_when_it_matters():
-    base = dict(bundle="hip-fracture", diagnosis="S72.0", birth_date="1940-01-01", insurer_uzovi=None,
-                facts={"low_energy_trauma": True})
+    base = {"bundle": "hip-fracture", "diagnosis": "S72.0", "birth_date": "1940-01-01", "insurer_uzovi": None,
+                "facts": {"low_energy_trauma": True}}
     hip = [episode("2025-01-01", condition="HIP_FRACTURE", side="L", bundle="hip-fracture")]
     assert decide(**base, side=None).status == ELIGIBLE
     unknown = decide(hip, **base, side=None)
@@ -109,7 +109,7 @@ def test_value_facts_compare_numbers(asa, status):
 
 
 def test_number_fact_that_is_not_a_number_is_an_input_error():
-    with pytest.raises(InputError, match="facts.asa_class"):
+    with pytest.raises(InputError, match=r"facts.asa_class"):
         decide(bundle="stockholm-hip-knee", diagnosis="M17.1", facts={"asa_class": "gezond"})
 
 

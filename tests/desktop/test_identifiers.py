@@ -5,9 +5,9 @@ import pytest
 from desktop.core.identifiers import (
     InvalidField,
     age_on,
-    shipped_uzovi_table,
     mask_bsn,
     normalize_icd10,
+    shipped_uzovi_table,
     validate_agb,
     validate_birth_date,
     validate_bsn,

@@ -4,9 +4,8 @@ import json
 import logging
 import subprocess
 
-from helpers import CLI
 from desktop import logs
-from helpers import valid_bsns
+from helpers import CLI, valid_bsns
 
 BSN, = valid_bsns(1)
 

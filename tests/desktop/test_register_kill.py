@@ -6,8 +6,7 @@ import subprocess
 
 import pytest
 
-from helpers import CLI
-from helpers import inclusion, jsonl, open_register, valid_bsns
+from helpers import CLI, inclusion, jsonl, open_register, valid_bsns
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
 

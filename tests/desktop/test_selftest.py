@@ -59,7 +59,7 @@ def test_a_missing_keyring_is_a_failure(tmp_path):
     result = self_test("--no-window", "--data-dir", tmp_path / "data",
                        env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
     assert result.returncode == 1
-    [failure] = lines_marked(result.stdout, "FOUT  Sleutelbos")
+    [_failure] = lines_marked(result.stdout, "FOUT  Sleutelbos")
     [register] = lines_marked(result.stdout, "FOUT  Datamap")
     assert "geen werkende sleutelbos" in register  # the register cannot be opened without its key
     assert lines_marked(result.stdout, "FOUT  Versleuteling")

@@ -132,7 +132,8 @@ def test_seconds_must_be_above_zero_and_on_off_takes_dutch_and_english_words():
     for raw in ("0", 0, "-1", "nan", "inf"):
         with pytest.raises(SettingError):
             SECONDS.parse(raw)
-    assert [SWITCH.parse(word) for word in ("ja", "1", True, "on", "nee", "0", False, "Uit")] == [True] * 4 + [False] * 4
+    words = ("ja", "1", True, "on", "nee", "0", False, "Uit")
+    assert [SWITCH.parse(word) for word in words] == [True] * 4 + [False] * 4
     with pytest.raises(SettingError, match="aan of uit"):
         SWITCH.parse("misschien")
     with pytest.raises(SettingError):

@@ -32,12 +32,11 @@ def read_csv(path):
         return reader.fieldnames, list(reader)
 
 
-@pytest.fixture()
+@pytest.fixture
 def mixed_rows(cohort_rows):
     cts = [r for r in cohort_rows if r["condition"] == "CTS"][:150]
     cmc = [r for r in cohort_rows if r["condition"] == "CMC1_OA"][:150]
-    rows = [dict(r, extra_column="ignored") for pair in zip(cts, cmc) for r in pair]  # outcomes kept too
-    return rows
+    return [dict(r, extra_column="ignored") for pair in zip(cts, cmc) for r in pair]  # outcomes kept too
 
 
 def test_mixed_file_gives_one_row_per_patient(tmp_path, mixed_rows):

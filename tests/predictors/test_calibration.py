@@ -8,6 +8,8 @@ floor lies inside them (a patient at pain 0 is always inside a range starting at
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -120,7 +122,7 @@ def test_surgery_within_12_months_is_calibrated(held_out, condition):
     assert auc(y[rows], p) > 0.58
     # By tertile of predicted risk, observed and predicted agree.
     edges = np.quantile(p, [0, 1 / 3, 2 / 3, 1])
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in itertools.pairwise(edges):
         group = (p >= low) & (p <= high)
         assert abs(p[group].mean() - y[rows][group].mean()) < margin(p[group].mean(), group.sum())
 

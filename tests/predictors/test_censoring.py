@@ -60,7 +60,7 @@ def test_dropping_censored_patients_would_be_biased():
 
 def test_median_is_where_half_are_truly_back():
     """Judged on the probability scale: the median is steep where few stop working."""
-    x, days, event, truth = simulate()
+    x, days, event, _truth = simulate()
     fitted = LogNormalReturnToWork.fit(x, days, event, c=1.0, mean_penalty=1.0)
     _, median = fitted.predict(x[:300], (42,))
     p_never = special.expit(-1.0 + 0.5 * x[:300, 0])

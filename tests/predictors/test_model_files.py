@@ -15,7 +15,7 @@ import resources
 from predictors import ModelFileError, load_models
 
 
-@pytest.fixture()
+@pytest.fixture
 def models_copy(tmp_path):
     folder = tmp_path / "models"
     shutil.copytree(resources.path("models"), folder)
@@ -46,13 +46,13 @@ def test_damaged_reference_file_is_refused(models_copy):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(ModelFileError, match="cmc1_oa.reference.npz"):
+    with pytest.raises(ModelFileError, match=r"cmc1_oa.reference.npz"):
         load_models(models_copy)
 
 
 def test_missing_model_file_is_reported(models_copy):
     (models_copy / "cts.model.json").unlink()
-    with pytest.raises(ModelFileError, match="cts.model.json is missing"):
+    with pytest.raises(ModelFileError, match=r"cts.model.json is missing"):
         load_models(models_copy)
 
 

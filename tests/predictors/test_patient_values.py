@@ -65,7 +65,7 @@ def test_unknown_values_may_be_none_or_empty(shipped):
 
 
 def test_option_names_are_checked(shipped):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="option must be one of"):
         shipped.predict(GOOD).option("splint")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="option must be one of"):
         shipped.similar_patients(GOOD, "splint")

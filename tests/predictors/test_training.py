@@ -44,7 +44,7 @@ def trained(export, tmp_path_factory):
 
 
 def test_training_writes_models_and_cards(trained, export):
-    output, result = trained
+    output, _result = trained
     names = sorted(p.name for p in output.iterdir())
     assert names == ["cmc1_oa.card.json", "cmc1_oa.card.md", "cmc1_oa.model.json", "cmc1_oa.reference.npz",
                      "cts.card.json", "cts.card.md", "cts.model.json", "cts.reference.npz"]

@@ -65,7 +65,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(307)
             self.send_header("Location", self.other_origin + self.path)
             self.end_headers()
-            return
+            return None
         if MODE == "trickle":
             return self._trickle(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{}")
         if MODE == "trickle-body":

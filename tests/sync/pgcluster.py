@@ -68,7 +68,7 @@ class PostgresCluster:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise PostgresUnavailable(f"{args[0]} mislukte ({result.returncode}): {result.stderr.strip()}\n{log}")
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--locale=C.UTF-8" if _has_c_utf8() else "--locale=C", "--no-sync")
         options = [f"-p {self.port}", f"-k {self.folder}", "-c listen_addresses=127.0.0.1",

@@ -49,7 +49,7 @@ class ServerProcess:
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.env.pop("BUNDELASSISTENT_SERVER_DATABASE", None)
 
-    def start(self, timeout: float = 30) -> "ServerProcess":
+    def start(self, timeout: float = 30) -> ServerProcess:
         try:
             return self._start(timeout)
         except ServerDied as died:
@@ -61,11 +61,11 @@ class ServerProcess:
             self.url = f"http://127.0.0.1:{self.port}"
             return self._start(timeout)
 
-    def _start(self, timeout: float) -> "ServerProcess":
+    def _start(self, timeout: float) -> ServerProcess:
         if self.import_bundles:
             self.admin("import-bundles", str(SHIPPED_BUNDLES))
             self.import_bundles = False
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the server process, closed here after
         self.process = subprocess.Popen(
             SERVER + ["--database", self.database_url, "serve", "--host", "127.0.0.1", "--port", str(self.port),
                       *self.serve_args],
@@ -100,7 +100,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def restart(self) -> "ServerProcess":
+    def restart(self) -> ServerProcess:
         self.kill()
         return self.start()
 
@@ -120,7 +120,7 @@ class ServerProcess:
         return self.admin("enroll-code", *args).stdout.strip().splitlines()[-1]
 
     def enroll(self, name: str = "spreekkamer", location: str | None = "Utrecht",
-               organisation: str | None = None) -> "Client":
+               organisation: str | None = None) -> Client:
         code = self.enroll_code(*(["--organisation", organisation] if organisation else []))
         response = requests.post(f"{self.url}/v1/enroll", headers=protocol_headers(),
                                  json={"code": code, "device_name": name, "location": location}, timeout=30)
@@ -209,7 +209,7 @@ class OtherVersionServer:
         self.url = f"http://127.0.0.1:{port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "OtherVersionServer":
+    def __enter__(self) -> OtherVersionServer:
         self.thread.start()
         return self
 
@@ -253,10 +253,19 @@ def record(bsn: str, **changes) -> dict:
 
 
 def withdrawn(original: dict, reason: str = "patiënt ziet af van de bundel") -> dict:
-    at = (dt.datetime(2025, 3, 15, 10, 0, tzinfo=dt.timezone.utc)).isoformat()
+    at = (dt.datetime(2025, 3, 15, 10, 0, tzinfo=dt.UTC)).isoformat()
     return dict(original, revision=original["revision"] + 1, state="withdrawn", updated_at=at, withdrawn_at=at,
                 withdrawal_reason=reason)
 
 
-__all__ = ["ServerProcess", "Client", "OtherVersionServer", "record", "withdrawn", "read_csv", "BIRTH_DATE",
-           "PROTOCOL_HEADER", "PROTOCOL_VERSION"]
+__all__ = [
+    "BIRTH_DATE",
+    "PROTOCOL_HEADER",
+    "PROTOCOL_VERSION",
+    "Client",
+    "OtherVersionServer",
+    "ServerProcess",
+    "read_csv",
+    "record",
+    "withdrawn",
+]

@@ -9,10 +9,9 @@ import sys
 import requests
 import sqlalchemy
 
+from helpers import CLI, valid_bsns
 from sync.protocol import protocol_headers
 from test_sync_devices import Device
-
-from helpers import CLI, valid_bsns
 
 BSNS = valid_bsns(3, start=430_000_000)
 
@@ -68,7 +67,8 @@ def test_a_deposit_needs_the_device_token_and_a_well_formed_key(server):
     url = f"{server.url}/v1/device/key"
     assert requests.post(url, headers=protocol_headers(), json={"key": "ab" * 32}, timeout=30).status_code == 401
     client = server.enroll()
-    assert requests.post(url, headers=protocol_headers(client.token), json={"key": "xyz"}, timeout=30).status_code == 422
+    bad = requests.post(url, headers=protocol_headers(client.token), json={"key": "xyz"}, timeout=30)
+    assert bad.status_code == 422
     first = requests.post(url, headers=protocol_headers(client.token), json={"key": "ab" * 32}, timeout=30)
     again = requests.post(url, headers=protocol_headers(client.token), json={"key": "ab" * 32}, timeout=30)
     assert (first.json()["stored"], again.json()["stored"]) == (True, False)

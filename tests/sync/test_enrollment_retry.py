@@ -66,11 +66,11 @@ def test_without_the_key_with_another_key_after_the_window_or_once_revoked_the_c
     assert enroll(server, code, secrets.token_urlsafe(32)).json()["code"] == "enrollment_code_used"
     engine = create_engine(server.database_url)
     with engine.begin() as conn:
-        late = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=ENROLL_RETRY_MINUTES + 1)
+        late = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=ENROLL_RETRY_MINUTES + 1)
         conn.execute(update(t.enrollment_codes).values(used_at=late))
     assert enroll(server, code, key).json()["code"] == "enrollment_code_used"
     with engine.begin() as conn:
-        conn.execute(update(t.enrollment_codes).values(used_at=dt.datetime.now(dt.timezone.utc)))
+        conn.execute(update(t.enrollment_codes).values(used_at=dt.datetime.now(dt.UTC)))
     engine.dispose()
     server.admin("revoke", device_id)
     assert enroll(server, code, key).json()["code"] == "enrollment_code_used"
@@ -96,7 +96,8 @@ def test_a_token_the_keyring_refuses_after_the_server_answered_leaves_the_code_u
     marker = tmp_path / "keyring-full"
     marker.touch()
     flaky = dict(device.env, PYTHON_KEYRING_BACKEND="flaky_keyring.TokenRefusingKeyring",
-                 REFUSE_TOKENS_WHILE=str(marker), PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+                 REFUSE_TOKENS_WHILE=str(marker),
+                 PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
     failed = run_with(device, flaky, "enroll", "--server", server.url, "--code", code)
     assert failed.returncode == 2
     assert "het token kon niet in de sleutelbos worden bewaard" in failed.stderr

@@ -22,7 +22,7 @@ from desktop import config, syncing
 from desktop.registry import Actor, Registry
 from desktop.services import Services
 from helpers import CLI, inclusion, jsonl, valid_bsns
-from sync.client import ServerClient, ServerUnavailable, UnsafeServer, normalise_server_url
+from sync.client import ServerClient, UnsafeServer, normalise_server_url
 
 HOSTILE = Path(__file__).with_name("hostile_server.py")
 BSNS = valid_bsns(4, start=100_000_000 + 7_000)
@@ -71,7 +71,7 @@ class Device:
         return subprocess.run([*(wrapper or CLI), "--data-dir", str(self.data), *map(str, args)],
                               capture_output=True, text=True, timeout=timeout, env=self.env)
 
-    def enroll(self, url: str) -> "Device":
+    def enroll(self, url: str) -> Device:
         result = self.run("enroll", "--server", url, "--code", "ABCD-EFGH-JKLM")
         assert result.returncode == 0, result.stderr
         return self

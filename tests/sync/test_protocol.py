@@ -14,8 +14,17 @@ from desktop.registry import Actor
 from desktop.services import Services
 from helpers import inclusion, valid_bsns
 from serverproc import record
-from sync.protocol import (PROTOCOL_HEADER, PROTOCOL_VERSION, CoverageLookupRequest, EnrollRequest,
-                           InclusionRecord, PushRequest, PushResult, protocol_headers, record_from_row)
+from sync.protocol import (
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    CoverageLookupRequest,
+    EnrollRequest,
+    InclusionRecord,
+    PushRequest,
+    PushResult,
+    protocol_headers,
+    record_from_row,
+)
 
 BSN = valid_bsns(1, start=700000000)[0]
 
@@ -28,7 +37,7 @@ def errors(data) -> dict:
 
 def test_a_record_round_trips_through_json_with_utc_times():
     parsed = InclusionRecord.model_validate(record(BSN, updated_at="2025-03-14T10:30:00+01:00"))
-    assert parsed.updated_at == dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.timezone.utc)
+    assert parsed.updated_at == dt.datetime(2025, 3, 14, 9, 30, tzinfo=dt.UTC)
     again = InclusionRecord.model_validate_json(parsed.model_dump_json())
     assert again == parsed
     assert parsed.episode_key() == ("hand-wrist", BSN, "CTS", "")

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from desktop.bundle_files import default_bundles_dir, load_bundles
 from desktop.core.bundles import parse_bundle_toml
+from desktop.core.eligibility import evaluate
 from desktop.core.inputs import InputError, parse_inclusion
 from desktop.registry import Actor, InvalidChange, NotEligible, Registry, utc_now
-from desktop.core.eligibility import evaluate
 from desktop.syncing import wire_record
 from helpers import valid_bsns
 from serverproc import record as raw_record
@@ -171,7 +171,7 @@ def server_accepts_in_process(record: dict) -> bool:
     if not isinstance(parsed, InclusionRecord):
         return False
     bundle = SERVER_BUNDLES.get((parsed.bundle, parsed.bundle_version))
-    return not rechecks.failures(parsed, bundle, dt.datetime.now(dt.timezone.utc))
+    return not rechecks.failures(parsed, bundle, dt.datetime.now(dt.UTC))
 
 
 @pytest.fixture(scope="module")

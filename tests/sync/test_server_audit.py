@@ -70,7 +70,7 @@ def owner_and_app(postgres_cluster):
     login = f"app_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {login} LOGIN IN ROLE bundelassistent_app")
-    yield owner_url, owner_url.replace("postgresql://postgres@", f"postgresql://{login}@")
+    return owner_url, owner_url.replace("postgresql://postgres@", f"postgresql://{login}@")
 
 
 def test_the_application_role_may_only_insert_and_read_the_audit_log(owner_and_app, tmp_path):

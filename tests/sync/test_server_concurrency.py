@@ -17,7 +17,7 @@ def test_concurrent_pushes_of_one_episode_accept_exactly_one(server):
     for bsn in episodes:
         barrier = threading.Barrier(len(devices))
 
-        def push(device):
+        def push(device, bsn=bsn, barrier=barrier):
             copy = record(bsn, location=device.device_id[:8])
             barrier.wait()
             (result,) = device.push_ok([copy])

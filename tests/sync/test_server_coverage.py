@@ -61,7 +61,7 @@ def test_a_bad_line_is_reported_by_number_and_nothing_is_imported(server, tmp_pa
 
 
 def test_a_file_without_the_birth_date_column_is_refused_with_what_to_add(server, tmp_path):
-    old = write(tmp_path, "bsn,uzovi,insurer,valid_from,valid_to\n" f"{A},3311,Zilveren Kruis,2025-01-01,\n")
+    old = write(tmp_path, f"bsn,uzovi,insurer,valid_from,valid_to\n{A},3311,Zilveren Kruis,2025-01-01,\n")
     result = server.admin("import-coverage", str(old), check=False)
     assert result.returncode == 2
     assert "regel 1" in result.stderr and "birth_date" in result.stderr and "ontbreekt" in result.stderr

@@ -19,7 +19,7 @@ def test_server_killed_mid_push_then_repush_stores_every_record_exactly_once(ser
         in_flight = threading.Event()
         done = threading.Event()
 
-        def pusher():
+        def pusher(in_flight=in_flight, done=done):
             for index, batch in enumerate(batches):
                 if index in confirmed:
                     continue

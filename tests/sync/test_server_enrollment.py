@@ -1,6 +1,7 @@
 """Enrolment by one-time code, device tokens, revocation and the protocol version header."""
 
 import time
+from pathlib import Path
 
 import requests
 
@@ -49,7 +50,7 @@ def test_codes_and_tokens_are_stored_only_as_hashes(server):
     token = enroll(server, code).json()["token"]
     server.stop()
     if server.kind == "sqlite":
-        raw = open(server.database_url.removeprefix("sqlite:///"), "rb").read()
+        raw = Path(server.database_url.removeprefix("sqlite:///")).read_bytes()
         assert code.encode() not in raw and code.replace("-", "").encode() not in raw
         assert token.encode() not in raw
 

@@ -15,9 +15,9 @@ import uuid
 
 import jsonschema
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 from hypothesis import given
 from hypothesis import strategies as st
-from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import create_engine, text
 
 from helpers import valid_bsns
@@ -140,14 +140,14 @@ def test_any_text_comes_back_from_the_csv_as_written_and_never_as_a_formula(valu
 
 
 def test_date_times_are_amsterdam_time_without_microseconds():
-    utc = dt.timezone.utc
+    utc = dt.UTC
     assert export_csv.text(dt.datetime(2025, 7, 1, 9, 30, 0, 987654, tzinfo=utc)) == "2025-07-01T11:30:00+02:00"
     assert export_csv.text(dt.datetime(2025, 1, 1, 9, 30, tzinfo=utc)) == "2025-01-01T10:30:00+01:00"
     assert export_csv.text(dt.date(2025, 3, 14)) == "2025-03-14"
 
 
 def test_research_profile_has_a_pseudonym_and_no_identifiers(server, tmp_path):
-    kept, hand, gone, zero = populate(server)
+    kept, hand, _gone, zero = populate(server)
     data = export_bytes(server, tmp_path, "export", "--profile", "research")
     rows = read_csv(data.decode("utf-8"))
     assert tuple(rows[0]) == export_csv.PROFILES["research"]

@@ -1,12 +1,12 @@
 """The migrations build exactly the schema `tables.py` describes, on SQLite and PostgreSQL."""
 
-import pytest
 from importlib import resources
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -37,27 +37,27 @@ def test_migrated_schema_matches_the_table_definitions(storage):
 def test_the_audit_log_is_append_only_and_inclusions_are_never_deleted(storage):
     storage.audit("test", "ok", details={"x": 1})
     for statement in ("UPDATE audit_log SET outcome = 'x'", "DELETE FROM audit_log", "DELETE FROM inclusions"):
-        with pytest.raises(DBAPIError):
-            with storage.engine.begin() as conn:
-                if statement == "DELETE FROM inclusions":
-                    conn.execute(text(
-                        "INSERT INTO inclusions (id, revision, state, status, bundle, bundle_version, condition, "
-                        "diagnosis, episode_side, bsn, birth_date, insurer_uzovi, insurer_source, insurer_checked_at, "
-                        "eligibility_status, eligibility_rules, handout_printed, agreed, inclusion_date, end_date, "
-                        "device_id, \"user\", created_at, updated_at, content_hash, pushed_by, received_at) VALUES "
-                        "('x', 1, 'registered', 'accepted', 'b', '1', 'c', 'G56.0', '', '111222333', '1970-01-01', "
-                        "'3311', 's', '2025-01-01', 'eligible', '[]', false, true, '2025-01-01', '2025-12-31', 'd', "
-                        "'u', '2025-01-01', '2025-01-01', 'h', 'p', '2025-01-01')"))
-                conn.execute(text(statement))
+        with pytest.raises(DBAPIError), storage.engine.begin() as conn:  # noqa: PT012 - the insert sets up the delete
+            if statement == "DELETE FROM inclusions":
+                conn.execute(text(
+                    "INSERT INTO inclusions (id, revision, state, status, bundle, bundle_version, condition, "
+                    "diagnosis, episode_side, bsn, birth_date, insurer_uzovi, insurer_source, insurer_checked_at, "
+                    "eligibility_status, eligibility_rules, handout_printed, agreed, inclusion_date, end_date, "
+                    "device_id, \"user\", created_at, updated_at, content_hash, pushed_by, received_at) VALUES "
+                    "('x', 1, 'registered', 'accepted', 'b', '1', 'c', 'G56.0', '', '111222333', '1970-01-01', "
+                    "'3311', 's', '2025-01-01', 'eligible', '[]', false, true, '2025-01-01', '2025-12-31', 'd', "
+                    "'u', '2025-01-01', '2025-01-01', 'h', 'p', '2025-01-01')"))
+            conn.execute(text(statement))
 
 
 def test_migration_0006_gives_existing_devices_the_default_organisation_and_shrinks_what_was_shared(
         fresh_database):
     """A server with protocol-1 data: devices, a feed row with birth date and location,
     devices that know patients by lookup alone or by their own inclusion."""
+    from importlib import resources
+
     from alembic import command
     from alembic.config import Config
-    from importlib import resources
 
     storage = Storage(Settings.from_url(fresh_database))
     try:
@@ -97,5 +97,42 @@ def test_migration_0006_gives_existing_devices_the_default_organisation_and_shri
             assert [(row.device_id, row.bsn, str(row.birth_date)) for row in known] == [
                 ("includer", "111222333", "1971-06-02")]  # a lookup without birth date conferred nothing
             assert conn.execute(text("SELECT birth_date FROM coverage")).scalar() is None
+    finally:
+        storage.dispose()
+
+
+def test_migration_0011_moves_the_counted_refusals_into_the_audit_log(fresh_database):
+    """The counts of `refused_requests` become aggregated audit rows, as the server now
+    writes them, and the table the application role could rewrite is gone."""
+    import datetime as dt
+    import json
+
+    from alembic import command
+    from sqlalchemy import inspect
+
+    storage = Storage(Settings.from_url(fresh_database))
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
+        with storage.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0010")
+        minute = dt.datetime(2026, 11, 30, 9, 15, tzinfo=dt.UTC)
+        with storage.engine.begin() as conn:
+            conn.execute(text("INSERT INTO refused_requests (minute, source, action, outcome, count, last_at) "
+                              "VALUES (:m, 'device:abc', 'coverage_lookup', 'rate_limited', 26, :m), "
+                              "(:m, '10.0.0.7', 'enroll', 'rate_limited', 21, :m)"),
+                         {"m": minute if storage.dialect == "postgresql" else minute.replace(tzinfo=None)})
+        storage.migrate()
+        assert "refused_requests" not in inspect(storage.engine).get_table_names()
+        with storage.read() as conn:
+            rows = conn.execute(text("SELECT device_id, actor, action, object_type, object_id, outcome, details "
+                                     "FROM audit_log ORDER BY object_id")).all()
+        assert [(r.device_id, r.actor, r.action, r.object_type, r.object_id, r.outcome) for r in rows] == [
+            (None, "onbekend apparaat", "enroll", "source", "10.0.0.7", "rate_limited"),
+            ("abc", "device:abc", "coverage_lookup", "source", "device:abc", "rate_limited")]
+        details = [json.loads(r.details) for r in rows]
+        assert [d["count"] for d in details] == [21, 26] and all(d["aggregated"] for d in details)
+        assert {d["minute"] for d in details} == {"2026-11-30T09:15:00+00:00"}
     finally:
         storage.dispose()

@@ -88,7 +88,7 @@ class Noise:
         self.loop_thread = threading.Thread(target=lambda: asyncio.run(self._slow_clients()))
         self.fake_threads = [threading.Thread(target=self._fake_pushes, args=(bad,)) for bad in (True, False)]
 
-    def __enter__(self) -> "Noise":
+    def __enter__(self) -> Noise:
         self.loop_thread.start()
         assert self.opened.wait(30), "slow clients did not connect"
         for thread in self.fake_threads:
@@ -125,7 +125,7 @@ class Noise:
                     if await asyncio.wait_for(reader.read(1024), 0.5) == b"":
                         self.head_closed[index] = time.monotonic() - opened
                         return
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         except (ConnectionError, OSError):
             self.head_closed[index] = time.monotonic() - opened
@@ -149,7 +149,7 @@ class Noise:
                     if chunk == b"":
                         break
                     answer += chunk
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         except (ConnectionError, OSError):
             pass

@@ -184,6 +184,7 @@ def test_every_push_and_its_patients_are_in_the_audit_log(server, db_kind):
     client.push_ok([original])
     server.stop()
     from sqlalchemy import create_engine, text
+
     from sync.server.config import normalize_database_url
     engine = create_engine(normalize_database_url(server.database_url))
     with engine.connect() as conn:

@@ -34,7 +34,7 @@ class Device:
         return subprocess.Popen([*CLI, "--data-dir", str(self.data), *map(str, args)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=self.env)
 
-    def enroll(self) -> "Device":
+    def enroll(self) -> Device:
         result = self.run("enroll", "--server", self.server.url, "--code", self.server.enroll_code())
         assert result.returncode == 0, result.stderr
         return self
@@ -188,7 +188,8 @@ def test_a_revoked_device_stops_with_an_explanation_and_keeps_its_records(tmp_pa
 def test_two_devices_with_thousands_of_overlapping_inclusions_end_up_exactly_once_despite_a_server_crash(
         tmp_path, server):
     overlap = valid_bsns(300, start=100_000_000 + 1000 * 100)
-    only_first, only_second = valid_bsns(1200, start=100_000_000 + 2000 * 100), valid_bsns(1200, start=100_000_000 + 5000 * 100)
+    only_first = valid_bsns(1200, start=100_000_000 + 2000 * 100)
+    only_second = valid_bsns(1200, start=100_000_000 + 5000 * 100)
     first, second = Device("kamer1", tmp_path, server).enroll(), Device("kamer2", tmp_path, server).enroll()
     first_ids = first.register(overlap + only_first)
     second_ids = second.register(overlap + only_second)

@@ -5,15 +5,15 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
 
-from desktop import config, syncing  # noqa: E402
-from desktop.core.inputs import parse_inclusion  # noqa: E402
-from desktop.registry import Actor  # noqa: E402
-from desktop.services import Services  # noqa: E402
-from desktop.ui.main_window import MainWindow  # noqa: E402
-from helpers import inclusion, valid_bsns  # noqa: E402
-from serverproc import BIRTH_DATE, OtherVersionServer, ServerProcess  # noqa: E402
+from desktop import config, syncing
+from desktop.core.inputs import parse_inclusion
+from desktop.registry import Actor
+from desktop.services import Services
+from desktop.ui.main_window import MainWindow
+from helpers import inclusion, valid_bsns
+from serverproc import BIRTH_DATE, OtherVersionServer, ServerProcess
 
 
 @pytest.fixture

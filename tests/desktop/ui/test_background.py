@@ -13,10 +13,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal  # noqa: E402
-from PySide6.QtWidgets import QWidget  # noqa: E402
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import QWidget
 
-from desktop.ui.background import WORKERS, Operations  # noqa: E402
+from desktop.ui.background import WORKERS, Operations
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -91,7 +91,7 @@ def test_an_older_request_still_waiting_for_a_thread_is_skipped_not_run(qtbot, o
 def test_a_cancelled_request_is_never_answered(qtbot, operations):
     started, release, done = threading.Event(), threading.Event(), threading.Event()
     answers = []
-    operations.run("insurer lookup", lambda: started.set() or release.wait(5) and done.set(),
+    operations.run("insurer lookup", lambda: started.set() or (release.wait(5) and done.set()),
                    success=answers.append, failure=answers.append)
     assert started.wait(5)  # already running: cancelling cannot skip it, only drop its answer
     assert operations.pending("insurer lookup")

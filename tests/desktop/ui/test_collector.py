@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from desktop.ui.collector import UiThreadCollector  # noqa: E402
+from desktop.ui.collector import UiThreadCollector
 
 
 class _Cycle:

@@ -4,11 +4,11 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit  # noqa: E402
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
 
-from desktop.ui.decision import PREDICTION  # noqa: E402
-from predictors import ModelFileError, load_models  # noqa: E402
-from test_main_window import BSN, screenshot, services, window  # noqa: E402,F401  (fixtures)
+from desktop.ui.decision import PREDICTION
+from predictors import ModelFileError, load_models
+from test_main_window import BSN, screenshot, services, window  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from desktop.ui.single_instance import ChannelUnsafe, InstanceServer, channel_name, hand_over  # noqa: E402
-from helpers import CLI  # noqa: E402
+from desktop.ui.single_instance import ChannelUnsafe, InstanceServer, channel_name, hand_over
+from helpers import CLI
 
 NOBODY = 65534
 PATIENT = {"bsn": "111222333", "birth_date": "1970-05-05", "patient_id": "E123", "name": "J. Jansen"}

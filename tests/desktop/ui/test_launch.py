@@ -4,8 +4,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from desktop.cli import UserError, url_to_arguments  # noqa: E402
-from desktop.ui.single_instance import InstanceServer, hand_over  # noqa: E402
+from desktop.cli import UserError, url_to_arguments
+from desktop.ui.single_instance import InstanceServer, hand_over
 
 
 def test_url_launch_becomes_the_open_command():

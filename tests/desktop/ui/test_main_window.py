@@ -8,14 +8,14 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
-from desktop import config  # noqa: E402
-from desktop.registry import Actor  # noqa: E402
-from desktop.services import Services  # noqa: E402
-from desktop.ui.main_window import MainWindow  # noqa: E402
-from helpers import bundles_with_contract_end, valid_bsns  # noqa: E402
+from desktop import config
+from desktop.registry import Actor
+from desktop.services import Services
+from desktop.ui.main_window import MainWindow
+from helpers import bundles_with_contract_end, valid_bsns
 
 BSN = valid_bsns(1)[0]
 
