@@ -53,9 +53,8 @@ _SIDE_WORDS = {"l": Side.LEFT, "left": Side.LEFT, "links": Side.LEFT, "r": Side.
 # A previous inclusion's status in a CASE file, also in other systems' words: these no longer
 # hold an episode open; any other word means one that does (registered).
 _CLOSED_STATUS_WORDS = {
-    **{word: RecordState.WITHDRAWN for word in (
-        "ingetrokken", "cancelled", "canceled", "draft", "concept", "expired", "ended", "closed", "completed",
-        "beeindigd", "beëindigd")},
+    **dict.fromkeys(("ingetrokken", "cancelled", "canceled", "draft", "concept", "expired", "ended", "closed",
+                     "completed", "beeindigd", "beëindigd"), RecordState.WITHDRAWN),
     "afgewezen": RecordState.REJECTED,
 }
 _TRUE_WORDS = {"true", "ja", "yes", "j", "y", "1", "waar"}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from desktop.core.bundles import Bundle
 from desktop.core.eligibility import ELIGIBLE, PASS, Case, evaluate
 from desktop.core.identifiers import InvalidField, validate_birth_date, validate_inclusion_date
+from desktop.core.states import Side
 
 # The rules a record is checked on, by their Dutch name (for the reason a user reads).
 RULE_NAMES = {
@@ -80,7 +81,8 @@ def record_failures(facts: RecordFacts, bundle: Bundle, latest_inclusion_date: d
     if failures:
         return failures  # the rules below assume plausible dates
     case = Case(bundle=bundle.id, inclusion_date=facts.inclusion_date, birth_date=facts.birth_date,
-                diagnosis=facts.diagnosis, side=facts.side, insurer_uzovi=facts.insurer_uzovi)
+                diagnosis=facts.diagnosis, side=Side(facts.side) if facts.side else None,
+                insurer_uzovi=facts.insurer_uzovi)
     decision = evaluate(case, bundle)
     failures += [RuleFailed(outcome.kind, outcome.reason.nl) for outcome in decision.rules
                  if outcome.kind not in NOT_RECHECKED and outcome.outcome != PASS]

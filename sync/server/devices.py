@@ -41,7 +41,7 @@ from sync.protocol import (
 )
 from sync.server import ratelimit
 from sync.server import tables as t
-from sync.server.http_errors import AccessDenied, EnrollmentRefused, NotAuthenticated
+from sync.server.http_errors import AccessDenied, EnrollmentRefused, NotAuthenticated, RateLimited
 from sync.server.refused import RefusedRequests
 from sync.server.storage import Storage, Transaction, utc_now
 
@@ -112,12 +112,12 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
     token = secrets.token_urlsafe(32)
     device_id = str(uuid.uuid4())
 
-    def work(tx: Transaction) -> AccessDenied | ratelimit.RateLimited | EnrollResponse:
+    def work(tx: Transaction) -> AccessDenied | RateLimited | EnrollResponse:
         if limit is not None:
             ratelimit.prune(tx)
             wait = ratelimit.take(tx, f"enroll:{source}", limit)
             if wait is not None:
-                return ratelimit.RateLimited(
+                return RateLimited(
                     f"Te veel koppelpogingen vanaf dit adres; probeer het over {wait} seconden opnieuw.", wait)
         codes = t.enrollment_codes
         claimed = tx.conn.execute(
@@ -137,9 +137,9 @@ def enroll(storage: Storage, request: EnrollRequest, source: str = "onbekend",
         return EnrollResponse(device_id=device_id, token=token, server_time=tx.now)
 
     result = storage.write(work)
-    if isinstance(result, ratelimit.RateLimited) and refused is not None:
+    if isinstance(result, RateLimited) and refused is not None:
         refused.count(source, "enroll", "rate_limited")  # after the transaction: a retried one counts once
-    if isinstance(result, (AccessDenied, ratelimit.RateLimited)):
+    if isinstance(result, (AccessDenied, RateLimited)):
         raise result
     return result
 

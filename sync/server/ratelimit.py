@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 
 from sync.server import tables as t
-from sync.server.http_errors import RateLimited
 from sync.server.storage import Transaction
 
 

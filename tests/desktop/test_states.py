@@ -17,8 +17,7 @@ import pytest
 
 from desktop import config, outbox
 from desktop.core.inputs import parse_inclusion
-from desktop.core.states import (InsurerSource, OutboxState, RecordState, ServerResult, Side,
-                                 TreatmentOption)
+from desktop.core.states import InsurerSource, OutboxState, RecordState, ServerResult, Side, TreatmentOption
 from desktop.registry import Actor
 from desktop.services import Services
 from desktop.ui import i18n, state_words
