@@ -90,7 +90,8 @@ def read_input(path: Path):
         handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed by `with handle` below
     except OSError as error:
         raise BatchInputError(f"{path}: {error.strerror or error}") from None
-    rows, problems, seen = [], [], {}
+    rows, problems = [], []
+    seen: dict[str, int] = {}  # patient_id -> the line it was first on
     with handle:
         reader = csv.DictReader(handle)
         try:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 from desktop.core.states import RecordState, Side
 from sync.server.devices import AdminError
@@ -136,7 +137,8 @@ class Builder:
     def _clinic(self, agb: str | None, name: str | None) -> str | None:
         if not (agb or name):  # org-1: an Organization has a name or an identifier
             return None
-        clinic = {"resourceType": "Organization", "id": _id_for("clinic", agb or name), "active": True}
+        clinic: dict[str, Any] = {"resourceType": "Organization", "id": _id_for("clinic", agb or name or ""),
+                                  "active": True}
         if agb:
             clinic["identifier"] = [{"system": AGB_SYSTEM, "value": agb}]
         if name:
@@ -288,8 +290,8 @@ def fhir_bundle(rows: list[dict], clinic_agb: str | None = None, clinic_name: st
     builder = Builder(clinic_agb, clinic_name, insurer_names or {})
     for row in rows:
         builder.inclusion(row, today)
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "timestamp": _instant(now or dt.datetime.now(dt.UTC))}
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection",
+                              "timestamp": _instant(now or dt.datetime.now(dt.UTC))}
     if builder.entries:  # FHIR JSON has no empty arrays
         bundle["entry"] = builder.entries
     return bundle
