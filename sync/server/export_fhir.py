@@ -74,7 +74,7 @@ PROFILES = {
     "EpisodeOfCare": NL_CORE + "nl-core-EpisodeOfCare",
 }
 
-LATERALITY = {  # side → SNOMED CT qualifier (LateraliteitCodelijst) and the Dutch word
+LATERALITY: dict[str, tuple[str, str]] = {  # side → SNOMED CT qualifier (LateraliteitCodelijst), the Dutch word
     Side.LEFT: ("7771000", "links"),
     Side.RIGHT: ("24028007", "rechts"),
     Side.BOTH: ("51440002", "beide zijden"),
