@@ -133,7 +133,10 @@ def _bool(setting: Setting, raw: Any) -> bool:
 def _path(setting: Setting, raw: Any) -> Path:
     if not isinstance(raw, str) or not raw.strip():
         raise SettingError("moet een pad naar een map of bestand zijn, tussen aanhalingstekens")
-    return Path(raw.strip()).expanduser()
+    try:
+        return Path(raw.strip()).expanduser()
+    except RuntimeError:  # "~name" of a user this machine does not know
+        raise SettingError(f"moet een volledig pad zijn; de gebruikersmap in {raw.strip()!r} is onbekend") from None
 
 
 def _url(setting: Setting, raw: Any) -> str:

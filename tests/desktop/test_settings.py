@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from desktop import config
@@ -119,6 +119,7 @@ def test_a_whole_number_reads_the_same_as_toml_number_or_as_text(number):
 
 @given(st.one_of(st.text(max_size=20), st.floats(allow_nan=True), st.booleans(), st.none(),
                  st.lists(st.integers(), max_size=2)))
+@example("~0")  # a home folder of an unknown user: expanduser raises RuntimeError
 def test_any_raw_value_parses_or_is_a_setting_error_never_something_else(raw):
     for setting in (WHOLE, SECONDS, SWITCH, *config.SETTINGS):
         try:
