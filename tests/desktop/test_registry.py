@@ -15,14 +15,6 @@ BSN, OTHER = valid_bsns(2)
 NEN7513_FIELDS = {"at", "user", "role", "acted_for", "patient_bsn", "action", "device_id", "system"}
 
 
-@pytest.fixture
-def services(tmp_path):
-    settings = config.load(overrides={"data_dir": str(tmp_path / "data")})
-    services = Services(settings, Actor("a.suo", "suo"))
-    yield services
-    services.close()
-
-
 def register(services, **changes):
     request = parse_inclusion(inclusion(changes.pop("bsn", BSN), **changes), services.bundles)
     return services.register(request)

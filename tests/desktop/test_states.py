@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop import config, outbox
+from desktop import outbox
 from desktop.core.inputs import parse_inclusion
 from desktop.core.states import InsurerSource, OutboxState, RecordState, ServerResult, Side, TreatmentOption
-from desktop.registry import Actor
-from desktop.services import Services
 from desktop.ui import i18n, state_words
 from helpers import inclusion, open_register, valid_bsns
 from sync import protocol as p
@@ -77,14 +75,6 @@ def test_treatment_options_are_the_prediction_models_options():
     from predictors.schema import OPTIONS
 
     assert set(OPTIONS) == CONTRACT[TreatmentOption]
-
-
-@pytest.fixture
-def services(tmp_path):
-    settings = config.load(overrides={"data_dir": str(tmp_path / "data")})
-    services = Services(settings, Actor("a.suo", "suo"))
-    yield services
-    services.close()
 
 
 def test_the_register_writes_these_values_as_plain_text(services, tmp_path):

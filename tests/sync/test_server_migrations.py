@@ -15,6 +15,17 @@ from sync.server.storage import Storage
 from sync.server.tables import metadata
 
 
+def upgrade_to(storage: Storage, revision: str) -> None:
+    """Migrate a fresh database only up to `revision`, to put in data of that version."""
+    from alembic import command
+
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
+    with storage.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
 @pytest.fixture
 def storage(fresh_database):
     storage = Storage(Settings.from_url(fresh_database))
@@ -54,18 +65,11 @@ def test_migration_0006_gives_existing_devices_the_default_organisation_and_shri
         fresh_database):
     """A server with protocol-1 data: devices, a feed row with birth date and location,
     devices that know patients by lookup alone or by their own inclusion."""
-    from importlib import resources
 
-    from alembic import command
-    from alembic.config import Config
 
     storage = Storage(Settings.from_url(fresh_database))
     try:
-        config = Config()
-        config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
-        with storage.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0005")
+        upgrade_to(storage, "0005")
         with storage.engine.begin() as conn:
             for device in ("looker", "includer"):
                 conn.execute(text("INSERT INTO devices (id, name, token_hash, enrolled_at) VALUES "
@@ -107,16 +111,11 @@ def test_migration_0011_moves_the_counted_refusals_into_the_audit_log(fresh_data
     import datetime as dt
     import json
 
-    from alembic import command
     from sqlalchemy import inspect
 
     storage = Storage(Settings.from_url(fresh_database))
     try:
-        config = Config()
-        config.set_main_option("script_location", str(resources.files("sync.server") / "migrations"))
-        with storage.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0010")
+        upgrade_to(storage, "0010")
         minute = dt.datetime(2026, 11, 30, 9, 15, tzinfo=dt.UTC)
         with storage.engine.begin() as conn:
             conn.execute(text("INSERT INTO refused_requests (minute, source, action, outcome, count, last_at) "

@@ -1,0 +1,16 @@
+"""Fixtures of the device tests."""
+
+import pytest
+
+from desktop import config
+from desktop.registry import Actor
+from desktop.services import Services
+
+
+@pytest.fixture
+def services(tmp_path):
+    """The device's operations on a fresh data folder, for a support assistant (suo)."""
+    settings = config.load(overrides={"data_dir": str(tmp_path / "data")})
+    services = Services(settings, Actor("a.suo", "suo"))
+    yield services
+    services.close()
