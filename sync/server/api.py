@@ -141,19 +141,19 @@ def coverage_lookup(body: p.CoverageLookupRequest, request: Request,
                     auth: Annotated[str | None, Depends(authorization)]) -> p.CoverageLookupResponse:
     settings = request.app.state.settings
     limit = Limit(settings.lookup_rate, settings.lookup_burst)
-    limited: list[str] = []  # the device whose lookup was refused
+    storage = get_storage(request)
+    device = devices.authenticate(storage, auth)
 
-    def work(tx, device) -> p.CoverageLookupResponse | RateLimited:
+    def work(tx) -> p.CoverageLookupResponse | RateLimited:
         wait = ratelimit.take(tx, f"lookup:{device.id}", limit)
         if wait is not None:  # the patient was not looked at
-            limited.append(device.id)
             return RateLimited(f"Te veel opzoekingen achter elkaar (hoogstens {limit.per_minute} per minuut); "
                                f"probeer het over {wait} seconden opnieuw.", wait)
         return coverage.lookup(tx, device, body)
 
-    result = devices.as_device(get_storage(request), auth, work)
+    result = storage.write(work)
     if isinstance(result, RateLimited):  # counted and audited per minute, not row by row
-        request.app.state.refused.count(client_address(request), "coverage_lookup", "rate_limited", limited[-1])
+        request.app.state.refused.count(client_address(request), "coverage_lookup", "rate_limited", device.id)
         raise result
     return result
 
