@@ -386,8 +386,10 @@ def _value(link_id: str, answer: dict, problems: list[core.Problem]) -> core.Ans
                     problems.append(core.Problem(link_id, "valueCoding zonder code"))
                     return None
                 return core.Answer(link_id, kind, str(code))
-            expected = {"integer": int, "decimal": (int, float), "string": str, "boolean": bool}[kind]
-            if not isinstance(value, expected) or (kind != "boolean" and isinstance(value, bool)):
+            expected: dict[str, type | tuple[type, ...]] = {"integer": int, "decimal": (int, float), "string": str,
+                                                            "boolean": bool}
+            if not isinstance(value, (int, float, str)) or not isinstance(value, expected[kind]) \
+                    or (kind != "boolean" and isinstance(value, bool)):
                 problems.append(core.Problem(link_id, f"{key} heeft niet het juiste type"))
                 return None
             return core.Answer(link_id, kind, value)

@@ -178,12 +178,8 @@ def test_the_intake_columns_are_the_models_baseline_columns_with_the_same_rules(
 @st.composite
 def valid_response(draw):
     """Item answers in range for a few scales, each item present or not."""
-    answers = []
-    for scale in intake.SCALES:
-        for link_id in scale.link_ids():
-            if draw(st.booleans()):
-                answers.append(Answer(link_id, "integer", draw(st.integers(scale.low, scale.high))))
-    return answers
+    return [Answer(link_id, "integer", draw(st.integers(scale.low, scale.high)))
+            for scale in intake.SCALES for link_id in scale.link_ids() if draw(st.booleans())]
 
 
 @settings(max_examples=200, deadline=None)
