@@ -35,7 +35,12 @@ Endpoints
 ``POST /v1/inclusions/push`` `PushRequest`              `PushResponse`
 ``GET /v1/changes``         ``?cursor=N&limit=M``       `ChangesResponse`
 ``POST /v1/coverage/lookup`` `CoverageLookupRequest`    `CoverageLookupResponse`
+``POST /v1/intake/lookup``  `IntakeLookupRequest`       `IntakeLookupResponse`
 ==========================  ==========================  ==========================
+
+``/v1/intake/lookup`` was added within version 2: a device that does not call it works
+as before, and a server without it answers 404 ``not_found`` (the client then reports
+that the server has no intake questionnaires).
 
 Push semantics (idempotent; results in the same order as the records):
 
@@ -433,6 +438,25 @@ class CoverageLookupResponse(_Response):
     insurer: str | None = None
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
+    checked_at: dt.datetime
+
+
+# -- intake questionnaire lookup -----------------------------------------------------------
+class IntakeLookupRequest(CoverageLookupRequest):
+    """BSN, birth date and the consultation date: the server answers the newest intake
+    completed on or before `on`, only when BSN and birth date both match (a mismatch is
+    answered exactly like "not found"). Rate-limited per device like the coverage lookup."""
+
+
+IntakeValue = float | str
+
+
+class IntakeLookupResponse(_Response):
+    found: bool
+    completed_on: dt.date | None = Field(default=None, description="the date it was completed (clinic's time)")
+    completed_at: dt.datetime | None = Field(default=None, description="when, if the export gave a time")
+    values: dict[str, IntakeValue] = Field(default_factory=dict, description="baseline column: value, the "
+                                           "names of the models' input (nrs_pain_0, bctq_fss_0, work_status, …)")
     checked_at: dt.datetime
 
 

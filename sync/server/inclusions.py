@@ -7,7 +7,7 @@ takes. With those held, it reads the known revisions and the accepted episodes f
 batch's patients, decides each record in order (later records see earlier ones), and
 writes rows, revision history, feed entries and audit rows in bulk. Two devices pushing
 the same episode at the same moment: the second waits for the first to commit, then
-sees its episode and gets `duplicate`.
+sees its episode and gets `duplicate` (what counts as the same episode: `sync.server.duplicates`).
 
 Every new revision is first re-checked with the device's own rules against the server's
 bundle definitions (`sync.server.rechecks`); a record that fails is `rejected` with the
@@ -40,8 +40,6 @@ from sqlalchemy import bindparam, func, select, update
 from stdnum.nl import bsn as stdnum_bsn
 
 from desktop.core.bundles import Bundle
-from desktop.core.eligibility import sides_overlap
-from desktop.core.fields import SIDES
 from desktop.core.states import RecordState, ServerResult
 from sync.protocol import (
     MAX_PUSH_RECORDS,
@@ -62,9 +60,10 @@ from sync.protocol import (
     InclusionSummary,
     PushResult,
 )
-from sync.server import rechecks
+from sync.server import duplicates, rechecks
 from sync.server import tables as t
 from sync.server.devices import Device
+from sync.server.duplicates import Episode, EpisodeKey, Episodes, episode_keys
 from sync.server.errors import ROOT, describe_validation_error
 from sync.server.storage import Transaction, lock_key
 
@@ -156,36 +155,12 @@ class _Known:
 
 
 @dataclass
-class _Episode:
-    id: str
-    inclusion_date: Any
-    end_date: Any
-    location: str | None
-    organisation: str | None  # of the device that first pushed it
-
-
-EPISODE_SIDES = (*SIDES, "")  # "": no side in the key, or the side is not known
-
-
-def episode_keys(record: InclusionRecord, bundle: Bundle | str | None) -> list[tuple[str, str, str, str]]:
-    """The episode keys that can hold an episode overlapping this record's.
-
-    Sides overlap as the device's active-episode rule says (`sides_overlap`): equal, one
-    of them `both`, or one not known.
-    """
-    key = record.episode_key()
-    if not isinstance(bundle, Bundle) or "side" not in bundle.episode_key:
-        return [key]
-    return [(*key[:3], side) for side in EPISODE_SIDES if sides_overlap(side or None, key[3] or None)]
-
-
-@dataclass
 class _Batch:
     tx: Transaction
     device: Device
     bundles: dict[tuple[str, str], Bundle | str] = field(default_factory=dict)
     known: dict[str, _Known] = field(default_factory=dict)
-    episodes: dict[tuple, dict[str, _Episode]] = field(default_factory=dict)  # accepted & registered, by key
+    episodes: Episodes = field(default_factory=Episodes)  # accepted & registered
     inserts: list[dict] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
     revisions: list[dict] = field(default_factory=list)
@@ -206,7 +181,7 @@ def push(tx: Transaction, device: Device, parsed: list[InclusionRecord | Unreada
         tx.lock([lock_key("inclusion", str(r.id)) for r in records]
                 + [lock_key("episode", *key) for r in records for key in _keys(batch, r)])
         _load_known(batch, records)
-        _load_episodes(batch, records)
+        batch.episodes.load(tx, {key for r in records for key in _keys(batch, r)})
     results = [_unreadable(batch, item) if isinstance(item, Unreadable) else _decide(batch, item)
                for item in parsed]
     _write(batch)
@@ -251,61 +226,8 @@ def _load_known(batch: _Batch, records: list[InclusionRecord]) -> None:
                 device_id=row.device_id, created_at=row.created_at, user=row.user)
 
 
-def _load_episodes(batch: _Batch, records: list[InclusionRecord]) -> None:
-    """Accepted, registered episodes of the batch's patients (the only possible overlaps).
-
-    Selected by BSN alone (the leading column of the episode index) and matched on the
-    rest of the key here: a row-value IN list is planned as a long OR filter.
-    """
-    keys = {key for r in records for key in _keys(batch, r)}
-    bsns = sorted({key[1] for key in keys})
-    c = t.inclusions.c
-    for start in range(0, len(bsns), CHUNK):
-        query = (select(c.id, c.bundle, c.bsn, c.condition, c.episode_side, c.inclusion_date, c.end_date, c.location,
-                        t.devices.c.organisation)
-                 .select_from(_with_owner())
-                 .where(c.bsn.in_(bsns[start:start + CHUNK]), c.status == ACCEPTED, c.state == REGISTERED))
-        for row in batch.tx.conn.execute(query):
-            key = (row.bundle, row.bsn, row.condition, row.episode_side)
-            if key in keys:
-                batch.episodes.setdefault(key, {})[row.id] = _Episode(row.id, row.inclusion_date, row.end_date,
-                                                                      row.location, row.organisation)
-
-
-def _with_owner():
-    """Inclusions joined to the device that owns them (the first pusher; before migration
-    0009 the column was empty and the pusher stands in, as in `_load_known`)."""
-    c = t.inclusions.c
-    return t.inclusions.outerjoin(t.devices, t.devices.c.id == func.coalesce(c.owner_device, c.pushed_by))
-
-
-def _keys(batch: _Batch, record: InclusionRecord) -> list[tuple[str, str, str, str]]:
+def _keys(batch: _Batch, record: InclusionRecord) -> list[EpisodeKey]:
     return episode_keys(record, batch.bundles.get((record.bundle, record.bundle_version)))
-
-
-def _overlap(batch: _Batch, record: InclusionRecord) -> _Episode | None:
-    own = str(record.id)
-    found = [e for key in _keys(batch, record) for e in batch.episodes.get(key, {}).values()
-             if e.id != own and e.inclusion_date <= record.end_date and e.end_date >= record.inclusion_date]
-    return min(found, key=lambda e: (e.inclusion_date, e.id)) if found else None
-
-
-def _duplicate_of(batch: _Batch, inclusion_id: str) -> DuplicateOf | None:
-    c = t.inclusions.c
-    row = batch.tx.conn.execute(select(c.id, c.inclusion_date, c.end_date, c.location, t.devices.c.organisation)
-                                .select_from(_with_owner())
-                                .where(c.id == inclusion_id)).first()
-    return _told(batch, _Episode(row.id, row.inclusion_date, row.end_date, row.location, row.organisation)) \
-        if row else None
-
-
-def _told(batch: _Batch, earlier: _Episode) -> DuplicateOf:
-    """What the pushing device learns of the earlier inclusion: its dates (the episode that
-    blocks this one), and its location only within the device's own organisation — that a
-    patient is treated at another clinic is not this clinic's to know."""
-    same_organisation = earlier.organisation == batch.device.organisation
-    return DuplicateOf(id=earlier.id, inclusion_date=earlier.inclusion_date, end_date=earlier.end_date,
-                       location=earlier.location if same_organisation else None)
 
 
 def _may_change(batch: _Batch, known: _Known) -> bool:
@@ -391,7 +313,8 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
                     f"revisie {record.revision} van deze inclusie is al ontvangen met een andere inhoud; "
                     "een wijziging moet een hogere revisie krijgen"))
             if known.status == DUPLICATE and known.duplicate_of:
-                return result(RESULT_DUPLICATE, duplicate_of=_duplicate_of(batch, known.duplicate_of))
+                earlier = duplicates.duplicate_of(tx, batch.device, known.duplicate_of)
+                return result(RESULT_DUPLICATE, duplicate_of=earlier)
             return result(RESULT_UNCHANGED)
         rewritten = _rewritten_field(record, known)
         if rewritten:
@@ -402,7 +325,7 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
     if failed:
         return rejected_content(rechecks.reason(failed), REJECT_RULE_FAILED,
                                 details={"rules": [failure.rule for failure in failed]})
-    overlap = _overlap(batch, record)
+    overlap = batch.episodes.overlap(record, _keys(batch, record))
     if record.state == WITHDRAWN and known is not None:
         status, overlap = known.status, None  # a withdrawal keeps what the record was
         duplicate_of_id = known.duplicate_of
@@ -419,7 +342,7 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
         batch.updates.append({name: value for name, value in row.items() if name not in FIRST_REVISION_COLUMNS})
         batch.seen.pop(inclusion_id, None)  # the update writes last_revision itself
         # this id no longer holds its old episode (it may take it again below)
-        batch.episodes.get(known.key, {}).pop(inclusion_id, None)
+        batch.episodes.remove(known.key, inclusion_id)
         first = record.model_copy(update={"device_id": known.device_id})  # as stored and exported
     batch.revisions.append({"inclusion_id": inclusion_id, "revision": record.revision, "status": status,
                             "content": content, "pushed_by": batch.device.id, "received_at": tx.now})
@@ -429,14 +352,14 @@ def _decide(batch: _Batch, record: InclusionRecord) -> PushResult:
         owner_location=known.owner_location if known else batch.device.location,
         last_revision=record.revision, device_id=first.device_id, created_at=first.created_at, user=first.user)
     if status == ACCEPTED and record.state == REGISTERED:
-        batch.episodes.setdefault(record.episode_key(), {})[inclusion_id] = _Episode(
-            inclusion_id, record.inclusion_date, record.end_date, record.location, batch.device.organisation)
+        batch.episodes.add(record.episode_key(), Episode(
+            inclusion_id, record.inclusion_date, record.end_date, record.location, batch.device.organisation))
     if status == ACCEPTED:
         tx.feed("inclusion", summary(first).model_dump(mode="json"), origin_device=batch.device.id,
                 bsn=record.bsn, organisation=batch.device.organisation)
     if status == DUPLICATE:
-        return result(RESULT_DUPLICATE, duplicate_of=_told(batch, overlap) if overlap
-                      else _duplicate_of(batch, duplicate_of_id))
+        return result(RESULT_DUPLICATE, duplicate_of=duplicates.told(batch.device, overlap) if overlap
+                      else duplicates.duplicate_of(tx, batch.device, duplicate_of_id))
     return result(RESULT_ACCEPTED)
 
 
