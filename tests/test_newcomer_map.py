@@ -26,6 +26,9 @@ WHERE = {
                                    ("predictors/linear.py", r"def quantile\("),
                                    ("predictors/model.py", r"p10 = .*quantile\(.*Z10"),
                                    ("predictors/model.py", r"p90 = .*quantile\(.*Z90")],
+    # the server's own check that a patient is not included twice in one bundle period
+    "the server detects duplicates": [("sync/server/duplicates.py", r"def duplicate_of\("),
+                                      ("sync/server/inclusions.py", r"duplicates\.duplicate_of\(")],
     "the PDF is made": [("desktop/ui/steps.py", r"def save_pdf\("),
                         ("desktop/ui/steps.py", r"QPrinter\.OutputFormat\.PdfFormat")],
 }
