@@ -355,6 +355,8 @@ NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 
 
 def _number(answer: Answer, whole: bool) -> float:
+    if type(answer.value) is int:  # the common case, first
+        return float(answer.value)
     if answer.kind == "boolean" or isinstance(answer.value, bool):
         raise ValueError("verwacht een getal, geen ja/nee")
     if isinstance(answer.value, (int, float)):

@@ -33,6 +33,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -239,7 +240,7 @@ def _fhir_response(resource: dict, entry: dict, patients: Patients, mapping: cor
     problems: list[core.Problem] = []
     bsn, birth_date = _subject(resource, patients, problems)
     completed_on, completed_at = _authored(resource.get("authored"), problems)
-    answers = list(_answers(resource.get("item"), problems))
+    answers = _answers(resource.get("item"), problems)
     try:
         scored = core.score(answers, mapping)
         result.ignored |= scored.ignored
@@ -291,13 +292,9 @@ def _subject(resource: dict, patients: Patients, problems: list[core.Problem]
     if given is not None and given != bsn:
         problems.append(core.Problem("subject", "het BSN van de verwijzing verschilt van dat van de Patient"))
         return None, None
-    if not (len(bsn) == 9 and is_digits(bsn)):
-        problems.append(core.Problem("subject", "BSN moet uit precies 9 cijfers (0-9) bestaan"))
-        return None, None
-    try:
-        validate_bsn(bsn)
-    except InvalidField as invalid:
-        problems.append(core.Problem("subject", f"BSN {invalid.message}"))
+    problem = bsn_problem(bsn)
+    if problem:
+        problems.append(core.Problem("subject", f"BSN {problem}"))
         return None, None
     patient = patient or patients.by_bsn.get(bsn)
     if patient is None:
@@ -305,6 +302,20 @@ def _subject(resource: dict, patients: Patients, problems: list[core.Problem]
                                                 "Bundle"))
         return bsn, None
     return bsn, _birth_date(patient.get("birthDate"), problems)
+
+
+@lru_cache(maxsize=4096)
+def bsn_problem(bsn: str) -> str | None:
+    """What is wrong with a BSN from a file (only the digits 0-9, the 11-proef), or None.
+
+    Cached: an export names the same patients again and again."""
+    if not (len(bsn) == 9 and is_digits(bsn)):
+        return "moet uit precies 9 cijfers (0-9) bestaan"
+    try:
+        validate_bsn(bsn)
+    except InvalidField as invalid:
+        return invalid.message
+    return None
 
 
 def _birth_date(value: object, problems: list[core.Problem]) -> dt.date | None:
@@ -352,43 +363,52 @@ VALUE_KINDS: dict[str, core.AnswerKind] = {"valueInteger": "integer", "valueDeci
                                            "valueBoolean": "boolean"}
 
 
-def _answers(items: object, problems: list[core.Problem]):
-    """Every answered item, depth first through groups (`item[].item[]`) and through items
+VALUE_TYPES: dict[str, type | tuple[type, ...]] = {"integer": int, "decimal": (int, float), "string": str,
+                                                  "boolean": bool}
+
+
+def _answers(items: object, problems: list[core.Problem]) -> list[core.Answer]:
+    """Every answered item, in order, through groups (`item[].item[]`) and through items
     nested under an answer. `answer` may be a list (FHIR) or one object (GemsTracker)."""
-    if not isinstance(items, list):
-        return
-    for item in items:
-        if not isinstance(item, dict):
+    found: list[core.Answer] = []
+    stack = [items]
+    while stack:
+        level = stack.pop()
+        if not isinstance(level, list):
             continue
-        link_id = item.get("linkId")
-        answers = item.get("answer")
-        if isinstance(answers, dict):
-            answers = [answers]
-        if isinstance(link_id, str) and isinstance(answers, list):
-            given = [answer for answer in answers if isinstance(answer, dict)]
-            values = [value for value in (_value(link_id, answer, problems) for answer in given) if value]
-            if len(values) > 1:
-                problems.append(core.Problem(link_id, "meer dan één antwoord"))
-            elif values:
-                yield values[0]
-            for answer in given:
-                yield from _answers(answer.get("item"), problems)
-        yield from _answers(item.get("item"), problems)
+        nested = []
+        for item in level:
+            if not isinstance(item, dict):
+                continue
+            link_id = item.get("linkId")
+            answers = item.get("answer")
+            if isinstance(answers, dict):
+                answers = [answers]
+            if isinstance(link_id, str) and isinstance(answers, list):
+                given = [answer for answer in answers if isinstance(answer, dict)]
+                values = [value for value in (_value(link_id, answer, problems) for answer in given) if value]
+                if len(values) > 1:
+                    problems.append(core.Problem(link_id, "meer dan één antwoord"))
+                elif values:
+                    found.append(values[0])
+                nested += [answer["item"] for answer in given if "item" in answer]
+            if "item" in item:
+                nested.append(item["item"])
+        stack += reversed(nested)
+    return found
 
 
 def _value(link_id: str, answer: dict, problems: list[core.Problem]) -> core.Answer | None:
-    for key, kind in VALUE_KINDS.items():
-        if key in answer:
-            value = answer[key]
+    for key, value in answer.items():
+        kind = VALUE_KINDS.get(key)
+        if kind is not None:
             if kind == "coding":
                 code = value.get("code") if isinstance(value, dict) else None
                 if not isinstance(code, (str, int)) or isinstance(code, bool):
                     problems.append(core.Problem(link_id, "valueCoding zonder code"))
                     return None
                 return core.Answer(link_id, kind, str(code))
-            expected: dict[str, type | tuple[type, ...]] = {"integer": int, "decimal": (int, float), "string": str,
-                                                            "boolean": bool}
-            if not isinstance(value, (int, float, str)) or not isinstance(value, expected[kind]) \
+            if not isinstance(value, (int, float, str)) or not isinstance(value, VALUE_TYPES[kind]) \
                     or (kind != "boolean" and isinstance(value, bool)):
                 problems.append(core.Problem(link_id, f"{key} heeft niet het juiste type"))
                 return None
@@ -446,13 +466,9 @@ def read_csv(text: str, path: Path, mapping: core.Mapping) -> IntakeFile:
 def _csv_response(row: dict[str, str], mapping: core.Mapping, result: IntakeFile) -> Response:
     problems: list[core.Problem] = []
     bsn = row["bsn"].strip()
-    if not (len(bsn) == 9 and is_digits(bsn)):
-        problems.append(core.Problem("bsn", "moet uit precies 9 cijfers (0-9) bestaan"))
-    else:
-        try:
-            validate_bsn(bsn)
-        except InvalidField as invalid:
-            problems.append(core.Problem("bsn", invalid.message))
+    problem = bsn_problem(bsn)
+    if problem:
+        problems.append(core.Problem("bsn", problem))
     birth_date = _birth_date(row["birth_date"].strip(), problems)
     completed_on, completed_at = _authored(row["completed_at"], problems, "completed_at")
     answers = [core.Answer(name, "text", value.strip()) for name, value in row.items()
