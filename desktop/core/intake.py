@@ -340,9 +340,13 @@ def _interpret(target: str, answer: Answer, codes: dict[str, Value] | None) -> V
     if column.kind == "binary":
         if answer.kind == "boolean":
             return 1.0 if answer.value else 0.0
-        number = _number(answer, whole=True)
+        yes_no = "verwacht ja/nee: waar/onwaar of de code 0 of 1"
+        try:
+            number = _number(answer, whole=True)
+        except ValueError:
+            raise ValueError(yes_no) from None
         if number not in (0.0, 1.0):
-            raise ValueError("verwacht ja/nee: waar/onwaar of de code 0 of 1")
+            raise ValueError(yes_no)
         return number
     number = _number(answer, whole=column.integer)
     if not column.low <= number <= column.high:

@@ -8,25 +8,14 @@ import json
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 import intake_exports as fx
-from serverproc import ServerProcess
+from serverproc import ServerProcess, query
 from sync.client import IntakeUnsupported, ServerClient
-from sync.server.config import normalize_database_url
 
 A, A_BORN = "111222333", "1971-06-02"
 B, B_BORN = "123456782", "1980-02-29"
 NOT_A_BSN = "123456789"  # fails the 11-proef
-
-
-def query(database_url: str, sql: str) -> list:
-    engine = create_engine(normalize_database_url(database_url))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql)))
-    finally:
-        engine.dispose()
 
 
 def clinic_export(a2_pain: int = 6) -> dict:
@@ -230,3 +219,28 @@ def test_a_server_without_the_intake_lookup_is_reported_as_such(tmp_path):
         httpd.shutdown()
         httpd.server_close()
         thread.join(10)
+
+
+def test_nested_answers_and_answers_of_the_wrong_kind_in_the_reader(tmp_path):
+    """The reader on its own: items under an answer count; an unsupported or double answer rejects."""
+    from sync.server import intake
+
+    subject = {"reference": "Patient/p1"}
+    nested = fx.response("n1", subject, "2025-02-01", {}, gems_answer=False)
+    nested["item"] = [{"linkId": "pijn", "answer": [{"valueBoolean": True, "item": [
+        {"linkId": "nrs_pain_0", "answer": [{"valueDecimal": 4.0}]}]}]}]
+    attachment = fx.response("n2", subject, "2025-02-01", {}, gems_answer=False)
+    attachment["item"] = [{"linkId": "nrs_pain_0", "answer": [{"valueAttachment": {"url": "x"}}]}]
+    double = fx.response("n3", subject, "2025-02-01", {}, gems_answer=False)
+    double["item"] = [{"linkId": "nrs_pain_0", "answer": [{"valueInteger": 4}, {"valueInteger": 5}]}]
+    future = fx.response("n4", subject, "2999-01-01T10:00:00Z", {"nrs_pain_0": 4})
+    withdrawn = fx.response("n5", subject, "2025-02-01", {"nrs_pain_0": 4}, status="entered-in-error")
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "https://prom.example/fhir/Patient/p1", "resource": {**fx.patient("1", A, A_BORN), "id": "p1"}},
+        *({"resource": r} for r in (nested, attachment, double, future, withdrawn))]}
+    parsed = intake.read_intake(fx.write(tmp_path / "nested.json", bundle))
+    assert [(r.key, r.values) for r in parsed.responses] == [("id:n1", {"nrs_pain_0": 4.0})]
+    assert parsed.ignored == {"pijn"}
+    assert [(where, [p.link_id for p in problems]) for where, problems in parsed.rejected] == [
+        ("entry 3", ["nrs_pain_0"]), ("entry 4", ["nrs_pain_0"]), ("entry 5", ["authored"])]
+    assert parsed.not_completed == 1
