@@ -469,7 +469,7 @@ def protocol_headers(token: str | None = None) -> dict[str, str]:
 
 
 def record_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Turn a local `inclusions` row (desktop/registry.py) into wire-record JSON fields.
+    """Turn a local `inclusions` row (desktop/store/inclusions.py) into wire-record JSON fields.
 
     The local table stores booleans as 0/1 and the rule outcomes as JSON text; the wire
     wants true booleans and a list. Local bookkeeping columns (server_result, …) are

@@ -381,7 +381,7 @@ class DecisionView(QWidget):
             widget.setVisible(visible)
 
     def _build_form(self, condition: str) -> None:
-        from predictors.schema import baseline_columns
+        from desktop.operations.prediction import baseline_columns
 
         while self.form.rowCount():
             self.form.removeRow(0)
@@ -440,7 +440,7 @@ class DecisionView(QWidget):
 
     # -- predictions ------------------------------------------------------------------------
     def _predict(self) -> None:
-        from predictors.schema import PatientValueError, baseline_columns
+        from desktop.operations.prediction import PatientValueError, baseline_columns
 
         if self.models is None or self.condition not in self.models.conditions:
             return  # the diagnosis changed while the timer ran
@@ -462,7 +462,7 @@ class DecisionView(QWidget):
 
     def _prediction_failed(self, error: Exception) -> None:
         """A model problem is shown, never a crash."""
-        from predictors import PatientValueError
+        from desktop.operations.prediction import PatientValueError
 
         if isinstance(error, PatientValueError):
             reason = f"{error.field}: {error.nl if language() == 'nl' else error.en}"

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
 
     def attach(self, services, consultation=None) -> None:
         """Open the window on its services: menus, steps, worklist; models load in the background."""
-        from desktop.consultation import Consultation
+        from desktop.operations.consultation import Consultation
         from desktop.ui.sync_controller import SyncController
 
         self.services = services
@@ -205,7 +205,7 @@ class MainWindow(QMainWindow):
 
     def _insurer_lookup_failed(self, error: Exception) -> None:
         """Database or keyring trouble: the user picks the insurer from the card."""
-        from desktop.services import InsurerLookup
+        from desktop.operations.services import InsurerLookup
 
         self._insurer_found(InsurerLookup(None, None, None, None,
                                           f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas"))

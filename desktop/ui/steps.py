@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import store
-from desktop.consultation import Consultation
 from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
 from desktop.core.handout import explanation_html
 from desktop.core.identifiers import shipped_uzovi_table
 from desktop.core.states import InsurerSource, ModelState, RecordState
-from desktop.services import Services
+from desktop.operations import failures
+from desktop.operations.consultation import Consultation
+from desktop.operations.services import Services
 from desktop.ui import theme
 from desktop.ui.i18n import language, local_datetime, tr
 from desktop.ui.state_words import INSURER_SOURCE_TEXT, OPTION_TEXT, RECORD_STATE_TEXT, SIDE_TEXT
@@ -494,7 +494,7 @@ class InclusionStep(Step):
     def save(self) -> None:
         """Validate every field, then save durably; on any problem nothing is saved."""
         from desktop.core.inputs import InputError
-        from desktop.registry import NotEligible
+        from desktop.operations.failures import NotEligible
 
         try:
             request = self.consultation.inclusion_request(self.services)
@@ -510,8 +510,8 @@ class InclusionStep(Step):
             self.result.setText(f"<span style='color:{theme.WRONG}'>Niet opgeslagen: "
                                 + "; ".join(refused.decision.reasons(language())) + "</span>")
             return
-        except store.FAULTS as error:  # disk full, read-only, locked …
-            fault = store.describe(error, self.services.registry.path)
+        except failures.FAULTS as error:  # disk full, read-only, locked …
+            fault = failures.describe(error, self.services.registry.path)
             self.result.setText(f"<span style='color:{theme.WRONG}'>{tr('Niet opgeslagen')}: "
                                 f"{html.escape(fault.text(language()))}</span>")
             return

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop import outbox
 from desktop.core.inputs import parse_inclusion
 from desktop.core.states import InsurerSource, OutboxState, RecordState, ServerResult, Side, TreatmentOption
+from desktop.store import outbox
 from desktop.ui import i18n, state_words
 from helpers import inclusion, open_register, valid_bsns
 from sync import protocol as p
