@@ -213,7 +213,7 @@ def _import_intake(args: argparse.Namespace, storage) -> int:
     for line in parsed.messages():
         print(f"overgeslagen: {line}", file=sys.stderr)
     if parsed.ignored:
-        shown = sorted(parsed.ignored)
+        shown = sorted({intake.shown(link_id) for link_id in parsed.ignored})
         more = f" en nog {len(shown) - 20}" if len(shown) > 20 else ""
         print(f"genegeerde linkIds (niet in het codeboek of de mapping): {', '.join(shown[:20])}{more}",
               file=sys.stderr)

@@ -96,9 +96,16 @@ class IntakeFile:
         self.rejected.append((where, problems))
 
     def messages(self) -> list[str]:
-        lines = [f"{where}: " + "; ".join(f"{p.link_id}: {p.reason}" for p in problems)
+        lines = [f"{where}: " + "; ".join(f"{shown(p.link_id)}: {p.reason}" for p in problems)
                  for where, problems in self.rejected]
         return lines[:MAX_SHOWN] + ([f"… en nog {len(lines) - MAX_SHOWN}"] if len(lines) > MAX_SHOWN else [])
+
+
+def shown(link_id: str) -> str:
+    """A linkId from the file as it may be printed: short, printable, and a nine-digit run
+    (it could be a BSN someone used as a linkId) masked."""
+    text = re.sub(r"[0-9]{9}", "*********", link_id[:80])
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 @dataclass(frozen=True)
@@ -256,17 +263,21 @@ def _fhir_response(resource: dict, entry: dict, patients: Patients, mapping: cor
 
 
 def _key(resource: dict, entry: dict) -> str:
+    """Its identifier, else its id, else its fullUrl, else its content: what names the
+    response again in the next export. A long one is hashed (it must fit and stay unique)."""
     identifiers = resource.get("identifier")
     identifier = identifiers[0] if isinstance(identifiers, list) and identifiers else identifiers
-    if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
-        return f"identifier:{identifier.get('system') or ''}|{identifier['value']}"[:200]
-    if isinstance(resource.get("id"), str):
-        return f"id:{resource['id']}"[:200]
     url = entry.get("fullUrl")
-    if isinstance(url, str) and not url.startswith("urn:"):
-        return f"url:{url}"[:200]
-    content = json.dumps({k: v for k, v in resource.items() if k != "meta"}, sort_keys=True)
-    return "content:" + hashlib.sha256(content.encode()).hexdigest()
+    if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
+        key = f"identifier:{identifier.get('system') or ''}|{identifier['value']}"
+    elif isinstance(resource.get("id"), str):
+        key = f"id:{resource['id']}"
+    elif isinstance(url, str) and not url.startswith("urn:"):
+        key = f"url:{url}"
+    else:
+        content = json.dumps({k: v for k, v in resource.items() if k != "meta"}, sort_keys=True)
+        return "content:" + hashlib.sha256(content.encode()).hexdigest()
+    return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _subject(resource: dict, patients: Patients, problems: list[core.Problem]

@@ -244,3 +244,18 @@ def test_nested_answers_and_answers_of_the_wrong_kind_in_the_reader(tmp_path):
     assert [(where, [p.link_id for p in problems]) for where, problems in parsed.rejected] == [
         ("entry 3", ["nrs_pain_0"]), ("entry 4", ["nrs_pain_0"]), ("entry 5", ["authored"])]
     assert parsed.not_completed == 1
+
+
+def test_link_ids_from_the_file_are_printed_short_printable_and_without_nine_digit_numbers(tmp_path):
+    process = ServerProcess(f"sqlite:///{tmp_path / 'server.sqlite3'}", tmp_path, "sqlite", bundles=False)
+    subject = {"reference": "Patient/p1"}
+    odd = fx.response("o1", subject, "2025-02-01", {f"bsn {A}": 1, "regel\nbreuk": 2, "nrs_pain_0": 3})
+    bad = fx.response("o2", subject, "2025-02-01", {"nrs_pain_0": 3}, gems_answer=False)
+    bad["item"].append({"linkId": f"x{B}", "answer": [{"valueAttachment": {}}]})
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {**fx.patient("1", A, A_BORN), "id": "p1"}}, {"resource": odd}, {"resource": bad}]}
+    result = process.admin("import-intake", str(fx.write(tmp_path / "odd.json", bundle)), check=False)
+    assert result.returncode == 1  # o2's unsupported answer
+    assert A not in result.stderr and B not in result.stderr
+    assert "overgeslagen: entry 3: x*********: antwoordsoort niet ondersteund" in result.stderr
+    assert "bsn *********" in result.stderr and "regel?breuk" in result.stderr
