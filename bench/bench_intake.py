@@ -8,6 +8,10 @@ per patient a Patient entry and one completed QuestionnaireResponse with a full 
 reading, checking, scoring and storing the file (`sync.server.intake.import_intake`, as the
 CLI runs it after its start-up), then the same file again (all unchanged).
 
+Also the intake lookup a device makes at patient open (`POST /v1/intake/lookup` on the real
+server process, p50/p95 of 200 in a row; budget p95 ≤ 300 ms) next to the coverage lookup
+on the same server and patients.
+
 Baseline, in the same run on the same database: `json.load` of the same file and the
 responses' stored rows written straight into a bare table of the same shape (one
 executemany and COMMIT; no resolving, no scoring, no audit). Run:
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +34,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "sync")]
 import intake_exports as fx  # noqa: E402
 from helpers import valid_bsns  # noqa: E402
 from pgcluster import PostgresCluster  # noqa: E402
+from serverproc import ServerProcess  # noqa: E402
 from sync.server import intake  # noqa: E402
 from sync.server.config import Settings  # noqa: E402
 from sync.server.storage import Storage  # noqa: E402
@@ -84,6 +90,31 @@ def baseline(url: str, path: Path) -> float:
         engine.dispose()
 
 
+def lookups(url: str, kind: str, folder: Path, count: int) -> tuple[list[float], list[float]]:
+    """Milliseconds per intake lookup and per coverage lookup, one device, the imported patients."""
+    server = ServerProcess(url, folder, kind, ("--lookup-rate", "1000000", "--lookup-burst", "1000000"),
+                           bundles=False).start()
+    try:
+        device = server.enroll("bench")
+        patients = valid_bsns(count, start=300000000)[:200]
+        timings: dict[str, list[float]] = {"intake": [], "coverage": []}
+        for bsn in patients:
+            for path, label in (("/v1/intake/lookup", "intake"), ("/v1/coverage/lookup", "coverage")):
+                began = time.perf_counter()
+                answer = device.session.post(f"{server.url}{path}", json={"bsn": bsn, "birth_date": "1971-06-02",
+                                                                          "on": "2025-03-14"}, timeout=30)
+                timings[label].append((time.perf_counter() - began) * 1000)
+                assert answer.status_code == 200, answer.text
+        return timings["intake"], timings["coverage"]
+    finally:
+        server.stop()
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="2,000 responses instead of 10,000")
@@ -100,15 +131,22 @@ def main() -> None:
                     f"sqlite:///{folder / 'server.sqlite3'}"
                 raw = cluster.create_database("raw") if kind == "postgresql" else f"sqlite:///{folder / 'raw.sqlite3'}"
                 first, again = timed_import(url, path)
-                results.append((kind, first, again, baseline(raw, path)))
+                results.append((kind, first, again, baseline(raw, path), *lookups(url, kind, folder, count)))
         finally:
             cluster.stop()
     print(f"import-intake of {count} responses (FHIR searchset with Patient includes; budget on PostgreSQL "
           f"≥ {BUDGET}/s)")
     print(f"{'database':12} {'responses/s':>12} {'again/s':>9} {'raw insert/s':>13} {'ratio':>7}")
-    for kind, first, again, raw_rate in results:
+    for kind, first, again, raw_rate, _, _ in results:
         flag = "  UNDER BUDGET" if kind == "postgresql" and first < BUDGET else ""
         print(f"{kind:12} {first:12.0f} {again:9.0f} {raw_rate:13.0f} {first / raw_rate:6.2f}x{flag}")
+    print()
+    print("lookup at patient open, 200 patients in a row (budget intake p95 ≤ 300 ms; next to the coverage lookup)")
+    print(f"{'database':12} {'intake p50':>11} {'intake p95':>11} {'coverage p95':>13} {'ratio p95':>10}")
+    for kind, *_, intake_ms, coverage_ms in results:
+        p95, base = percentile(intake_ms, 95), percentile(coverage_ms, 95)
+        flag = "  OVER BUDGET" if p95 > 300 else ""
+        print(f"{kind:12} {statistics.median(intake_ms):11.1f} {p95:11.1f} {base:13.1f} {p95 / base:9.2f}x{flag}")
 
 
 if __name__ == "__main__":

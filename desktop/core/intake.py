@@ -23,6 +23,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, NamedTuple
 
 AnswerKind = Literal["integer", "decimal", "string", "coding", "boolean", "text"]
@@ -160,9 +161,10 @@ AGREEMENT = 0.01
 
 
 # -- answers, problems, the mapping ---------------------------------------------------------
-@dataclass(frozen=True)
-class Answer:
-    """One answer as the file gave it: its kind (FHIR value[x], or `text` for a CSV cell)."""
+class Answer(NamedTuple):
+    """One answer as the file gave it: its kind (FHIR value[x], or `text` for a CSV cell).
+
+    A tuple rather than a dataclass: an export has tens of them per response."""
 
     link_id: str
     kind: AnswerKind
@@ -201,10 +203,19 @@ class Mapping:
         return link_id if link_id in TARGETS else None
 
     def code_table(self, target: str) -> dict[str, Value] | None:
-        if target in self.codes:
-            return self.codes[target]
-        item = ITEMS.get(target)
-        return self.codes.get(item[0].prefix) if item else None
+        """The target's own table, else (an item) its prefix's."""
+        return self._tables.get(target)
+
+    @cached_property
+    def _tables(self) -> dict[str, dict[str, Value]]:
+        tables = {}
+        for target in TARGETS:
+            table = self.codes.get(target)
+            if table is None and target in ITEMS:
+                table = self.codes.get(ITEMS[target][0].prefix)
+            if table is not None:
+                tables[target] = table
+        return tables
 
 
 DEFAULT_MAPPING = Mapping()

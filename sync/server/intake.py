@@ -363,29 +363,25 @@ VALUE_KINDS: dict[str, core.AnswerKind] = {"valueInteger": "integer", "valueDeci
                                            "valueBoolean": "boolean"}
 
 
-VALUE_TYPES: dict[str, type | tuple[type, ...]] = {"integer": int, "decimal": (int, float), "string": str,
-                                                  "boolean": bool}
-
-
 def _answers(items: object, problems: list[core.Problem]) -> list[core.Answer]:
-    """Every answered item, in order, through groups (`item[].item[]`) and through items
-    nested under an answer. `answer` may be a list (FHIR) or one object (GemsTracker)."""
+    """Every answered item through groups (`item[].item[]`) and through items nested under
+    an answer. `answer` may be a list (FHIR) or one object (GemsTracker). Written for speed:
+    an export has tens of items per response."""
     found: list[core.Answer] = []
     stack = [items]
     while stack:
         level = stack.pop()
-        if not isinstance(level, list):
+        if type(level) is not list:
             continue
         nested = []
         for item in level:
-            if not isinstance(item, dict):
+            if type(item) is not dict:
                 continue
             link_id = item.get("linkId")
             answers = item.get("answer")
-            if isinstance(answers, dict):
-                answers = [answers]
-            if isinstance(link_id, str) and isinstance(answers, list):
-                given = [answer for answer in answers if isinstance(answer, dict)]
+            if answers is not None and type(link_id) is str:
+                given = [answers] if type(answers) is dict else \
+                    [answer for answer in answers if type(answer) is dict] if type(answers) is list else []
                 values = [value for value in (_value(link_id, answer, problems) for answer in given) if value]
                 if len(values) > 1:
                     problems.append(core.Problem(link_id, "meer dan één antwoord"))
@@ -398,21 +394,25 @@ def _answers(items: object, problems: list[core.Problem]) -> list[core.Answer]:
     return found
 
 
+VALUE_TYPES: dict[str, tuple[type, ...]] = {"integer": (int,), "decimal": (int, float), "string": (str,),
+                                            "boolean": (bool,)}
+
+
 def _value(link_id: str, answer: dict, problems: list[core.Problem]) -> core.Answer | None:
     for key, value in answer.items():
         kind = VALUE_KINDS.get(key)
-        if kind is not None:
-            if kind == "coding":
-                code = value.get("code") if isinstance(value, dict) else None
-                if not isinstance(code, (str, int)) or isinstance(code, bool):
-                    problems.append(core.Problem(link_id, "valueCoding zonder code"))
-                    return None
-                return core.Answer(link_id, kind, str(code))
-            if not isinstance(value, (int, float, str)) or not isinstance(value, VALUE_TYPES[kind]) \
-                    or (kind != "boolean" and isinstance(value, bool)):
-                problems.append(core.Problem(link_id, f"{key} heeft niet het juiste type"))
+        if kind is None:
+            continue
+        if kind == "coding":
+            code = value.get("code") if isinstance(value, dict) else None
+            if not isinstance(code, (str, int)) or isinstance(code, bool):
+                problems.append(core.Problem(link_id, "valueCoding zonder code"))
                 return None
-            return core.Answer(link_id, kind, value)
+            return core.Answer(link_id, kind, str(code))
+        if type(value) not in VALUE_TYPES[kind]:  # type, not isinstance: True is no valueInteger
+            problems.append(core.Problem(link_id, f"{key} heeft niet het juiste type"))
+            return None
+        return core.Answer(link_id, kind, value)
     if any(key.startswith("value") for key in answer):
         problems.append(core.Problem(link_id, "antwoordsoort niet ondersteund; verwacht valueInteger, valueDecimal, "
                                               "valueString, valueCoding of valueBoolean"))
