@@ -29,8 +29,9 @@ WHERE = {
     # the server's own check that a patient is not included twice in one bundle period
     "the server detects duplicates": [("sync/server/duplicates.py", r"def duplicate_of\("),
                                       ("sync/server/inclusions.py", r"duplicates\.duplicate_of\(")],
-    "the PDF is made": [("desktop/ui/steps.py", r"def save_pdf\("),
-                        ("desktop/ui/steps.py", r"QPrinter\.OutputFormat\.PdfFormat")],
+    "the PDF is made": [("desktop/ui/handout_pdf.py", r"def save_pdf\("),
+                        ("desktop/ui/handout_pdf.py", r"QPrinter\.OutputFormat\.PdfFormat"),
+                        ("desktop/ui/steps/explanation.py", r"handout_pdf\.save_pdf\(")],
 }
 
 

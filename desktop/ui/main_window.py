@@ -103,7 +103,11 @@ class MainWindow(QMainWindow):
             self.menu_language.addAction(action)
 
     def _build(self) -> None:
-        from desktop.ui.steps import DecisionStep, ExplanationStep, InclusionStep, InsuranceStep, PatientStep
+        from desktop.ui.steps.decision import DecisionStep
+        from desktop.ui.steps.explanation import ExplanationStep
+        from desktop.ui.steps.inclusion import InclusionStep
+        from desktop.ui.steps.insurance import InsuranceStep
+        from desktop.ui.steps.patient import PatientStep
         from desktop.ui.worklist import Worklist
 
         central = QWidget()
@@ -220,7 +224,7 @@ class MainWindow(QMainWindow):
 
     def _render_header(self, decision) -> None:
         from desktop.core.identifiers import insurer_name
-        from desktop.ui.steps import status_label
+        from desktop.ui.steps.base import status_label
 
         c = self.consultation
         age = c.age()
