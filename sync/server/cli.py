@@ -217,6 +217,9 @@ def _import_intake(args: argparse.Namespace, storage) -> int:
         more = f" en nog {len(shown) - 20}" if len(shown) > 20 else ""
         print(f"genegeerde linkIds (niet in het codeboek of de mapping): {', '.join(shown[:20])}{more}",
               file=sys.stderr)
+    if parsed.more_pages:
+        print("waarschuwing: dit is één pagina van een zoekresultaat (de Bundle heeft een link 'next'); lees de "
+              "volgende pagina's ook in, of exporteer met een grotere _count", file=sys.stderr)
     print(f"{summary.read} vragenlijsten gelezen: {summary.added} nieuw, {summary.changed} gewijzigd, "
           f"{summary.unchanged} ongewijzigd, {summary.rejected} overgeslagen, {summary.not_completed} niet afgerond "
           f"({summary.patients} patiënten bijgewerkt)")

@@ -91,6 +91,7 @@ class IntakeFile:
     rejected: list[tuple[str, list[core.Problem]]] = field(default_factory=list)
     not_completed: int = 0
     ignored: set[str] = field(default_factory=set)
+    more_pages: bool = False  # a searchset with a `next` link: this file is one page of the search
 
     def reject(self, where: str, problems: list[core.Problem]) -> None:
         self.rejected.append((where, problems))
@@ -170,6 +171,9 @@ def read_fhir(text: str, path: Path, mapping: core.Mapping) -> IntakeFile:
         raise IntakeFileError(f"{path}: resourceType moet Bundle of QuestionnaireResponse zijn")
     patients = Patients(entries)
     result = IntakeFile()
+    links = document.get("link") if kind == "Bundle" else None
+    result.more_pages = isinstance(links, list) and any(isinstance(link, dict) and link.get("relation") == "next"
+                                                        for link in links)
     keys: dict[str, str] = {}
     found = 0
     for number, entry in enumerate(entries, start=1):

@@ -46,7 +46,9 @@ def lookup(server, device, bsn: str, born: str, on: str) -> dict:
 
 
 def test_import_of_a_prom_export_and_the_lookup_for_the_device(server, tmp_path):
-    path = fx.write(tmp_path / "intake.json", clinic_export())
+    export = clinic_export()
+    export["link"] = [{"relation": "self", "url": "https://prom.example/fhir/QuestionnaireResponse?_count=50"}]
+    path = fx.write(tmp_path / "intake.json", export)
     result = server.admin("import-intake", str(path), check=False)
     assert result.returncode == 1, result.stderr  # two responses skipped
     assert "6 vragenlijsten gelezen: 3 nieuw, 0 gewijzigd, 0 ongewijzigd, 2 overgeslagen, 1 niet afgerond" \
@@ -55,6 +57,7 @@ def test_import_of_a_prom_export_and_the_lookup_for_the_device(server, tmp_path)
     assert "overgeslagen: entry 7: bctq_sss_q4: buiten bereik" in result.stderr
     assert "overgeslagen: entry 8: subject: BSN is geen geldig BSN" in result.stderr
     assert "genegeerde linkIds (niet in het codeboek of de mapping): opmerking" in result.stderr
+    assert "waarschuwing" not in result.stderr  # one page only: no next link
     for secret in (A, B, NOT_A_BSN, "graag snel"):
         assert secret not in result.stdout + result.stderr
 
@@ -238,7 +241,9 @@ def test_nested_answers_and_answers_of_the_wrong_kind_in_the_reader(tmp_path):
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
         {"fullUrl": "https://prom.example/fhir/Patient/p1", "resource": {**fx.patient("1", A, A_BORN), "id": "p1"}},
         *({"resource": r} for r in (nested, attachment, double, future, withdrawn))]}
+    bundle["link"] = [{"relation": "next", "url": "https://prom.example/fhir/QuestionnaireResponse?page=2"}]
     parsed = intake.read_intake(fx.write(tmp_path / "nested.json", bundle))
+    assert parsed.more_pages
     assert [(r.key, r.values) for r in parsed.responses] == [("id:n1", {"nrs_pain_0": 4.0})]
     assert parsed.ignored == {"pijn"}
     assert [(where, [p.link_id for p in problems]) for where, problems in parsed.rejected] == [
