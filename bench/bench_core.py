@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from desktop import config
 from desktop.core.eligibility import Episode, evaluate
 from desktop.core.inputs import parse_case, parse_inclusion
-from desktop.registry import Actor
-from desktop.services import Services
+from desktop.operations.services import Services
+from desktop.store.inclusions import Actor
 from helpers import inclusion, valid_bsns
 from timing import percentile, timed
 

@@ -23,13 +23,13 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyr
 
 import requests  # noqa: E402
 
-from desktop import config, syncing  # noqa: E402
+from desktop import config  # noqa: E402
 from desktop.core.inputs import parse_inclusion  # noqa: E402
-from desktop.registry import Actor  # noqa: E402
-from desktop.services import Services  # noqa: E402
+from desktop.operations.services import Services  # noqa: E402
+from desktop.store.inclusions import Actor  # noqa: E402
 from helpers import inclusion, valid_bsns  # noqa: E402
 from serverproc import ServerProcess  # noqa: E402
-from sync import protocol  # noqa: E402
+from sync import engine, protocol  # noqa: E402
 
 COUNT = int(os.environ.get("BENCH_SYNC_COUNT", "10000"))
 BUDGET_S = 15.0
@@ -54,14 +54,14 @@ def main() -> None:
         try:
             baseline_device = baseline_server.enroll()
             token = baseline_device.token
-            wire = [syncing.wire_record(record, services.bundles.bundles, baseline_device.device_id)
+            wire = [engine.wire_record(record, services.bundles.bundles, baseline_device.device_id)
                     for record in records]
             headers = protocol.protocol_headers(token)
             session = requests.Session()
             started = time.perf_counter()
-            for start in range(0, COUNT, syncing.PUSH_BATCH):
+            for start in range(0, COUNT, engine.PUSH_BATCH):
                 response = session.post(f"{baseline_server.url}/v1/inclusions/push", headers=headers,
-                                        json={"records": wire[start:start + syncing.PUSH_BATCH]}, timeout=120)
+                                        json={"records": wire[start:start + engine.PUSH_BATCH]}, timeout=120)
                 response.raise_for_status()
             baseline = time.perf_counter() - started
 
@@ -73,7 +73,7 @@ def main() -> None:
             baseline_server.stop()
             device_server.stop()
         assert summary.ok and summary.results.get("accepted") == COUNT, summary.text()
-        print(f"baseline: bare push of {COUNT} records in batches of {syncing.PUSH_BATCH}: {baseline:.2f} s")
+        print(f"baseline: bare push of {COUNT} records in batches of {engine.PUSH_BATCH}: {baseline:.2f} s")
         print(f"sync --once of {COUNT} queued inclusions: {ours:.2f} s "
               f"({COUNT / ours:,.0f}/s; {ours / baseline:.2f}× baseline; budget {BUDGET_S:.0f} s: "
               f"{'OK' if ours <= BUDGET_S * COUNT / 10000 else 'OVER'})")

@@ -153,7 +153,7 @@ def cmd_register(args, services) -> int:
 
 def _register_line(line: str | textfiles.TextFileError, services) -> dict:
     from desktop.core.inputs import InputError, parse_inclusion
-    from desktop.registry import NotEligible
+    from desktop.operations.failures import NotEligible
 
     try:
         if isinstance(line, textfiles.TextFileError):
@@ -199,9 +199,7 @@ def cmd_inclusions(args, services) -> int:
 
 
 def cmd_validate_bundles(args, services) -> int:
-    from desktop.bundle_files import load_bundles
-
-    report = load_bundles(services.settings.bundles_dir)
+    report = services.bundle_files()
     for bundle in sorted(report.bundles.values(), key=lambda b: b.id):
         status = "actief" if bundle.active else "inactief"
         print(f"OK       {bundle.id} (versie {bundle.version}, {status}): {bundle.source.name}")
@@ -218,7 +216,7 @@ def cmd_validate_bundles(args, services) -> int:
 
 
 def cmd_withdraw(args, services) -> int:
-    from desktop.registry import InvalidChange, RecordNotFound
+    from desktop.operations.failures import InvalidChange, RecordNotFound
 
     try:
         record = services.registry.withdraw(args.inclusion_id, args.reason)
@@ -229,7 +227,7 @@ def cmd_withdraw(args, services) -> int:
 
 
 def cmd_enroll(args, services) -> int:
-    from sync.client import SyncError
+    from desktop.operations.failures import SyncError
 
     try:
         answer = services.enroll(args.server, args.code)
@@ -240,7 +238,7 @@ def cmd_enroll(args, services) -> int:
 
 
 def cmd_sync(args, services) -> int:
-    from sync.client import SyncError
+    from desktop.operations.failures import SyncError
 
     try:
         summary = services.sync_once()
@@ -260,17 +258,12 @@ def cmd_backup(args, services) -> int:
 
 
 def cmd_restore(args, settings) -> int:
-    from desktop.registry import DATABASE_NAME, MIGRATIONS, Registry
-    from desktop.store import backups
+    from desktop.operations import register_file
 
-    register = settings.data_dir / DATABASE_NAME
     try:
-        info, kept = backups.restore(register, args.backup_file, args.overwrite_unsynced, len(MIGRATIONS))
-    except backups.BackupError as error:
+        info, kept = register_file.restore(settings.data_dir, args.backup_file, args.overwrite_unsynced)
+    except register_file.BackupError as error:
         raise UserError(str(error)) from None
-    with Registry(register) as registry:  # migrates an older backup and checks it opens
-        registry.audit("restore", None, None, "database", {"source": args.backup_file.name, "records": info.records,
-                                                            "replaced_file": kept.name if kept else None})
     print(f"teruggezet: {args.backup_file} ({info.records} inclusies, {info.unsynced} nog te versturen)")
     if kept:
         print(f"het vorige bestand is bewaard als {kept}")
@@ -280,16 +273,15 @@ def cmd_restore(args, settings) -> int:
 def cmd_recover_key(args, settings) -> int:
     import getpass
 
-    from desktop.registry import DATABASE_NAME
-    from desktop.store import backups
+    from desktop.operations import register_file
 
     if sys.stdin.isatty():
         key = getpass.getpass("sleutel van dit apparaat (van IT): ")
     else:
         key = sys.stdin.readline()
     try:
-        info = backups.recover_key(settings.data_dir / DATABASE_NAME, key, args.backup)
-    except backups.BackupError as error:
+        info = register_file.recover_key(settings.data_dir, key, args.backup)
+    except register_file.BackupError as error:
         raise UserError(str(error)) from None
     print(f"sleutel bewaard in de sleutelbos; hij opent het register van apparaat {info.device_id} "
           f"({info.records} inclusies)")
@@ -297,14 +289,9 @@ def cmd_recover_key(args, settings) -> int:
 
 
 def cmd_new_register(args, settings) -> int:
-    from desktop.registry import DATABASE_NAME, Registry
-    from desktop.store import backups
+    from desktop.operations import register_file
 
-    register = settings.data_dir / DATABASE_NAME
-    kept = backups.start_fresh(register)
-    with Registry(register) as registry:
-        registry.audit("new_register", None, None, "database", {"replaced_file": kept.name if kept else None})
-        device_id = registry.device_id
+    device_id, kept = register_file.new_register(settings.data_dir)
     print(f"nieuw register gemaakt (apparaat {device_id})")
     if kept:
         print(f"het vorige bestand is bewaard als {kept}; de sleutel ervan staat nog in de sleutelbos")
@@ -433,7 +420,7 @@ def parse_patient_context(text: str, source: str) -> dict[str, str]:
 
 
 def cmd_self_test(args, settings) -> int:
-    from desktop import selftest
+    from desktop.operations import selftest
 
     checks = list(selftest.DEFAULT_CHECKS)
     if not args.no_window:
@@ -455,14 +442,14 @@ def _start_logging(settings: config.Settings, what: str) -> None:
 
 def _with_storage_errors(args, settings: config.Settings) -> int:
     """Run a command; a storage fault becomes its own message (disk full is not damage)."""
-    from desktop import store
-    from desktop.registry import DATABASE_NAME
+    from desktop.operations.failures import FAULTS, describe
+    from desktop.operations.register_file import register_path
 
-    register = settings.data_dir / DATABASE_NAME
+    register = register_path(settings.data_dir)
     try:
         if args.command in STORE_COMMANDS:
             return STORE_COMMANDS[args.command](args, settings)
-        from desktop.services import Services  # not before: the window path must start fast
+        from desktop.operations.services import Services  # not before: the window path must start fast
 
         services = Services(settings)
         try:
@@ -471,10 +458,10 @@ def _with_storage_errors(args, settings: config.Settings) -> int:
             services.close()
     except BrokenPipeError:
         raise
-    except store.FAULTS as error:
+    except FAULTS as error:
         if isinstance(error, OSError) and error.filename and Path(error.filename).parent != register.parent:
             raise UserError(f"{error.filename}: {error.strerror}") from None
-        raise UserError(str(store.describe(error, register))) from None
+        raise UserError(str(describe(error, register))) from None
 
 
 def _never_fail_on_characters() -> None:

@@ -74,6 +74,14 @@ class ProtocolError(SyncError):
     pass
 
 
+class NotFound(ProtocolError):
+    """HTTP 404: the server has no such endpoint (an older server)."""
+
+
+class IntakeUnsupported(NotFound):
+    """The server predates the intake lookup."""
+
+
 class UpgradeRequired(ProtocolError):
     """The server speaks another protocol version; the message says who must upgrade."""
 
@@ -302,6 +310,19 @@ class ServerClient:
         return self._call("POST", "/v1/coverage/lookup", protocol.CoverageLookupResponse, body=request,
                           deadline=min(deadline, self.deadline), connect_timeout=LOOKUP_CONNECT_TIMEOUT)
 
+    def lookup_intake(self, bsn: str, birth_date: dt.date, on: dt.date,
+                      deadline: float = LOOKUP_DEADLINE) -> protocol.IntakeLookupResponse:
+        """The newest intake questionnaire on or before `on` (BSN and birth date must match).
+
+        A server from before the intake lookup answers 404: `IntakeUnsupported`."""
+        request = protocol.IntakeLookupRequest(bsn=bsn, birth_date=birth_date, on=on)
+        try:
+            return self._call("POST", "/v1/intake/lookup", protocol.IntakeLookupResponse, body=request,
+                              deadline=min(deadline, self.deadline), connect_timeout=LOOKUP_CONNECT_TIMEOUT)
+        except NotFound:
+            raise IntakeUnsupported("de server kent nog geen intakevragenlijsten; vraag IT de centrale server bij "
+                                    "te werken") from None
+
     # -- transport ----------------------------------------------------------------------
     def _call(self, method: str, path: str, model: type[Model], body: BaseModel | None = None,
               json_body: Any = None, params: dict | None = None, deadline: float | None = None,
@@ -389,6 +410,8 @@ class ServerClient:
         if status == 429:
             retry_after = _seconds(response.headers.get("Retry-After"))
             raise RateLimited(f"server vraagt even te wachten: {message}", retry_after)
+        if status == 404 and error and error.code == protocol.ERROR_NOT_FOUND:
+            raise NotFound(f"server kent dit adres niet (HTTP 404): {message}")
         if status >= 500 or status == 408:
             raise ServerUnavailable(f"server tijdelijk niet beschikbaar (HTTP {status}): {message}")
         raise ProtocolError(f"server weigerde het verzoek (HTTP {status}): {message}")

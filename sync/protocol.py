@@ -35,7 +35,12 @@ Endpoints
 ``POST /v1/inclusions/push`` `PushRequest`              `PushResponse`
 ``GET /v1/changes``         ``?cursor=N&limit=M``       `ChangesResponse`
 ``POST /v1/coverage/lookup`` `CoverageLookupRequest`    `CoverageLookupResponse`
+``POST /v1/intake/lookup``  `IntakeLookupRequest`       `IntakeLookupResponse`
 ==========================  ==========================  ==========================
+
+``/v1/intake/lookup`` was added within version 2: a device that does not call it works
+as before, and a server without it answers 404 ``not_found`` (the client then reports
+that the server has no intake questionnaires).
 
 Push semantics (idempotent; results in the same order as the records):
 
@@ -436,6 +441,25 @@ class CoverageLookupResponse(_Response):
     checked_at: dt.datetime
 
 
+# -- intake questionnaire lookup -----------------------------------------------------------
+class IntakeLookupRequest(CoverageLookupRequest):
+    """BSN, birth date and the consultation date: the server answers the newest intake
+    completed on or before `on`, only when BSN and birth date both match (a mismatch is
+    answered exactly like "not found"). Rate-limited per device like the coverage lookup."""
+
+
+IntakeValue = float | str
+
+
+class IntakeLookupResponse(_Response):
+    found: bool
+    completed_on: dt.date | None = Field(default=None, description="the date it was completed (clinic's time)")
+    completed_at: dt.datetime | None = Field(default=None, description="when, if the export gave a time")
+    values: dict[str, IntakeValue] = Field(default_factory=dict, description="baseline column: value, the "
+                                           "names of the models' input (nrs_pain_0, bctq_fss_0, work_status, …)")
+    checked_at: dt.datetime
+
+
 def protocol_headers(token: str | None = None) -> dict[str, str]:
     """The headers every client request carries."""
     headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Accept": "application/json"}
@@ -445,7 +469,7 @@ def protocol_headers(token: str | None = None) -> dict[str, str]:
 
 
 def record_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Turn a local `inclusions` row (desktop/registry.py) into wire-record JSON fields.
+    """Turn a local `inclusions` row (desktop/store/inclusions.py) into wire-record JSON fields.
 
     The local table stores booleans as 0/1 and the rule outcomes as JSON text; the wire
     wants true booleans and a list. Local bookkeeping columns (server_result, …) are

@@ -28,14 +28,28 @@ class Rule:
     except_under: tuple[str, ...] = ()
 
 
+NO_IO = ("sqlite3", "sqlcipher3", "sqlite_utils", "requests", "httpx", "keyring", "platformdirs", "socket",
+         "subprocess", "shutil", "tempfile", "http", "urllib.request")
+# What the window and the CLI may import of the project besides the operations: the domain
+# core's pure types, the app's settings, logging and text-file reading, and (CLI) the window.
+FRONT_DOOR = ("desktop.operations", "desktop.core", "desktop.ui", "desktop.config", "desktop.logs",
+              "desktop.textfiles", "desktop.__version__")
+
 RULES = (
     Rule("the server imports of desktop only the domain core", "sync/server", ("desktop",), ("desktop.core",)),
+    Rule("the server imports nothing of the device's sync engine or client", "sync/server",
+         ("sync.engine", "sync.client")),
     Rule("the domain core does no I/O and knows no Qt, store, network or sync", "desktop/core",
-         (*QT, "sqlite3", "sqlcipher3", "sqlite_utils", "requests", "keyring", "desktop", "sync", "predictors"),
-         ("desktop.core",)),
+         (*QT, *NO_IO, "desktop", "sync", "predictors"), ("desktop.core",)),
     *(Rule(f"only desktop/ui imports Qt ({package}/)", package, QT, except_under=("desktop/ui",))
       for package in CODE_PACKAGES),
     Rule("predictors know nothing of the desktop, sync or Qt", "predictors", ("desktop", "sync", *QT)),
+    *(Rule(f"{front} goes only through desktop/operations (and the core's types)", front,
+           ("desktop", "sync", "predictors"), FRONT_DOOR) for front in ("desktop/ui", "desktop/cli.py")),
+    Rule("the local store knows no sync engine, operations, window or predictors", "desktop/store",
+         ("sync", "desktop.operations", "desktop.ui", "desktop.cli", "predictors", *QT)),
+    Rule("the sync engine and client know no operations or window", "sync",
+         ("desktop.operations", "desktop.ui", "desktop.cli"), except_under=("sync/server",)),
 )
 
 
@@ -74,8 +88,9 @@ def violations(rule: Rule, files: dict[str, str]) -> list[str]:
 
 
 def sources_under(folder: str) -> dict[str, str]:
-    return {path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
-            for path in sorted((ROOT / folder).rglob("*.py"))}
+    """{path: source} of the Python files under a folder (or of the one file, for `desktop/cli.py`)."""
+    paths = [ROOT / folder] if folder.endswith(".py") else sorted((ROOT / folder).rglob("*.py"))
+    return {path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8") for path in paths if path.is_file()}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
@@ -85,20 +100,55 @@ def test_layer_rule_holds(rule):
     assert violations(rule, files) == [], rule.name
 
 
+def _rule(name_start: str) -> Rule:
+    return next(rule for rule in RULES if rule.name.startswith(name_start))
+
+
 def test_the_checker_sees_direct_lazy_relative_and_from_imports():
-    server = RULES[0]
+    server = _rule("the server imports of desktop")
     files = {
         "sync/server/a.py": "from desktop.core.bundles import parse_bundle\nfrom desktop import core\n",
-        "sync/server/b.py": "def f():\n    from desktop.registry import Registry\n",
-        "sync/server/c.py": "import desktop.ui.app\nfrom desktop import syncing\n",
+        "sync/server/b.py": "def f():\n    from desktop.store.inclusions import Registry\n",
+        "sync/server/c.py": "import desktop.ui.app\nfrom desktop import store\n",
     }
-    assert violations(server, files) == ["sync/server/b.py:2 imports desktop.registry.Registry",
+    assert violations(server, files) == ["sync/server/b.py:2 imports desktop.store.inclusions.Registry",
                                          "sync/server/c.py:1 imports desktop.ui.app",
-                                         "sync/server/c.py:2 imports desktop.syncing"]
-    core = RULES[1]
-    assert violations(core, {"desktop/core/x.py": "from .. import registry\nimport sqlite3\nfrom . import bundles\n"}) \
-        == ["desktop/core/x.py:1 imports desktop.registry", "desktop/core/x.py:2 imports sqlite3"]
+                                         "sync/server/c.py:2 imports desktop.store"]
+    engine = _rule("the server imports nothing of the device")
+    assert violations(engine, {"sync/server/d.py": "from sync import engine, protocol\nfrom ..client import X\n"}) \
+        == ["sync/server/d.py:1 imports sync.engine", "sync/server/d.py:2 imports sync.client.X"]
+    core = _rule("the domain core")
+    assert violations(core, {"desktop/core/x.py": "from .. import store\nimport sqlite3\nfrom . import bundles\n"
+                                                  "import socket\n"}) \
+        == ["desktop/core/x.py:1 imports desktop.store", "desktop/core/x.py:2 imports sqlite3",
+            "desktop/core/x.py:4 imports socket"]
     qt = next(rule for rule in RULES if rule.folder == "desktop")
     assert violations(qt, {"desktop/ui/w.py": "from PySide6.QtWidgets import QWidget\n",
-                           "desktop/services.py": "from PySide6 import QtCore\n"}) \
-        == ["desktop/services.py:1 imports PySide6.QtCore"]
+                           "desktop/operations/services.py": "from PySide6 import QtCore\n"}) \
+        == ["desktop/operations/services.py:1 imports PySide6.QtCore"]
+
+
+def test_the_window_and_the_cli_are_caught_going_around_the_operations():
+    ui = _rule("desktop/ui goes only")
+    files = {"desktop/ui/w.py": "from desktop.operations.services import Services\nfrom desktop.core import states\n"
+                                "from desktop.store.inclusions import Registry\nfrom sync import engine\n"
+                                "def f():\n    from predictors.schema import baseline_columns\n"}
+    assert violations(ui, files) == ["desktop/ui/w.py:3 imports desktop.store.inclusions.Registry",
+                                     "desktop/ui/w.py:4 imports sync.engine",
+                                     "desktop/ui/w.py:6 imports predictors.schema.baseline_columns"]
+    cli = _rule("desktop/cli.py goes only")
+    assert set(sources_under(cli.folder)) == {"desktop/cli.py"}
+    cli_source = "from desktop import config, store\nfrom sync.client import SyncError\n"
+    assert violations(cli, {"desktop/cli.py": cli_source}) \
+        == ["desktop/cli.py:1 imports desktop.store", "desktop/cli.py:2 imports sync.client.SyncError"]
+
+
+def test_the_store_and_the_sync_engine_are_caught_reaching_up():
+    store = _rule("the local store")
+    assert violations(store, {"desktop/store/x.py": "from sync import engine\nfrom desktop.operations import services\n"
+                                                    "from . import audit_chain\n"}) \
+        == ["desktop/store/x.py:1 imports sync.engine", "desktop/store/x.py:2 imports desktop.operations.services"]
+    engine = _rule("the sync engine")
+    assert violations(engine, {"sync/engine.py": "from desktop.store import outbox\nfrom desktop.ui import app\n",
+                               "sync/server/api.py": "from desktop.ui import app\n"}) \
+        == ["sync/engine.py:2 imports desktop.ui.app"]

@@ -42,7 +42,7 @@ def run_window(settings: Settings, patient: dict | None = None, argv: list[str] 
     def attach() -> None:
         if start_logging:
             start_logging()
-        from desktop.services import Services
+        from desktop.operations.services import Services
 
         services.append(Services(settings))
         problem = storage_problem(services[0])
@@ -68,14 +68,14 @@ EXIT_STORAGE = 2
 
 def storage_problem(services) -> str | None:
     """Open the register now, so a storage fault stops the app before anything is typed."""
-    from desktop import store
-    from desktop.registry import DATABASE_NAME
+    from desktop.operations import failures
+    from desktop.operations.register_file import DATABASE_NAME
 
     language = services.settings.language
     try:
         services.registry  # noqa: B018 - opening the register is the check
-    except store.FAULTS as error:
-        return store.describe(error, services.settings.data_dir / DATABASE_NAME).text(language)
+    except failures.FAULTS as error:
+        return failures.describe(error, services.settings.data_dir / DATABASE_NAME).text(language)
     return None
 
 
@@ -97,7 +97,7 @@ def check_window(settings: Settings) -> str:
     import PySide6
     from PySide6.QtCore import QCoreApplication
 
-    from desktop.selftest import CheckFailed
+    from desktop.operations.selftest import CheckFailed
     from desktop.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
 
     def attach(self, services, consultation=None) -> None:
         """Open the window on its services: menus, steps, worklist; models load in the background."""
-        from desktop.consultation import Consultation
+        from desktop.operations.consultation import Consultation
         from desktop.ui.sync_controller import SyncController
 
         self.services = services
@@ -103,7 +103,11 @@ class MainWindow(QMainWindow):
             self.menu_language.addAction(action)
 
     def _build(self) -> None:
-        from desktop.ui.steps import DecisionStep, ExplanationStep, InclusionStep, InsuranceStep, PatientStep
+        from desktop.ui.steps.decision import DecisionStep
+        from desktop.ui.steps.explanation import ExplanationStep
+        from desktop.ui.steps.inclusion import InclusionStep
+        from desktop.ui.steps.insurance import InsuranceStep
+        from desktop.ui.steps.patient import PatientStep
         from desktop.ui.worklist import Worklist
 
         central = QWidget()
@@ -205,7 +209,7 @@ class MainWindow(QMainWindow):
 
     def _insurer_lookup_failed(self, error: Exception) -> None:
         """Database or keyring trouble: the user picks the insurer from the card."""
-        from desktop.services import InsurerLookup
+        from desktop.operations.services import InsurerLookup
 
         self._insurer_found(InsurerLookup(None, None, None, None,
                                           f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas"))
@@ -220,7 +224,7 @@ class MainWindow(QMainWindow):
 
     def _render_header(self, decision) -> None:
         from desktop.core.identifiers import insurer_name
-        from desktop.ui.steps import status_label
+        from desktop.ui.steps.base import status_label
 
         c = self.consultation
         age = c.age()

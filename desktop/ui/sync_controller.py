@@ -11,7 +11,7 @@ import datetime as dt
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from desktop.syncing import Backoff
+from desktop.operations.services import Backoff
 from desktop.ui import theme
 from desktop.ui.background import Operations
 from desktop.ui.i18n import local_datetime, tr
@@ -74,7 +74,7 @@ class SyncController(QObject):
 
     def _failed(self, error: Exception) -> None:
         """Keyring or database trouble: shown in the status bar, never a crash."""
-        from desktop.services import SyncStatus
+        from desktop.operations.services import SyncStatus
 
         self._finished(None, SyncStatus(configured=True, enrolled=False, error=f"{type(error).__name__}: {error}"))
 

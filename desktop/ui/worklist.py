@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import store
 from desktop.core.identifiers import mask_bsn
 from desktop.core.states import PROBLEM_STATES
-from desktop.registry import InvalidChange
-from desktop.services import Services
+from desktop.operations import failures
+from desktop.operations.failures import InvalidChange
+from desktop.operations.services import Services
 from desktop.ui import theme
 from desktop.ui.i18n import language, tr
 from desktop.ui.state_words import RECORD_STATE_TEXT
@@ -100,7 +100,7 @@ class Worklist(QWidget):
 
     def _fault(self, error: Exception) -> str:
         """Disk full, read-only, locked or damaged: each its own advice, in the window's language."""
-        return store.describe(error, self.services.registry.path).text(language())
+        return failures.describe(error, self.services.registry.path).text(language())
 
     def withdraw(self, inclusion_id: str, reason: str) -> None:
         self.services.registry.withdraw(inclusion_id, reason)
@@ -118,7 +118,7 @@ class Worklist(QWidget):
             self.withdraw(inclusion_id, reason)
         except InvalidChange as error:
             QMessageBox.warning(self, tr("Intrekken…"), str(error))
-        except store.FAULTS as error:
+        except failures.FAULTS as error:
             QMessageBox.warning(self, tr("Intrekken…"), self._fault(error))
 
     def correct_selected(self) -> None:
@@ -134,7 +134,7 @@ class Worklist(QWidget):
         except InvalidChange as error:
             QMessageBox.warning(self, tr("Corrigeren…"), str(error))
             return
-        except store.FAULTS as error:
+        except failures.FAULTS as error:
             QMessageBox.warning(self, tr("Corrigeren…"), self._fault(error))
             return
         self.refresh()

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from sync import protocol as p
-from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions, ratelimit
+from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions, intake, ratelimit
 from sync.server.config import LARGE_BODY_BYTES
 from sync.server.http_errors import AccessDenied, InvalidBody, RateLimited, UnreadableBody
 from sync.server.push_body import BodyRefused, parse_push
@@ -120,21 +120,36 @@ def changes(request: Request, auth: Annotated[str | None, Depends(authorization)
              dependencies=versioned, responses=RATE_LIMITED)
 def coverage_lookup(body: p.CoverageLookupRequest, request: Request,
                     auth: Annotated[str | None, Depends(authorization)]) -> p.CoverageLookupResponse:
+    return _limited_lookup(request, auth, "lookup", "coverage_lookup", lambda tx, device: coverage.lookup(
+        tx, device, body))
+
+
+@router.post("/intake/lookup", response_model=p.IntakeLookupResponse, tags=["intake"],
+             dependencies=versioned, responses=RATE_LIMITED)
+def intake_lookup(body: p.IntakeLookupRequest, request: Request,
+                  auth: Annotated[str | None, Depends(authorization)]) -> p.IntakeLookupResponse:
+    """The patient's newest intake questionnaire (BSN and birth date must match)."""
+    return _limited_lookup(request, auth, "intake", "intake_lookup", lambda tx, device: intake.lookup(
+        tx, device, body))
+
+
+def _limited_lookup(request: Request, auth: str | None, bucket: str, action: str, lookup):
+    """A patient lookup, rate-limited per device (`bucket:<device id>`) in its own transaction."""
     settings = request.app.state.settings
     limit = Limit(settings.lookup_rate, settings.lookup_burst)
     storage = get_storage(request)
     device = devices.authenticate(storage, auth)
 
-    def work(tx) -> p.CoverageLookupResponse | RateLimited:
-        wait = ratelimit.take(tx, f"lookup:{device.id}", limit)
+    def work(tx):
+        wait = ratelimit.take(tx, f"{bucket}:{device.id}", limit)
         if wait is not None:  # the patient was not looked at
             return RateLimited(f"Te veel opzoekingen achter elkaar (hoogstens {limit.per_minute} per minuut); "
                                f"probeer het over {wait} seconden opnieuw.", wait)
-        return coverage.lookup(tx, device, body)
+        return lookup(tx, device)
 
     result = storage.write(work)
     if isinstance(result, RateLimited):  # counted and audited per minute, not row by row
-        request.app.state.refused.count(client_address(request), "coverage_lookup", "rate_limited", device.id)
+        request.app.state.refused.count(client_address(request), action, "rate_limited", device.id)
         raise result
     return result
 

@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "lees een dekkingsbestand (bsn,birth_date,uzovi,insurer,valid_from,valid_to)")
     coverage.add_argument("csv", metavar="CSV", type=Path)
 
+    intake = command("import-intake", "lees intakevragenlijsten (FHIR R4 JSON of CSV) van het PROM-platform")
+    intake.add_argument("file", metavar="FILE", type=Path)
+    intake.add_argument("--mapping", metavar="MAPPING.toml", type=Path, default=None,
+                        help="linkIds en codes van de kliniek op die van het codeboek (zie docs/IT.md)")
+
     bundles = command("import-bundles", "lees bundeldefinities (*.toml) uit een map")
     bundles.add_argument("folder", metavar="DIR", type=Path)
 
@@ -184,6 +189,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             summary = coverage.import_coverage(storage, args.csv)
             print(f"{summary.rows} regels gelezen: {summary.added} nieuw, {summary.changed} gewijzigd, "
                   f"{summary.unchanged} ongewijzigd")
+        elif args.command == "import-intake":
+            return _import_intake(args, storage)
         elif args.command == "import-bundles":
             result = bundles.import_bundles(storage, args.folder)
             for label in result.added:
@@ -196,6 +203,27 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         storage.dispose()
+
+
+def _import_intake(args: argparse.Namespace, storage) -> int:
+    """Exit 1 when a response was rejected (each named on stderr), else 0."""
+    from sync.server import intake
+
+    summary, parsed = intake.import_intake(storage, args.file, args.mapping)
+    for line in parsed.messages():
+        print(f"overgeslagen: {line}", file=sys.stderr)
+    if parsed.ignored:
+        shown = sorted({intake.shown(link_id) for link_id in parsed.ignored})
+        more = f" en nog {len(shown) - 20}" if len(shown) > 20 else ""
+        print(f"genegeerde linkIds (niet in het codeboek of de mapping): {', '.join(shown[:20])}{more}",
+              file=sys.stderr)
+    if parsed.more_pages:
+        print("waarschuwing: dit is één pagina van een zoekresultaat (de Bundle heeft een link 'next'); lees de "
+              "volgende pagina's ook in, of exporteer met een grotere _count", file=sys.stderr)
+    print(f"{summary.read} vragenlijsten gelezen: {summary.added} nieuw, {summary.changed} gewijzigd, "
+          f"{summary.unchanged} ongewijzigd, {summary.rejected} overgeslagen, {summary.not_completed} niet afgerond "
+          f"({summary.patients} patiënten bijgewerkt)")
+    return 1 if summary.rejected else 0
 
 
 def _export(args: argparse.Namespace, settings: Settings, storage) -> None:

@@ -235,3 +235,20 @@ rate_limits = Table(
     Column("tat", Float, nullable=False),
 )
 
+
+intake_responses = Table(
+    # the intake questionnaires the PROM platform exported, as baseline columns (see intake.py):
+    # one row per response, keyed by its identifier (or id); the item answers are not kept
+    "intake_responses", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_key", String(200), nullable=False, unique=True),
+    Column("content_hash", String(64), nullable=False),    # sha256 of what is stored: a re-import is a no-op
+    Column("bsn", String(9), nullable=False),
+    Column("birth_date", Date, nullable=False),            # a lookup must give the same
+    Column("completed_on", Date, nullable=False),          # the clinic's local date
+    Column("completed_at", UTCDateTime),                   # NULL when the export gave a date only
+    Column("status", String(20), nullable=False),          # completed | amended
+    Column("answers", Text, nullable=False),               # JSON {baseline column: value}
+    Column("imported_at", UTCDateTime, nullable=False),
+    Index("ix_intake_responses_patient", "bsn", "completed_on"),
+)

@@ -3,8 +3,8 @@
 import pytest
 
 from desktop import config
-from desktop.registry import Actor
-from desktop.services import Services
+from desktop.operations.services import Services
+from desktop.store.inclusions import Actor
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def test_an_updated_bundle_from_the_server_silences_the_warning(tmp_path):
     soon = bundles_with_contract_end(tmp_path / "soon", dt.date.today() + dt.timedelta(days=5))
     data = tmp_path / "data"
     pulled = bundles_with_contract_end(tmp_path / "pulled", dt.date.today() + dt.timedelta(days=400))
-    from desktop.syncing import SERVER_BUNDLES_FOLDER
+    from sync.engine import SERVER_BUNDLES_FOLDER
 
     (data / SERVER_BUNDLES_FOLDER).mkdir(parents=True)
     (pulled / "hand-wrist.toml").rename(data / SERVER_BUNDLES_FOLDER / "hand-wrist.toml")
@@ -132,8 +132,8 @@ def test_an_updated_bundle_from_the_server_silences_the_warning(tmp_path):
 @pytest.fixture
 def services_ending_in(request, tmp_path):
     from desktop import config
-    from desktop.registry import Actor
-    from desktop.services import Services
+    from desktop.operations.services import Services
+    from desktop.store.inclusions import Actor
 
     bundles = bundles_with_contract_end(tmp_path / "bundles", dt.date.today() + dt.timedelta(days=request.param))
     settings = config.load(overrides={"data_dir": str(tmp_path / "data"), "bundles_dir": str(bundles)})

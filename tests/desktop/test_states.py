@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop import outbox
 from desktop.core.inputs import parse_inclusion
 from desktop.core.states import InsurerSource, OutboxState, RecordState, ServerResult, Side, TreatmentOption
+from desktop.store import outbox
 from desktop.ui import i18n, state_words
 from helpers import inclusion, open_register, valid_bsns
 from sync import protocol as p
@@ -58,10 +58,12 @@ def test_the_protocol_schema_offers_exactly_these_values():
 
 
 def test_the_server_tables_declare_the_same_values():
-    """`sync/server/tables.py` lists each state column's values next to it."""
+    """`sync/server/tables.py` lists each state column's values next to it (in the inclusions table;
+    other tables have columns of the same name with their own values)."""
     source = (Path(p.__file__).parent / "server" / "tables.py").read_text(encoding="utf-8")
+    inclusions = source[source.index("inclusions = Table("):source.index("inclusion_revisions = Table(")]
     declared = {}
-    for match in re.finditer(r'Column\("(\w+)".*#\s*([\w ]+(?:\|[\w ]+)+)', source):
+    for match in re.finditer(r'Column\("(\w+)".*#\s*([\w ]+(?:\|[\w ]+)+)', inclusions):
         declared[match.group(1)] = {value.strip() for value in match.group(2).split("|")}
     assert declared["state"] == ON_THE_WIRE
     assert declared["status"] == {ServerResult.ACCEPTED, ServerResult.DUPLICATE}

@@ -219,6 +219,20 @@ class OtherVersionServer:
         self.thread.join(10)
 
 
+def query(database_url: str, sql: str) -> list:
+    """Rows of one SQL query on the server's database (SQLite or PostgreSQL)."""
+    from sqlalchemy import create_engine, text
+
+    from sync.server.config import normalize_database_url
+
+    engine = create_engine(normalize_database_url(database_url))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)))
+    finally:
+        engine.dispose()
+
+
 def read_csv(text: str) -> list[dict]:
     """An export as Excel would split it: BOM, `;` between cells."""
     import csv

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop import config, syncing
-from desktop.registry import Actor, Registry
-from desktop.services import Services
+from desktop import config
+from desktop.operations.services import Services
+from desktop.store.inclusions import Actor, Registry
 from helpers import CLI, inclusion, jsonl, valid_bsns
+from sync import engine
 from sync.client import ServerClient, UnsafeServer, normalise_server_url
 
 HOSTILE = Path(__file__).with_name("hostile_server.py")
@@ -170,12 +171,12 @@ def test_a_sync_request_has_a_wall_clock_deadline_and_the_record_stays_queued(tm
     device = Device(tmp_path).enroll(server.url)
     (record_id,) = device.register(BSNS[:1])
     with Registry.in_folder(device.data, Actor("test", "suo")) as registry:
-        engine = syncing.SyncEngine(registry, ServerClient(server.url, "t" * 43, deadline=2.0), {})
+        run = engine.SyncEngine(registry, ServerClient(server.url, "t" * 43, deadline=2.0), {})
         before = len(server.requests())
         started = time.monotonic()
-        summary = engine.run_once()
+        summary = run.run_once()
         elapsed = time.monotonic() - started
-        engine.client.close()
+        run.client.close()
     requests_sent = server.requests()[before:]
     assert 1 <= len(requests_sent) <= 2  # (the key deposit, then) the push; then the run stopped
     assert elapsed < 2.0 * len(requests_sent) + 1.0, (elapsed, requests_sent)  # 2 s each, however slow the bytes
@@ -236,9 +237,9 @@ def test_a_feed_that_advances_forever_is_read_for_a_bounded_number_of_pages(tmp_
     no_traceback(result)
     assert result.returncode == 0, result.stdout + result.stderr
     pages = [line for line in server.requests() if "/v1/changes" in line]
-    assert len(pages) == syncing.MAX_PAGES_PER_SYNC
+    assert len(pages) == engine.MAX_PAGES_PER_SYNC
     with Registry.in_folder(device.data, Actor("test", "suo")) as registry:
-        assert registry.meta("sync_cursor") == str(syncing.MAX_PAGES_PER_SYNC)  # the next run goes on from here
+        assert registry.meta("sync_cursor") == str(engine.MAX_PAGES_PER_SYNC)  # the next run goes on from here
 
 
 # -- size cap -------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from desktop import config
 from desktop.core.inputs import parse_inclusion
-from desktop.registry import Actor
-from desktop.services import Services
+from desktop.operations.services import Services
+from desktop.store.inclusions import Actor
 from helpers import inclusion, valid_bsns
 from serverproc import record
 from sync.protocol import (

@@ -28,10 +28,10 @@ from desktop.bundle_files import default_bundles_dir, load_bundles
 from desktop.core.bundles import parse_bundle_toml
 from desktop.core.eligibility import evaluate
 from desktop.core.inputs import InputError, parse_inclusion
-from desktop.registry import Actor, InvalidChange, NotEligible, Registry, utc_now
-from desktop.syncing import wire_record
+from desktop.store.inclusions import Actor, InvalidChange, NotEligible, Registry, utc_now
 from helpers import valid_bsns
 from serverproc import record as raw_record
+from sync.engine import wire_record
 from sync.protocol import InclusionRecord
 from sync.server import push_body, rechecks
 
@@ -255,8 +255,9 @@ OLD_SERVER_CONTENT_REFUSAL = ("revisie 1 van deze inclusie is al ontvangen met e
 
 
 def test_records_an_older_server_refused_on_the_contract_are_sent_again_and_accepted(tmp_path, server):
-    from desktop import config, outbox
-    from desktop.services import Services
+    from desktop import config
+    from desktop.operations.services import Services
+    from desktop.store import outbox
     from helpers import inclusion
 
     settings = config.load(overrides={"data_dir": str(tmp_path / "data"), "location": "Utrecht"})

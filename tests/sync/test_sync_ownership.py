@@ -15,7 +15,7 @@ import keyring
 from keyrings.alt.file import PlaintextKeyring
 from sqlalchemy import create_engine, text
 
-from desktop.registry import Actor, Registry
+from desktop.store.inclusions import Actor, Registry
 from helpers import valid_bsns
 from sync.server.config import normalize_database_url
 from test_sync_devices import Device

@@ -7,13 +7,14 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtWidgets import QApplication
 
-from desktop import config, syncing
+from desktop import config
 from desktop.core.inputs import parse_inclusion
-from desktop.registry import Actor
-from desktop.services import Services
+from desktop.operations.services import Services
+from desktop.store.inclusions import Actor
 from desktop.ui.main_window import MainWindow
 from helpers import inclusion, valid_bsns
 from serverproc import BIRTH_DATE, OtherVersionServer, ServerProcess
+from sync import engine
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_a_revoked_device_stops_syncing_and_says_why(qtbot, services, server):
 def test_backoff_doubles_up_to_its_cap_and_resets_after_success():
     import random
 
-    backoff = syncing.Backoff(interval=60, first_retry=5, cap=300)
+    backoff = engine.Backoff(interval=60, first_retry=5, cap=300)
     rng = random.Random(7)
     delays = [backoff.next_delay(False, rng) for _ in range(8)]
     for delay, nominal in zip(delays, (5, 10, 20, 40, 80, 160, 300, 300)):

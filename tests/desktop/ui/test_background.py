@@ -207,8 +207,8 @@ def test_five_launches_start_load_the_models_and_close(tmp_path):
 @pytest.fixture
 def window(qtbot, tmp_path):
     from desktop import config
-    from desktop.registry import Actor
-    from desktop.services import Services
+    from desktop.operations.services import Services
+    from desktop.store.inclusions import Actor
     from desktop.ui.main_window import MainWindow
 
     services = Services(config.load(overrides={"data_dir": str(tmp_path / "data"), "location": "Utrecht"}),
@@ -222,7 +222,7 @@ def window(qtbot, tmp_path):
 
 
 def test_an_insurer_answer_about_the_previous_patient_never_fills_in_the_next(qtbot, window, monkeypatch):
-    from desktop.services import InsurerLookup, Services
+    from desktop.operations.services import InsurerLookup, Services
     from helpers import valid_bsns
 
     first, second = valid_bsns(2, start=300_000_000)
@@ -244,7 +244,7 @@ def test_an_insurer_answer_about_the_previous_patient_never_fills_in_the_next(qt
 
 
 def test_a_failed_insurer_lookup_names_the_error_and_asks_for_the_card(qtbot, window, monkeypatch):
-    from desktop.services import Services
+    from desktop.operations.services import Services
     from helpers import valid_bsns
 
     def lookup_insurer(services, bsn, birth_date, on):

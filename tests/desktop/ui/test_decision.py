@@ -6,7 +6,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
 
-from desktop.ui.decision import PREDICTION
+from desktop.ui.decision.page import PREDICTION
 from predictors import ModelFileError, load_models
 from test_main_window import BSN, screenshot, services, window  # noqa: F401  (fixtures)
 
@@ -104,7 +104,7 @@ def test_without_models_the_step_says_so_honestly(qtbot, window, services):
 
 def test_the_model_card_is_one_click_away(qtbot, decision, monkeypatch):
     shown = []
-    monkeypatch.setattr("desktop.ui.decision.ModelCardDialog.exec", lambda dialog: shown.append(dialog) or 0)
+    monkeypatch.setattr("desktop.ui.decision.model_card.ModelCardDialog.exec", lambda dialog: shown.append(dialog) or 0)
     decision.card_button.click()
     [dialog] = shown
     text = dialog.browser.toPlainText().lower()

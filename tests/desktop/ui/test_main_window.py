@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop import config
-from desktop.registry import Actor
-from desktop.services import Services
+from desktop.operations.services import Services
+from desktop.store.inclusions import Actor
 from desktop.ui.main_window import MainWindow
 from helpers import bundles_with_contract_end, valid_bsns
 

@@ -37,11 +37,12 @@ def test_english_is_used_only_when_chosen():
 
 
 def test_the_decision_steps_tables_of_labels_are_translated_too():
-    from desktop.ui import decision
+    from desktop.ui import state_words
+    from desktop.ui.decision import page
 
-    texts = [*decision.FIELD_LABELS.values(), *decision.OPTION_TITLE.values(), *decision.OPTION_SUBTITLE.values(),
-             *(text for choices in decision.CHOICES.values() for _, text in choices),
-             *(text for _, text in decision.YES_NO)]
+    texts = [*page.FIELD_LABELS.values(), *state_words.OPTION_TITLE.values(), *state_words.OPTION_SUBTITLE.values(),
+             *(text for choices in page.CHOICES.values() for _, text in choices),
+             *(text for _, text in page.YES_NO)]
     assert sorted(text for text in texts if text not in i18n.ENGLISH) == []
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.registry import DATABASE_NAME
+from desktop.store.inclusions import DATABASE_NAME
 from helpers import CLI, inclusion, jsonl, valid_bsns
 
 
@@ -180,7 +180,7 @@ def test_the_window_stops_with_the_english_message_for_a_vanished_register(tmp_p
     from PySide6.QtWidgets import QMessageBox
 
     from desktop import config
-    from desktop.services import Services
+    from desktop.operations.services import Services
     from desktop.ui.app import stop_with_message, storage_problem
     from desktop.ui.main_window import MainWindow
 

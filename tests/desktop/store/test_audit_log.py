@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from desktop import auditchain
-from desktop.registry import DATABASE_NAME, _migration_1, _migration_2
+from desktop.store import audit_chain
+from desktop.store.inclusions import DATABASE_NAME, _migration_1, _migration_2
 from helpers import CLI, inclusion, jsonl, open_register, valid_bsns
 
 BSNS = valid_bsns(8)
@@ -129,10 +129,10 @@ def test_editing_a_row_is_detected(data):
 
 
 def test_editing_a_row_and_its_hash_is_detected_at_the_next_row(data):
-    rows = query(data, f"SELECT {', '.join(auditchain.FIELDS)}, row_hash FROM audit_log WHERE seq <= 2 ORDER BY seq")
-    first, second = (dict(zip((*auditchain.FIELDS, "row_hash"), row)) for row in rows)
+    rows = query(data, f"SELECT {', '.join(audit_chain.FIELDS)}, row_hash FROM audit_log WHERE seq <= 2 ORDER BY seq")
+    first, second = (dict(zip((*audit_chain.FIELDS, "row_hash"), row)) for row in rows)
     second["patient_bsn"] = None
-    forged = auditchain.row_hash(first["row_hash"], second)
+    forged = audit_chain.row_hash(first["row_hash"], second)
     tamper(data, "DROP TRIGGER audit_log_no_update",
            f"UPDATE audit_log SET patient_bsn = NULL, row_hash = '{forged}' WHERE seq = 2", RESTORE_UPDATE_TRIGGER)
     code, line = audit_line(data)
@@ -219,7 +219,7 @@ def test_an_existing_log_is_chained_by_the_migration(tmp_path):
     _code, line = audit_line(data)
     assert line.startswith("OK") and "3 regel(s)" in line
     hashes = [row[0] for row in query(data, "SELECT row_hash FROM audit_log ORDER BY seq")]
-    rows = query(data, f"SELECT {', '.join(auditchain.FIELDS)} FROM audit_log WHERE seq = 1")
-    assert hashes[0] == auditchain.row_hash(auditchain.GENESIS, dict(zip(auditchain.FIELDS, rows[0])))
+    rows = query(data, f"SELECT {', '.join(audit_chain.FIELDS)} FROM audit_log WHERE seq = 1")
+    assert hashes[0] == audit_chain.row_hash(audit_chain.GENESIS, dict(zip(audit_chain.FIELDS, rows[0])))
     register(data, BSNS[:1])
     assert audit_line(data)[1].startswith("OK")

@@ -11,9 +11,9 @@ from pathlib import Path
 import keyring
 import pytest
 
-from desktop.registry import DATABASE_NAME, Registry
 from desktop.store import keys
 from desktop.store.database import raw_connect
+from desktop.store.inclusions import DATABASE_NAME, Registry
 from helpers import CLI, REPO, inclusion, jsonl, open_register, valid_bsns
 
 BSNS = valid_bsns(5, start=410_000_000)

@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 FIELDS = ("seq", "at", "user", "role", "acted_for", "patient_bsn", "action", "object_type", "object_id",
           "device_id", "system", "details")
@@ -26,7 +27,7 @@ TRIGGERS = {
 MAX_LISTED = 5
 
 
-def row_hash(previous: str, row: Mapping) -> str:
+def row_hash(previous: str, row: Mapping[str, Any]) -> str:
     """SHA-256 over the previous hash and a canonical encoding of the row's fields.
 
     JSON of the values in a fixed field order, ASCII-only, so the bytes do not depend on
@@ -57,7 +58,7 @@ class Head:
 START = Head(0, GENESIS)
 
 
-def verify(rows: Iterable[Mapping], head_text: str | None) -> list[str]:
+def verify(rows: Iterable[Mapping[str, Any]], head_text: str | None) -> list[str]:
     """Walk the rows in seq order; return what is wrong (Dutch), empty if the chain holds."""
     problems: list[str] = []
     last = START

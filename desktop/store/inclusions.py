@@ -1,10 +1,10 @@
-"""The local registry: inclusions, their history, the sync outbox and the audit log.
+"""The register of inclusions: the records, their history, the outbox rows and the audit log.
 
 One SQLite file per device, encrypted with SQLCipher (`desktop.store`), in WAL mode with
 synchronous=FULL, so a save that returned is on disk even if the process is killed or the
 power fails the next moment. Records are never deleted: withdrawal and correction add
 a revision and a history row. The audit log is append-only (triggers refuse UPDATE and
-DELETE), holds the NEN 7513 fields and is a hash chain (see auditchain), so rows removed
+DELETE), holds the NEN 7513 fields and is a hash chain (see `audit_chain`), so rows removed
 behind the triggers' back are evident.
 """
 
@@ -22,12 +22,13 @@ from typing import Any
 
 import sqlite_utils
 
-from desktop import auditchain, store
+from desktop import store
 from desktop.core.eligibility import ELIGIBLE, Decision, Episode
 from desktop.core.fields import check_withdrawal_reason
 from desktop.core.identifiers import InvalidField
 from desktop.core.inputs import InclusionRequest, InputError, parse_correction
 from desktop.core.states import PROBLEM_STATES, OutboxState, RecordState, ServerResult
+from desktop.store import audit_chain
 
 DATABASE_NAME = "bundelassistent.sqlite3"
 SYSTEM_NAME = "Bundelassistent"
@@ -151,46 +152,46 @@ def _migration_2(db: sqlite_utils.Database) -> None:
 
 
 def _migration_3(db: sqlite_utils.Database) -> None:
-    """Chain the audit log (see auditchain): a hash column, existing rows chained in order."""
+    """Chain the audit log (see `audit_chain`): a hash column, existing rows chained in order."""
     db.execute("ALTER TABLE audit_log ADD COLUMN row_hash TEXT")
     db.execute("DROP TRIGGER audit_log_no_update")  # back below, in the same transaction
-    head = auditchain.START
-    rows = db.execute(f"SELECT {', '.join(auditchain.FIELDS)} FROM audit_log ORDER BY seq").fetchall()
+    head = audit_chain.START
+    rows = db.execute(f"SELECT {', '.join(audit_chain.FIELDS)} FROM audit_log ORDER BY seq").fetchall()
     for values in rows:
-        row = dict(zip(auditchain.FIELDS, values))
-        head = auditchain.Head(row["seq"], auditchain.row_hash(head.hash, row))
+        row = dict(zip(audit_chain.FIELDS, values))
+        head = audit_chain.Head(row["seq"], audit_chain.row_hash(head.hash, row))
         db.execute("UPDATE audit_log SET row_hash = ? WHERE seq = ?", [head.hash, head.seq])
     db.execute("""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
                   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""")
     _set_audit_head(db, head)
 
 
-def _audit_head(db: sqlite_utils.Database) -> auditchain.Head:
+def _audit_head(db: sqlite_utils.Database) -> audit_chain.Head:
     """The newest row as the app wrote it; rows cut off the end stay a visible gap."""
-    row = db.execute("SELECT value FROM meta WHERE key = ?", [auditchain.HEAD_KEY]).fetchone()
-    head = auditchain.Head.decode(row[0] if row else None)
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [audit_chain.HEAD_KEY]).fetchone()
+    head = audit_chain.Head.decode(row[0] if row else None)
     if head is None:  # the head was removed: continue after what is there (the check reports it)
         row = db.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-        head = auditchain.Head(row[0], row[1] or "") if row else auditchain.START
+        head = audit_chain.Head(row[0], row[1] or "") if row else audit_chain.START
     return head
 
 
 def _append_audit(db: sqlite_utils.Database, fields: dict[str, Any]) -> None:
-    """Append one row (all of auditchain.FIELDS but seq) to the hash chain, inside an open
+    """Append one row (all of audit_chain.FIELDS but seq) to the hash chain, inside an open
     write transaction, so the head read here cannot change before the row is in."""
     head = _audit_head(db)
     newest = db.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
     row = {**fields, "seq": max(head.seq, newest) + 1}  # rows slipped in after the head stay a visible break
-    row["row_hash"] = auditchain.row_hash(head.hash, row)
-    columns = (*auditchain.FIELDS, "row_hash")
+    row["row_hash"] = audit_chain.row_hash(head.hash, row)
+    columns = (*audit_chain.FIELDS, "row_hash")
     db.execute(f"INSERT INTO audit_log ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                [row[name] for name in columns])
-    _set_audit_head(db, auditchain.Head(row["seq"], row["row_hash"]))
+    _set_audit_head(db, audit_chain.Head(row["seq"], row["row_hash"]))
 
 
-def _set_audit_head(db: sqlite_utils.Database, head: auditchain.Head) -> None:
+def _set_audit_head(db: sqlite_utils.Database, head: audit_chain.Head) -> None:
     db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               [auditchain.HEAD_KEY, head.encode()])
+               [audit_chain.HEAD_KEY, head.encode()])
 
 
 def _migration_4(db: sqlite_utils.Database) -> None:
@@ -323,8 +324,11 @@ class Registry:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # -- transactions -----------------------------------------------------------------
-    def _write(self, work: Callable[[], Any]) -> Any:
-        """Run `work` in one IMMEDIATE transaction; commit (durably) or roll back all of it."""
+    def write(self, work: Callable[[], Any]) -> Any:
+        """Run `work` in one IMMEDIATE transaction; commit (durably) or roll back all of it.
+
+        Public: the outbox and the remote copies add their own work to a transaction with it.
+        """
         self.db.execute("BEGIN IMMEDIATE")
         try:
             result = work()
@@ -334,11 +338,9 @@ class Registry:
             self.db.rollback()
             raise
 
-    write = _write  # for the sibling modules (outbox) that add their own work to a transaction
-
     def write_or_join(self, work: Callable[[], Any]) -> Any:
         """Run `work` in the caller's open transaction (inside `write`), else in its own."""
-        return work() if self.db.conn.in_transaction else self._write(work)
+        return work() if self.db.conn.in_transaction else self.write(work)
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
@@ -354,7 +356,7 @@ class Registry:
         """Append one row to the hash chain; inside the caller's write transaction, so the
         head read here cannot change before the row is in (BEGIN IMMEDIATE holds the lock)."""
         if not self.db.conn.in_transaction:
-            self._write(lambda: self._audit(action, patient_bsn, object_id, object_type, details))
+            self.write(lambda: self._audit(action, patient_bsn, object_id, object_type, details))
             return
         _append_audit(self.db, {
             "at": utc_now(), "user": self.actor.user, "role": self.actor.role,
@@ -366,23 +368,23 @@ class Registry:
     def audit_chain_problems(self) -> list[str]:
         """What the self-test reports: broken links in the chain and missing or defused triggers."""
         triggers = dict(self.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall())
-        rows = self.db.execute(f"SELECT {', '.join(auditchain.FIELDS)}, row_hash FROM audit_log ORDER BY seq")
-        chain = (dict(zip((*auditchain.FIELDS, "row_hash"), values)) for values in rows)
-        return auditchain.trigger_problems(triggers) + auditchain.verify(chain, self.meta(auditchain.HEAD_KEY))
+        rows = self.db.execute(f"SELECT {', '.join(audit_chain.FIELDS)}, row_hash FROM audit_log ORDER BY seq")
+        chain = (dict(zip((*audit_chain.FIELDS, "row_hash"), values)) for values in rows)
+        return audit_chain.trigger_problems(triggers) + audit_chain.verify(chain, self.meta(audit_chain.HEAD_KEY))
 
     audit_within = _audit  # the same entry, inside a transaction the caller opened with `write`
 
     def audit(self, action: str, patient_bsn: str | None = None, object_id: str | None = None,
               object_type: str = "inclusion", details: dict | None = None) -> None:
         """Record a view or an external event (such as a sync) in the audit log."""
-        self._write(lambda: self._audit(action, patient_bsn, object_id, object_type, details))
+        self.write(lambda: self._audit(action, patient_bsn, object_id, object_type, details))
 
     # -- episodes and inclusions --------------------------------------------------------
     def episodes_for(self, bsn: str, bundle: str | None = None) -> list[Episode]:
         """This device's inclusions plus those other rooms registered (from the last sync)."""
         where, params = ("bsn = ? AND bundle = ?", [bsn, bundle]) if bundle else ("bsn = ?", [bsn])
         local = [_episode(row) for row in self.db["inclusions"].rows_where(where, params)]
-        remote = [_episode({**row, "side": row["episode_side"]})  # never this device's own: see store_changes
+        remote = [_episode({**row, "side": row["episode_side"]})  # never own records: remote_copies.store_changes
                   for row in self.db["remote_inclusions"].rows_where(where, params)]
         return local + remote
 
@@ -424,7 +426,7 @@ class Registry:
             self._audit("create", request.bsn, record["id"], details={"bundle": bundle.id})
             return record
 
-        return self._write(work)
+        return self.write(work)
 
     def _history(self, record: dict, action: str, reason: str | None) -> None:
         self.db["inclusion_history"].insert({
@@ -474,7 +476,7 @@ class Registry:
             self._audit("withdraw", record["bsn"], inclusion_id, details={"reason": reason.strip()})
             return record
 
-        return self._write(work)
+        return self.write(work)
 
     def correct(self, inclusion_id: str, changes: dict[str, Any], reason: str) -> dict:
         """Correct administrative fields; what decides eligibility needs a new inclusion."""
@@ -503,7 +505,7 @@ class Registry:
                         details={"fields": sorted(changes), "reason": reason.strip()})
             return record
 
-        return self._write(work)
+        return self.write(work)
 
     def state_of(self, inclusion_id: str) -> RecordState | None:
         """Only the state (no patient data, so not an audited view)."""

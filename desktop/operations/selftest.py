@@ -74,7 +74,7 @@ def check_resources(settings: config.Settings) -> str:
 
 def check_bundles(settings: config.Settings) -> str:
     from desktop.core.bundles import contract_ends
-    from desktop.services import bundles_in_use
+    from desktop.operations.services import bundles_in_use
 
     report = bundles_in_use(settings)
     if report.errors:
@@ -95,7 +95,7 @@ def check_bundles(settings: config.Settings) -> str:
 def check_audit_log(settings: config.Settings) -> str:
     """The audit log's triggers are in place and its hash chain is unbroken."""
     from desktop import store
-    from desktop.registry import DATABASE_NAME, Registry
+    from desktop.store.inclusions import DATABASE_NAME, Registry
 
     path = settings.data_dir / DATABASE_NAME
     try:
@@ -112,7 +112,7 @@ def check_audit_log(settings: config.Settings) -> str:
 
 def check_data_dir(settings: config.Settings) -> str:
     from desktop import store
-    from desktop.registry import DATABASE_NAME, MIGRATIONS, Registry
+    from desktop.store.inclusions import DATABASE_NAME, MIGRATIONS, Registry
 
     folder = settings.data_dir
     try:
@@ -151,7 +151,7 @@ ENCRYPTION_STATES = {
 def check_encryption(settings: config.Settings) -> str:
     """Encrypted / plaintext / key missing, and whether the files are this user's only."""
     from desktop import store
-    from desktop.registry import DATABASE_NAME
+    from desktop.store.inclusions import DATABASE_NAME
 
     path = settings.data_dir / DATABASE_NAME
     state = store.encryption_state(path)
@@ -204,23 +204,23 @@ def check_keyring(settings: config.Settings) -> str:
 
 def check_server(settings: config.Settings) -> str:
     """When a server is configured: reachable, same protocol, and this device's token works."""
-    from desktop import store, syncing
-    from desktop.registry import DATABASE_NAME, Registry
-    from sync import protocol
+    from desktop import store
+    from desktop.store.inclusions import DATABASE_NAME, Registry
+    from sync import engine, protocol
     from sync.client import AuthenticationFailed, SyncError, upgrade_message
 
     try:
         try:
             with Registry(settings.data_dir / DATABASE_NAME) as registry:
-                url = syncing.configured_server(registry, settings.server_url)
+                url = engine.configured_server(registry, settings.server_url)
         except store.FAULTS:  # reported by the data check; the setting still counts
-            url = syncing.normalise_server_url(settings.server_url) if settings.server_url else None
+            url = engine.normalise_server_url(settings.server_url) if settings.server_url else None
     except SyncError as error:  # e.g. http:// to another computer: nothing is sent
         raise CheckFailed(str(error)) from None
     if not url:
         return "geen server ingesteld: dit apparaat werkt alleen lokaal"
-    token = syncing.load_token(url)
-    client = syncing.make_client(url, token, settings.proxy, settings.ca_bundle)
+    token = engine.load_token(url)
+    client = engine.make_client(url, token, settings.proxy, settings.ca_bundle)
     try:
         health = client.health()
         if health.protocol_version != protocol.PROTOCOL_VERSION:

@@ -9,22 +9,16 @@ models trained on synthetic data say so at the top, in red.
 
 from __future__ import annotations
 
-import itertools
-
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -32,11 +26,13 @@ from PySide6.QtWidgets import (
 from desktop.core.states import ModelState, TreatmentOption
 from desktop.ui import theme
 from desktop.ui.background import Operations
+from desktop.ui.decision.charts import OPTION_COLOUR, TrajectoryChart
+from desktop.ui.decision.model_card import ModelCardDialog
+from desktop.ui.decision.panel import OptionPanel
 from desktop.ui.i18n import language, tr
-from desktop.ui.state_words import OPTION_SUBTITLE, OPTION_TEXT, OPTION_TITLE
+from desktop.ui.state_words import OPTION_TEXT
 
 CONSERVATIVE, SURGERY = TreatmentOption.CONSERVATIVE, TreatmentOption.SURGERY
-OPTION_COLOUR = {CONSERVATIVE: QColor(theme.CONSERVATIVE), SURGERY: QColor(theme.SURGERY)}
 PREDICTION_DELAY_MS = 150
 PREDICTION = "prediction"
 
@@ -63,215 +59,8 @@ CHOICES = {
 YES_NO = ((1, "ja"), (0, "nee"))
 
 
-def percent(probability: float) -> str:
-    return f"{round(probability * 100):d}%"
-
-
-def number(value: float, instrument_high: float) -> str:
-    return f"{value:.1f}" if instrument_high <= 10 else f"{value:.0f}"
-
-
-# -- drawing ----------------------------------------------------------------------------------
-class IconArray(QWidget):
-    """100 figures, `count` of them coloured: 'n van de 100 patiënten zoals u'."""
-
-    def __init__(self, colour: QColor, parent=None):
-        super().__init__(parent)
-        self.colour = colour
-        self.count = 0
-        self.setMinimumSize(100, 100)
-
-    def set_count(self, count: int, description: str) -> None:
-        self.count = max(0, min(100, count))
-        self.setAccessibleName(description)
-        self.setToolTip(description)
-        self.update()
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        side = min(self.width(), self.height())
-        cell = side / 10
-        grey = QColor(theme.EMPTY_ICON)
-        for index in range(100):
-            row, column = divmod(index, 10)
-            colour = self.colour if index < self.count else grey
-            x, y = column * cell, row * cell
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(colour)
-            head = cell * 0.22
-            painter.drawEllipse(QPointF(x + cell / 2, y + cell * 0.27), head, head)
-            body = QRectF(x + cell * 0.22, y + cell * 0.5, cell * 0.56, cell * 0.42)
-            painter.drawRoundedRect(body, cell * 0.2, cell * 0.2)
-        painter.end()
-
-
-class TrajectoryChart(QWidget):
-    """Similar patients' scores at 0–3–6–12 months: median line and 10–90% band per option."""
-
-    def __init__(self, title: str, parent=None):
-        super().__init__(parent)
-        self.title = title
-        self.series: dict[str, object] = {}  # option -> predictors.Band
-        self.low, self.high, self.higher_is_better = 0.0, 10.0, False
-        self.months: tuple[int, ...] = (0, 3, 6, 12)
-        self.setMinimumSize(300, 150)
-
-    def set_data(self, title: str, low: float, high: float, higher_is_better: bool, months, bands: dict) -> None:
-        self.title, self.low, self.high = title, low, high
-        self.higher_is_better, self.months, self.series = higher_is_better, tuple(months), dict(bands)
-        summary = "; ".join(
-            f"{tr(OPTION_TITLE[o]).split(' (')[0]}: " + ", ".join(
-                f"{m} mnd {v:.1f}" for m, v in zip(self.months, band.median) if v is not None)
-            for o, band in self.series.items())
-        self.setAccessibleName(f"{title}. {summary}")
-        self.update()
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        font = QFont(self.font())
-        font.setPointSizeF(theme.CHART_PT)
-        painter.setFont(font)
-        left, right, top, bottom = 40, 26, 24, 26
-        plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
-        painter.setPen(QColor(theme.TEXT))
-        direction = tr("hoger = beter") if self.higher_is_better else tr("lager = beter")
-        title = painter.fontMetrics().elidedText(f"{self.title} ({direction})", Qt.TextElideMode.ElideRight,
-                                                 self.width() - 8)
-        painter.drawText(QRectF(4, 2, self.width() - 8, 20), Qt.AlignmentFlag.AlignHCenter, title)
-        span = max(self.months) or 1
-
-        def point(month: float, value: float) -> QPointF:
-            fraction = (value - self.low) / ((self.high - self.low) or 1)
-            return QPointF(plot.left() + plot.width() * month / span, plot.bottom() - plot.height() * fraction)
-
-        grid = QPen(QColor(theme.GRID))
-        for step in range(5):
-            value = self.low + (self.high - self.low) * step / 4
-            y = point(0, value).y()
-            painter.setPen(grid)
-            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-            painter.setPen(QColor(theme.MUTED))
-            painter.drawText(QRectF(0, y - 8, left - 6, 16),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:g}")
-        for month in self.months:
-            x = point(month, self.low).x()
-            painter.drawText(QRectF(x - 30, plot.bottom() + 4, 60, 18), Qt.AlignmentFlag.AlignHCenter,
-                             f"{month} {tr('mnd')}")
-        for option, band in self.series.items():
-            colour = OPTION_COLOUR[option]
-            known = [(m, lo, hi, mid) for m, lo, hi, mid in zip(self.months, band.p10, band.p90, band.median)
-                     if None not in (lo, hi, mid)]
-            if len(known) < 2:
-                continue
-            area = QPainterPath(point(known[0][0], known[0][2]))
-            for month, _, high, _ in known[1:]:
-                area.lineTo(point(month, high))
-            for month, low, _, _ in reversed(known):
-                area.lineTo(point(month, low))
-            area.closeSubpath()
-            fill = QColor(colour)
-            fill.setAlpha(45)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(fill)
-            painter.drawPath(area)
-            painter.setPen(QPen(colour, 2.5))
-            for (m1, _, _, v1), (m2, _, _, v2) in itertools.pairwise(known):
-                painter.drawLine(point(m1, v1), point(m2, v2))
-        painter.end()
-
-
-# -- one treatment option ---------------------------------------------------------------------
-class OptionPanel(QFrame):
-    def __init__(self, option: TreatmentOption, parent=None):
-        super().__init__(parent)
-        self.option = option
-        colour = OPTION_COLOUR[option].name()
-        self.setObjectName("option")
-        self.setStyleSheet(f"#option {{ border: 2px solid {colour}; border-radius: 6px; background: {theme.PAPER}; }}")
-        layout = QVBoxLayout(self)
-        title = QLabel(theme.span(tr(OPTION_TITLE[option]), colour, theme.TITLE_PT, bold=True)
-                       + " " + theme.span(f"— {tr(OPTION_SUBTITLE[option])}", theme.MUTED))
-        title.setWordWrap(True)
-        layout.addWidget(title)
-        self.numbers = QLabel()
-        self.numbers.setTextFormat(Qt.TextFormat.RichText)
-        self.numbers.setWordWrap(True)
-        self.numbers.setStyleSheet(theme.css(points=theme.NUMBERS_PT))
-        self.numbers.setAccessibleName(tr(OPTION_TITLE[option]))
-        layout.addWidget(self.numbers)
-        row = QHBoxLayout()
-        self.icons = IconArray(OPTION_COLOUR[option])
-        self.icons.setFixedSize(100, 100)
-        row.addWidget(self.icons, 0, Qt.AlignmentFlag.AlignTop)
-        self.icon_text = QLabel()
-        self.icon_text.setWordWrap(True)
-        self.icon_text.setStyleSheet(theme.css(points=theme.SMALL_PT))
-        self.icon_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        row.addWidget(self.icon_text, 1)
-        layout.addLayout(row)
-        self.extra = QLabel()
-        self.extra.setWordWrap(True)
-        self.extra.setTextFormat(Qt.TextFormat.RichText)
-        self.extra.setStyleSheet(theme.css(points=theme.NOTE_PT))
-        layout.addWidget(self.extra)
-        layout.addStretch()
-
-    def show_prediction(self, prediction) -> None:
-        rows = []
-        for outcome, name in ((prediction.pain, tr("Pijn")), (prediction.function, tr("Functie"))):
-            for month, value in ((3, outcome.month3), (12, outcome.month12)):
-                rows.append(f"<tr><td>{name} {month} {tr('mnd')}</td>"
-                            f"<td align='right'>&nbsp;&nbsp;<b>{number(value.mean, outcome.high)}</b></td>"
-                            f"<td style='color:{theme.MUTED}'>&nbsp;({number(value.p10, outcome.high)}–"
-                            f"{number(value.p90, outcome.high)})</td></tr>")
-        self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>")
-        pain_count = round(prediction.pain.improvement_probability * 100)
-        function_count = round(prediction.function.improvement_probability * 100)
-        text = (f"<b>{pain_count} {tr('van de 100')}</b> "
-                f"{tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}"
-                f"<br><small>{function_count} {tr('van de 100')} "
-                f"{tr('kunnen hun hand duidelijk beter gebruiken')}</small>")
-        self.icon_text.setText(text)
-        self.icons.set_count(pain_count, f"{pain_count} {tr('van de 100')} "
-                                         f"{tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}")
-        extra = []
-        work = prediction.return_to_work
-        if work is not None:
-            if work.median_days is None:
-                median = f"{tr('mediaan')} {tr('onbekend')}"
-            elif work.median_days < 1:
-                median = tr("de meesten stoppen niet met werken")
-            else:
-                median = f"{tr('mediaan')} {work.median_days:.0f} {tr('dagen')}"
-            extra.append(f"{tr('Weer aan het werk')}: {percent(work.back_within_6_weeks)} {tr('binnen 6 weken')}, "
-                         f"{percent(work.back_within_12_weeks)} {tr('binnen 12 weken')} ({median})")
-        if prediction.surgery_within_12_months is not None:
-            extra.append(f"{tr('Kans op alsnog een operatie binnen 12 maanden')}: "
-                         f"<b>{percent(prediction.surgery_within_12_months)}</b>")
-        self.extra.setText("<br>".join(extra))
-
-
-# -- the model card ---------------------------------------------------------------------------
-class ModelCardDialog(QDialog):
-    def __init__(self, markdown: str, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle(tr("Modelkaart"))
-        self.resize(820, 640)
-        layout = QVBoxLayout(self)
-        self.browser = QTextBrowser()
-        self.browser.setAccessibleName(tr("Modelkaart"))
-        self.browser.setMarkdown(markdown or tr("Geen modelkaart beschikbaar."))
-        layout.addWidget(self.browser)
-        close = QPushButton(tr("Sluiten"))
-        close.clicked.connect(self.accept)
-        layout.addWidget(close, alignment=Qt.AlignmentFlag.AlignRight)
-
-
-# -- the step -----------------------------------------------------------------------------------
 class DecisionView(QWidget):
-    """The Samen beslissen page; `DecisionStep` in steps.py wraps it as a step."""
+    """The Samen beslissen page; `DecisionStep` in steps/decision.py wraps it as a step."""
 
     def __init__(self, consultation, parent=None):
         super().__init__(parent)
@@ -381,7 +170,7 @@ class DecisionView(QWidget):
             widget.setVisible(visible)
 
     def _build_form(self, condition: str) -> None:
-        from predictors.schema import baseline_columns
+        from desktop.operations.prediction import baseline_columns
 
         while self.form.rowCount():
             self.form.removeRow(0)
@@ -440,7 +229,7 @@ class DecisionView(QWidget):
 
     # -- predictions ------------------------------------------------------------------------
     def _predict(self) -> None:
-        from predictors.schema import PatientValueError, baseline_columns
+        from desktop.operations.prediction import PatientValueError, baseline_columns
 
         if self.models is None or self.condition not in self.models.conditions:
             return  # the diagnosis changed while the timer ran
@@ -462,7 +251,7 @@ class DecisionView(QWidget):
 
     def _prediction_failed(self, error: Exception) -> None:
         """A model problem is shown, never a crash."""
-        from predictors import PatientValueError
+        from desktop.operations.prediction import PatientValueError
 
         if isinstance(error, PatientValueError):
             reason = f"{error.field}: {error.nl if language() == 'nl' else error.en}"

@@ -1,8 +1,11 @@
-"""Sync with the central server: enrolment, the device token, push and pull, backoff.
+"""The device's sync engine: enrolment, the device token, push and pull, backoff.
+
+It lives next to the client it drives (`sync/client.py`) and works on the device's local
+store (`desktop/store/`); the central server (`sync/server/`) never imports it.
 
 The engine works on its own `Registry` connection, so the window can run it on a worker
 thread while the consultation goes on. It pushes the outbox in batches (each batch's
-state is written before and after the request: see `desktop.outbox`), then pulls the
+state is written before and after the request: see `desktop.store.outbox`), then pulls the
 changes feed page by page with the cursor saved alongside each page. Failures stop the
 run and leave everything in place for the next one.
 """
@@ -21,10 +24,10 @@ from pathlib import Path
 
 import keyring
 
-from desktop import outbox
 from desktop.core.bundles import Bundle
 from desktop.core.states import ServerResult
-from desktop.registry import Registry, utc_now
+from desktop.store import outbox, remote_copies
+from desktop.store.inclusions import Registry, utc_now
 from sync import protocol
 from sync.client import (
     AuthenticationFailed,
@@ -313,7 +316,7 @@ class SyncEngine:
             for change in page.changes:
                 if change.kind == "bundle" and change.bundle:
                     self._save_bundle(change.bundle)
-            outbox.store_changes(self.registry, inclusions, coverage, page.next_cursor)
+            remote_copies.store_changes(self.registry, inclusions, coverage, page.next_cursor)
             summary.pulled += len(page.changes)
             cursor = page.next_cursor
             if not page.more:

@@ -1,4 +1,6 @@
-"""Sync bookkeeping in the local database: what to push, what the server said, what came back.
+"""The outbox in the local database: what to push, and what the server said about it.
+
+What the server sends back (other devices' records, insurer coverage) is in `remote_copies`.
 
 An outbox row moves pending → sending (written *before* the request) → done (written
 only *after* the server answered for it), or back to pending with the error when no
@@ -8,14 +10,12 @@ idempotent, so a resumed sync can never create a second copy. Nothing is deleted
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.core.states import SENDABLE, InsurerSource, OutboxState, RecordState, ServerResult
-from desktop.registry import Registry, utc_now
+from desktop.core.states import SENDABLE, OutboxState, RecordState, ServerResult
+from desktop.store.inclusions import Registry, utc_now
 
 
 @dataclass(frozen=True)
@@ -173,40 +173,3 @@ def _record_changes(state: str, answer: ServerAnswer, now: str) -> dict[str, Any
 def wire_state(record: dict[str, Any]) -> RecordState:
     """Locally a record can be synced, duplicate, …; on the wire it is registered or withdrawn."""
     return RecordState(record["state"]).on_wire
-
-
-# -- what the server sends back ---------------------------------------------------------
-def store_changes(registry: Registry, inclusions: Iterable[dict[str, Any]],
-                  coverage: Iterable[dict[str, Any]], next_cursor: int) -> None:
-    """Store one page of the changes feed together with its cursor (resumable)."""
-    now = utc_now()
-    inclusions, coverage = list(inclusions), list(coverage)
-
-    def work() -> None:
-        own = registry.db.execute("SELECT id FROM inclusions WHERE id IN (SELECT value FROM json_each(?))",
-                                  [json.dumps([row["id"] for row in inclusions])]).fetchall()
-        own_ids = {row[0] for row in own}
-        rows = [{**row, "received_at": now} for row in inclusions if row["id"] not in own_ids]
-        if rows:
-            registry.db["remote_inclusions"].upsert_all(rows, pk="id")
-        for entry in coverage:
-            cache_coverage(registry, entry, InsurerSource.SERVER, now)
-        registry.set_meta({"sync_cursor": str(next_cursor)})
-
-    registry.write(work)
-
-
-def cache_coverage(registry: Registry, entry: dict[str, Any], source: str, checked_at: str) -> None:
-    row = {"bsn": entry["bsn"], "valid_from": str(entry["valid_from"]),
-           "valid_to": str(entry["valid_to"]) if entry.get("valid_to") else None,
-           "uzovi": entry["uzovi"], "insurer": entry.get("insurer"), "checked_at": checked_at, "source": source}
-    registry.write_or_join(lambda: registry.db["coverage_cache"].upsert(row, pk=("bsn", "valid_from")))
-
-
-def cached_coverage(registry: Registry, bsn: str, on: dt.date) -> dict[str, Any] | None:
-    """The cached insurer valid on a date, most recently checked first."""
-    day = on.isoformat()
-    rows = list(registry.db["coverage_cache"].rows_where(
-        "bsn = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?)", [bsn, day, day],
-        order_by="checked_at DESC", limit=1))
-    return rows[0] if rows else None

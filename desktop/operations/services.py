@@ -1,7 +1,9 @@
 """The service object the window and the command line share.
 
-It owns the settings, the loaded bundles and the registry, and offers the few operations
-a consultation needs. The window renders what these return; it never touches SQL.
+It owns the settings, the loaded bundles and the register, and offers the few operations
+a consultation needs: it is where the window and the CLI reach the local store
+(`desktop/store/`), the sync engine (`sync/engine.py`) and the predictors. The window
+renders what these return; it never touches SQL.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
 
-from desktop import config, outbox, syncing
+from desktop import config
 from desktop.bundle_files import load_bundles
 from desktop.core.bundles import Bundle, ContractEnd, LoadReport, contract_ends
 from desktop.core.eligibility import Case, Decision, evaluate
 from desktop.core.inputs import InclusionRequest
 from desktop.core.states import InsurerSource, ModelState
-from desktop.registry import Actor, Registry
-from desktop.syncing import SERVER_BUNDLES_FOLDER
+from desktop.store import remote_copies
+from desktop.store.inclusions import Actor, Registry
+from sync import engine
 from sync.client import RateLimited, ServerClient
+from sync.engine import SERVER_BUNDLES_FOLDER, Backoff
+
+__all__ = ["Backoff", "InsurerLookup", "Services", "SyncStatus", "bundles_in_use"]
 
 T = TypeVar("T")
 
@@ -68,6 +74,10 @@ class Services:
     @cached_property
     def bundles(self) -> LoadReport:
         return bundles_in_use(self.settings)
+
+    def bundle_files(self) -> LoadReport:
+        """The definitions in the bundles folder alone, read afresh (to validate them)."""
+        return load_bundles(self.settings.bundles_dir)
 
     @cached_property
     def registry(self) -> Registry:
@@ -124,30 +134,30 @@ class Services:
 
     # -- central server -------------------------------------------------------------------
     def server_url(self) -> str | None:
-        return syncing.configured_server(self.registry, self.settings.server_url)
+        return engine.configured_server(self.registry, self.settings.server_url)
 
     def client(self) -> ServerClient:
         url = self.server_url()
         if not url:
-            raise syncing.NotEnrolled("geen server ingesteld; meld dit apparaat aan met `bundelassistent enroll`")
-        token = syncing.load_token(url)
+            raise engine.NotEnrolled("geen server ingesteld; meld dit apparaat aan met `bundelassistent enroll`")
+        token = engine.load_token(url)
         if not token:
-            raise syncing.NotEnrolled(f"dit apparaat is niet aangemeld bij {url}; gebruik `bundelassistent enroll`")
-        return syncing.make_client(url, token, self.settings.proxy, self.settings.ca_bundle)
+            raise engine.NotEnrolled(f"dit apparaat is niet aangemeld bij {url}; gebruik `bundelassistent enroll`")
+        return engine.make_client(url, token, self.settings.proxy, self.settings.ca_bundle)
 
     def enroll(self, server_url: str, code: str):
-        client = syncing.make_client(server_url, None, self.settings.proxy, self.settings.ca_bundle)
+        client = engine.make_client(server_url, None, self.settings.proxy, self.settings.ca_bundle)
         try:
-            return syncing.enroll(self.registry, client, code, self.settings.location)
+            return engine.enroll(self.registry, client, code, self.settings.location)
         finally:
             client.close()
 
-    def sync_once(self) -> syncing.SyncSummary:
+    def sync_once(self) -> engine.SyncSummary:
         client = self.client()
         try:
-            engine = syncing.SyncEngine(self.registry, client, self.bundles.bundles,
-                                        self.settings.data_dir / SERVER_BUNDLES_FOLDER)
-            return engine.run_once()
+            run = engine.SyncEngine(self.registry, client, self.bundles.bundles,
+                                    self.settings.data_dir / SERVER_BUNDLES_FOLDER)
+            return run.run_once()
         finally:
             client.close()
 
@@ -155,9 +165,9 @@ class Services:
         registry = self.registry
         try:
             url = self.server_url()
-        except syncing.SyncError as error:  # e.g. http:// to another computer: sync stops and says why
+        except engine.SyncError as error:  # e.g. http:// to another computer: sync stops and says why
             return SyncStatus(configured=True, enrolled=False, error=str(error), auth_problem=str(error))
-        enrolled = bool(url and syncing.load_token(url))
+        enrolled = bool(url and engine.load_token(url))
         return SyncStatus(configured=bool(url), enrolled=enrolled,
                           last_sync=registry.meta("last_sync_at"), error=registry.meta("last_sync_error"),
                           auth_problem=registry.meta("auth_problem"), upgrade_problem=registry.meta("upgrade_problem"))
@@ -168,7 +178,7 @@ class Services:
         problem = "geen server ingesteld"
         try:
             client = self.client()
-        except syncing.SyncError as error:
+        except engine.SyncError as error:
             client, problem = None, str(error)
         if client is not None:
             try:
@@ -176,22 +186,22 @@ class Services:
             except RateLimited as error:
                 problem = (f"de server krijgt te veel opzoekingen van dit apparaat; wacht {error.retry_after} "
                            "seconden en kies dan Opnieuw opzoeken")
-            except syncing.SyncError as error:
+            except engine.SyncError as error:
                 problem = str(error)
             else:
                 checked = answer.checked_at.isoformat().replace("+00:00", "Z")
                 self.registry.audit("read", bsn, None, "coverage", {"source": InsurerSource.SERVER})
                 if answer.found:
-                    outbox.cache_coverage(self.registry, {"bsn": bsn, "uzovi": answer.uzovi, "insurer": answer.insurer,
-                                                          "valid_from": answer.valid_from, "valid_to": answer.valid_to},
-                                          InsurerSource.SERVER, checked)
+                    entry = {"bsn": bsn, "uzovi": answer.uzovi, "insurer": answer.insurer,
+                             "valid_from": answer.valid_from, "valid_to": answer.valid_to}
+                    remote_copies.cache_coverage(self.registry, entry, InsurerSource.SERVER, checked)
                     return InsurerLookup(answer.uzovi, answer.insurer, InsurerSource.SERVER, checked,
                                          "gevonden op de server")
                 problem = ("de server kent geen verzekering voor deze patiënt (BSN en geboortedatum) op deze "
                            "datum")
             finally:
                 client.close()
-        cached = outbox.cached_coverage(self.registry, bsn, on)
+        cached = remote_copies.cached_coverage(self.registry, bsn, on)
         if cached:
             return InsurerLookup(cached["uzovi"], cached["insurer"], InsurerSource.CACHE, cached["checked_at"],
                                  f"uit de lokale cache ({problem})")

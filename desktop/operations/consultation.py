@@ -17,7 +17,7 @@ from desktop.core.eligibility import Decision
 from desktop.core.identifiers import InvalidField, age_on, mask_bsn, validate_birth_date, validate_bsn
 from desktop.core.inputs import InclusionRequest, InputError, parse_case, parse_inclusion
 from desktop.core.states import InsurerSource, Side
-from desktop.services import Services
+from desktop.operations.services import Services
 
 CASE_KEYS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi", "bsn")
 

@@ -6,9 +6,9 @@ import pytest
 from desktop import config
 from desktop.core.eligibility import NOT_ELIGIBLE
 from desktop.core.inputs import InputError, parse_inclusion
-from desktop.registry import MIGRATIONS, Actor, InvalidChange, NotEligible, Registry
-from desktop.services import Services
+from desktop.operations.services import Services
 from desktop.store import DatabaseError
+from desktop.store.inclusions import MIGRATIONS, Actor, InvalidChange, NotEligible, Registry
 from helpers import inclusion, open_register, valid_bsns
 
 BSN, OTHER = valid_bsns(2)

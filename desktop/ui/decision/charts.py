@@ -1,0 +1,129 @@
+"""The drawings of the shared-decision page: an icon array (so many in 100) and a
+trajectory chart (mean and 80 % range over the months), one colour per option.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QWidget
+
+from desktop.core.states import TreatmentOption
+from desktop.ui import theme
+from desktop.ui.i18n import tr
+from desktop.ui.state_words import OPTION_TITLE
+
+OPTION_COLOUR = {TreatmentOption.CONSERVATIVE: QColor(theme.CONSERVATIVE),
+                 TreatmentOption.SURGERY: QColor(theme.SURGERY)}
+
+
+class IconArray(QWidget):
+    """100 figures, `count` of them coloured: 'n van de 100 patiënten zoals u'."""
+
+    def __init__(self, colour: QColor, parent=None):
+        super().__init__(parent)
+        self.colour = colour
+        self.count = 0
+        self.setMinimumSize(100, 100)
+
+    def set_count(self, count: int, description: str) -> None:
+        self.count = max(0, min(100, count))
+        self.setAccessibleName(description)
+        self.setToolTip(description)
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        side = min(self.width(), self.height())
+        cell = side / 10
+        grey = QColor(theme.EMPTY_ICON)
+        for index in range(100):
+            row, column = divmod(index, 10)
+            colour = self.colour if index < self.count else grey
+            x, y = column * cell, row * cell
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            head = cell * 0.22
+            painter.drawEllipse(QPointF(x + cell / 2, y + cell * 0.27), head, head)
+            body = QRectF(x + cell * 0.22, y + cell * 0.5, cell * 0.56, cell * 0.42)
+            painter.drawRoundedRect(body, cell * 0.2, cell * 0.2)
+        painter.end()
+
+
+class TrajectoryChart(QWidget):
+    """Similar patients' scores at 0–3–6–12 months: median line and 10–90% band per option."""
+
+    def __init__(self, title: str, parent=None):
+        super().__init__(parent)
+        self.title = title
+        self.series: dict[str, object] = {}  # option -> predictors.Band
+        self.low, self.high, self.higher_is_better = 0.0, 10.0, False
+        self.months: tuple[int, ...] = (0, 3, 6, 12)
+        self.setMinimumSize(300, 150)
+
+    def set_data(self, title: str, low: float, high: float, higher_is_better: bool, months, bands: dict) -> None:
+        self.title, self.low, self.high = title, low, high
+        self.higher_is_better, self.months, self.series = higher_is_better, tuple(months), dict(bands)
+        summary = "; ".join(
+            f"{tr(OPTION_TITLE[o]).split(' (')[0]}: " + ", ".join(
+                f"{m} mnd {v:.1f}" for m, v in zip(self.months, band.median) if v is not None)
+            for o, band in self.series.items())
+        self.setAccessibleName(f"{title}. {summary}")
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(self.font())
+        font.setPointSizeF(theme.CHART_PT)
+        painter.setFont(font)
+        left, right, top, bottom = 40, 26, 24, 26
+        plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
+        painter.setPen(QColor(theme.TEXT))
+        direction = tr("hoger = beter") if self.higher_is_better else tr("lager = beter")
+        title = painter.fontMetrics().elidedText(f"{self.title} ({direction})", Qt.TextElideMode.ElideRight,
+                                                 self.width() - 8)
+        painter.drawText(QRectF(4, 2, self.width() - 8, 20), Qt.AlignmentFlag.AlignHCenter, title)
+        span = max(self.months) or 1
+
+        def point(month: float, value: float) -> QPointF:
+            fraction = (value - self.low) / ((self.high - self.low) or 1)
+            return QPointF(plot.left() + plot.width() * month / span, plot.bottom() - plot.height() * fraction)
+
+        grid = QPen(QColor(theme.GRID))
+        for step in range(5):
+            value = self.low + (self.high - self.low) * step / 4
+            y = point(0, value).y()
+            painter.setPen(grid)
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.setPen(QColor(theme.MUTED))
+            painter.drawText(QRectF(0, y - 8, left - 6, 16),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:g}")
+        for month in self.months:
+            x = point(month, self.low).x()
+            painter.drawText(QRectF(x - 30, plot.bottom() + 4, 60, 18), Qt.AlignmentFlag.AlignHCenter,
+                             f"{month} {tr('mnd')}")
+        for option, band in self.series.items():
+            colour = OPTION_COLOUR[option]
+            known = [(m, lo, hi, mid) for m, lo, hi, mid in zip(self.months, band.p10, band.p90, band.median)
+                     if None not in (lo, hi, mid)]
+            if len(known) < 2:
+                continue
+            area = QPainterPath(point(known[0][0], known[0][2]))
+            for month, _, high, _ in known[1:]:
+                area.lineTo(point(month, high))
+            for month, low, _, _ in reversed(known):
+                area.lineTo(point(month, low))
+            area.closeSubpath()
+            fill = QColor(colour)
+            fill.setAlpha(45)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fill)
+            painter.drawPath(area)
+            painter.setPen(QPen(colour, 2.5))
+            for (m1, _, _, v1), (m2, _, _, v2) in itertools.pairwise(known):
+                painter.drawLine(point(m1, v1), point(m2, v2))
+        painter.end()

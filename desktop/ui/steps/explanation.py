@@ -1,0 +1,91 @@
+"""Step 3, the explanation for the patient: the bundle handout in Dutch or English, on
+screen, as a PDF or on paper (`desktop/ui/handout_pdf.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout
+
+from desktop.core.handout import explanation_html
+from desktop.ui import handout_pdf, theme
+from desktop.ui.i18n import tr
+from desktop.ui.steps.base import Step
+
+
+class ExplanationStep(Step):
+    title = "Uitleg"
+
+    def __init__(self, services, consultation):
+        super().__init__(services, consultation)
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.dutch = QPushButton(tr("Nederlands"))
+        self.english = QPushButton(tr("Engels"))
+        for button, code in ((self.dutch, "nl"), (self.english, "en")):
+            button.setCheckable(True)
+            button.setChecked(consultation.explanation_language == code)
+            button.clicked.connect(lambda _, c=code: self.set_language(c))
+            bar.addWidget(button)
+        bar.addStretch()
+        self.pdf = QPushButton(tr("Opslaan als PDF…"))
+        self.pdf.clicked.connect(self.save_pdf_dialog)
+        self.print_button = QPushButton(tr("Afdrukken…"))
+        self.print_button.clicked.connect(self.print_dialog)
+        bar.addWidget(self.pdf)
+        bar.addWidget(self.print_button)
+        layout.addLayout(bar)
+        self.view = QTextBrowser()
+        self.view.setAccessibleName("Uitleg voor de patiënt")
+        font = QFont(self.view.font())
+        font.setPointSize(theme.PREVIEW_PT)
+        self.view.setFont(font)
+        layout.addWidget(self.view, 1)
+        self.notice = QLabel()
+        layout.addWidget(self.notice)
+
+    def set_language(self, code: str) -> None:
+        self.consultation.explanation_language = code
+        self.dutch.setChecked(code == "nl")
+        self.english.setChecked(code == "en")
+        self.changed.emit()
+
+    def html(self, printed: bool = False) -> str:
+        bundle = self.services.bundles.bundles.get(self.consultation.bundle)
+        if bundle is None:
+            return ""
+        try:
+            start = dt.date.fromisoformat(self.consultation.inclusion_date)
+        except ValueError:
+            start = dt.date.today()
+        diagnosis = self.consultation.diagnosis
+        condition = bundle.condition_for_code(diagnosis.upper()) if diagnosis else None
+        return explanation_html(bundle, condition, start, self.consultation.explanation_language,
+                                printed_on=dt.date.today() if printed else None)
+
+    def refresh(self, decision, problems):
+        super().refresh(decision, problems)
+        self.view.setHtml(self.html())
+
+    def save_pdf(self, path: str) -> None:
+        """Write the handout with the patient's dates as a PDF (A4)."""
+        handout_pdf.save_pdf(self.html(printed=True), self.view.font(), path)
+        self._printed()
+
+    def _printed(self) -> None:
+        self.consultation.handout_printed = True
+        self.notice.setText(tr("Handout opgeslagen"))
+        self.changed.emit()
+
+    def save_pdf_dialog(self) -> None:
+        path = handout_pdf.ask_pdf_path(self)
+        if path:
+            self.save_pdf(path)
+
+    def print_dialog(self) -> None:
+        printer = handout_pdf.ask_printer(self)
+        if printer is not None:
+            handout_pdf.print_handout(self.html(printed=True), self.view.font(), printer)
+            self._printed()

@@ -1,0 +1,207 @@
+"""Step 2, insurance and diagnosis: the insurer (looked up, cached or typed), bundle,
+diagnosis, side and the facts the bundle asks, with the eligibility rules ticked off.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.eligibility import FAIL, PASS
+from desktop.core.identifiers import shipped_uzovi_table
+from desktop.core.states import InsurerSource
+from desktop.ui import theme
+from desktop.ui.i18n import language, local_datetime, tr
+from desktop.ui.state_words import INSURER_SOURCE_TEXT, SIDE_TEXT
+from desktop.ui.steps.base import RULE_MARK, Step, status_label
+
+
+def _local_time(moment: str) -> str:
+    when = local_datetime(moment)
+    return when.strftime("%d-%m-%Y %H:%M") if when else moment
+
+
+class InsuranceStep(Step):
+    title = "Verzekering & bundel"
+    lookup_requested = Signal()
+
+    def __init__(self, services, consultation):
+        super().__init__(services, consultation)
+        layout = QHBoxLayout(self)
+        left = QWidget()
+        form = QFormLayout(left)
+        layout.addWidget(left, 1)
+
+        self.bundle = QComboBox()
+        for bundle in services.bundles.active():
+            self.bundle.addItem(bundle.name.get(language()), bundle.id)
+        index = self.bundle.findData(consultation.bundle)
+        self.bundle.setCurrentIndex(max(index, 0))
+        if self.bundle.count():
+            consultation.bundle = self.bundle.currentData()
+        self.bundle.currentIndexChanged.connect(lambda _: self._set("bundle", self.bundle.currentData()))
+        self.add_field(form, "Bundel", self.bundle, "bundle")
+
+        self.insurer = QComboBox()
+        self.insurer.setEditable(True)
+        self.insurer.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.insurer.addItem("", "")
+        for insurer in sorted(shipped_uzovi_table().values(), key=lambda i: i.label):
+            self.insurer.addItem(insurer.display, insurer.uzovi)
+        self.insurer.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        self.insurer.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.insurer.activated.connect(self._insurer_picked)
+        self.add_field(form, "Verzekeraar", self.insurer, "insurer")
+        self.uzovi = self.line_edit("insurer_uzovi", "3311")
+        self.uzovi.setMaxLength(4)
+        self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", InsurerSource.CARD))
+        self.add_field(form, "UZOVI-code", self.uzovi, "insurer_uzovi")
+        self.source = QLabel()
+        self.source.setAccessibleName(tr("Bron van de verzekeringsgegevens"))
+        self.source.setWordWrap(True)
+        self.lookup_button = QPushButton(tr("Opnieuw opzoeken"))
+        self.lookup_button.setAccessibleName(tr("Verzekering opnieuw opzoeken bij de server"))
+        self.lookup_button.clicked.connect(self.lookup_requested.emit)
+        self.lookup_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        form.addRow("", self.source)
+        form.addRow("", self.lookup_button)
+        self.lookup_text = ""
+
+        self.diagnosis = QComboBox()
+        self.diagnosis.setEditable(True)
+        self.diagnosis.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self._fill_diagnoses()
+        self.diagnosis.setEditText(consultation.diagnosis)
+        self.diagnosis.editTextChanged.connect(lambda text: self._set("diagnosis", text.split(" ")[0].strip()))
+        self.add_field(form, "Diagnose (ICD-10)", self.diagnosis, "diagnosis")
+
+        sides = QWidget()
+        row = QHBoxLayout(sides)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.side_group = QButtonGroup(self)
+        for value, text in SIDE_TEXT.items():
+            button = QRadioButton(tr(text))
+            button.setAccessibleName(f"{tr('Zijde')}: {tr(text)}")
+            button.setChecked(consultation.side == value)
+            button.toggled.connect(lambda on, v=value: on and self._set("side", v))
+            self.side_group.addButton(button)
+            row.addWidget(button)
+        row.addStretch()
+        self.add_field(form, "Zijde", sides, "side")
+
+        self.inclusion_date = self.line_edit("inclusion_date", tr("JJJJ-MM-DD"))
+        self.add_field(form, "Inclusiedatum", self.inclusion_date, "inclusion_date")
+
+        self.facts_form = QFormLayout()
+        self.facts_box = QWidget()
+        self.facts_box.setLayout(self.facts_form)
+        form.addRow(self.facts_box)
+        self._build_facts()
+
+        right = QWidget()
+        column = QVBoxLayout(right)
+        heading = QLabel(tr("Beoordeling"))
+        heading.setStyleSheet(theme.css(points=theme.HEADING_PT, bold=True))
+        column.addWidget(heading)
+        self.status = QLabel()
+        self.status.setAccessibleName(tr("Beoordeling"))
+        column.addWidget(self.status)
+        self.rules = QListWidget()
+        self.rules.setAccessibleName("Inclusieregels")
+        self.rules.setWordWrap(True)
+        self.rules.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.rules.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
+                                 "QListWidget::item { padding: 4px; }")
+        column.addWidget(self.rules, 1)
+        layout.addWidget(right, 1)
+
+    def _fill_diagnoses(self) -> None:
+        self.diagnosis.clear()
+        bundle = self.services.bundles.bundles.get(self.consultation.bundle)
+        for condition in bundle.conditions if bundle else ():
+            for code in condition.codes:
+                self.diagnosis.addItem(f"{code} {condition.label.get(language())}")
+
+    def _insurer_picked(self, index: int) -> None:
+        code = self.insurer.itemData(index)
+        if code:
+            self.consultation.insurer_source = InsurerSource.MANUAL
+            self.uzovi.setText(code)
+
+    def _build_facts(self) -> None:
+        while self.facts_form.rowCount():
+            self.facts_form.removeRow(0)
+        bundle = self.services.bundles.bundles.get(self.consultation.bundle)
+        rules = bundle.fact_rules if bundle else ()
+        self.facts_box.setVisible(bool(rules))
+        if rules:
+            self.facts_form.addRow(QLabel(f"<b>{tr('Vragen bij de intake')}</b>"))
+        for rule in rules:
+            if rule.fact_type == "boolean":
+                widget = QComboBox()
+                for text, value in (("—", None), (tr("ja"), True), (tr("nee"), False)):
+                    widget.addItem(text, value)
+                widget.currentIndexChanged.connect(
+                    lambda _, w=widget, name=rule.fact: self._set_fact(name, w.currentData()))
+            else:
+                widget = QLineEdit()
+                widget.textChanged.connect(lambda text, name=rule.fact: self._set_fact(name, text.strip() or None))
+            self.add_field(self.facts_form, rule.question.get(language()), widget, f"facts.{rule.fact}")
+
+    def _set_fact(self, name: str, value) -> None:
+        self.consultation.facts[name] = value
+        self.changed.emit()
+
+    def show_lookup(self, text: str) -> None:
+        self.lookup_text = text
+        self._render_source()
+
+    def _render_source(self) -> None:
+        c = self.consultation
+        source = InsurerSource(c.insurer_source)
+        parts = []
+        if c.insurer_uzovi:
+            parts.append(f"{tr('Bron')}: {tr(INSURER_SOURCE_TEXT[source])}")
+            if source.looked_up and c.insurer_checked_at:
+                parts.append(f"({tr('gecontroleerd')} {_local_time(c.insurer_checked_at)})")
+        if self.lookup_text and not (c.insurer_uzovi and not source.looked_up):
+            parts.append(f"— {self.lookup_text}")
+        self.source.setText(" ".join(parts))
+
+    def refresh(self, decision, problems):
+        problems = dict(problems)
+        super().refresh(decision, problems)
+        self._render_source()
+        matching = self.insurer.findData(self.consultation.insurer_uzovi)
+        if matching >= 0 and matching != self.insurer.currentIndex():
+            self.insurer.setCurrentIndex(matching)
+        text, colour = status_label(decision, self.consultation)
+        self.status.setText(theme.span(text, colour, theme.STATUS_PT, bold=True))
+        self.rules.clear()
+        for rule in decision.rules if decision else ():
+            mark = RULE_MARK.get(rule.outcome, "?")
+            item = QListWidgetItem(f"{mark}  {rule.reason.get(language())}")
+            colour = {PASS: theme.GOOD, FAIL: theme.WRONG}.get(rule.outcome, theme.ATTENTION)
+            item.setForeground(QColor(colour))
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{rule.outcome}: {rule.reason.get(language())}")
+            self.rules.addItem(item)
+
+    def bundle_changed(self) -> None:
+        self._fill_diagnoses()
+        self._build_facts()
