@@ -164,7 +164,6 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         flusher = Flusher(app.state.refused, app.state.storage).start()
-        app.state.body_parsers.start()
         try:
             yield
         finally:

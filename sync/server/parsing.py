@@ -9,9 +9,9 @@ to a small pool of processes started with `spawn` (no copy of the server's threa
 database connections), run at a lower CPU priority, and come back as plain values. Small bodies, the normal case, stay
 on a thread: sending them to a process costs more than it saves.
 
-If the pool cannot start or breaks (a killed helper), bodies are read on a thread as
-before and the pool is started again on the next large body: slower under attack, never
-refused.
+The pool starts with the first large body. If it cannot start or breaks (a killed
+helper), that body is read on a thread as before and the next large body starts a new
+pool: slower under attack, never refused.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from starlette.concurrency import run_in_threadpool
 from sync.server.push_body import BodyRefused, Parsed, parse_push
 
 log = logging.getLogger(__name__)
-WARM_BODY = b'{"records": []}'
 
 
 def _lower_priority() -> None:
@@ -43,28 +42,29 @@ class BodyParsers:
     def __init__(self, processes: int):
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
+        self._cannot_start = False  # e.g. a platform that allows this process no children
 
-    def start(self) -> BodyParsers:
-        """Start the pool and have each helper import the protocol (not waited for)."""
+    def _start(self) -> None:
+        """Start the pool at the first large body: most servers never get one, and a test
+        suite that starts a hundred servers would pay two interpreters for each."""
         try:
             self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_lower_priority)
-            for _ in range(self.processes):
-                self._pool.submit(parse_push, WARM_BODY)
         except (OSError, RuntimeError, AssertionError) as error:  # e.g. no children allowed here
             log.warning("hulpprocessen voor grote pushes niet gestart (%s); ze worden op een thread gelezen", error)
-            self._pool = None
-        return self
+            self._pool, self._cannot_start = None, True
 
     async def parse(self, raw: bytes) -> Parsed | BodyRefused:
+        if self._pool is None and not self._cannot_start:
+            self._start()
         if self._pool is None:
             return await run_in_threadpool(parse_push, raw)
         try:
             return await asyncio.wrap_future(self._pool.submit(parse_push, raw))
-        except (BrokenProcessPool, RuntimeError) as error:
-            log.warning("hulpproces voor grote pushes gestopt (%s); opnieuw gestart", type(error).__name__)
-            self.stop()
-            self.start()
+        except (BrokenProcessPool, RuntimeError, OSError) as error:
+            log.warning("hulpproces voor grote pushes gestopt (%s); deze push wordt op een thread gelezen, de "
+                        "volgende grote start nieuwe hulpprocessen", type(error).__name__)
+            self.stop()  # the next large body starts a new pool
             return await run_in_threadpool(parse_push, raw)
 
     def stop(self) -> None:
