@@ -100,11 +100,17 @@ def fold(text: str | None) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def load(services: Services, kind: str, today: dt.date) -> list[Entry]:
-    """The rows of one filter, newest first; the view of these patients is audited (no BSN in the entry)."""
+def load(services: Services, kind: str, today: dt.date, audit: bool = True) -> list[Entry]:
+    """The rows of one filter, newest first.
+
+    Showing them is an audited view (the filter and the count, no BSN); a reload nobody
+    sees (after a background sync, with the list hidden) is not, or the log would fill
+    with a row a minute.
+    """
     registry = services.registry
     records = registry.worklist(kind if kind in KINDS else "all", today)
-    registry.audit("read", None, None, "worklist", {"filter": kind, "rows": len(records)})
+    if audit:
+        registry.audit("read", None, None, "worklist", {"filter": kind, "rows": len(records)})
     pending = registry.pending_ids()
     bundles = services.bundles.bundles
     return [entry(record, bundles.get(record["bundle"]), record["id"] in pending) for record in records]

@@ -222,12 +222,17 @@ class Worklist(QWidget):
     def refresh(self) -> None:
         """Reload the chosen filter from the register, keeping the search and the selected row."""
         keep = self.selected_id()
-        entries = rows.load(self.services, self.filter.currentData(), dt.date.today())
+        entries = rows.load(self.services, self.filter.currentData(), dt.date.today(), audit=self.isVisible())
         self.model.set_entries(entries)
         self.model.set_query(self.search.text())
         self.table.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(MESSAGE_COLUMN, max(self.table.columnWidth(MESSAGE_COLUMN), 200))
         self._select(keep)
+
+    def showEvent(self, event) -> None:
+        """Fresh rows each time the list is shown, and that view is audited."""
+        super().showEvent(event)
+        self.refresh()
 
     def _search_changed(self, text: str) -> None:
         keep = self.selected_id()

@@ -115,8 +115,10 @@ def test_sorting_by_birth_date_sorts_dates_not_text(qtbot, worklist):
     assert header.sortIndicatorSection() == column
 
 
-def test_today_means_the_inclusion_date_is_today(worklist):
+def test_today_means_the_inclusion_date_is_today(worklist, services):
     assert worklist.filter.currentData() == "today"
+    (seen,) = [e for e in services.registry.audit_entries() if e["object_type"] == "worklist"]
+    assert seen["action"] == "read" and seen["patient_bsn"] is None and '"rows": 1' in seen["details"]
     assert names(worklist) == ["Jan Jansen"], "Maria and Piet were entered today but included in July and September"
 
 
@@ -270,6 +272,10 @@ def test_screenshot_of_the_worklist_at_1366_by_768_in_dutch(qtbot, services, tmp
     qtbot.keyClick(window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
     show_all(window.worklist)
     assert window.pages.currentWidget() is window.worklist
+    window.worklist.table.setFocus()
+    while window.worklist.cell(window.worklist.table.currentIndex().row(), "Naam") != "Maria Müller":
+        qtbot.keyClick(window.worklist.table, Qt.Key.Key_Down)
+    assert window.worklist.detail.text().startswith("Maria Müller: Afgewezen door de server: Zijde klopt niet")
     folder = Path(os.environ.get("BUNDELASSISTENT_SCREENSHOTS", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
     assert window.grab().save(str(folder / "werklijst-1366x768-nl.png"))
