@@ -254,12 +254,14 @@ def _intake_question(args, today) -> tuple:
 
 
 def cmd_intake(args, services) -> int:
+    from desktop.core.states import IntakeSource
+
     bsn, born, on = _intake_question(args, services.today())
     found = services.lookup_intake(bsn, born, on)
     if args.json:
         print(json.dumps(found.as_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
-    if found.source == "none":
+    if found.source == IntakeSource.NONE:
         print(f"geen intakevragenlijst: {found.message}")
         return EXIT_OK
     print(f"intakevragenlijst van {found.completed_on}, {found.message}:")

@@ -20,12 +20,13 @@ from desktop.core.bundles import Bundle, ContractEnd, LoadReport, contract_ends
 from desktop.core.eligibility import Case, Decision, evaluate
 from desktop.core.inputs import InclusionRequest
 from desktop.core.intake import BY_NAME as INTAKE_COLUMNS
-from desktop.core.states import InsurerSource, ModelState
+from desktop.core.states import InsurerSource, IntakeSource, ModelState
 from desktop.store import remote_copies
 from desktop.store.inclusions import Actor, Registry
 from sync import engine
 from sync.client import RateLimited, ServerClient
 from sync.engine import SERVER_BUNDLES_FOLDER, Backoff
+from sync.protocol import IntakeLookupResponse
 
 __all__ = ["Backoff", "InsurerLookup", "IntakeLookup", "Services", "SyncStatus", "bundles_in_use"]
 
@@ -58,9 +59,9 @@ class InsurerLookup:
 @dataclass(frozen=True)
 class IntakeLookup:
     """The patient's newest intake questionnaire on or before the consultation date, and
-    where it came from: "server", "cache" (an earlier answer kept on this device) or "none"."""
+    where it came from."""
 
-    source: str
+    source: IntakeSource
     completed_on: dt.date | None
     completed_at: str | None  # when, if the PROM platform gave a time (UTC, ISO)
     values: dict[str, float | str]
@@ -245,26 +246,26 @@ class Services:
                 client.close()
         if not answered:
             found = self._cached_intake(bsn, birth_date, on, problem)
-        result = found or IntakeLookup("none", None, None, {}, f"{problem}; vul de antwoorden hier in")
+        result = found or IntakeLookup(IntakeSource.NONE, None, None, {}, f"{problem}; vul de antwoorden hier in")
         self.registry.audit("read", bsn, None, "intake", {"source": result.source, "on": on.isoformat()})
         return result
 
-    def _kept_intake(self, bsn: str, birth_date: dt.date, answer) -> IntakeLookup | None:
+    def _kept_intake(self, bsn: str, birth_date: dt.date, answer: IntakeLookupResponse) -> IntakeLookup | None:
         if not answer.found or answer.completed_on is None:
             return None
         values = {name: value for name, value in answer.values.items() if name in INTAKE_COLUMNS}
         completed_at = _utc_text(answer.completed_at) if answer.completed_at else None
         remote_copies.cache_intake(self.registry, bsn, birth_date, answer.completed_on, completed_at, values,
                                    _utc_text(answer.checked_at))
-        return IntakeLookup("server", answer.completed_on, completed_at, values, "gevonden op de server")
+        return IntakeLookup(IntakeSource.SERVER, answer.completed_on, completed_at, values, "gevonden op de server")
 
     def _cached_intake(self, bsn: str, birth_date: dt.date, on: dt.date, problem: str) -> IntakeLookup | None:
         cached = remote_copies.cached_intake(self.registry, bsn, birth_date, on)
         if cached is None:
             return None
         values = {name: value for name, value in cached["values"].items() if name in INTAKE_COLUMNS}
-        return IntakeLookup("cache", dt.date.fromisoformat(cached["completed_on"]), cached["completed_at"], values,
-                            f"uit de lokale cache, opgehaald {cached['checked_at'][:10]} ({problem})")
+        return IntakeLookup(IntakeSource.CACHE, dt.date.fromisoformat(cached["completed_on"]), cached["completed_at"],
+                            values, f"uit de lokale cache, opgehaald {cached['checked_at'][:10]} ({problem})")
 
     def load_models(self, progress: Callable[[ModelState], None] = lambda state: None):
         """Read, verify and return the prediction models (a `predictors.ModelSet`); slow (the
