@@ -67,10 +67,12 @@ def test_the_protocol_schema_offers_exactly_these_values():
 
 
 def test_the_server_tables_declare_the_same_values():
-    """`sync/server/tables.py` lists each state column's values next to it."""
+    """`sync/server/tables.py` lists each state column's values next to it (in the inclusions table;
+    other tables have columns of the same name with their own values)."""
     source = (Path(p.__file__).parent / "server" / "tables.py").read_text(encoding="utf-8")
+    inclusions = source[source.index("inclusions = Table("):source.index("inclusion_revisions = Table(")]
     declared = {}
-    for match in re.finditer(r'Column\("(\w+)".*#\s*([\w ]+(?:\|[\w ]+)+)', source):
+    for match in re.finditer(r'Column\("(\w+)".*#\s*([\w ]+(?:\|[\w ]+)+)', inclusions):
         declared[match.group(1)] = {value.strip() for value in match.group(2).split("|")}
     assert declared["state"] == ON_THE_WIRE
     assert declared["status"] == {ServerResult.ACCEPTED, ServerResult.DUPLICATE}
