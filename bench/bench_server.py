@@ -9,7 +9,8 @@ Baselines, measured in the same run on the same machine:
 * latency: GET /v1/health (HTTP + framework + one trivial query) from the same 50 devices.
 
 The server is the real `bundelassistent-server serve` process; PostgreSQL is a throwaway
-cluster with fsync on (durable commits, as in production). The clients run in separate
+cluster with fsync on (durable commits, as in production), served with one worker process
+per core as docs/IT.md advises (`serve --workers 2` here). The clients run in separate
 processes so their own GIL does not count as server latency. Run:
     .venv/bin/python bench/bench_server.py [--quick]
 """
@@ -183,6 +184,7 @@ def coverage_file(folder: Path, operations: int, devices: int) -> Path:
     return path
 
 
+PG_WORKERS = 2  # this machine's cores
 STEADY_PAUSE = 1.0      # s between a device's requests: a sync cycle every few seconds, and then some
 SATURATION_PAUSE = 0.1  # s: what this machine can take when every device hammers it
 
@@ -208,7 +210,9 @@ def main() -> None:
                 # the saturation run looks up faster than the default limit allows (60 a minute,
                 # burst 20), and all devices enrol from one address; the limiter's cost is the
                 # same whatever its numbers
-                server = ServerProcess(url, folder, kind, ("--lookup-burst", "200", "--enroll-burst", "200"))
+                # PostgreSQL as docs/IT.md deploys it: a worker process per core (SQLite takes one writer)
+                workers = ("--workers", str(PG_WORKERS)) if kind == "postgresql" else ()
+                server = ServerProcess(url, folder, kind, ("--lookup-burst", "200", "--enroll-burst", "200", *workers))
                 server.start()
                 try:
                     server.admin("import-coverage", str(coverage_file(folder, operations, args.devices)))
@@ -230,7 +234,7 @@ def main() -> None:
         print(f"{kind:12} {rate:13.0f} {baseline:13.0f} {rate / baseline:6.2f}x{flag}")
     print()
     print(f"{args.devices} concurrent devices, {operations} requests each in turn: push 3 inclusions / coverage "
-          "lookup / pull changes")
+          f"lookup / pull changes (PostgreSQL: serve --workers {PG_WORKERS})")
     print("(budget p99 ≤ 150 ms and 0 errors at the steady load; baseline: GET /v1/health at the steady load)")
     print(f"{'database':12} {'load':24} {'req/s':>6} {'p50 ms':>8} {'p99 ms':>8} {'health p99':>11} "
           f"{'p99/health':>11} {'errors':>7}")

@@ -230,8 +230,17 @@ def _migration_5(db: sqlite_utils.Database) -> None:
         })
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """The intake questionnaires the server answered, for a consultation without the server
+    (see `remote_copies.cache_intake`); found again only with the same BSN and birth date."""
+    db["intake_cache"].create({
+        "bsn": str, "birth_date": str, "completed_on": str, "completed_at": str, "answers": str,
+        "checked_at": str,
+    }, pk=("bsn", "birth_date", "completed_on"))
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,
-                                                              _migration_4, _migration_5]
+                                                              _migration_4, _migration_5, _migration_6]
 
 
 class Registry:

@@ -7,7 +7,6 @@ its protocol model. Blocking database work runs in the threadpool (plain `def` r
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -18,6 +17,7 @@ from sync import protocol as p
 from sync.server import SERVER_VERSION, coverage, device_keys, devices, feed, inclusions, intake, ratelimit
 from sync.server.config import LARGE_BODY_BYTES
 from sync.server.http_errors import AccessDenied, InvalidBody, RateLimited, UnreadableBody
+from sync.server.push_body import BodyRefused, parse_push
 from sync.server.ratelimit import Limit
 from sync.server.storage import Storage
 
@@ -98,33 +98,14 @@ async def push(request: Request, auth: Annotated[str | None, Depends(authorizati
     device = await run_in_threadpool(devices.authenticate, storage, auth)  # before the body is read
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) <= LARGE_BODY_BYTES:
-        parsed = await _read_records(request)
-    else:  # large (or of unknown size): a few at a time, so they cannot crowd out the small ones
+        parsed = await run_in_threadpool(parse_push, await request.body())
+    else:  # large (or of unknown size): a few at a time, read in another process (`sync.server.parsing`)
         async with request.app.state.large_bodies:
-            parsed = await _read_records(request)
+            parsed = await request.app.state.body_parsers.parse(await request.body())
+    if isinstance(parsed, BodyRefused):
+        raise (UnreadableBody if parsed.unreadable else InvalidBody)(parsed.message)
     results = await run_in_threadpool(storage.write, lambda tx: inclusions.push(tx, device, parsed))
     return p.PushResponse(results=results)
-
-
-async def _read_records(request: Request) -> list:
-    """Read the body, then parse and validate it on a worker thread (never on the event loop)."""
-    raw = await request.body()
-    return await run_in_threadpool(_parse_push, raw)
-
-
-def _parse_push(raw: bytes) -> list:
-    try:
-        body = json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, RecursionError):
-        raise UnreadableBody("de body is geen geldige JSON") from None
-    if not isinstance(body, dict) or set(body) != {"records"}:
-        raise InvalidBody("de body moet een object zijn met alleen het veld 'records'")
-    if not isinstance(body["records"], list):
-        raise InvalidBody("records: moet een lijst zijn")
-    try:
-        return inclusions.parse_records(body["records"])
-    except inclusions.BatchTooLarge as error:
-        raise InvalidBody(str(error)) from None
 
 
 @router.get("/changes", response_model=p.ChangesResponse, tags=["sync"], dependencies=versioned)
@@ -171,10 +152,6 @@ def _limited_lookup(request: Request, auth: str | None, bucket: str, action: str
         request.app.state.refused.count(client_address(request), action, "rate_limited", device.id)
         raise result
     return result
-
-
-def _no_constants(name: str):
-    raise ValueError(f"{name} is geen JSON")
 
 
 __all__ = ["AccessDenied", "InvalidBody", "UnreadableBody", "router"]

@@ -25,9 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sync import protocol as p
 from sync.server import SERVER_VERSION
 from sync.server.api import client_address, router
-from sync.server.config import Settings
+from sync.server.config import BODY_PARSER_PROCESSES, Settings
 from sync.server.errors import describe_validation_error
 from sync.server.http_errors import NotAuthenticated, Refused
+from sync.server.parsing import BodyParsers
 from sync.server.refused import Flusher, RefusedRequests
 from sync.server.storage import DatabaseUnavailable, Storage
 
@@ -166,6 +167,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.body_parsers.stop()
             await run_in_threadpool(flusher.stop)
 
     app = FastAPI(title="Bundelassistent centrale server", version=SERVER_VERSION, docs_url=None, redoc_url=None,
@@ -174,6 +176,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.refused = RefusedRequests()
     app.state.large_bodies = asyncio.Semaphore(settings.large_body_slots)
+    app.state.body_parsers = BodyParsers(BODY_PARSER_PROCESSES)
     app.include_router(router)
     app.openapi = _openapi(app)
 

@@ -34,6 +34,7 @@ CONFIG_ENV = "BUNDELASSISTENT_SERVER_CONFIG"
 ENV_PREFIX = "BUNDELASSISTENT_SERVER_"
 DEFAULT_HEADER_TIMEOUT = 10.0
 LARGE_BODY_BYTES = 256 * 1024  # a push this large waits for one of `large_body_slots`
+BODY_PARSER_PROCESSES = 2  # helper processes that read those large pushes (`sync.server.parsing`)
 
 
 class ConfigError(ValueError):

@@ -33,20 +33,15 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import bindparam, func, select, update
-from stdnum.nl import bsn as stdnum_bsn
 
 from desktop.core.bundles import Bundle
 from desktop.core.states import RecordState, ServerResult
 from sync.protocol import (
-    MAX_PUSH_RECORDS,
     NIL_UUID,
     REJECT_DEVICE_MISMATCH,
     REJECT_IMMUTABLE_FIELD,
-    REJECT_INVALID_RECORD,
     REJECT_NOT_OWNER,
     REJECT_REVISION_CONFLICT,
     REJECT_REVISION_GAP,
@@ -64,7 +59,7 @@ from sync.server import duplicates, rechecks
 from sync.server import tables as t
 from sync.server.devices import Device
 from sync.server.duplicates import Episode, EpisodeKey, Episodes, episode_keys
-from sync.server.errors import ROOT, describe_validation_error
+from sync.server.push_body import Unreadable
 from sync.server.storage import Transaction, lock_key
 
 # The stored status (the server's decision) and the record's own state.
@@ -78,62 +73,9 @@ RECORD_COLUMNS = [name for name in InclusionRecord.model_fields if name != "id"]
 FIRST_REVISION_COLUMNS = ("device_id", "created_at", "user", "owner_device")
 
 
-class BatchTooLarge(ValueError):
-    pass
-
-
 def canonical(record: InclusionRecord) -> str:
     """The record's content in one canonical JSON form (UTC times, sorted keys)."""
     return json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """A record that failed validation: its result, and the patient if the BSN was readable."""
-
-    result: PushResult
-    bsn: str | None
-
-
-def parse_records(raw_records: list[Any]) -> list[InclusionRecord | Unreadable]:
-    """Validate each record on its own: a bad one becomes a `rejected` result, not a 422."""
-    if len(raw_records) > MAX_PUSH_RECORDS:
-        raise BatchTooLarge(f"records: hoogstens {MAX_PUSH_RECORDS} per verzoek (nu {len(raw_records)})")
-    parsed: list[InclusionRecord | Unreadable] = []
-    for index, raw in enumerate(raw_records):
-        try:
-            parsed.append(InclusionRecord.model_validate(raw))
-        except ValidationError as error:
-            result = PushResult(id=_readable_id(raw), revision=_readable_revision(raw), result=RESULT_REJECTED,
-                                reason=_reason(index, error), code=REJECT_INVALID_RECORD)
-            parsed.append(Unreadable(result, _readable_bsn(raw)))
-    return parsed
-
-
-def _readable_bsn(raw: Any) -> str | None:
-    """The record's BSN for the audit log, when it is a real one (never from a failed check)."""
-    value = raw.get("bsn") if isinstance(raw, dict) else None
-    return value if isinstance(value, str) and len(value) == 9 and stdnum_bsn.is_valid(value) else None
-
-
-def _reason(index: int, error: ValidationError) -> str:
-    text = describe_validation_error(error)
-    if text.startswith(f"{ROOT}: "):
-        text = text[len(ROOT) + 2:]
-    return f"record {index + 1}: {text}"
-
-
-def _readable_id(raw: Any):
-    from uuid import UUID
-    try:
-        return UUID(str(raw.get("id"))) if isinstance(raw, dict) and isinstance(raw.get("id"), str) else NIL_UUID
-    except ValueError:
-        return NIL_UUID
-
-
-def _readable_revision(raw: Any) -> int:
-    value = raw.get("revision") if isinstance(raw, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
 
 
 @dataclass

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from desktop.core.inputs import parse_inclusion
-from desktop.core.states import InsurerSource, OutboxState, RecordState, ServerResult, Side, TreatmentOption
+from desktop.core.states import (
+    InsurerSource,
+    IntakeSource,
+    OutboxState,
+    RecordState,
+    ServerResult,
+    Side,
+    TreatmentOption,
+)
 from desktop.store import outbox
 from desktop.ui import i18n, state_words
 from helpers import inclusion, open_register, valid_bsns
@@ -29,6 +37,7 @@ CONTRACT = {
     ServerResult: {"accepted", "unchanged", "duplicate", "rejected"},
     OutboxState: {"pending", "sending", "done"},
     InsurerSource: {"server", "cache", "card", "manual", "import"},
+    IntakeSource: {"server", "cache", "none"},
     Side: {"L", "R", "both"},
     TreatmentOption: {"conservative", "surgery"},
 }
@@ -58,10 +67,12 @@ def test_the_protocol_schema_offers_exactly_these_values():
 
 
 def test_the_server_tables_declare_the_same_values():
-    """`sync/server/tables.py` lists each state column's values next to it."""
+    """`sync/server/tables.py` lists each state column's values next to it (in the inclusions table;
+    other tables have columns of the same name with their own values)."""
     source = (Path(p.__file__).parent / "server" / "tables.py").read_text(encoding="utf-8")
+    inclusions = source[source.index("inclusions = Table("):source.index("inclusion_revisions = Table(")]
     declared = {}
-    for match in re.finditer(r'Column\("(\w+)".*#\s*([\w ]+(?:\|[\w ]+)+)', source):
+    for match in re.finditer(r'Column\("(\w+)".*#\s*([\w ]+(?:\|[\w ]+)+)', inclusions):
         declared[match.group(1)] = {value.strip() for value in match.group(2).split("|")}
     assert declared["state"] == ON_THE_WIRE
     assert declared["status"] == {ServerResult.ACCEPTED, ServerResult.DUPLICATE}

@@ -33,7 +33,7 @@ from helpers import valid_bsns
 from serverproc import record as raw_record
 from sync.engine import wire_record
 from sync.protocol import InclusionRecord
-from sync.server import inclusions, rechecks
+from sync.server import push_body, rechecks
 
 REPORT = load_bundles()
 SERVER_BUNDLES = {(b.id, b.version): parse_bundle_toml(b.source.read_text(encoding="utf-8"), b.source)
@@ -167,7 +167,7 @@ def hostile_record(data: dict, withdrawal: str | None) -> dict:
 
 def server_accepts_in_process(record: dict) -> bool:
     """The server's push path without the database: its parser, then its re-check."""
-    (parsed,) = inclusions.parse_records([record])
+    (parsed,) = push_body.parse_records([record])
     if not isinstance(parsed, InclusionRecord):
         return False
     bundle = SERVER_BUNDLES.get((parsed.bundle, parsed.bundle_version))

@@ -6,15 +6,13 @@ at a time, 20 authenticated clients trickle bodies, and two threads send fake 2 
 back to back (one with a bad token, one with a valid token but records that do not
 validate). Everything is bounded: 300 sockets, loopback only, about 15 s per database.
 
-What this test holds the server to: every real push goes through, and its p99 under noise
-stays within 10 × the baseline p99 of the same run (or 1 s) — not starved. The product's
-budget is stricter, max(150 ms, 3 × the baseline p99) (150 ms is the p99 budget for 50
-devices, bench/bench_server.py); it is printed, and not yet met on a quiet 2-core runner.
-The ratio is there because the noise comes from this same machine: the test's own 320
-sockets and 2 MB bodies take CPU from the server on a 2-core runner, and on a busy shared
-machine the baseline alone can pass 150 ms; a server that lets noise starve devices is far
-beyond 3× (before this was fixed, fake 2 MB pushes alone took real pushes from 18 ms to 314
-ms, 17×).
+Real pushes must keep their p99 under noise within max(150 ms, 3 × the baseline p99 of the
+same run); 150 ms is the p99 budget for 50 devices (bench/bench_server.py). The ratio is
+there because the noise comes from this same machine: the test's own 320 sockets and 2 MB
+bodies take CPU from the server on a 2-core runner, and on a busy shared machine the
+baseline alone can pass 150 ms; a server that lets noise starve devices is far beyond 3×
+(fake 2 MB pushes parsed on the server's own interpreter took real pushes from 121 ms to
+766 ms on a quiet runner; they are now read in helper processes, `sync.server.parsing`).
 """
 
 from __future__ import annotations
@@ -201,17 +199,14 @@ def test_300_slow_clients_and_fake_big_pushes_do_not_starve_real_devices(noisy_s
             time.sleep(0.2)  # then the head deadline closes them
     assert failed == 0 and len(loaded) >= 20
 
-    # Not starved: every real push went through, and its p99 stays within 10x the baseline
-    # (or 1 s). The product budget (p99 <= max(150 ms, 3x baseline)) is not met on a quiet
-    # 2-core runner yet: the fake 2 MB pushes' parsing holds the interpreter (issue 10, open);
-    # the figures are printed here and belong in the note until the parse moves off it.
-    starved = max(1000.0, 10 * percentile(baseline, 99))
+    # Every real push went through, and its p99 stays within the product budget:
+    # max(150 ms, 3x the baseline p99 of this run).
+    budget = max(150.0, 3 * percentile(baseline, 99))
     p99 = percentile(loaded, 99)
     print(f"real pushes: baseline p50 {percentile(baseline, 50):.0f} ms p99 {percentile(baseline, 99):.0f} ms; "
-          f"under noise p50 {percentile(loaded, 50):.0f} ms p99 {p99:.0f} ms (product budget "
-          f"{max(150.0, 3 * percentile(baseline, 99)):.0f} ms, starved above {starved:.0f} ms); "
+          f"under noise p50 {percentile(loaded, 50):.0f} ms p99 {p99:.0f} ms (budget {budget:.0f} ms); "
           f"{len(noise.fake_statuses)} fake 2 MB pushes")
-    assert p99 <= starved
+    assert p99 <= budget
 
     # every slow head was cut at its deadline, not before and not much after
     assert len(noise.head_closed) == SLOW_CLIENTS
