@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--with-identifiers", action="store_true",
                          help="toon volledig BSN, geboortedatum en naam (wordt per patiënt gelogd)")
     command("validate-bundles", "controleer alle bundeldefinities")
+    intake = command("intake", "haal de intakevragenlijst van een patiënt op (server, anders de lokale cache)")
+    intake.add_argument("--bsn", required=True)
+    intake.add_argument("--birth-date", required=True, metavar="JJJJ-MM-DD")
+    intake.add_argument("--on", default=None, metavar="JJJJ-MM-DD",
+                        help="datum van het consult (standaard vandaag): de nieuwste vragenlijst op of vóór die dag")
+    intake.add_argument("--json", action="store_true", help="als JSON: source, completed_at, values")
     opener = command("open", "open het venster met een patiënt (vanuit het EPD); een lopend venster neemt het over")
     opener.add_argument("--bsn", default="")
     opener.add_argument("--birth-date", default="")
@@ -226,6 +232,44 @@ def cmd_withdraw(args, services) -> int:
     return EXIT_OK
 
 
+INTAKE_LABELS = {"bsn": "BSN (--bsn)", "birth_date": "geboortedatum (--birth-date)", "on": "consultdatum (--on)"}
+
+
+def _intake_question(args, today) -> tuple:
+    """BSN, birth date and consultation date from the command line, checked before anything is asked."""
+    from desktop.core.identifiers import OLDEST_PLAUSIBLE_AGE, InvalidField, age_on, parse_date, validate_bsn
+
+    try:
+        bsn = validate_bsn(args.bsn, INTAKE_LABELS["bsn"])
+        on = parse_date(args.on, INTAKE_LABELS["on"]) if args.on is not None else today
+        born = parse_date(args.birth_date, INTAKE_LABELS["birth_date"])
+        if born > on:
+            raise InvalidField(INTAKE_LABELS["birth_date"], "ligt na de consultdatum; controleer beide datums")
+        if age_on(born, on) > OLDEST_PLAUSIBLE_AGE:
+            raise InvalidField(INTAKE_LABELS["birth_date"], f"is niet aannemelijk (ouder dan {OLDEST_PLAUSIBLE_AGE} "
+                                                            "jaar)")
+    except InvalidField as error:
+        raise UserError(str(error)) from None
+    return bsn, born, on
+
+
+def cmd_intake(args, services) -> int:
+    from desktop.core.states import IntakeSource
+
+    bsn, born, on = _intake_question(args, services.today())
+    found = services.lookup_intake(bsn, born, on)
+    if args.json:
+        print(json.dumps(found.as_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if found.source == IntakeSource.NONE:
+        print(f"geen intakevragenlijst: {found.message}")
+        return EXIT_OK
+    print(f"intakevragenlijst van {found.completed_on}, {found.message}:")
+    for name, value in found.values.items():
+        print(f"  {name}: {value}")
+    return EXIT_OK
+
+
 def cmd_enroll(args, services) -> int:
     from desktop.operations.failures import SyncError
 
@@ -312,6 +356,7 @@ COMMANDS = {
     "check-eligibility": cmd_check_eligibility,
     "register": cmd_register,
     "inclusions": cmd_inclusions,
+    "intake": cmd_intake,
     "validate-bundles": cmd_validate_bundles,
     "withdraw": cmd_withdraw,
 }

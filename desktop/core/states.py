@@ -86,6 +86,14 @@ class OutboxState(StrEnum):
 SENDABLE = (OutboxState.PENDING, OutboxState.SENDING)  # a row a crash left in `sending` goes again
 
 
+class IntakeSource(StrEnum):
+    """Where a patient's intake questionnaire came from (`bundelassistent intake --json` "source")."""
+
+    SERVER = "server"  # the central server answered it just now
+    CACHE = "cache"    # an earlier server answer kept in this device's register
+    NONE = "none"      # neither has one for this patient on this date
+
+
 class InsurerSource(StrEnum):
     """Where the insurer on a record came from (worded in `desktop/ui/state_words`)."""
 

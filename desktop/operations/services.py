@@ -19,14 +19,16 @@ from desktop.bundle_files import load_bundles
 from desktop.core.bundles import Bundle, ContractEnd, LoadReport, contract_ends
 from desktop.core.eligibility import Case, Decision, evaluate
 from desktop.core.inputs import InclusionRequest
-from desktop.core.states import InsurerSource, ModelState
+from desktop.core.intake import BY_NAME as INTAKE_COLUMNS
+from desktop.core.states import InsurerSource, IntakeSource, ModelState
 from desktop.store import remote_copies
 from desktop.store.inclusions import Actor, Registry
 from sync import engine
 from sync.client import RateLimited, ServerClient
 from sync.engine import SERVER_BUNDLES_FOLDER, Backoff
+from sync.protocol import IntakeLookupResponse
 
-__all__ = ["Backoff", "InsurerLookup", "Services", "SyncStatus", "bundles_in_use"]
+__all__ = ["Backoff", "InsurerLookup", "IntakeLookup", "Services", "SyncStatus", "bundles_in_use"]
 
 T = TypeVar("T")
 
@@ -52,6 +54,23 @@ class InsurerLookup:
     source: InsurerSource | None
     checked_at: str | None
     message: str
+
+
+@dataclass(frozen=True)
+class IntakeLookup:
+    """The patient's newest intake questionnaire on or before the consultation date, and
+    where it came from."""
+
+    source: IntakeSource
+    completed_on: dt.date | None
+    completed_at: str | None  # when, if the PROM platform gave a time (UTC, ISO)
+    values: dict[str, float | str]
+    message: str
+
+    def as_dict(self) -> dict:
+        """The `bundelassistent intake --json` answer; `completed_at` is the date without a time."""
+        when = self.completed_at or (self.completed_on.isoformat() if self.completed_on else None)
+        return {"source": self.source, "completed_at": when, "values": dict(self.values)}
 
 
 def bundles_in_use(settings: config.Settings) -> LoadReport:
@@ -172,22 +191,22 @@ class Services:
                           last_sync=registry.meta("last_sync_at"), error=registry.meta("last_sync_error"),
                           auth_problem=registry.meta("auth_problem"), upgrade_problem=registry.meta("upgrade_problem"))
 
+    def _lookup_client(self) -> tuple[ServerClient | None, str]:
+        """The client for a lookup, or None and why not (answer from the cache then)."""
+        try:
+            return self.client(), ""
+        except engine.SyncError as error:
+            return None, str(error)
+
     def lookup_insurer(self, bsn: str, birth_date: dt.date, on: dt.date) -> InsurerLookup:
         """Ask the server (briefly) with BSN and birth date, else the local cache; slow:
         call off the UI thread."""
-        problem = "geen server ingesteld"
-        try:
-            client = self.client()
-        except engine.SyncError as error:
-            client, problem = None, str(error)
+        client, problem = self._lookup_client()
         if client is not None:
             try:
                 answer = client.lookup_coverage(bsn, birth_date, on)
-            except RateLimited as error:
-                problem = (f"de server krijgt te veel opzoekingen van dit apparaat; wacht {error.retry_after} "
-                           "seconden en kies dan Opnieuw opzoeken")
             except engine.SyncError as error:
-                problem = str(error)
+                problem = _lookup_problem(error)
             else:
                 checked = answer.checked_at.isoformat().replace("+00:00", "Z")
                 self.registry.audit("read", bsn, None, "coverage", {"source": InsurerSource.SERVER})
@@ -207,6 +226,47 @@ class Services:
                                  f"uit de lokale cache ({problem})")
         return InsurerLookup(None, None, None, None, f"{problem}; kies de verzekeraar van de pas")
 
+    def lookup_intake(self, bsn: str, birth_date: dt.date, on: dt.date) -> IntakeLookup:
+        """The newest intake completed on or before `on`: from the server (then kept in the
+        encrypted register), else, offline or on a server error, from that cache; audited
+        per patient. A server that knows none answers "none", whatever the cache holds.
+        Slow: call off the UI thread."""
+        client, problem = self._lookup_client()
+        found, answered = None, False
+        if client is not None:
+            try:
+                answer = client.lookup_intake(bsn, birth_date, on)
+            except engine.SyncError as error:  # an older server too (IntakeUnsupported)
+                problem = _lookup_problem(error)
+            else:
+                answered, found = True, self._kept_intake(bsn, birth_date, answer)
+                problem = ("de server kent geen intakevragenlijst voor deze patiënt (BSN en geboortedatum) op of "
+                           "vóór deze datum")
+            finally:
+                client.close()
+        if not answered:
+            found = self._cached_intake(bsn, birth_date, on, problem)
+        result = found or IntakeLookup(IntakeSource.NONE, None, None, {}, f"{problem}; vul de antwoorden hier in")
+        self.registry.audit("read", bsn, None, "intake", {"source": result.source, "on": on.isoformat()})
+        return result
+
+    def _kept_intake(self, bsn: str, birth_date: dt.date, answer: IntakeLookupResponse) -> IntakeLookup | None:
+        if not answer.found or answer.completed_on is None:
+            return None
+        values = {name: value for name, value in answer.values.items() if name in INTAKE_COLUMNS}
+        completed_at = _utc_text(answer.completed_at) if answer.completed_at else None
+        remote_copies.cache_intake(self.registry, bsn, birth_date, answer.completed_on, completed_at, values,
+                                   _utc_text(answer.checked_at))
+        return IntakeLookup(IntakeSource.SERVER, answer.completed_on, completed_at, values, "gevonden op de server")
+
+    def _cached_intake(self, bsn: str, birth_date: dt.date, on: dt.date, problem: str) -> IntakeLookup | None:
+        cached = remote_copies.cached_intake(self.registry, bsn, birth_date, on)
+        if cached is None:
+            return None
+        values = {name: value for name, value in cached["values"].items() if name in INTAKE_COLUMNS}
+        return IntakeLookup(IntakeSource.CACHE, dt.date.fromisoformat(cached["completed_on"]), cached["completed_at"],
+                            values, f"uit de lokale cache, opgehaald {cached['checked_at'][:10]} ({problem})")
+
     def load_models(self, progress: Callable[[ModelState], None] = lambda state: None):
         """Read, verify and return the prediction models (a `predictors.ModelSet`); slow (the
         import alone takes seconds), so call it off the UI thread. `progress` hears when the
@@ -217,3 +277,15 @@ class Services:
 
         progress(ModelState.VERIFYING)
         return load_models(self.settings.models_dir)
+
+
+def _lookup_problem(error: engine.SyncError) -> str:
+    """Why a lookup got no answer from the server, in the words the window shows."""
+    if isinstance(error, RateLimited):
+        return (f"de server krijgt te veel opzoekingen van dit apparaat; wacht {error.retry_after} seconden en "
+                "kies dan Opnieuw opzoeken")
+    return str(error)
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

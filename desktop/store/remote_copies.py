@@ -2,8 +2,9 @@
 
 The changes feed brings other devices' inclusions (`remote_inclusions`, so a second
 inclusion of the same patient is seen here before the server refuses it) and insurer
-coverage (`coverage_cache`, also filled by this device's own lookups). This device's own
-records are never stored as remote copies: its own table is the truth for them.
+coverage (`coverage_cache`, also filled by this device's own lookups); this device's own
+intake lookups fill `intake_cache`, for a consultation while the server is away. This
+device's own records are never stored as remote copies: its own table is the truth for them.
 """
 
 from __future__ import annotations
@@ -51,3 +52,26 @@ def cached_coverage(registry: Registry, bsn: str, on: dt.date) -> dict[str, Any]
         "bsn = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?)", [bsn, day, day],
         order_by="checked_at DESC", limit=1))
     return rows[0] if rows else None
+
+
+def cache_intake(registry: Registry, bsn: str, birth_date: dt.date, completed_on: dt.date,
+                 completed_at: str | None, values: dict[str, Any], checked_at: str) -> None:
+    """Keep an intake the server answered; the newest answer for a day replaces the older."""
+    row = {"bsn": bsn, "birth_date": birth_date.isoformat(), "completed_on": completed_on.isoformat(),
+           "completed_at": completed_at, "answers": json.dumps(values, ensure_ascii=False),
+           "checked_at": checked_at}
+    registry.write_or_join(lambda: registry.db.table("intake_cache").upsert(
+        row, pk=("bsn", "birth_date", "completed_on")))
+
+
+def cached_intake(registry: Registry, bsn: str, birth_date: dt.date, on: dt.date) -> dict[str, Any] | None:
+    """The newest cached intake completed on or before `on`, only for this BSN *and* birth date
+    (the server's own rule: a wrong birth date finds nothing)."""
+    rows = list(registry.db["intake_cache"].rows_where(
+        "bsn = ? AND birth_date = ? AND completed_on <= ?", [bsn, birth_date.isoformat(), on.isoformat()],
+        order_by="completed_on DESC, completed_at DESC", limit=1))
+    if not rows:
+        return None
+    row = rows[0]
+    values = json.loads(row.pop("answers"))
+    return {**row, "values": values}

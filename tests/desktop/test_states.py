@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from desktop.core.inputs import parse_inclusion
-from desktop.core.states import InsurerSource, OutboxState, RecordState, ServerResult, Side, TreatmentOption
+from desktop.core.states import (
+    InsurerSource,
+    IntakeSource,
+    OutboxState,
+    RecordState,
+    ServerResult,
+    Side,
+    TreatmentOption,
+)
 from desktop.store import outbox
 from desktop.ui import i18n, state_words
 from helpers import inclusion, open_register, valid_bsns
@@ -29,6 +37,7 @@ CONTRACT = {
     ServerResult: {"accepted", "unchanged", "duplicate", "rejected"},
     OutboxState: {"pending", "sending", "done"},
     InsurerSource: {"server", "cache", "card", "manual", "import"},
+    IntakeSource: {"server", "cache", "none"},
     Side: {"L", "R", "both"},
     TreatmentOption: {"conservative", "surgery"},
 }
