@@ -14,21 +14,10 @@ import uuid
 import psycopg
 import pytest
 import requests
-from sqlalchemy import create_engine, text
 
 from helpers import valid_bsns
-from serverproc import ServerProcess, record
+from serverproc import ServerProcess, query, record
 from sync.protocol import protocol_headers
-from sync.server.config import normalize_database_url
-
-
-def query(database_url: str, sql: str) -> list:
-    engine = create_engine(normalize_database_url(database_url))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(text(sql)))
-    finally:
-        engine.dispose()
 
 
 def test_refused_requests_are_counted_per_source_and_minute_not_written_one_by_one(server):
