@@ -59,3 +59,16 @@ def bundles_with_contract_end(folder: Path, end) -> Path:
     assert "end = 2026-12-31" in text, "the shipped contract end moved: update this helper"
     source.write_text(text.replace("end = 2026-12-31", f"end = {end.isoformat()}"), encoding="utf-8")
     return folder
+
+
+def worklist_records(count: int, today) -> list[dict]:
+    """`count` stored-record-shaped inclusions with varied names, birth and inclusion dates (worklist tests, bench)."""
+    import datetime as dt
+
+    first = ("Jan", "Maria", "Piet", "Fatima", "Anouk", "Mohamed", "Sanne", "Daan")
+    last = ("Jansen", "de Vries", "Bakker", "Yılmaz", "van Dijk", "Müller", "El Amrani", "Visser")
+    return [{**inclusion(bsn, name=f"{first[i % 8]} {last[(i // 8) % 8]} {i}",
+                         birth_date=f"{1930 + i % 70}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                         inclusion_date=(today - dt.timedelta(days=i % 400)).isoformat()),
+             "id": f"id-{i}", "state": "registered", "condition": "CTS", "withdrawal_reason": None,
+             "server_message": None, "server_result": None} for i, bsn in enumerate(valid_bsns(count))]

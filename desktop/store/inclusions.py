@@ -533,14 +533,15 @@ class Registry:
         return {row[0] for row in self.db.execute(f"SELECT inclusion_id FROM outbox WHERE {UNSENT}")}
 
     def worklist(self, kind: str, today: dt.date) -> list[dict]:
-        """Newest first: 'today', 'unsent', 'problems' (rejected or duplicate) or 'all'."""
+        """Newest first: 'today' (inclusion date today, not entered today), 'unsent',
+        'problems' (rejected or duplicate) or 'all'."""
         where, params = {
-            "today": ("inclusion_date = ? OR substr(created_at, 1, 10) = ?", [today.isoformat()] * 2),
+            "today": ("inclusion_date = ?", [today.isoformat()]),
             "unsent": (f"id IN (SELECT inclusion_id FROM outbox WHERE {UNSENT})", []),
             # a withdrawal the server refused stays withdrawn here, but it is a problem too
             "problems": ("state IN (?, ?) OR server_result = ?", [*PROBLEM_STATES, ServerResult.REJECTED]),
         }.get(kind, (None, []))
-        return list(self.db["inclusions"].rows_where(where, params, order_by="created_at DESC"))
+        return list(self.db["inclusions"].rows_where(where, params, order_by="inclusion_date DESC, created_at DESC"))
 
     def pending_count(self) -> int:
         return self.db.execute(f"SELECT count(DISTINCT inclusion_id) FROM outbox WHERE {UNSENT}").fetchone()[0]

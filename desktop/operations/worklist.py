@@ -1,0 +1,210 @@
+"""The worklist's rows: what an assistant needs to find a patient and act on an inclusion.
+
+The window shows these rows and filters them as the user types; the rules for what a
+row says (bundle and condition names from the bundle definitions, a server's refusal in
+plain words with the next step) and for what a search matches live here, without Qt, so
+they are tested and benchmarked on their own. Every loaded list is an audited view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from desktop.core.bundles import Bundle, Text
+from desktop.core.states import PROBLEM_STATES, RecordState, ServerResult
+from desktop.operations.services import Services
+from desktop.store.outbox import REJECTION_TEXT
+
+KINDS = ("today", "unsent", "problems", "all")
+BSN_DIGITS_SHOWN = 4  # with name and birth date enough to tell two patients apart (see README, Worklist)
+
+# Shortcut names the advice refers to; the window binds the same keys (desktop/ui/worklist.py).
+WITHDRAW_KEYS = "Ctrl+Shift+I"
+CORRECT_KEYS = "F2"
+
+# Fields a refusal names ("record 3: side: …"), by their label on screen; the worklist can correct the first five.
+FIELD_LABELS = {
+    "side": Text("Zijde", "Side"), "clinician_agb": Text("Behandelaar (AGB)", "Clinician (AGB)"),
+    "location": Text("Locatie", "Location"), "explained_by": Text("Uitgelegd door", "Explained by"),
+    "name": Text("Naam", "Name"),
+    "bsn": Text("BSN", "BSN"), "birth_date": Text("Geboortedatum", "Date of birth"),
+    "inclusion_date": Text("Inclusiedatum", "Inclusion date"),
+    "diagnosis": Text("Diagnose (ICD-10)", "Diagnosis (ICD-10)"),
+    "insurer_uzovi": Text("UZOVI-code", "UZOVI code"), "bundle": Text("Bundel", "Bundle"),
+    "condition": Text("Aandoening", "Condition"),
+}
+CORRECTABLE = ("side", "clinician_agb", "location", "explained_by", "name")
+
+REJECTION_ENGLISH = {
+    "not_owner": "rejected: this inclusion was sent to the server by another device (or under an earlier enrolment "
+                 "of this device); only that device may change or withdraw it. The change stays stored here; ask IT "
+                 "which device registered it.",
+    "device_mismatch": "rejected: the server does not recognise this device as the sender; enrol the device again "
+                       "or ask IT for help. The inclusion stays stored here.",
+    "revision_gap": "rejected: the server is missing an earlier change of this inclusion; ask IT for help. The "
+                    "inclusion stays stored here.",
+}
+
+_FIELD_REFUSAL = re.compile(r"^record \d+: *([A-Za-z_]+)[^:]*: *(.*)$", re.DOTALL)
+_DUPLICATE = re.compile(r"^al geïncludeerd vanaf (\d{4}-\d{2}-\d{2})(?: \((.*)\))?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One inclusion as a worklist row; `bsn` is for searching, the screen shows `bsn_shown`."""
+
+    id: str
+    inclusion_date: str  # ISO, so it sorts as a date
+    birth_date: str      # ISO or ""
+    name: str
+    bsn: str
+    side: str | None
+    explained_by: str
+    bundle: Text
+    condition: Text
+    state: RecordState
+    pending: bool
+    message: Text | None
+    problem: bool
+    name_key: str
+    digits_key: str
+
+    @property
+    def bsn_shown(self) -> str:
+        return mask(self.bsn)
+
+
+def mask(bsn: str | None) -> str:
+    """All but the last four digits hidden: the list shows many patients on a screen others can see."""
+    if not bsn:
+        return ""
+    hidden = max(len(bsn) - BSN_DIGITS_SHOWN, 0)
+    return "*" * hidden + bsn[hidden:]
+
+
+def day_text(iso: str | None) -> str:
+    """dd-mm-jjjj, as everywhere on screen; what cannot be read stays as it is."""
+    try:
+        return dt.date.fromisoformat(iso or "").strftime("%d-%m-%Y")
+    except ValueError:
+        return iso or ""
+
+
+def fold(text: str | None) -> str:
+    """Lower case without accents, so 'Muller' finds 'Müller' and 'een' finds 'Eén'."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def load(services: Services, kind: str, today: dt.date, audit: bool = True) -> list[Entry]:
+    """The rows of one filter, newest first.
+
+    Showing them is an audited view (the filter and the count, no BSN); a reload nobody
+    sees (after a background sync, with the list hidden) is not, or the log would fill
+    with a row a minute.
+    """
+    registry = services.registry
+    records = registry.worklist(kind if kind in KINDS else "all", today)
+    if audit:
+        registry.audit("read", None, None, "worklist", {"filter": kind, "rows": len(records)})
+    pending = registry.pending_ids()
+    bundles = services.bundles.bundles
+    return [entry(record, bundles.get(record["bundle"]), record["id"] in pending) for record in records]
+
+
+def entry(record: dict, bundle: Bundle | None, pending: bool) -> Entry:
+    """A stored record as a row: names from its bundle definition (the id when that is gone)."""
+    condition = bundle.find_condition(record["condition"]) if bundle else None
+    state = RecordState(record["state"])
+    birth = record.get("birth_date") or ""
+    return Entry(
+        id=record["id"], inclusion_date=record["inclusion_date"], birth_date=birth, name=record.get("name") or "",
+        bsn=record["bsn"], side=record.get("side"), explained_by=record.get("explained_by") or "",
+        bundle=bundle.name if bundle else Text(record["bundle"], record["bundle"]),
+        condition=condition.label if condition else Text(record["condition"] or "", record["condition"] or ""),
+        state=state, pending=pending, message=message(record),
+        problem=state in PROBLEM_STATES or record.get("server_result") == ServerResult.REJECTED,
+        name_key=fold(record.get("name")), digits_key=f"{record['bsn']}|{_day_digits(birth)}",
+    )
+
+
+def _day_digits(iso: str) -> str:
+    """'1971-06-02' as '02061971', the digits of dd-mm-jjjj, so a typed birth date matches."""
+    return iso[8:10] + iso[5:7] + iso[0:4] if len(iso) == 10 else ""
+
+
+def message(record: dict) -> Text | None:
+    """What the server said, or why it was withdrawn, in plain words with what to do next."""
+    said = record.get("server_message")
+    if said:
+        return server_words(said)
+    if record.get("withdrawal_reason"):
+        reason = record["withdrawal_reason"]
+        return Text(f"Ingetrokken: {reason}", f"Withdrawn: {reason}")
+    return None
+
+
+def server_words(said: str) -> Text:
+    duplicate = _DUPLICATE.match(said)
+    if duplicate:
+        since, where = day_text(duplicate.group(1)), duplicate.group(2)
+        at_nl, at_en = (f" in {where}", f" at {where}") if where else ("", "")
+        return Text(
+            f"Dubbel: deze patiënt is al geïncludeerd in deze bundel vanaf {since}{at_nl}. Controleer of het "
+            f"dezelfde aandoening en zijde is; zo ja, trek deze inclusie in ({WITHDRAW_KEYS}), zo nee, corrigeer "
+            f"de zijde ({CORRECT_KEYS}).",
+            f"Duplicate: this patient is already included in this bundle since {since}{at_en}. Check whether it is "
+            f"the same condition and side; if so, withdraw this inclusion ({WITHDRAW_KEYS}), if not, correct the "
+            f"side ({CORRECT_KEYS}).")
+    for code, dutch in REJECTION_TEXT.items():
+        if said == dutch:
+            return Text(dutch[0].upper() + dutch[1:], REJECTION_ENGLISH[code][0].upper() + REJECTION_ENGLISH[code][1:])
+    refusal = _FIELD_REFUSAL.match(said)
+    if refusal and refusal.group(1) in FIELD_LABELS:
+        field, problem = refusal.group(1), refusal.group(2).strip()
+        label = FIELD_LABELS[field]
+        if field in CORRECTABLE:
+            step = Text(f"Corrigeer {label.nl} met Corrigeren… ({CORRECT_KEYS}); daarna wordt de inclusie "
+                        "opnieuw verzonden.",
+                        f"Correct {label.en} with Correct… ({CORRECT_KEYS}); the inclusion is then sent again.")
+        else:
+            step = Text(f"{label.nl} kan hier niet worden gecorrigeerd: trek de inclusie in ({WITHDRAW_KEYS}) en "
+                        "registreer haar opnieuw, of vraag IT om hulp.",
+                        f"{label.en} cannot be corrected here: withdraw the inclusion ({WITHDRAW_KEYS}) and register "
+                        "it again, or ask IT for help.")
+        return Text(f"Afgewezen door de server: {label.nl} klopt niet ({problem}). {step.nl}",
+                    f"Rejected by the server: {label.en} is not right ({problem}). {step.en}")
+    return Text(
+        f"Afgewezen door de server: {said}. Controleer de gegevens en corrigeer ze ({CORRECT_KEYS}), of trek de "
+        f"inclusie in ({WITHDRAW_KEYS}) als zij niet had mogen bestaan; vraag IT als de melding blijft.",
+        f"Rejected by the server: {said}. Check the details and correct them ({CORRECT_KEYS}), or withdraw the "
+        f"inclusion ({WITHDRAW_KEYS}) if it should not exist; ask IT if the message stays.")
+
+
+def matcher(query: str):
+    """A test for one typed search: digits (with - . / or spaces) look in BSN and birth date, words in the name.
+
+    A birth date may be typed as dd-mm-jjjj, d-m-jjjj or only its digits (02061971).
+    """
+    text = query.strip()
+    if not text:
+        return lambda entry: True
+    if re.fullmatch(r"[\d\s./-]+", text):
+        parts = re.split(r"[\s./-]+", text)
+        if len(parts) == 3 and all(parts) and len(parts[2]) == 4:
+            digits = parts[0].zfill(2) + parts[1].zfill(2) + parts[2]  # d-m-jjjj
+        else:
+            digits = "".join(parts)
+        return lambda entry: digits in entry.digits_key
+    words = fold(text).split()
+    return lambda entry: all(word in entry.name_key for word in words)
+
+
+def search(entries: Sequence[Entry], query: str) -> list[int]:
+    """Positions of the entries that match, in order."""
+    test = matcher(query)
+    return [index for index, entry in enumerate(entries) if test(entry)]
