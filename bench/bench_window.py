@@ -51,20 +51,27 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
 
 
 def time_to_map(command: list[str], title: str, env: dict) -> float:
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # Poll ourselves: `xdotool search --sync` sleeps half a second between tries.
-        while time.perf_counter() - start < 60:
-            found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            if found.stdout.strip():
-                return time.perf_counter() - start
-            time.sleep(0.005)
-        raise SystemExit(f"window {title!r} did not appear within 60 s")
-    finally:
-        process.kill()
-        process.wait()
+    """Seconds until the window is mapped. A launch that dies before it (on a loaded machine
+    Xvfb sometimes refuses a client: "could not load the Qt platform plugin xcb") says
+    nothing about start-up time and is started again, at most twice."""
+    for _attempt in range(3):
+        start = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            # Poll ourselves: `xdotool search --sync` sleeps half a second between tries.
+            while time.perf_counter() - start < 60 and process.poll() is None:
+                found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"],
+                                       env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                if found.stdout.strip():
+                    return time.perf_counter() - start
+                time.sleep(0.005)
+            if process.poll() is None:
+                raise SystemExit(f"window {title!r} did not appear within 60 s")
+            print(f"({title} exited with code {process.returncode} before its window appeared; started again)")
+        finally:
+            process.kill()
+            process.wait()
+    raise SystemExit(f"{title!r} exited before its window appeared, three times")
 
 
 def folder_mib(folder: Path) -> float:
