@@ -78,13 +78,19 @@ class Device:
                     if row["object_type"] == "intake"]
 
 
-@pytest.fixture
-def server(tmp_path):
+def start_server(tmp_path: Path, *serve_args: str) -> ServerProcess:
     """The real server on SQLite with the two patients' intakes imported (the server's own
     tests cover PostgreSQL; the device half is the same against either)."""
-    process = ServerProcess(f"sqlite:///{tmp_path / 'server.sqlite3'}", tmp_path, "sqlite", bundles=False)
+    process = ServerProcess(f"sqlite:///{tmp_path / 'server.sqlite3'}", tmp_path, "sqlite", serve_args,
+                            bundles=False)
     process.admin("import-intake", str(fx.write(tmp_path / "intake.json", export())))
-    yield process.start()
+    return process.start()
+
+
+@pytest.fixture
+def server(tmp_path):
+    process = start_server(tmp_path)
+    yield process
     process.stop()
 
 
@@ -127,6 +133,21 @@ def test_what_the_server_no_longer_knows_is_not_answered_from_the_cache(server, 
     # the server answers "not found" for a wrong birth date: the cache is not asked then
     assert device.intake(A, "1971-06-03", "2025-03-14") == NONE
     assert device.intake(B, A_BORN, "2025-03-14") == NONE
+
+
+def test_a_rate_limited_lookup_answers_from_the_cache_and_says_to_wait(tmp_path):
+    server = start_server(tmp_path, "--lookup-rate", "1", "--lookup-burst", "2")  # two, then one a minute
+    try:
+        device = Device(tmp_path).enroll(server.url, server.enroll_code())
+        assert device.intake(A, A_BORN, "2025-03-14")["source"] == "server"
+        assert device.intake(B, B_BORN, "2025-03-14")["source"] == "server"
+        assert device.intake(A, A_BORN, "2025-03-14") == {"source": "cache",
+                                                          "completed_at": "2025-03-01T07:30:00Z", "values": A_NEWEST}
+        text = device.run("intake", "--bsn", B, "--birth-date", B_BORN, "--on", "2025-03-14")
+        assert "uit de lokale cache" in text.stdout and "te veel opzoekingen" in text.stdout
+        assert device.intake(B, A_BORN, "2025-03-14") == NONE  # rate-limited: the cache, which has no match
+    finally:
+        server.stop()
 
 
 def test_the_cached_answers_are_only_in_the_encrypted_file(server, tmp_path):
