@@ -20,6 +20,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -30,10 +32,19 @@ from sync.server.push_body import BodyRefused, Parsed, parse_push
 log = logging.getLogger(__name__)
 
 
-def _lower_priority() -> None:
-    """A helper yields the CPU to the server's own requests: large bodies wait, small ones do not."""
+def _start_helper(server: int) -> None:
+    """A helper yields the CPU to the server's own requests (large bodies wait, small ones do
+    not), and ends when its server is gone: a server killed outright cannot stop its pool,
+    and its helpers would otherwise live on, each holding an interpreter's memory."""
     if hasattr(os, "nice"):  # POSIX; on Windows the helpers keep normal priority
         os.nice(10)
+    threading.Thread(target=_end_with, args=(server,), daemon=True, name="ends-with-server").start()
+
+
+def _end_with(server: int) -> None:
+    while os.getppid() == server:  # on POSIX an orphan gets a new parent
+        time.sleep(1)
+    os._exit(0)
 
 
 class BodyParsers:
@@ -49,7 +60,7 @@ class BodyParsers:
         suite that starts a hundred servers would pay two interpreters for each."""
         try:
             self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_lower_priority)
+                                             initializer=_start_helper, initargs=(os.getpid(),))
         except (OSError, RuntimeError, AssertionError) as error:  # e.g. no children allowed here
             log.warning("hulpprocessen voor grote pushes niet gestart (%s); ze worden op een thread gelezen", error)
             self._pool, self._cannot_start = None, True
@@ -64,10 +75,10 @@ class BodyParsers:
         except (BrokenProcessPool, RuntimeError, OSError) as error:
             log.warning("hulpproces voor grote pushes gestopt (%s); deze push wordt op een thread gelezen, de "
                         "volgende grote start nieuwe hulpprocessen", type(error).__name__)
-            self.stop()  # the next large body starts a new pool
+            self.stop(wait=False)  # the next large body starts a new pool
             return await run_in_threadpool(parse_push, raw)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None

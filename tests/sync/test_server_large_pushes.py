@@ -68,3 +68,19 @@ def test_a_killed_helper_costs_no_push(server):
     assert all(r["result"] == "accepted" for r in client.push_ok(third))
     assert set(helpers_of(server.process.pid)).isdisjoint(children)  # started again
     assert server.process.poll() is None
+
+
+@pytest.mark.parametrize("ending", ["stop", "kill"])
+def test_the_helpers_end_with_their_server_even_when_it_is_killed(server, ending):
+    client = server.enroll()
+    assert all(r["result"] == "accepted"
+               for r in client.push_ok(large([record(bsn) for bsn in valid_bsns(300, start=360000000)])))
+    children = helpers_of(server.process.pid)
+    assert children
+    getattr(server, ending)()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{child}").exists() for child in children):
+        time.sleep(0.2)
+    left = [child for child in children if Path(f"/proc/{child}").exists()
+            and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]]
+    assert left == [], "helper processes outlived their server"
