@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument("file", metavar="FILE", type=Path)
     intake.add_argument("--mapping", metavar="MAPPING.toml", type=Path, default=None,
                         help="linkIds en codes van de kliniek op die van het codeboek (zie docs/IT.md)")
+    intake.add_argument("--organisation", default=None,
+                        help="alleen apparaten van deze organisatie (zoals bij enroll-code) mogen deze "
+                             "vragenlijsten opvragen; zonder: de apparaten van elke organisatie")
 
     bundles = command("import-bundles", "lees bundeldefinities (*.toml) uit een map")
     bundles.add_argument("folder", metavar="DIR", type=Path)
@@ -209,7 +212,7 @@ def _import_intake(args: argparse.Namespace, storage) -> int:
     """Exit 1 when a response was rejected (each named on stderr), else 0."""
     from sync.server import intake
 
-    summary, parsed = intake.import_intake(storage, args.file, args.mapping)
+    summary, parsed = intake.import_intake(storage, args.file, args.mapping, args.organisation)
     for line in parsed.messages():
         print(f"overgeslagen: {line}", file=sys.stderr)
     if parsed.ignored:

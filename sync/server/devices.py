@@ -76,14 +76,20 @@ def new_code() -> str:
     return "-".join(raw[i:i + CODE_GROUP_LENGTH] for i in range(0, len(raw), CODE_GROUP_LENGTH))
 
 
+def checked_organisation(organisation: str) -> str:
+    """An organisation name as IT types it (enroll-code, import-intake), or AdminError."""
+    organisation = organisation.strip()
+    if not organisation or len(organisation) > 200 or not organisation.isprintable():
+        raise AdminError("--organisation moet een naam van 1 tot 200 gewone tekens zijn")
+    return organisation
+
+
 def create_enrollment_code(storage: Storage, location: str | None = None, valid_hours: float = 24,
                            organisation: str | None = None) -> tuple[str, dt.datetime]:
     """Make a one-time code; only its hash is kept. Returns the code and its expiry."""
     if valid_hours <= 0 or valid_hours > 24 * 30:
         raise AdminError("--valid-hours moet tussen 0 en 720 liggen")
-    organisation = t.DEFAULT_ORGANISATION if organisation is None else organisation.strip()
-    if not organisation or len(organisation) > 200 or not organisation.isprintable():
-        raise AdminError("--organisation moet een naam van 1 tot 200 gewone tekens zijn")
+    organisation = checked_organisation(t.DEFAULT_ORGANISATION if organisation is None else organisation)
     code = new_code()
     expires = utc_now() + dt.timedelta(hours=valid_hours)
 

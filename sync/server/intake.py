@@ -38,14 +38,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from desktop.core import intake as core
 from desktop.core.identifiers import BSN_OID, InvalidField, is_digits, validate_bsn
 from sync.protocol import IntakeLookupRequest, IntakeLookupResponse
 from sync.server import tables as t
 from sync.server.coverage import EARLIEST_BIRTH_DATE
-from sync.server.devices import AdminError, Device
+from sync.server.devices import AdminError, Device, checked_organisation
 from sync.server.storage import Storage, Transaction
 
 BSN_SYSTEMS = ("http://fhir.nl/fhir/NamingSystem/bsn", f"urn:oid:{BSN_OID}")
@@ -503,38 +503,45 @@ def _csv_response(row: dict[str, str], mapping: core.Mapping, result: IntakeFile
 
 
 # -- storing ------------------------------------------------------------------------------
-def import_intake(storage: Storage, path: Path, mapping_path: Path | None = None) -> tuple[ImportSummary, IntakeFile]:
+def import_intake(storage: Storage, path: Path, mapping_path: Path | None = None,
+                  organisation: str | None = None) -> tuple[ImportSummary, IntakeFile]:
+    """Read and store a file; with `organisation`, only that organisation's devices can look
+    its responses up (a server shared by several clinics discloses a patient's answers to
+    the clinic that asked for them, not to every clinic that knows the BSN)."""
+    if organisation is not None:
+        organisation = checked_organisation(organisation)
     mapping = load_mapping(mapping_path)
     parsed = read_intake(Path(path), mapping)
     name = Path(path).name
 
     def work(tx: Transaction) -> ImportSummary:
-        return store(tx, parsed, name)
+        return store(tx, parsed, name, organisation)
 
     return storage.write(work), parsed
 
 
-def store(tx: Transaction, parsed: IntakeFile, file_name: str) -> ImportSummary:
-    """Add new responses, replace changed ones; audit per patient and for the file."""
+def store(tx: Transaction, parsed: IntakeFile, file_name: str, organisation: str | None = None) -> ImportSummary:
+    """Add new responses, replace changed ones (content or organisation); audit per patient and for the file."""
     c = t.intake_responses.c
-    existing: dict[str, tuple[str, str]] = {}
+    existing: dict[str, tuple[str, str, str | None]] = {}
     keys = sorted({response.key for response in parsed.responses})
     for start in range(0, len(keys), CHUNK):
-        for key, content_hash, bsn in tx.conn.execute(
-                select(c.source_key, c.content_hash, c.bsn).where(c.source_key.in_(keys[start:start + CHUNK]))):
-            existing[key] = (content_hash, bsn)
+        for key, content_hash, bsn, owner in tx.conn.execute(
+                select(c.source_key, c.content_hash, c.bsn, c.organisation)
+                .where(c.source_key.in_(keys[start:start + CHUNK]))):
+            existing[key] = (content_hash, bsn, owner)
     added: list[dict] = []
     changed: list[tuple[Response, str]] = []
     for response in parsed.responses:
-        row = _row(response, tx.now)
+        row = _row(response, tx.now, organisation)
         old = existing.get(response.key)
         if old is None:
             added.append(row)
-        elif old[0] != row["content_hash"]:
+        elif (old[0], old[2]) != (row["content_hash"], organisation):
             changed.append((response, old[1]))
     tx.insert_many(t.intake_responses, added)
     for response, _ in changed:
-        row = _row(response, tx.now)
+        row = _row(response, tx.now, organisation)
         tx.conn.execute(update(t.intake_responses).where(c.source_key == response.key)
                         .values({k: v for k, v in row.items() if k != "source_key"}))
     per_patient: dict[str, dict[str, int]] = {}
@@ -560,20 +567,24 @@ def store(tx: Transaction, parsed: IntakeFile, file_name: str) -> ImportSummary:
     return summary
 
 
-def _row(response: Response, now: dt.datetime) -> dict[str, Any]:
+def _row(response: Response, now: dt.datetime, organisation: str | None) -> dict[str, Any]:
     return {"source_key": response.key, "content_hash": response.content_hash, "bsn": response.bsn,
             "birth_date": response.birth_date, "completed_on": response.completed_on,
             "completed_at": response.completed_at, "status": response.status,
-            "answers": json.dumps(response.values, sort_keys=True, separators=(",", ":")), "imported_at": now}
+            "answers": json.dumps(response.values, sort_keys=True, separators=(",", ":")), "imported_at": now,
+            "organisation": organisation}
 
 
 # -- the device's lookup ------------------------------------------------------------------
 def lookup(tx: Transaction, device: Device, request: IntakeLookupRequest) -> IntakeLookupResponse:
     """The newest response completed on or before `request.on` when BSN and birth date
-    match; audited for the patient (found / not_found / birth_date_mismatch)."""
+    match, among those of the device's organisation or of none; audited for the patient
+    (found / not_found / birth_date_mismatch). Another organisation's response is not
+    found, exactly as an unknown BSN."""
     c = t.intake_responses.c
     rows = tx.conn.execute(select(c.id, c.birth_date, c.completed_on, c.completed_at, c.answers)
-                           .where(c.bsn == request.bsn, c.completed_on <= request.on)).all()
+                           .where(c.bsn == request.bsn, c.completed_on <= request.on,
+                                  or_(c.organisation.is_(None), c.organisation == device.organisation))).all()
     matching = [row for row in rows if row.birth_date == request.birth_date]
     newest = max(matching, key=lambda row: (row.completed_on, row.completed_at or dt.datetime.min.replace(
         tzinfo=dt.UTC), row.id), default=None)

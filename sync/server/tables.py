@@ -250,5 +250,6 @@ intake_responses = Table(
     Column("status", String(20), nullable=False),          # completed | amended
     Column("answers", Text, nullable=False),               # JSON {baseline column: value}
     Column("imported_at", UTCDateTime, nullable=False),
+    Column("organisation", String(200)),                   # NULL: the devices of every organisation
     Index("ix_intake_responses_patient", "bsn", "completed_on"),
 )

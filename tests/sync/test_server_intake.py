@@ -264,3 +264,26 @@ def test_link_ids_from_the_file_are_printed_short_printable_and_without_nine_dig
     assert A not in result.stderr and B not in result.stderr
     assert "overgeslagen: entry 3: x*********: antwoordsoort niet ondersteund" in result.stderr
     assert "bsn *********" in result.stderr and "regel?breuk" in result.stderr
+
+
+def test_an_intake_imported_for_one_organisation_is_looked_up_only_by_its_devices(server, tmp_path):
+    """On a server shared by several clinics a patient's answers (PHQ-4 included) go to the
+    clinic they were imported for, not to every device that knows BSN and birth date."""
+    path = fx.write(tmp_path / "intake.json", clinic_export())
+    assert server.admin("import-intake", str(path), "--organisation", "Handkliniek Noord",
+                        check=False).returncode == 1  # the export's two bad responses
+    north, south = server.enroll("noord", organisation="Handkliniek Noord"), server.enroll("zuid",
+                                                                                          organisation="Kliniek Zuid")
+    assert lookup(server, north, A, A_BORN, "2025-03-14")["values"]["nrs_pain_0"] == 6.0
+    refused = lookup(server, south, A, A_BORN, "2025-03-14")
+    unknown = lookup(server, south, "999999990", A_BORN, "2025-03-14")
+    assert {k: v for k, v in refused.items() if k != "checked_at"} == \
+        {k: v for k, v in unknown.items() if k != "checked_at"}  # not told that it exists elsewhere
+    assert refused["found"] is False
+
+    # imported again without an organisation: every organisation's devices may look it up
+    again = server.admin("import-intake", str(path), check=False)
+    assert "0 nieuw, 3 gewijzigd" in again.stdout
+    assert lookup(server, south, A, A_BORN, "2025-03-14")["found"] is True
+    bad = server.admin("import-intake", str(path), "--organisation", " ", check=False)
+    assert bad.returncode == 2 and "--organisation" in bad.stderr
