@@ -239,7 +239,7 @@ class Services:
             except engine.SyncError as error:  # an older server too (IntakeUnsupported)
                 problem = _lookup_problem(error)
             else:
-                answered, found = True, self._kept_intake(bsn, birth_date, answer)
+                answered, found = True, self._kept_intake(bsn, birth_date, on, answer)
                 problem = ("de server kent geen intakevragenlijst voor deze patiënt (BSN en geboortedatum) op of "
                            "vóór deze datum")
             finally:
@@ -250,9 +250,14 @@ class Services:
         self.registry.audit("read", bsn, None, "intake", {"source": result.source, "on": on.isoformat()})
         return result
 
-    def _kept_intake(self, bsn: str, birth_date: dt.date, answer: IntakeLookupResponse) -> IntakeLookup | None:
+    def _kept_intake(self, bsn: str, birth_date: dt.date, on: dt.date,
+                     answer: IntakeLookupResponse) -> IntakeLookup | None:
+        """Cache what the server found; what it no longer has for this period leaves the cache,
+        so an offline lookup later cannot show answers the server has dropped."""
         if not answer.found or answer.completed_on is None:
+            remote_copies.forget_intakes(self.registry, bsn, birth_date, on)
             return None
+        remote_copies.forget_intakes(self.registry, bsn, birth_date, on, after=answer.completed_on)
         values = {name: value for name, value in answer.values.items() if name in INTAKE_COLUMNS}
         completed_at = _utc_text(answer.completed_at) if answer.completed_at else None
         remote_copies.cache_intake(self.registry, bsn, birth_date, answer.completed_on, completed_at, values,

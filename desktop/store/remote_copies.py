@@ -64,6 +64,16 @@ def cache_intake(registry: Registry, bsn: str, birth_date: dt.date, completed_on
         row, pk=("bsn", "birth_date", "completed_on")))
 
 
+def forget_intakes(registry: Registry, bsn: str, birth_date: dt.date, on: dt.date,
+                   after: dt.date | None = None) -> None:
+    """Drop the cached intakes of this patient completed on or before `on` (and after `after`):
+    the server answered for that period, so what the cache holds there it no longer has
+    (removed, corrected to another patient, or now another organisation's)."""
+    where = "bsn = ? AND birth_date = ? AND completed_on <= ?" + (" AND completed_on > ?" if after else "")
+    args = [bsn, birth_date.isoformat(), on.isoformat(), *([after.isoformat()] if after else [])]
+    registry.write_or_join(lambda: registry.db.table("intake_cache").delete_where(where, args))
+
+
 def cached_intake(registry: Registry, bsn: str, birth_date: dt.date, on: dt.date) -> dict[str, Any] | None:
     """The newest cached intake completed on or before `on`, only for this BSN *and* birth date
     (the server's own rule: a wrong birth date finds nothing)."""

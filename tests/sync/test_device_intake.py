@@ -225,3 +225,20 @@ def test_bad_input_names_the_field_in_dutch_with_exit_2(tmp_path, args, expected
     assert result.returncode == 2
     assert result.stderr.startswith(expected), result.stderr
     assert result.stdout == "" and "123456789" not in result.stderr
+
+
+def test_what_the_server_no_longer_has_leaves_the_cache(server, tmp_path):
+    """Cached answers the server has since dropped for the patient (here: re-imported for
+    another organisation) are not shown offline later."""
+    device = Device(tmp_path).enroll(server.url, server.enroll_code())
+    assert device.intake(A, A_BORN, "2025-03-14")["values"] == A_NEWEST
+    assert device.intake(A, A_BORN, "2025-02-01")["values"] == A_EARLIER
+    assert device.intake(B, B_BORN, "2025-03-14")["source"] == "server"
+    server.admin("import-intake", str(tmp_path / "intake.json"), "--organisation", "Kliniek Elders")
+
+    assert device.intake(A, A_BORN, "2025-02-01") == NONE  # the server has none up to February now
+    server.stop()
+    assert device.intake(A, A_BORN, "2025-02-01") == NONE  # January left the cache
+    offline = device.intake(A, A_BORN, "2025-03-14")
+    assert offline["source"] == "cache" and offline["values"] == A_NEWEST  # March was not asked about
+    assert device.intake(B, B_BORN, "2025-03-14")["values"] == B_VALUES  # another patient is untouched
