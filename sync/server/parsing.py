@@ -1,13 +1,14 @@
 """Large push bodies are read in helper processes, so they cannot starve other devices.
 
 The server is one Python interpreter per worker: while a thread validates the 500 records
-of a 2 MB body it holds the interpreter, and every other request's thread waits for it at
-each step (a real device's push, about fifteen database round trips, waited up to 5 ms
-at each). Measured with fake 2 MB pushes from a device with a valid token, real pushes
-went from 21 ms to several hundred. `push_body.parse_push` is pure, so large bodies go
-to a small pool of processes started with `spawn` (no copy of the server's threads or
-database connections), run at a lower CPU priority, and come back as plain values. Small bodies, the normal case, stay
-on a thread: sending them to a process costs more than it saves.
+of a 2 MB body (about 60 ms) it holds the interpreter, and every other request's thread
+must get it back after each of its database round trips (a push makes about fifteen).
+With fake 2 MB pushes from a device with a valid token, real pushes went from a p99 of
+121 ms to 766 ms (`tests/sync/test_server_noise.py`, quiet 2-core runner).
+`push_body.parse_push` is pure, so large bodies go to a small pool of processes started
+with `spawn` (no copy of the server's threads or database connections); they run at a
+lower CPU priority and send back plain values. Small bodies, the normal case, stay on a
+thread: sending them to a process costs more than it saves.
 
 The pool starts with the first large body. If it cannot start or breaks (a killed
 helper), that body is read on a thread as before and the next large body starts a new
