@@ -236,7 +236,7 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db["intake_cache"].create({
         "bsn": str, "birth_date": str, "completed_on": str, "completed_at": str, "answers": str,
         "checked_at": str,
-    }, pk=("bsn", "birth_date", "completed_on"))
+    }, pk=("bsn", "birth_date", "completed_on"), if_not_exists=True)  # a register put back on version 5 has it
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,

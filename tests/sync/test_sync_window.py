@@ -48,7 +48,8 @@ def test_background_sync_sends_and_the_worklist_shows_the_servers_answer(qtbot, 
     sync_now(qtbot, window)
     assert window.sync_label.text().startswith("Online · 0 te verzenden")
     window.worklist.filter.setCurrentIndex(window.worklist.filter.findData("all"))
-    states = {window.worklist.table.item(row, 4).text() for row in range(window.worklist.table.rowCount())}
+    worklist = window.worklist
+    states = {worklist.cell(row, "Verzending") for row in range(worklist.model.rowCount())}
     assert states == {"verzonden"}
     assert window.sync.timer.isActive()  # the next round is planned
 
