@@ -531,23 +531,22 @@ def store(tx: Transaction, parsed: IntakeFile, file_name: str, organisation: str
                 .where(c.source_key.in_(keys[start:start + CHUNK]))):
             existing[key] = (content_hash, bsn, owner)
     added: list[dict] = []
-    changed: list[tuple[Response, str]] = []
+    changed: list[tuple[Response, str, dict]] = []  # with the BSN it had and its new row
     for response in parsed.responses:
         row = _row(response, tx.now, organisation)
         old = existing.get(response.key)
         if old is None:
             added.append(row)
         elif (old[0], old[2]) != (row["content_hash"], organisation):
-            changed.append((response, old[1]))
+            changed.append((response, old[1], row))
     tx.insert_many(t.intake_responses, added)
-    for response, _ in changed:
-        row = _row(response, tx.now, organisation)
+    for response, _, row in changed:
         tx.conn.execute(update(t.intake_responses).where(c.source_key == response.key)
                         .values({k: v for k, v in row.items() if k != "source_key"}))
     per_patient: dict[str, dict[str, int]] = {}
     for row in added:
         per_patient.setdefault(row["bsn"], {"added": 0, "changed": 0})["added"] += 1
-    for response, old_bsn in changed:
+    for response, old_bsn, _ in changed:
         per_patient.setdefault(response.bsn, {"added": 0, "changed": 0})["changed"] += 1
         if old_bsn != response.bsn:  # moved to another patient: the one it left is audited too
             per_patient.setdefault(old_bsn, {"added": 0, "changed": 0})["changed"] += 1
