@@ -94,10 +94,15 @@ def day_text(iso: str | None) -> str:
         return iso or ""
 
 
+# Letters Unicode does not decompose into a plain letter and an accent, as a Dutch keyboard types them.
+_UNDECOMPOSED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ŧ": "t", "æ": "ae", "œ": "oe", "ı": "i"})
+
+
 def fold(text: str | None) -> str:
-    """Lower case without accents, so 'Muller' finds 'Müller' and 'een' finds 'Eén'."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """Lower case without accents, so 'Muller' finds 'Müller', 'een' finds 'Eén' and 'Yildiz' finds 'Yıldız'."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return plain.casefold().translate(_UNDECOMPOSED)
 
 
 def load(services: Services, kind: str, today: dt.date, audit: bool = True) -> list[Entry]:

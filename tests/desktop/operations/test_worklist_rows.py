@@ -49,3 +49,10 @@ def test_a_fields_refusal_names_the_label_and_the_next_step():
 def test_the_bsn_shows_its_last_four_digits():
     assert rows.mask("123456782") == "*****6782"
     assert isinstance(entry("123456782", dt.date(1971, 6, 2), "J").bundle, Text)
+
+
+def test_a_name_typed_without_its_special_letters_is_found():
+    """Patients' names come from many languages; the assistant types them on a Dutch keyboard."""
+    for name, typed in [("Ayşe Yıldız", "ayse yildiz"), ("Jürgen Groß", "jurgen gross"), ("Łukasz Nowak", "Lukasz"),
+                        ("Zoë de Wit", "zoe"), ("İlker Öztürk", "ilker ozturk")]:
+        assert rows.matcher(typed)(entry("123456782", dt.date(1970, 1, 1), name)), (name, typed)
