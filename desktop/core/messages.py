@@ -1,0 +1,124 @@
+"""The message catalogue: every text a user reads, by key, with named parameters, in Dutch and English.
+
+Why a keyed catalogue in TOML files and not Qt's `.ts`/`.qm` workflow: most texts are made where
+there is no Qt — the domain core's eligibility reasons and input errors, the operations' save
+errors, the CLI — and the server checks records with the same rules. A key (`core.age.too_young`)
+stays stable when a sentence is reworded, a sentence is one entry with its numbers as named
+parameters (never glued from fragments), and `tests/test_messages.py` holds both languages to the
+same keys and the same parameters, as TagStudio's translation tests do.
+
+The files are `resources/messages/<area>.<language>.toml`; the first part of every key is the
+file's area (`core.age.too_young` is `[age] too_young` in `core.nl.toml`), so texts of
+different layers never share a file. They are
+package data, read once on first use like a module; nothing is written.
+
+A parameter is shown in the reader's language: a `Msg` or a bundle's `Text` is translated, a date
+is written dd-mm-jjjj, a number with a format (`{score:.1f}`) gets a decimal comma in Dutch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol, runtime_checkable
+
+import resources
+
+LANGUAGES = ("nl", "en")
+FOLDER = ("messages",)
+
+
+@runtime_checkable
+class Translatable(Protocol):
+    """Anything that can be read in a language: a catalogue `Msg` or a bundle file's `Text`."""
+
+    def get(self, language: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A message not yet put into words: its key and parameters, translated when it is shown.
+
+    Made where the fact is known (a rule, a parser), read where the language is known (the window,
+    the CLI), so the same refusal can be shown in Dutch and in English.
+    """
+
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def get(self, language: str) -> str:
+        return text(self.key, language, **self.params)
+
+    def __str__(self) -> str:
+        return self.get("nl")
+
+
+def msg(key: str, **params: object) -> Msg:
+    return Msg(key, params)
+
+
+def text(key: str, language: str, **params: object) -> str:
+    """The message `key` in `language` (Dutch when the language is not one we have), filled in."""
+    language = language if language in LANGUAGES else "nl"
+    return _Formatter(language).vformat(catalogue(language)[key], (), params)
+
+
+def has(key: str) -> bool:
+    return key in catalogue("nl")
+
+
+def placeholders(template: str) -> set[str]:
+    """The named parameters a template uses (`{insurer}`, `{score:.1f}` → insurer, score)."""
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def number(value: float, language: str, digits: int = 1) -> str:
+    """A number as the reader writes it: 4,3 in Dutch, 4.3 in English."""
+    written = f"{value:.{digits}f}"
+    return written.replace(".", ",") if language == "nl" else written
+
+
+def day(value: dt.date) -> str:
+    """A date as everywhere on screen and paper: dd-mm-jjjj."""
+    return value.strftime("%d-%m-%Y")
+
+
+class _Formatter(string.Formatter):
+    def __init__(self, language: str) -> None:
+        super().__init__()
+        self.language = language
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if isinstance(value, Translatable) and not isinstance(value, Mapping):
+            return format(value.get(self.language), format_spec)
+        if isinstance(value, dt.date):
+            return day(value)
+        if isinstance(value, float) or (isinstance(value, int) and format_spec.endswith(("f", "%"))):
+            written = format(value, format_spec)
+            return written.replace(".", ",") if self.language == "nl" else written
+        return format(value, format_spec)
+
+
+@cache
+def catalogue(language: str) -> Mapping[str, str]:
+    """Every key of one language, from all its area files; a key is `<area>.<its place in the file>`."""
+    found: dict[str, str] = {}
+    for path in sorted(resources.path(*FOLDER).glob(f"*.{language}.toml")):
+        area = path.name.split(".")[0]
+        found.update(_flatten(tomllib.loads(path.read_text(encoding="utf-8")), f"{area}."))
+    return found
+
+
+def _flatten(table: Mapping[str, object], prefix: str = "") -> Iterator[tuple[str, str]]:
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{key}.")
+        elif isinstance(value, str):
+            yield key, value
+        else:
+            raise ValueError(f"key {key}: a message must be text, not {type(value).__name__}")

@@ -1,0 +1,98 @@
+"""The message catalogue: both languages say the same things, and the code asks only for what exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from desktop.core import messages
+from desktop.core.bundles import Text
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = [path for folder in ("desktop", "sync") for path in (ROOT / folder).rglob("*.py")]
+# A key asked for in the code: msg("a.b"), text("a.b", …), t("a.b"), or a key literal in a table ("a.b.c").
+KEY = re.compile(r"""["']((?:core|operations|window|cli)(?:\.[a-z0-9_]+)+)["']""")
+
+
+def referenced_keys() -> dict[str, str]:
+    found = {}
+    for path in CODE:
+        for match in KEY.finditer(path.read_text(encoding="utf-8")):
+            found.setdefault(match.group(1), str(path.relative_to(ROOT)))
+    return found
+
+
+def test_both_languages_have_the_same_keys():
+    dutch, english = set(messages.catalogue("nl")), set(messages.catalogue("en"))
+    assert sorted(dutch - english) == [] and sorted(english - dutch) == []
+
+
+def test_each_key_has_the_same_parameters_in_both_languages():
+    english = messages.catalogue("en")
+    differ = {key: (messages.placeholders(template), messages.placeholders(english[key]))
+              for key, template in messages.catalogue("nl").items()
+              if messages.placeholders(template) != messages.placeholders(english[key])}
+    assert differ == {}
+
+
+def test_no_message_is_empty_or_left_untranslated():
+    english = messages.catalogue("en")
+    empty = [key for key, template in messages.catalogue("nl").items() if not template.strip()
+             or not english[key].strip()]
+    assert empty == []
+
+
+def test_every_key_the_code_asks_for_exists():
+    missing = {key: where for key, where in referenced_keys().items()
+               if not messages.has(key) and not any(other.startswith(key + ".") for other in messages.catalogue("nl"))}
+    assert missing == {}
+
+
+def test_every_key_in_the_catalogue_is_used():
+    used = set(referenced_keys())
+    assert sorted(key for key in messages.catalogue("nl") if key not in used) == []
+
+
+def test_a_message_that_is_not_text_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "messages").mkdir()
+    (tmp_path / "messages" / "core.nl.toml").write_text('[age]\nminimum = 18\n', encoding="utf-8")
+    monkeypatch.setattr(messages.resources, "path", lambda *parts: tmp_path.joinpath(*parts))
+    messages.catalogue.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"core\.age\.minimum: a message must be text, not int"):
+            messages.catalogue("nl")
+    finally:
+        monkeypatch.undo()
+        messages.catalogue.cache_clear()
+
+
+def test_parameters_are_written_as_the_reader_writes_them(tmp_path, monkeypatch):
+    (tmp_path / "messages").mkdir()
+    for language, template in [("nl", "{who}: {score:.1f} op {day}, {n} keer, bundel {bundle}"),
+                               ("en", "{who}: {score:.1f} on {day}, {n} times, bundle {bundle}")]:
+        (tmp_path / "messages" / f"core.{language}.toml").write_text(
+            f'[t]\nline = "{template}"\nwho = "{ {"nl": "de arts", "en": "the surgeon"}[language]}"\n',
+            encoding="utf-8")
+    monkeypatch.setattr(messages.resources, "path", lambda *parts: tmp_path.joinpath(*parts))
+    messages.catalogue.cache_clear()
+    try:
+        line = messages.msg("core.t.line", who=messages.msg("core.t.who"), score=4.25, day=dt.date(2027, 3, 1), n=3,
+                            bundle=Text("Hand en pols", "Hand and wrist"))
+        assert line.get("nl") == "de arts: 4,2 op 01-03-2027, 3 keer, bundel Hand en pols"
+        assert line.get("en") == "the surgeon: 4.2 on 01-03-2027, 3 times, bundle Hand and wrist"
+        assert line.get("fr") == line.get("nl")  # a language we do not have reads Dutch
+    finally:
+        monkeypatch.undo()
+        messages.catalogue.cache_clear()
+
+
+@given(st.floats(-1000, 1000, allow_nan=False), st.integers(0, 3))
+def test_a_dutch_number_differs_from_the_english_one_only_by_its_decimal_comma(value, digits):
+    dutch, english = messages.number(value, "nl", digits), messages.number(value, "en", digits)
+    assert dutch == english.replace(".", ",") and "." not in dutch
+    assert float(english) == pytest.approx(value, abs=10 ** -digits)
