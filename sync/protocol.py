@@ -162,7 +162,7 @@ def _core_rule(check):
         try:
             return check(value)
         except InvalidField as problem:
-            raise ValueError(problem.message) from None
+            raise ValueError(problem.message.get("nl")) from None
     return validate
 
 
