@@ -255,7 +255,7 @@ class _Reader:
         try:
             return check_text(str(value), f"{where}.{key}" if where else key, SHORT_TEXT_MAX)
         except InvalidField as error:
-            self.problem(error.field, error.message)
+            self.problem(error.field, error.message.get("nl"))
             return None
 
     def text(self, table: dict[str, Any], key: str, where: str, required: bool = True) -> Text | None:
@@ -358,7 +358,7 @@ def _parse_contract(r: _Reader, table: dict[str, Any], index: int) -> Contract |
         try:
             uzovi.add(validate_uzovi(code, f"{where}.uzovi"))
         except InvalidField as error:
-            r.problem(error.field, error.message)
+            r.problem(error.field, error.message.get("nl"))
     if isinstance(table.get("uzovi"), list) and not codes:
         r.problem(f"{where}.uzovi", "moet minstens één UZOVI-code bevatten (een contract is een set codes)")
     start = r.get(table, "start", where, dt.date)

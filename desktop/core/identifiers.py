@@ -43,6 +43,8 @@ class InvalidField(ValueError):
         """'Inclusiedatum: ligt in de toekomst; …' — the field by its label, then the problem."""
         return text("core.invalid.field", language, field=self.label, problem=self.message)
 
+    get = text  # a Translatable: a refusal can name it as a parameter
+
 
 def is_digits(text: str) -> bool:
     """Only the digits 0-9. `str.isdigit` and regex `\\d` also take other scripts' digits

@@ -37,7 +37,7 @@ from desktop.core.identifiers import (
     validate_inclusion_date,
     validate_uzovi,
 )
-from desktop.core.messages import Msg, Translatable, either, joined, msg
+from desktop.core.messages import Listing, Msg, Translatable, either, joined, msg
 from desktop.core.states import InsurerSource, RecordState, Side, TreatmentOption
 
 CASE_FIELDS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi",
@@ -71,7 +71,11 @@ class InputError(ValueError):
 
     def text(self, language: str = "nl") -> str:
         """Every problem, each field named by its label: 'Inclusiedatum: …; BSN: …'."""
-        return "; ".join(problem.text(language) for problem in self.problems)
+        return self.message.get(language)
+
+    @property
+    def message(self) -> Listing:
+        return joined(self.problems, "; ")
 
 
 P = ParamSpec("P")

@@ -57,6 +57,18 @@ class Msg:
         return self.get("nl")
 
 
+class MessageError(Exception):
+    """An error that says what is wrong in the reader's language: `str()` is the Dutch text (for
+    logs and the server), `text(language)` the one the window or the CLI shows."""
+
+    def __init__(self, message: Translatable) -> None:
+        super().__init__(message.get("nl"))
+        self.message = message
+
+    def text(self, language: str = "nl") -> str:
+        return self.message.get(language)
+
+
 class Plain(str):
     """A text that is the same in every language (a code, a name, a key IT edits by that name)."""
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import APP_NAME
+from desktop.core.messages import read
 from desktop.core.states import InsurerSource, ModelState, RecordState
 from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
@@ -219,7 +220,7 @@ class MainWindow(QMainWindow):
         if result.uzovi and (not c.insurer_uzovi or InsurerSource(c.insurer_source).looked_up):
             self.steps[1].uzovi.setText(result.uzovi)
             c.insurer_uzovi, c.insurer_source, c.insurer_checked_at = result.uzovi, result.source, result.checked_at
-        self.steps[1].show_lookup(tr(result.message))
+        self.steps[1].show_lookup(read(result.message, i18n.language()))
         self.reevaluate()
 
     def _render_header(self, decision) -> None:

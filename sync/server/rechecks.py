@@ -53,7 +53,8 @@ def failures(record: InclusionRecord, bundle: Bundle | str | None, now: dt.datet
                                            "op de server; vraag IT de bundeldefinities in te lezen (import-bundles)"))]
     if isinstance(bundle, str):
         return [RuleFailed("bundle", Plain(f"de definitie van bundel {record.bundle!r} versie "
-                                           f"{record.bundle_version!r} op de server is ongeldig ({bundle}); vraag IT om hulp"))]
+                                           f"{record.bundle_version!r} op de server is ongeldig ({bundle}); "
+                                           "vraag IT om hulp"))]
     facts = RecordFacts(
         condition=record.condition, diagnosis=record.diagnosis, side=record.side, episode_side=record.episode_side,
         birth_date=record.birth_date, insurer_uzovi=record.insurer_uzovi, inclusion_date=record.inclusion_date,

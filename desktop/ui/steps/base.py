@@ -5,14 +5,16 @@ eligibility status line (also shown in the window's header).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
+from desktop.core.messages import Translatable, read
 from desktop.operations.consultation import Consultation
 from desktop.operations.services import Services
-from desktop.ui import theme
+from desktop.ui import i18n, theme
 from desktop.ui.i18n import tr
 
 STATUS_TEXT = {ELIGIBLE: "Komt in aanmerking", NOT_ELIGIBLE: "Komt niet in aanmerking",
@@ -40,9 +42,10 @@ class FieldMessage(QLabel):
         self.setWordWrap(True)
         self.hide()
 
-    def show_message(self, text: str | None) -> None:
-        self.setText(text or "")
-        self.setVisible(bool(text))
+    def show_message(self, text: Translatable | str | None) -> None:
+        shown = read(text, i18n.language()) if text else ""
+        self.setText(shown)
+        self.setVisible(bool(shown))
 
 
 class Step(QWidget):
@@ -79,9 +82,9 @@ class Step(QWidget):
         setattr(self.consultation, key, value)
         self.changed.emit()
 
-    def show_problems(self, problems: dict[str, str]) -> None:
+    def show_problems(self, problems: Mapping[str, Translatable]) -> None:
         for key, message in self.messages.items():
             message.show_message(problems.get(key))
 
-    def refresh(self, decision: Decision | None, problems: dict[str, str]) -> None:
+    def refresh(self, decision: Decision | None, problems: Mapping[str, Translatable]) -> None:
         self.show_problems(problems)

@@ -89,7 +89,7 @@ class InclusionStep(Step):
         except InputError as error:
             problems = {p.field: p.message for p in error.problems}
             self.show_problems(problems)
-            elsewhere = [f"{k}: {v}" for k, v in problems.items() if k not in self.messages]
+            elsewhere = [p.text(language()) for p in error.problems if p.field not in self.messages]
             self.result.setText(f"<span style='color:{theme.WRONG}'>Niet opgeslagen. Controleer de velden"
                                 + (": " + "; ".join(elsewhere) if elsewhere else ".") + "</span>")
             return
