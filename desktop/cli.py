@@ -26,7 +26,7 @@ log = logging.getLogger("bundelassistent")
 LANGUAGE = "nl"  # the command line speaks Dutch; its lines are in resources/messages/cli.*.toml
 
 
-def say(key: str, **params: object) -> str:
+def say(key: str, /, **params: object) -> str:
     """One of the CLI's lines, filled in (messages named as parameters are read in Dutch too)."""
     return text(key, LANGUAGE, **params)
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import platformdirs
 
 from desktop import textfiles
+from desktop.core.messages import MessageError, Msg, Plain, Translatable, joined, msg
 from desktop.core.settings import Kind, Setting, SettingError, markdown_table
 
 APP_NAME = "Bundelassistent"
@@ -40,10 +41,10 @@ class Settings:
     server_url: str | None
     proxy: str | None
     ca_bundle: Path | None
-    notices: tuple[str, ...] = ()  # settings that were ignored, to show the user once
+    notices: tuple[Msg, ...] = ()  # settings that were ignored, to show the user once
 
 
-class ConfigError(ValueError):
+class ConfigError(MessageError, ValueError):
     pass
 
 
@@ -69,8 +70,7 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 # Settings that once existed: a file that still has one keeps working; the user is told once
 # (as Datasette's OBSOLETE_SETTINGS) instead of the app refusing to start after an upgrade.
 OBSOLETE_SETTINGS = {
-    "clinic_agb": "het apparaat gebruikt die niet: de AGB-code van de kliniek staat in het instellingenbestand "
-                  "van de server (clinic_agb), dat haar in de exports zet — haal de regel hier weg",
+    "clinic_agb": msg("core.setting.obsolete_clinic_agb"),
 }
 
 
@@ -117,22 +117,21 @@ def _parse(key: str, value: object, origin: str) -> object:
         try:  # an environment variable with bytes that are not UTF-8 arrives as lone surrogates
             textfiles.check_characters(value)
         except textfiles.TextFileError as error:
-            raise ConfigError(f"{origin}: instelling {key!r} {error}") from None
+            raise ConfigError(msg("core.setting.bad", origin=origin, key=key, problem=error.message)) from None
     try:
         return BY_NAME[key].parse(value)
     except SettingError as error:
-        raise ConfigError(f"{origin}: instelling {key!r} {error}") from None
+        raise ConfigError(msg("core.setting.bad", origin=origin, key=key, problem=error.message)) from None
 
 
-def _apply(settings: Settings, values: dict, origin: str, notices: list[str]) -> Settings:
+def _apply(settings: Settings, values: dict, origin: Translatable, notices: list[Msg]) -> Settings:
     changes = {}
     for key, value in values.items():
         if key in OBSOLETE_SETTINGS:
-            notices.append(f"{origin}: instelling {key!r} wordt genegeerd; {OBSOLETE_SETTINGS[key]}")
+            notices.append(msg("core.setting.obsolete", origin=origin, key=key, why=OBSOLETE_SETTINGS[key]))
             continue
         if key not in BY_NAME:
-            raise ConfigError(f"{origin}: onbekende instelling {key!r}; bekend zijn {', '.join(BY_NAME)} "
-                              "— controleer de spelling of haal de regel weg")
+            raise ConfigError(msg("core.setting.unknown", origin=origin, key=key, known=joined(BY_NAME)))
         if value is None or value == "":
             continue
         changes[key] = _parse(key, value, origin)
@@ -143,14 +142,15 @@ def _read_file(path: Path) -> dict:
     try:
         return textfiles.read_toml(path)
     except textfiles.TextFileError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError(msg("core.setting.file_problem", file=path, problem=error.message)) from None
 
 
 def _exists(path: Path) -> bool:
     try:
         return path.exists()
     except OSError as error:  # e.g. no permission on the folder
-        raise ConfigError(f"{path}: kan niet gelezen worden ({error.strerror})") from None
+        raise ConfigError(msg("core.setting.file_problem", file=path,
+                              problem=msg("core.file.unreadable", problem=error.strerror))) from None
 
 
 # Who may do what is the clinic's decision, so the audit log takes the role only from the
@@ -158,13 +158,12 @@ def _exists(path: Path) -> bool:
 SYSTEM_ONLY_KEYS = ("role",)
 
 
-def _without_system_keys(values: dict, origin: str, notices: list[str]) -> dict:
+def _without_system_keys(values: dict, origin: Translatable, notices: list[Msg]) -> dict:
     kept = dict(values)
     for key in SYSTEM_ONLY_KEYS:
         if key in kept:
             del kept[key]
-            notices.append(f"{origin}: instelling {key!r} wordt genegeerd; alleen IT stelt die in, "
-                           "in het systeembrede configuratiebestand — haal de regel hier weg")
+            notices.append(msg("core.setting.system_only", origin=origin, key=key))
     return kept
 
 
@@ -173,18 +172,19 @@ def load(config_file: Path | None = None, overrides: dict | None = None,
     """Build the settings; `config_file` (from --config) replaces the user file."""
     environ = os.environ if environ is None else environ
     settings = defaults()
-    notices: list[str] = []
+    notices: list[Msg] = []
     system_file = Path(environ.get(ENV_PREFIX + "SYSTEM_CONFIG") or system_config_file())
     if _exists(system_file):
-        settings = _apply(settings, _read_file(system_file), str(system_file), notices)
+        settings = _apply(settings, _read_file(system_file), Plain(str(system_file)), notices)
     user_file = Path(config_file) if config_file else user_config_file()
     if _exists(user_file):
-        from_user = _without_system_keys(_read_file(user_file), str(user_file), notices)
-        settings = _apply(settings, from_user, str(user_file), notices)
+        from_user = _without_system_keys(_read_file(user_file), Plain(str(user_file)), notices)
+        settings = _apply(settings, from_user, Plain(str(user_file)), notices)
     elif config_file:
-        raise ConfigError(f"{user_file}: configuratiebestand bestaat niet")
+        raise ConfigError(msg("core.setting.file_problem", file=user_file, problem=msg("core.file.missing")))
     from_env = {key: environ[ENV_PREFIX + key.upper()] for key in (*BY_NAME, *OBSOLETE_SETTINGS)
                 if ENV_PREFIX + key.upper() in environ}
-    settings = _apply(settings, _without_system_keys(from_env, "omgeving", notices), "omgeving", notices)
-    settings = _apply(settings, overrides or {}, "opdrachtregel", notices)
+    environment = msg("core.setting.environment")
+    settings = _apply(settings, _without_system_keys(from_env, environment, notices), environment, notices)
+    settings = _apply(settings, overrides or {}, msg("core.setting.command_line"), notices)
     return replace(settings, notices=tuple(notices))

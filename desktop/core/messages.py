@@ -76,11 +76,11 @@ class Plain(str):
         return str(self)
 
 
-def msg(key: str, **params: object) -> Msg:
+def msg(key: str, /, **params: object) -> Msg:
     return Msg(key, params)
 
 
-def text(key: str, language: str, **params: object) -> str:
+def text(key: str, language: str, /, **params: object) -> str:
     """The message `key` in `language` (Dutch when the language is not one we have), filled in."""
     language = language if language in LANGUAGES else "nl"
     return _Formatter(language).vformat(catalogue(language)[key], (), params)

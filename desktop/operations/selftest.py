@@ -242,7 +242,7 @@ def check_settings(settings: config.Settings) -> str:
     """What differs from the defaults, so IT sees what the files and the environment set;
     a setting that was ignored (a user's `role`, an old `clinic_agb`) is a warning."""
     if settings.notices:
-        raise CheckWarning("; ".join(settings.notices))
+        raise CheckWarning("; ".join(notice.get("nl") for notice in settings.notices))
     return ", ".join(config.changed(settings)) or "alle standaard"
 
 
