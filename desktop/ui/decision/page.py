@@ -84,6 +84,10 @@ def field_name(name: str) -> str:
     return field_label(name).split(" (")[0]
 
 
+# The inputs' column: wide enough for a label beside its field, on a narrow screen a label above it.
+INPUTS_MIN_WIDTH, INPUTS_MAX_WIDTH = 250, 360
+
+
 class DecisionView(QWidget):
     """The Samen beslissen page; `DecisionStep` in steps/decision.py wraps it as a step."""
 
@@ -117,10 +121,12 @@ class DecisionView(QWidget):
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: the field under its label
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form_host)
-        scroll.setFixedWidth(340)
+        scroll.setMinimumWidth(INPUTS_MIN_WIDTH)
+        scroll.setMaximumWidth(INPUTS_MAX_WIDTH)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setAccessibleName(t("window.decision.form"))
         body.addWidget(scroll)
@@ -210,7 +216,7 @@ class DecisionView(QWidget):
             if choices:
                 widget = QComboBox()
                 widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-                widget.setMinimumContentsLength(8)
+                widget.setMinimumContentsLength(6)
                 widget.addItem(t("window.unknown"), None)
                 for value, key in choices:
                     widget.addItem(t(key), value)
