@@ -112,7 +112,8 @@ def check_audit_log(settings: config.Settings) -> str:
 
 def check_data_dir(settings: config.Settings) -> str:
     from desktop import store
-    from desktop.store.inclusions import DATABASE_NAME, MIGRATIONS, Registry
+    from desktop.store.inclusions import DATABASE_NAME, Registry
+    from desktop.store.migrations import MIGRATIONS
 
     folder = settings.data_dir
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -46,7 +47,7 @@ class MainWindow(QMainWindow):
         self.model_state, self.model_detail = ModelState.LOADING, ""
         self.operations = Operations(self)
         self.setWindowTitle(APP_NAME)
-        self.resize(1200, 780)
+        self.resize(fitting_size(self.screen().availableGeometry().size()))
         self.sync_label = QLabel()
         self.sync_label.setAccessibleName("Synchronisatiestatus")
         self.model_label = QLabel()
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.header = QLabel()
         self.header.setAccessibleName("Patiëntgegevens")
         self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)  # a long name or insurer wraps instead of widening the window
         self.header.setStyleSheet(theme.css(background=theme.HEADER, points=theme.BODY_PT,
                                             extra="padding: 8px; border-radius: 4px"))
         outer.addWidget(self.header)
@@ -129,7 +131,6 @@ class MainWindow(QMainWindow):
         body = QHBoxLayout()
         self.step_list = QListWidget()
         self.step_list.setAccessibleName(tr("Stappen"))
-        self.step_list.setFixedWidth(240)
         self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.step_list.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
                                      "QListWidget::item { padding: 8px; }")
@@ -139,12 +140,13 @@ class MainWindow(QMainWindow):
             step = cls(self.services, self.consultation)
             step.changed.connect(self.reevaluate)
             self.steps.append(step)
-            self.pages.addWidget(step)
+            self.pages.addWidget(scrolling(step))
             self.step_list.addItem(f"{number}. {tr(cls.title)}")
         self.worklist = Worklist(self.services)
         self.worklist.changed.connect(self._worklist_changed)
         self.pages.addWidget(self.worklist)
         self.step_list.addItem(f"{STEP_COUNT + 1}. {tr('Werklijst')}")
+        self.step_list.setFixedWidth(self.step_list.sizeHintForColumn(0) + 2 * self.step_list.frameWidth() + 4)
         self.step_list.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.step_list.setCurrentRow(0)
         body.addWidget(self.step_list)
@@ -324,10 +326,42 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self._rebuild(start_step=self.pages.currentIndex())
 
+    def showEvent(self, event) -> None:
+        """Once the window manager has put its frame around the window, keep frame and all on the screen."""
+        super().showEvent(event)
+        QTimer.singleShot(0, self._keep_on_screen)
+
+    def _keep_on_screen(self) -> None:
+        available, frame = self.screen().availableGeometry(), self.frameGeometry()
+        border = frame.size() - self.geometry().size()
+        if frame.width() > available.width() or frame.height() > available.height():
+            self.resize(self.size().boundedTo(available.size() - border))
+        frame = self.frameGeometry()
+        self.move(max(available.left(), min(frame.left(), available.right() - frame.width() + 1)),
+                  max(available.top(), min(frame.top(), available.bottom() - frame.height() + 1)))
+
     def _rebuild(self, start_step: int) -> None:
         self._build()
         self.steps[3].set_model_state(self.model_state, self.model_detail)
         self.go_to(start_step)
+
+
+PREFERRED_SIZE = QSize(1200, 780)
+FRAME_ALLOWANCE = QSize(16, 40)  # a title bar and borders, before the window manager tells the real ones
+
+
+def fitting_size(available: QSize) -> QSize:
+    """The window's first size: the preferred one, or as much of the screen as there is."""
+    return PREFERRED_SIZE.boundedTo(available - FRAME_ALLOWANCE)
+
+
+def scrolling(page: QWidget) -> QScrollArea:
+    """A step in a scroll area, so a short screen scrolls the step instead of pushing the window off it."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(page)
+    return area
 
 
 def contract_end_text(end) -> str:

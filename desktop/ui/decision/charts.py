@@ -62,7 +62,7 @@ class TrajectoryChart(QWidget):
         self.series: dict[str, object] = {}  # option -> predictors.Band
         self.low, self.high, self.higher_is_better = 0.0, 10.0, False
         self.months: tuple[int, ...] = (0, 3, 6, 12)
-        self.setMinimumSize(300, 150)
+        self.setMinimumSize(200, 150)
 
     def set_data(self, title: str, low: float, high: float, higher_is_better: bool, months, bands: dict) -> None:
         self.title, self.low, self.high = title, low, high

@@ -59,6 +59,10 @@ CHOICES = {
 YES_NO = ((1, "ja"), (0, "nee"))
 
 
+# The inputs' column: wide enough for a label beside its field, on a narrow screen a label above it.
+INPUTS_MIN_WIDTH, INPUTS_MAX_WIDTH = 250, 360
+
+
 class DecisionView(QWidget):
     """The Samen beslissen page; `DecisionStep` in steps/decision.py wraps it as a step."""
 
@@ -92,10 +96,12 @@ class DecisionView(QWidget):
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: the field under its label
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form_host)
-        scroll.setFixedWidth(340)
+        scroll.setMinimumWidth(INPUTS_MIN_WIDTH)
+        scroll.setMaximumWidth(INPUTS_MAX_WIDTH)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setAccessibleName(tr("Gegevens voor de voorspelling"))
         body.addWidget(scroll)
@@ -189,7 +195,7 @@ class DecisionView(QWidget):
             if choices:
                 widget = QComboBox()
                 widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-                widget.setMinimumContentsLength(8)
+                widget.setMinimumContentsLength(6)
                 widget.addItem(tr("onbekend"), None)
                 for value, text in choices:
                     widget.addItem(tr(text), value)

@@ -22,6 +22,10 @@ def number(value: float, instrument_high: float) -> str:
     return f"{value:.1f}" if instrument_high <= 10 else f"{value:.0f}"
 
 
+# The icon array's side: a share of the panel's width, within bounds (px).
+ICONS_MIN, ICONS_MAX, ICONS_SHARE = 90, 200, 0.4
+
+
 class OptionPanel(QFrame):
     def __init__(self, option: TreatmentOption, parent=None):
         super().__init__(parent)
@@ -42,7 +46,7 @@ class OptionPanel(QFrame):
         layout.addWidget(self.numbers)
         row = QHBoxLayout()
         self.icons = IconArray(OPTION_COLOUR[option])
-        self.icons.setFixedSize(100, 100)
+        self.icons.setFixedSize(ICONS_MIN, ICONS_MIN)
         row.addWidget(self.icons, 0, Qt.AlignmentFlag.AlignTop)
         self.icon_text = QLabel()
         self.icon_text.setWordWrap(True)
@@ -56,6 +60,13 @@ class OptionPanel(QFrame):
         self.extra.setStyleSheet(theme.css(points=theme.NOTE_PT))
         layout.addWidget(self.extra)
         layout.addStretch()
+
+    def resizeEvent(self, event) -> None:
+        """The icon array grows with the panel, so on a large screen the figures are large enough to count."""
+        super().resizeEvent(event)
+        side = max(ICONS_MIN, min(ICONS_MAX, round(self.width() * ICONS_SHARE)))
+        if side != self.icons.width():
+            self.icons.setFixedSize(side, side)
 
     def show_prediction(self, prediction) -> None:
         rows = []
