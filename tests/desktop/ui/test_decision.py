@@ -151,7 +151,7 @@ def test_what_the_page_shows_and_keeps_is_what_predict_json_computes(qtbot, deci
     assert kept["inputs"]["bmi"] == {"value": None, "source": "estimated"}
     surgery = decision.prediction.surgery
     assert kept["predictions"]["surgery_pain12_mean"] == round(surgery.pain.month12.mean, 4)
-    assert f"{surgery.pain.month12.mean:.1f}" in decision.panels["surgery"].numbers.text()
+    assert f"<b>{surgery.pain.month12.mean:.1f}</b>".replace(".", ",") in decision.panels["surgery"].numbers.text()
 
     decision.consultation.diagnosis = ""
     decision.set_condition(None)  # another diagnosis: what was shown for this one is not kept
