@@ -282,6 +282,12 @@ class Services:
         return IntakeLookup(IntakeSource.CACHE, dt.date.fromisoformat(cached["completed_on"]), cached["completed_at"],
                             values, f"uit de lokale cache, opgehaald {cached['checked_at'][:10]} ({problem})")
 
+    def prediction_models(self):
+        """The models, loaded once for this session (see `load_models`)."""
+        if self.models is None:
+            self.models = self.load_models()
+        return self.models
+
     def load_models(self, progress: Callable[[ModelState], None] = lambda state: None):
         """Read, verify and return the prediction models (a `predictors.ModelSet`); slow (the
         import alone takes seconds), so call it off the UI thread. `progress` hears when the
