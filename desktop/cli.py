@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check-eligibility", say("cli.help.check_eligibility"))
     check.add_argument("--json", dest="case_file", required=True, metavar="CASE.json",
                        help=say("cli.help.check_json"))
+    predict = command("predict", say("cli.help.predict"))
+    predict.add_argument("--json", dest="case_file", required=True, metavar="CASE.json",
+                         help=say("cli.help.predict_json"))
     register = command("register", say("cli.help.register"))
     register.add_argument("--jsonl", dest="jsonl_file", required=True, metavar="FILE",
                           help=say("cli.help.register_jsonl"))
@@ -140,6 +143,27 @@ def cmd_check_eligibility(args, services) -> int:
         raise UserError(say("cli.file_problem", file=name, problem=error.message)) from None
     decision = services.check(case, bundle)
     print(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_predict(args, services) -> int:
+    from desktop.core.inputs import InputError
+    from desktop.operations import prediction
+
+    data, name = _read_bytes(args.case_file)
+    try:
+        data = textfiles.parse_json(textfiles.decode(data))
+    except textfiles.TextFileError as error:
+        raise UserError(say("cli.file_problem", file=name, problem=error)) from None
+    try:
+        question = prediction.parse_question(data, services.bundles, services.today())
+    except InputError as error:
+        raise UserError(say("cli.file_problem", file=name, problem=error.message)) from None
+    try:
+        support = prediction.for_question(services, question)
+    except prediction.ModelFileError as error:
+        raise UserError(str(error)) from None
+    print(json.dumps(support, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
@@ -359,6 +383,7 @@ COMMANDS = {
     "enroll": cmd_enroll,
     "sync": cmd_sync,
     "check-eligibility": cmd_check_eligibility,
+    "predict": cmd_predict,
     "register": cmd_register,
     "inclusions": cmd_inclusions,
     "intake": cmd_intake,

@@ -29,6 +29,10 @@ WHERE = {
     # the server's own check that a patient is not included twice in one bundle period
     "the server detects duplicates": [("sync/server/duplicates.py", r"def duplicate_of\("),
                                       ("sync/server/inclusions.py", r"duplicates\.duplicate_of\(")],
+    # the device's schema: the numbered migrations, and the registry that applies them on open
+    "the device's database gets a new table": [("desktop/store/migrations.py", r"MIGRATIONS: list\["),
+                                                ("desktop/store/migrations.py", r"def migrate\("),
+                                                ("desktop/store/inclusions.py", r"migrations\.migrate\(self\.db\)")],
     "the PDF is made": [("desktop/ui/handout_pdf.py", r"def save_pdf\("),
                         ("desktop/ui/handout_pdf.py", r"QPrinter\.OutputFormat\.PdfFormat"),
                         ("desktop/ui/steps/explanation.py", r"handout_pdf\.save_pdf\(")],

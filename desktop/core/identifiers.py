@@ -20,7 +20,7 @@ from stdnum.nl import bsn as stdnum_bsn
 
 import resources
 from desktop.core.labels import field_label
-from desktop.core.messages import Msg, Plain, Translatable, msg, text
+from desktop.core.messages import Plain, Translatable, msg, text
 
 BSN_OID = "2.16.840.1.113883.2.4.6.3"
 UZOVI_OID = "2.16.840.1.113883.2.4.6.4"
@@ -33,9 +33,9 @@ class InvalidField(ValueError):
     """A user-supplied field is wrong; `field` names it (for the code), `label` as the user
     knows it, `message` says how to fix it in either language. `str()` is the Dutch text."""
 
-    def __init__(self, field: str, message: Msg, label: Translatable | None = None):
+    def __init__(self, field: str, message: Translatable | str, label: Translatable | None = None):
         self.field = field
-        self.message = message
+        self.message: Translatable = Plain(message) if isinstance(message, str) else message  # str: not yet keyed
         self.label = label if label is not None else field_label(field)
         super().__init__(self.text("nl"))
 

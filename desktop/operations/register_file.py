@@ -11,7 +11,8 @@ from pathlib import Path
 
 from desktop.store import backups
 from desktop.store.backups import BackupError, BackupInfo
-from desktop.store.inclusions import DATABASE_NAME, MIGRATIONS, Registry
+from desktop.store.inclusions import DATABASE_NAME, Registry
+from desktop.store.migrations import MIGRATIONS
 
 __all__ = ["DATABASE_NAME", "BackupError", "BackupInfo", "new_register", "recover_key", "register_path", "restore"]
 

@@ -62,7 +62,7 @@ def next_batch(registry: Registry, limit: int) -> Outgoing:
     if not ids:
         return Outgoing([], [])
     marks = ",".join("?" * len(ids))
-    by_id = {row["id"]: row for row in registry.db["inclusions"].rows_where(f"id IN ({marks})", ids)}
+    by_id = {row["id"]: row for row in registry.db.table("inclusions").rows_where(f"id IN ({marks})", ids)}
     pending: dict[str, list[tuple[int, int]]] = {}
     for seq, inclusion_id, revision in registry.db.execute(
             f"SELECT seq, inclusion_id, revision FROM outbox WHERE state IN (?, ?) AND inclusion_id IN ({marks}) "
@@ -73,8 +73,8 @@ def next_batch(registry: Registry, limit: int) -> Outgoing:
     for inclusion_id in ids:
         current = by_id[inclusion_id]
         older = sorted({revision for _, revision in pending[inclusion_id] if revision < current["revision"]})
-        revisions = [_revision_from_history(registry, inclusion_id, revision) for revision in older]
-        revisions = [record for record in revisions if record is not None] + [current]
+        from_history = [_revision_from_history(registry, inclusion_id, revision) for revision in older]
+        revisions = [record for record in from_history if record is not None] + [current]
         if records and len(records) + len(revisions) > limit:
             break
         records += revisions
@@ -88,7 +88,7 @@ def _revision_from_history(registry: Registry, inclusion_id: str, revision: int)
     return json.loads(row[0]) if row else None
 
 
-def _set_outbox_state(registry: Registry, seqs: list[int], sql_set: str, params: list) -> None:
+def _set_outbox_state(registry: Registry, seqs: list[int], sql_set: str, params: list[Any]) -> None:
     for start in range(0, len(seqs), 500):  # SQLite's host-parameter limit
         chunk = seqs[start:start + 500]
         registry.db.execute(f"UPDATE outbox SET {sql_set} WHERE seq IN ({','.join('?' * len(chunk))})",
@@ -145,7 +145,7 @@ def apply_answers(registry: Registry, batch: Outgoing, answers: dict[str, Server
             current = registry.db.execute("SELECT revision, state FROM inclusions WHERE id = ?",
                                           [record["id"]]).fetchone()
             if current and current[0] == pushed:
-                registry.db["inclusions"].update(record["id"], _record_changes(current[1], answer, now))
+                registry.db.table("inclusions").update(record["id"], _record_changes(current[1], answer, now))
             registry.audit_within("sync", record["bsn"], record["id"], details={
                 "server": server, "revision": pushed, "result": answer.result})
 

@@ -28,7 +28,8 @@ from desktop.bundle_files import default_bundles_dir, load_bundles
 from desktop.core.bundles import parse_bundle_toml
 from desktop.core.eligibility import evaluate
 from desktop.core.inputs import InputError, parse_inclusion
-from desktop.store.inclusions import MIGRATIONS, Actor, InvalidChange, NotEligible, Registry, utc_now
+from desktop.store.inclusions import Actor, InvalidChange, NotEligible, Registry, utc_now
+from desktop.store.migrations import MIGRATIONS
 from helpers import valid_bsns
 from serverproc import record as raw_record
 from sync.engine import wire_record

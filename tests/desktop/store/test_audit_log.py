@@ -12,7 +12,8 @@ import subprocess
 import pytest
 
 from desktop.store import audit_chain
-from desktop.store.inclusions import DATABASE_NAME, _migration_1, _migration_2
+from desktop.store.inclusions import DATABASE_NAME
+from desktop.store.migrations import _migration_1, _migration_2
 from helpers import CLI, inclusion, jsonl, open_register, valid_bsns
 
 BSNS = valid_bsns(8)

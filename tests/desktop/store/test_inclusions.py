@@ -8,7 +8,8 @@ from desktop.core.eligibility import NOT_ELIGIBLE
 from desktop.core.inputs import InputError, parse_inclusion
 from desktop.operations.services import Services
 from desktop.store import DatabaseError
-from desktop.store.inclusions import MIGRATIONS, Actor, InvalidChange, NotEligible, Registry
+from desktop.store.inclusions import Actor, InvalidChange, NotEligible, Registry
+from desktop.store.migrations import MIGRATIONS
 from helpers import inclusion, open_register, valid_bsns
 
 BSN, OTHER = valid_bsns(2)
@@ -84,7 +85,7 @@ def test_correction_adds_a_revision_and_refuses_fields_that_decide_eligibility(s
     history = services.registry.history(record["id"])
     assert [h["action"] for h in history] == ["register", "correct"]
     assert '"side": "R"' in history[0]["record"]  # the old value is kept
-    with pytest.raises(InvalidChange, match="^Inclusiedatum kan niet gecorrigeerd worden"):  # its label
+    with pytest.raises(InvalidChange, match=r"^Inclusiedatum kan niet gecorrigeerd worden"):  # its label
         services.registry.correct(record["id"], {"inclusion_date": "2025-01-01"}, "datum")
 
 
@@ -103,7 +104,7 @@ def test_a_correction_keeps_to_the_record_contract(services):
 def test_a_withdrawal_reason_must_fit_the_record(services):
     record = register(services)
     for reason in ("r" * 2001, "reden\x00", "\ud800"):
-        with pytest.raises(InvalidChange, match="^Reden van intrekken: "):
+        with pytest.raises(InvalidChange, match=r"^Reden van intrekken: "):
             services.registry.withdraw(record["id"], reason)
     assert services.registry.withdraw(record["id"], "r" * 2000)["state"] == "withdrawn"
 
@@ -187,3 +188,19 @@ def test_registration_date_in_the_future_is_refused_before_anything_is_saved(ser
     with pytest.raises(InputError, match="toekomst"):
         register(services, inclusion_date=tomorrow)
     assert services.registry.inclusions() == []
+
+
+def test_a_request_without_birth_date_is_refused_by_the_register_itself_before_anything_is_saved(services):
+    """parse_inclusion already asks for it; the register does not lean on that (the record needs it)."""
+    import dataclasses
+
+    from desktop.core.eligibility import evaluate
+
+    request = parse_inclusion(inclusion(BSN), services.bundles)
+    request = dataclasses.replace(request, case=dataclasses.replace(request.case, birth_date=None))
+    audit_rows = len(services.registry.audit_entries())
+    with pytest.raises(InvalidChange, match="geboortedatum ontbreekt"):
+        services.registry.register(request, lambda episodes: evaluate(request.case, request.bundle, episodes))
+    assert services.registry.inclusions() == []
+    assert services.registry.pending_count() == 0
+    assert len(services.registry.audit_entries()) == audit_rows
