@@ -87,9 +87,9 @@ def check_bundles(settings: config.Settings) -> str:
     summary = f"{len(report.bundles)} definities, actief: {', '.join(active)}"
     ends = contract_ends(report.active(), dt.date.today())
     if any(end.ended for end in ends):
-        raise CheckFailed(f"{summary}; " + "; ".join(end.message() for end in ends))
+        raise CheckFailed(f"{summary}; " + "; ".join(end.message().get("nl") for end in ends))
     if ends:
-        raise CheckWarning(f"{summary}; " + "; ".join(end.message() for end in ends))
+        raise CheckWarning(f"{summary}; " + "; ".join(end.message().get("nl") for end in ends))
     return summary
 
 
