@@ -199,7 +199,7 @@ def test_a_request_without_birth_date_is_refused_by_the_register_itself_before_a
     request = parse_inclusion(inclusion(BSN), services.bundles)
     request = dataclasses.replace(request, case=dataclasses.replace(request.case, birth_date=None))
     audit_rows = len(services.registry.audit_entries())
-    with pytest.raises(InvalidChange, match="geboortedatum ontbreekt"):
+    with pytest.raises(InvalidChange, match=r"^Geboortedatum: ontbreekt"):
         services.registry.register(request, lambda episodes: evaluate(request.case, request.bundle, episodes))
     assert services.registry.inclusions() == []
     assert services.registry.pending_count() == 0
