@@ -71,6 +71,24 @@ def test_a_message_that_is_not_text_is_refused(tmp_path, monkeypatch):
         messages.catalogue.cache_clear()
 
 
+def test_a_topic_file_adds_to_its_area_and_may_not_repeat_a_key(tmp_path, monkeypatch):
+    (tmp_path / "messages").mkdir()
+    (tmp_path / "messages" / "core.nl.toml").write_text('[age]\ntoo_young = "te jong"\n', encoding="utf-8")
+    (tmp_path / "messages" / "core-clinic.nl.toml").write_text('[clinic]\nname = "Naam"\n', encoding="utf-8")
+    monkeypatch.setattr(messages.resources, "path", lambda *parts: tmp_path.joinpath(*parts))
+    messages.catalogue.cache_clear()
+    try:
+        assert dict(messages.catalogue("nl")) == {"core.age.too_young": "te jong", "core.clinic.name": "Naam"}
+        (tmp_path / "messages" / "core-leeftijd.nl.toml").write_text('[age]\ntoo_young = "jong"\n',
+                                                                      encoding="utf-8")
+        messages.catalogue.cache_clear()
+        with pytest.raises(ValueError, match=r"core\.age\.too_young is already defined"):
+            messages.catalogue("nl")
+    finally:
+        monkeypatch.undo()
+        messages.catalogue.cache_clear()
+
+
 def test_parameters_are_written_as_the_reader_writes_them(tmp_path, monkeypatch):
     (tmp_path / "messages").mkdir()
     for language, template in [("nl", "{who}: {score:.1f} op {day}, {n} keer, bundel {bundle}"),

@@ -7,9 +7,9 @@ stays stable when a sentence is reworded, a sentence is one entry with its numbe
 parameters (never glued from fragments), and `tests/test_messages.py` holds both languages to the
 same keys and the same parameters, as TagStudio's translation tests do.
 
-The files are `resources/messages/<area>.<language>.toml`; the first part of every key is the
-file's area (`core.age.too_young` is `[age] too_young` in `core.nl.toml`), so texts of
-different layers never share a file. They are
+The files are `resources/messages/<area>.<language>.toml`, or `<area>-<topic>.<language>.toml`
+for a topic of its own; the first part of every key is the file's area (`core.age.too_young` is
+`[age] too_young` in `core.nl.toml`), so texts of different layers never share a file. They are
 package data, read once on first use like a module; nothing is written.
 
 A parameter is shown in the reader's language: a `Msg` or a bundle's `Text` is translated, a date
@@ -57,11 +57,11 @@ class Msg:
         return self.get("nl")
 
 
-def msg(key: str, **params: object) -> Msg:
+def msg(key: str, /, **params: object) -> Msg:
     return Msg(key, params)
 
 
-def text(key: str, language: str, **params: object) -> str:
+def text(key: str, language: str, /, **params: object) -> str:
     """The message `key` in `language` (Dutch when the language is not one we have), filled in."""
     language = language if language in LANGUAGES else "nl"
     return _Formatter(language).vformat(catalogue(language)[key], (), params)
@@ -108,8 +108,11 @@ def catalogue(language: str) -> Mapping[str, str]:
     """Every key of one language, from all its area files; a key is `<area>.<its place in the file>`."""
     found: dict[str, str] = {}
     for path in sorted(resources.path(*FOLDER).glob(f"*.{language}.toml")):
-        area = path.name.split(".")[0]
-        found.update(_flatten(tomllib.loads(path.read_text(encoding="utf-8")), f"{area}."))
+        area = path.name.split(".")[0].split("-")[0]
+        for key, template in _flatten(tomllib.loads(path.read_text(encoding="utf-8")), f"{area}."):
+            if key in found:
+                raise ValueError(f"{path.name}: key {key} is already defined in another file of its area")
+            found[key] = template
     return found
 
 

@@ -11,9 +11,7 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from desktop.ui import theme
-from desktop.ui.i18n import tr
-
-DEFAULT_FILE_NAME = "bundel-uitleg.pdf"
+from desktop.ui.i18n import t
 
 
 def pdf_printer(path: str) -> QPrinter:
@@ -42,7 +40,8 @@ def save_pdf(html: str, font: QFont, path: str) -> None:
 
 def ask_pdf_path(parent: QWidget) -> str | None:
     """Ask where to save the PDF; the name always ends in .pdf. None: the user cancelled."""
-    path, _ = QFileDialog.getSaveFileName(parent, tr("Opslaan als PDF…"), DEFAULT_FILE_NAME, "PDF (*.pdf)")
+    path, _ = QFileDialog.getSaveFileName(parent, t("window.explanation.save_pdf"),
+                                          t("window.explanation.file_name"), "PDF (*.pdf)")
     if not path:
         return None
     return path if path.lower().endswith(".pdf") else path + ".pdf"

@@ -7,10 +7,11 @@ consultation, so nothing typed is lost.
 
 from __future__ import annotations
 
+import html
 import sys
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -27,7 +29,7 @@ from desktop.config import APP_NAME
 from desktop.core.states import InsurerSource, ModelState, RecordState
 from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
-from desktop.ui.i18n import tr
+from desktop.ui.i18n import say, t
 from desktop.ui.state_words import MODEL_STATE_TEXT
 
 STEP_COUNT = 5  # Patiënt, Verzekering & bundel, Uitleg, Samen beslissen, Inclusie; then the worklist
@@ -46,11 +48,11 @@ class MainWindow(QMainWindow):
         self.model_state, self.model_detail = ModelState.LOADING, ""
         self.operations = Operations(self)
         self.setWindowTitle(APP_NAME)
-        self.resize(1200, 780)
+        self.resize(fitting_size(self.screen().availableGeometry().size()))
         self.sync_label = QLabel()
-        self.sync_label.setAccessibleName("Synchronisatiestatus")
+        self.sync_label.setAccessibleName(t("window.status_bar.sync"))
         self.model_label = QLabel()
-        self.model_label.setAccessibleName("Status voorspellingsmodellen")
+        self.model_label.setAccessibleName(t("window.status_bar.models_name"))
         self.statusBar().addWidget(self.sync_label, 1)
         self.statusBar().addPermanentWidget(self.model_label)
         for index in range(STEP_COUNT + 1):  # Ctrl+1 … Ctrl+6, made once: rebuilds keep them
@@ -58,7 +60,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence.StandardKey.Save, self, activated=lambda: self.steps and self.steps[4].save())
         QShortcut(QKeySequence.StandardKey.Print, self, activated=lambda: self.steps and self.steps[2].print_dialog())
         self.steps = []
-        starting = QLabel("Bundelassistent wordt gestart…")
+        starting = QLabel(t("window.starting", app=APP_NAME))
         starting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(starting)
         if services is not None:
@@ -86,19 +88,19 @@ class MainWindow(QMainWindow):
     # -- construction -------------------------------------------------------------------
     def _build_menu(self) -> None:
         menu = self.menuBar()
-        self.menu_file = menu.addMenu(tr("&Bestand"))
-        self.new_action = QAction(tr("Nieuwe patiënt"), self, shortcut=QKeySequence.StandardKey.New,
+        self.menu_file = menu.addMenu(t("window.menu.file"))
+        self.new_action = QAction(t("window.menu.new_patient"), self, shortcut=QKeySequence.StandardKey.New,
                                   triggered=self.new_patient)
         self.menu_file.addAction(self.new_action)
-        self.menu_file.addAction(QAction(tr("Sluiten"), self, shortcut=QKeySequence.StandardKey.Quit,
+        self.menu_file.addAction(QAction(t("window.close"), self, shortcut=QKeySequence.StandardKey.Quit,
                                          triggered=self.close))
-        self.menu_sync = menu.addMenu(tr("&Synchronisatie"))
-        self.sync_action = QAction(tr("Nu synchroniseren"), self, shortcut=QKeySequence("F5"),
+        self.menu_sync = menu.addMenu(t("window.menu.sync"))
+        self.sync_action = QAction(t("window.menu.sync_now"), self, shortcut=QKeySequence("F5"),
                                    triggered=lambda: self.sync.sync_now())
         self.menu_sync.addAction(self.sync_action)
-        self.menu_language = menu.addMenu(tr("Taal"))
-        for text, code in (("Nederlands", "nl"), ("English", "en")):
-            action = QAction(text, self, checkable=True, checked=i18n.language() == code)
+        self.menu_language = menu.addMenu(t("window.menu.language"))
+        for key, code in (("window.menu.language_nl", "nl"), ("window.menu.language_en", "en")):
+            action = QAction(t(key), self, checkable=True, checked=i18n.language() == code)
             action.triggered.connect(lambda _, c=code: self.set_language(c))
             self.menu_language.addAction(action)
 
@@ -113,13 +115,14 @@ class MainWindow(QMainWindow):
         central = QWidget()
         outer = QVBoxLayout(central)
         self.header = QLabel()
-        self.header.setAccessibleName("Patiëntgegevens")
+        self.header.setAccessibleName(t("window.header.name"))
         self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)  # a long name or insurer wraps instead of widening the window
         self.header.setStyleSheet(theme.css(background=theme.HEADER, points=theme.BODY_PT,
                                             extra="padding: 8px; border-radius: 4px"))
         outer.addWidget(self.header)
         self.notice_banner = QLabel()
-        self.notice_banner.setAccessibleName(tr("Melding voor IT"))
+        self.notice_banner.setAccessibleName(t("window.notice.name"))
         self.notice_banner.setWordWrap(True)
         self.notice_banner.setStyleSheet(theme.css(theme.NOTICE_TEXT, theme.NOTICE,
                                                    extra="padding: 8px; border-radius: 4px"))
@@ -128,8 +131,7 @@ class MainWindow(QMainWindow):
 
         body = QHBoxLayout()
         self.step_list = QListWidget()
-        self.step_list.setAccessibleName(tr("Stappen"))
-        self.step_list.setFixedWidth(240)
+        self.step_list.setAccessibleName(t("window.steps.name"))
         self.step_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.step_list.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
                                      "QListWidget::item { padding: 8px; }")
@@ -139,12 +141,13 @@ class MainWindow(QMainWindow):
             step = cls(self.services, self.consultation)
             step.changed.connect(self.reevaluate)
             self.steps.append(step)
-            self.pages.addWidget(step)
-            self.step_list.addItem(f"{number}. {tr(cls.title)}")
+            self.pages.addWidget(scrolling(step))
+            self.step_list.addItem(t("window.steps.numbered", number=number, title=t(cls.title)))
         self.worklist = Worklist(self.services)
         self.worklist.changed.connect(self._worklist_changed)
         self.pages.addWidget(self.worklist)
-        self.step_list.addItem(f"{STEP_COUNT + 1}. {tr('Werklijst')}")
+        self.step_list.addItem(t("window.steps.numbered", number=STEP_COUNT + 1, title=t("window.steps.worklist")))
+        self.step_list.setFixedWidth(self.step_list.sizeHintForColumn(0) + 2 * self.step_list.frameWidth() + 4)
         self.step_list.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.step_list.setCurrentRow(0)
         body.addWidget(self.step_list)
@@ -152,10 +155,10 @@ class MainWindow(QMainWindow):
         outer.addLayout(body, 1)
 
         nav = QHBoxLayout()
-        self.previous_button = QPushButton("◀ " + tr("Vorige"))
+        self.previous_button = QPushButton(t("window.previous"))
         self.previous_button.setShortcut(QKeySequence("Ctrl+PgUp"))
         self.previous_button.clicked.connect(lambda: self.go_to(self.pages.currentIndex() - 1))
-        self.next_button = QPushButton(tr("Volgende") + " ▶")
+        self.next_button = QPushButton(t("window.next"))
         self.next_button.setShortcut(QKeySequence("Ctrl+PgDown"))
         self.next_button.clicked.connect(lambda: self.go_to(self.pages.currentIndex() + 1))
         nav.addStretch()
@@ -201,7 +204,7 @@ class MainWindow(QMainWindow):
         if not bsn or not birth_date or (not force and (patient == self._looked_up or c.insurer_uzovi)):
             return
         self._looked_up = (bsn, birth_date)
-        self.steps[1].show_lookup(tr("Verzekering opzoeken…"))
+        self.steps[1].show_lookup(t("window.lookup.busy"))
         services, on = self.services, c.lookup_date()  # plain values for the worker thread
         self.operations.run(INSURER_LOOKUP, lambda: services.on_own_connection(
                                 lambda own: own.lookup_insurer(bsn, birth_date, on)),
@@ -212,14 +215,14 @@ class MainWindow(QMainWindow):
         from desktop.operations.services import InsurerLookup
 
         self._insurer_found(InsurerLookup(None, None, None, None,
-                                          f"opzoeken mislukt ({type(error).__name__}); kies de verzekeraar van de pas"))
+                                          t("window.lookup.failed", error=type(error).__name__)))
 
     def _insurer_found(self, result) -> None:
         c = self.consultation
         if result.uzovi and (not c.insurer_uzovi or InsurerSource(c.insurer_source).looked_up):
             self.steps[1].uzovi.setText(result.uzovi)
             c.insurer_uzovi, c.insurer_source, c.insurer_checked_at = result.uzovi, result.source, result.checked_at
-        self.steps[1].show_lookup(tr(result.message))
+        self.steps[1].show_lookup(say(result.message))
         self.reevaluate()
 
     def _render_header(self, decision) -> None:
@@ -230,12 +233,12 @@ class MainWindow(QMainWindow):
         age = c.age()
         status, colour = status_label(decision, c)
         parts = [
-            f"<b>{tr('Patiënt')}:</b> {c.name or '—'}",
-            f"<b>BSN</b> {c.masked_bsn() or '—'}",
-            (f"{age} jaar" if age is not None and i18n.language() == "nl"
-             else (f"age {age}" if age is not None else "—")),
-            f"<b>{tr('Verzekeraar')}:</b> {insurer_name(c.insurer_uzovi) if c.insurer_uzovi else tr('onbekend')}",
-            f"<b>{tr('Bundel')}:</b> <span style='color:{colour}'><b>{status}</b></span>",
+            f"<b>{t('window.header.patient')}:</b> {html.escape(c.name) or '—'}",
+            f"<b>{t('window.header.bsn')}</b> {c.masked_bsn() or '—'}",
+            t("window.header.age", age=age) if age is not None else "—",
+            f"<b>{t('window.header.insurer')}:</b> "
+            f"{insurer_name(c.insurer_uzovi) if c.insurer_uzovi else t('window.unknown')}",
+            f"<b>{t('window.header.bundle')}:</b> <span style='color:{colour}'><b>{status}</b></span>",
         ]
         self.header.setText(" &nbsp;·&nbsp; ".join(parts))
 
@@ -244,7 +247,7 @@ class MainWindow(QMainWindow):
         time: in the window's language and in words for the consultation room; which file
         and key IT must update are in the self-test and `validate-bundles`."""
         notices = [contract_end_text(end) for end in self.services.contract_ends()]
-        notices += [f"{tr('Let op')}: {notice}" for notice in self.services.settings.notices]
+        notices += [t("window.notice.attention", notice=say(notice)) for notice in self.services.settings.notices]
         self.notice_banner.setText("\n".join(notices))
         self.notice_banner.setVisible(bool(notices))
 
@@ -252,7 +255,7 @@ class MainWindow(QMainWindow):
         text, colour = self.sync.text(self.services.registry.pending_count())
         self.sync_label.setText(text)
         self.sync_label.setStyleSheet(f"color: {colour};")
-        self.model_label.setText(f"{tr('Modellen')}: {tr(MODEL_STATE_TEXT[self.model_state])}")
+        self.model_label.setText(t("window.status_bar.models", state=t(MODEL_STATE_TEXT[self.model_state])))
 
     def _sync_updated(self) -> None:
         """After a sync the worklist shows the server's answers and other rooms' episodes count."""
@@ -324,23 +327,50 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self._rebuild(start_step=self.pages.currentIndex())
 
+    def showEvent(self, event) -> None:
+        """Once the window manager has put its frame around the window, keep frame and all on the screen."""
+        super().showEvent(event)
+        QTimer.singleShot(0, self._keep_on_screen)
+
+    def _keep_on_screen(self) -> None:
+        available, frame = self.screen().availableGeometry(), self.frameGeometry()
+        border = frame.size() - self.geometry().size()
+        if frame.width() > available.width() or frame.height() > available.height():
+            self.resize(self.size().boundedTo(available.size() - border))
+        frame = self.frameGeometry()
+        self.move(max(available.left(), min(frame.left(), available.right() - frame.width() + 1)),
+                  max(available.top(), min(frame.top(), available.bottom() - frame.height() + 1)))
+
     def _rebuild(self, start_step: int) -> None:
         self._build()
         self.steps[3].set_model_state(self.model_state, self.model_detail)
         self.go_to(start_step)
 
 
+PREFERRED_SIZE = QSize(1200, 780)
+FRAME_ALLOWANCE = QSize(16, 40)  # a title bar and borders, before the window manager tells the real ones
+
+
+def fitting_size(available: QSize) -> QSize:
+    """The window's first size: the preferred one, or as much of the screen as there is."""
+    return PREFERRED_SIZE.boundedTo(available - FRAME_ALLOWANCE)
+
+
+def scrolling(page: QWidget) -> QScrollArea:
+    """A step in a scroll area, so a short screen scrolls the step instead of pushing the window off it."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(page)
+    return area
+
+
 def contract_end_text(end) -> str:
     """A contract end (desktop.core.bundles.ContractEnd) for the people in the room."""
-    values = {"insurer": end.contract.insurer or tr("de verzekeraar"), "bundle": end.bundle.name.get(i18n.language()),
-              "date": end.contract.end.strftime("%d-%m-%Y"), "days": end.days_left}
+    values = {"insurer": end.contract.insurer or t("window.notice.the_insurer"), "bundle": end.bundle.name,
+              "date": end.contract.end, "days": end.days_left}
     if end.ended:
-        text = tr("Het contract met {insurer} voor {bundle} is geëindigd op {date}: patiënten van deze verzekeraar "
-                  "komen niet meer in aanmerking. Meld het aan IT als het contract is verlengd.")
-    elif end.days_left == 0:
-        text = tr("Het contract met {insurer} voor {bundle} eindigt vandaag ({date}). Vanaf morgen komen patiënten "
-                  "van deze verzekeraar niet meer in aanmerking, tenzij IT het verlengde contract invoert.")
-    else:
-        text = tr("Het contract met {insurer} voor {bundle} eindigt op {date} (over {days} dagen). Daarna komen "
-                  "patiënten van deze verzekeraar niet meer in aanmerking, tenzij IT het verlengde contract invoert.")
-    return text.format(**values)
+        return t("window.notice.contract_ended", **values)
+    if end.days_left == 0:
+        return t("window.notice.contract_ends_today", **values)
+    return t("window.notice.contract_ends", **values)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from desktop.operations.services import Backoff
 from desktop.ui import theme
 from desktop.ui.background import Operations
-from desktop.ui.i18n import local_datetime, tr
+from desktop.ui.i18n import local_datetime, say, t
 
 FIRST_SYNC_DELAY_MS = 1500
 SYNC = "sync"
@@ -96,26 +96,27 @@ class SyncController(QObject):
     def text(self, pending: int) -> tuple[str, str]:
         """The status line and its colour."""
         status = self.status
-        queue = f"{pending} {tr('te verzenden')}"
+        queue = t("window.sync.queue", count=pending)
         if status is None:
-            return f"{tr('Synchronisatie')}: {tr('controleren…')} · {queue}", theme.MUTED
-        last = _time(status.last_sync) or tr("nooit")
+            return t("window.sync.checking", queue=queue), theme.MUTED
+        last = _time(status.last_sync) or t("window.sync.never")
         if status.auth_problem:
-            return f"{tr('Synchronisatie gestopt')}: {status.auth_problem} · {queue}", theme.WRONG
+            return t("window.sync.stopped", problem=say(status.auth_problem), queue=queue), theme.WRONG
         if not status.configured:
-            return f"{tr('Alleen lokaal (geen server ingesteld)')} · {queue}", theme.MUTED
+            return t("window.sync.local_only", queue=queue), theme.MUTED
         if not status.enrolled:
-            return f"{tr('Niet aangemeld bij de server')} · {queue}", theme.ATTENTION
+            return t("window.sync.not_enrolled", queue=queue), theme.ATTENTION
         if self.running:
-            return f"{tr('Synchroniseren…')} · {queue}", theme.MUTED
+            return t("window.sync.running", queue=queue), theme.MUTED
         if status.upgrade_problem:
-            return f"{tr('Bijwerken nodig')}: {status.upgrade_problem} · {queue}", theme.WRONG
+            return t("window.sync.upgrade", problem=say(status.upgrade_problem), queue=queue), theme.WRONG
         if status.error:
             wait = self.timer.remainingTime() // 1000 if self.timer.isActive() else None
-            retry = f" · {tr('nieuwe poging over')} {wait} s" if wait is not None and wait >= 0 else ""
-            text = f"Offline: {status.error} · {queue} · {tr('laatste synchronisatie')}: {last}{retry}"
+            text = t("window.sync.offline", error=say(status.error), queue=queue, last=last)
+            if wait is not None and wait >= 0:
+                text = t("window.sync.offline_retry", error=say(status.error), queue=queue, last=last, seconds=wait)
             return text, theme.ATTENTION
-        return f"Online · {queue} · {tr('laatste synchronisatie')}: {last}", theme.GOOD
+        return t("window.sync.online", queue=queue, last=last), theme.GOOD
 
 
 def _time(value: str | None) -> str | None:

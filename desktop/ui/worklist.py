@@ -10,6 +10,7 @@ Tab leaves the table (no keyboard trap); the actions have shortcuts and a contex
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QShortcut
@@ -37,23 +38,31 @@ from desktop.operations import worklist as rows
 from desktop.operations.failures import InvalidChange
 from desktop.operations.services import Services
 from desktop.ui import theme
-from desktop.ui.i18n import language, tr
+from desktop.ui.i18n import language, say, t
 from desktop.ui.state_words import RECORD_STATE_TEXT, SIDE_TEXT
 
-FILTERS = (("Vandaag", "today"), ("Niet verzonden", "unsent"), ("Afgewezen of dubbel", "problems"), ("Alles", "all"))
-COLUMNS = ("Inclusiedatum", "Naam", "Geboortedatum", "BSN", "Zijde", "Bundel", "Aandoening", "Uitgelegd door",
-           "Status", "Verzending", "Melding")
-MESSAGE_COLUMN = COLUMNS.index("Melding")
+FILTERS = (("window.worklist.filter.today", "today"), ("window.worklist.filter.unsent", "unsent"),
+           ("window.worklist.filter.problems", "problems"), ("window.worklist.filter.all", "all"))
+# Each column by its name in the code, and the key of its heading.
+COLUMNS = {"inclusion_date": "window.worklist.column.inclusion_date", "name": "window.worklist.column.name",
+           "birth_date": "window.worklist.column.birth_date", "bsn": "window.worklist.column.bsn",
+           "side": "window.worklist.column.side", "bundle": "window.worklist.column.bundle",
+           "condition": "window.worklist.column.condition", "explained_by": "window.worklist.column.explained_by",
+           "state": "window.worklist.column.state", "sync": "window.worklist.column.sync",
+           "message": "window.worklist.column.message"}
+COLUMN_NAMES = tuple(COLUMNS)
+MESSAGE_COLUMN = COLUMN_NAMES.index("message")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 def _cells(entry: rows.Entry, lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """What each column shows, and what it sorts by (dates as ISO text, names without accents)."""
-    side = tr(SIDE_TEXT[Side(entry.side)]) if entry.side in {s.value for s in Side} else (entry.side or "")
+    side = t(SIDE_TEXT[Side(entry.side)]) if entry.side in {s.value for s in Side} else (entry.side or "")
     shown = (rows.day_text(entry.inclusion_date), entry.name, rows.day_text(entry.birth_date), entry.bsn_shown,
              side, entry.bundle.get(lang), entry.condition.get(lang), entry.explained_by,
-             tr(RECORD_STATE_TEXT[entry.state]), tr("te verzenden") if entry.pending else tr("verzonden"),
+             t(RECORD_STATE_TEXT[entry.state]),
+             t("window.worklist.pending") if entry.pending else t("window.worklist.sent"),
              entry.message.get(lang) if entry.message else "")
     keys = (entry.inclusion_date, entry.name_key, entry.birth_date, *(rows.fold(text) for text in shown[3:]))
     return shown, keys
@@ -122,7 +131,7 @@ class WorklistModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return tr(COLUMNS[section])
+            return t(COLUMNS[COLUMN_NAMES[section]])
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -149,22 +158,22 @@ class Worklist(QWidget):
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
         self.search = QLineEdit()
-        self.search.setPlaceholderText(tr("Zoek op BSN, naam of geboortedatum (dd-mm-jjjj)"))
-        self.search.setAccessibleName(tr("Zoeken in de werklijst"))
+        self.search.setPlaceholderText(t("window.worklist.search_placeholder"))
+        self.search.setAccessibleName(t("window.worklist.search"))
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search_changed)
         bar.addWidget(self.search, 2)
         self.filter = QComboBox()
-        self.filter.setAccessibleName(tr("Filter werklijst"))
-        for text, key in FILTERS:
-            self.filter.addItem(tr(text), key)
+        self.filter.setAccessibleName(t("window.worklist.filter.name"))
+        for text, value in FILTERS:
+            self.filter.addItem(t(text), value)
         self.filter.currentIndexChanged.connect(lambda _: self.refresh())
         bar.addWidget(self.filter)
         self.count = QLabel()
         bar.addWidget(self.count)
         bar.addStretch()
-        self.withdraw_action = self._action("Intrekken…", rows.WITHDRAW_KEYS, self.withdraw_selected)
-        self.correct_action = self._action("Corrigeren…", rows.CORRECT_KEYS, self.correct_selected)
+        self.withdraw_action = self._action("window.worklist.withdraw", rows.WITHDRAW_KEYS, self.withdraw_selected)
+        self.correct_action = self._action("window.worklist.correct", rows.CORRECT_KEYS, self.correct_selected)
         self.withdraw_button = self._button(self.withdraw_action)
         self.correct_button = self._button(self.correct_action)
         bar.addWidget(self.withdraw_button)
@@ -177,7 +186,7 @@ class Worklist(QWidget):
         self.model = WorklistModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setAccessibleName(tr("Werklijst"))
+        self.table.setAccessibleName(t("window.steps.worklist"))
         self.table.setTabKeyNavigation(False)  # Tab moves on to the next control, arrows move between rows
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -197,14 +206,14 @@ class Worklist(QWidget):
         self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.detail.setAccessibleName(tr("Melding bij de gekozen inclusie"))
+        self.detail.setAccessibleName(t("window.worklist.detail"))
         layout.addWidget(self.detail)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_detail())
         self.refresh()
 
     def _action(self, text: str, keys: str, slot) -> QAction:
-        """An action of the selected row, its keys working anywhere in the worklist."""
-        action = QAction(tr(text), self, shortcut=QKeySequence(keys),
+        """An action of the selected row (`text` a catalogue key), its keys working anywhere in the worklist."""
+        action = QAction(t(text), self, shortcut=QKeySequence(keys),
                          shortcutContext=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.triggered.connect(slot)
         self.addAction(action)
@@ -214,7 +223,8 @@ class Worklist(QWidget):
     def _button(action: QAction) -> QPushButton:
         """A button for an action, naming its keys in the tooltip."""
         button = QPushButton(action.text())
-        button.setToolTip(f"{action.text()} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
+        button.setToolTip(t("window.worklist.action_keys", action=action.text(),
+                            keys=action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)))
         button.clicked.connect(action.trigger)
         action.enabledChanged.connect(button.setEnabled)
         return button
@@ -251,13 +261,14 @@ class Worklist(QWidget):
             self.table.selectRow(target)
         self.withdraw_action.setEnabled(bool(shown))
         self.correct_action.setEnabled(bool(shown))
-        self.count.setText(tr("{shown} van {total}").format(shown=shown, total=self.model.total()))
+        self.count.setText(t("window.worklist.count", shown=shown, total=self.model.total()))
         self._show_detail()
 
     def _show_detail(self) -> None:
         index = self.table.currentIndex()
         message = index.siblingAtColumn(MESSAGE_COLUMN).data() if index.isValid() else ""
-        self.detail.setText(f"{index.siblingAtColumn(1).data() or tr('Patiënt')}: {message}" if message else "")
+        patient = index.siblingAtColumn(COLUMN_NAMES.index("name")).data() or t("window.header.patient")
+        self.detail.setText(t("window.worklist.detail_line", patient=patient, message=message) if message else "")
         self.detail.setStyleSheet(theme.css(theme.WRONG) if message and index.data(
             Qt.ItemDataRole.ForegroundRole) else "")
 
@@ -266,8 +277,8 @@ class Worklist(QWidget):
         return index.siblingAtColumn(0).data(ID_ROLE) if index.isValid() else None
 
     def cell(self, row: int, column: str) -> str:
-        """The text shown in a row (in the current order) under a column's Dutch name."""
-        return self.model.index(row, COLUMNS.index(column)).data() or ""
+        """The text shown in a row (in the current order) under a column (its name in `COLUMNS`)."""
+        return self.model.index(row, COLUMN_NAMES.index(column)).data() or ""
 
     def _fault(self, error: Exception) -> str:
         """Disk full, read-only, locked or damaged: each its own advice, in the window's language."""
@@ -281,8 +292,8 @@ class Worklist(QWidget):
     def ask_withdrawal_reason(self) -> str | None:
         dialog = QInputDialog(self)
         dialog.setObjectName("withdrawal")
-        dialog.setWindowTitle(tr("Intrekken…"))
-        dialog.setLabelText(tr("Waarom wordt deze inclusie ingetrokken?"))
+        dialog.setWindowTitle(t("window.worklist.withdraw_title"))
+        dialog.setLabelText(t("window.worklist.withdraw_question"))
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return dialog.textValue()
@@ -295,15 +306,14 @@ class Worklist(QWidget):
         if reason is None:
             return
         if not reason.strip():
-            QMessageBox.warning(self, tr("Intrekken…"), tr("Geef een reden voor het intrekken; er is niets "
-                                                           "ingetrokken."))
+            QMessageBox.warning(self, t("window.worklist.withdraw_title"), t("window.worklist.withdraw_no_reason"))
             return
         try:
             self.withdraw(inclusion_id, reason)
         except InvalidChange as error:
-            QMessageBox.warning(self, tr("Intrekken…"), str(error))
+            QMessageBox.warning(self, t("window.worklist.withdraw_title"), say(error))
         except failures.FAULTS as error:
-            QMessageBox.warning(self, tr("Intrekken…"), self._fault(error))
+            QMessageBox.warning(self, t("window.worklist.withdraw_title"), self._fault(error))
 
     def correct_selected(self) -> None:
         inclusion_id = self.selected_id()
@@ -316,10 +326,10 @@ class Worklist(QWidget):
         try:
             self.services.registry.correct(inclusion_id, dialog.changes(), dialog.reason.text())
         except InvalidChange as error:
-            QMessageBox.warning(self, tr("Corrigeren…"), str(error))
+            QMessageBox.warning(self, t("window.correction.title"), say(error))
             return
         except failures.FAULTS as error:
-            QMessageBox.warning(self, tr("Corrigeren…"), self._fault(error))
+            QMessageBox.warning(self, t("window.correction.title"), self._fault(error))
             return
         self.refresh()
         self.changed.emit()
@@ -328,23 +338,24 @@ class Worklist(QWidget):
 class CorrectionDialog(QDialog):
     """Correct the administrative fields of an inclusion; a reason is required."""
 
-    FIELDS = (("side", "Zijde (L, R of both)"), ("clinician_agb", "Behandelaar (AGB)"), ("location", "Locatie"),
-              ("explained_by", "Uitgelegd door"), ("name", "Naam"))
+    FIELDS: ClassVar[dict[str, str]] = {"side": "window.correction.side", "clinician_agb": "window.inclusion.agb",
+              "location": "window.inclusion.location", "explained_by": "window.inclusion.explained_by",
+              "name": "window.worklist.column.name"}
 
     def __init__(self, record: dict, parent=None):
         super().__init__(parent)
-        self.setWindowTitle(tr("Corrigeren…"))
+        self.setWindowTitle(t("window.correction.title"))
         self.record = record
         form = QFormLayout(self)
         self.edits: dict[str, QLineEdit] = {}
-        for key, label in self.FIELDS:
+        for key, label in self.FIELDS.items():
             edit = QLineEdit(record.get(key) or "")
-            edit.setAccessibleName(tr(label))
+            edit.setAccessibleName(t(label))
             self.edits[key] = edit
-            form.addRow(tr(label), edit)
+            form.addRow(t(label), edit)
         self.reason = QLineEdit()
-        self.reason.setAccessibleName(tr("Reden"))
-        form.addRow(tr("Reden"), self.reason)
+        self.reason.setAccessibleName(t("window.correction.reason"))
+        form.addRow(t("window.correction.reason"), self.reason)
         self.message = QLabel()
         self.message.setStyleSheet(theme.css(theme.WRONG))
         form.addRow(self.message)
@@ -368,12 +379,13 @@ class CorrectionDialog(QDialog):
             if changes.get("clinician_agb"):
                 validate_agb(changes["clinician_agb"])
         except InvalidField as error:
-            self.message.setText(str(error))
+            label = t(self.FIELDS[error.field]) if error.field in self.FIELDS else error.field
+            self.message.setText(t("window.field_problem", label=label, message=say(error.message)))
             return
         if not changes:
-            self.message.setText(tr("Er is niets gewijzigd."))
+            self.message.setText(t("window.correction.nothing_changed"))
             return
         if not self.reason.text().strip():
-            self.message.setText(tr("Geef een reden voor de correctie."))
+            self.message.setText(t("window.correction.no_reason"))
             return
         self.accept()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.core import messages
 from desktop.core.inputs import parse_inclusion
 from desktop.core.states import (
     InsurerSource,
@@ -26,7 +27,7 @@ from desktop.core.states import (
     TreatmentOption,
 )
 from desktop.store import outbox
-from desktop.ui import i18n, state_words
+from desktop.ui import state_words
 from helpers import inclusion, open_register, valid_bsns
 from sync import protocol as p
 
@@ -115,5 +116,6 @@ def test_the_register_writes_these_values_as_plain_text(services, tmp_path):
 def test_the_window_has_a_word_for_every_state_in_both_languages(states):
     words = state_words.TABLES[states]
     assert set(words) == set(states)
-    assert all(word in i18n.ENGLISH and i18n.ENGLISH[word] != word for word in words.values())
+    dutch, english = messages.catalogue("nl"), messages.catalogue("en")
+    assert all(key.startswith("window.") and dutch[key] != english[key] for key in words.values())
 

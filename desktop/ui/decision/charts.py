@@ -12,11 +12,16 @@ from PySide6.QtWidgets import QWidget
 
 from desktop.core.states import TreatmentOption
 from desktop.ui import theme
-from desktop.ui.i18n import tr
+from desktop.ui.i18n import number, t
 from desktop.ui.state_words import OPTION_TITLE
 
 OPTION_COLOUR = {TreatmentOption.CONSERVATIVE: QColor(theme.CONSERVATIVE),
                  TreatmentOption.SURGERY: QColor(theme.SURGERY)}
+
+
+def _tick(value: float) -> str:
+    """An axis value as short as it can be, with a decimal comma in Dutch."""
+    return number(value, 0) if float(value).is_integer() else number(value, 1)
 
 
 class IconArray(QWidget):
@@ -62,16 +67,17 @@ class TrajectoryChart(QWidget):
         self.series: dict[str, object] = {}  # option -> predictors.Band
         self.low, self.high, self.higher_is_better = 0.0, 10.0, False
         self.months: tuple[int, ...] = (0, 3, 6, 12)
-        self.setMinimumSize(300, 150)
+        self.setMinimumSize(200, 150)
 
     def set_data(self, title: str, low: float, high: float, higher_is_better: bool, months, bands: dict) -> None:
         self.title, self.low, self.high = title, low, high
         self.higher_is_better, self.months, self.series = higher_is_better, tuple(months), dict(bands)
         summary = "; ".join(
-            f"{tr(OPTION_TITLE[o]).split(' (')[0]}: " + ", ".join(
-                f"{m} mnd {v:.1f}" for m, v in zip(self.months, band.median) if v is not None)
+            t("window.decision.chart.option_values", option=t(OPTION_TITLE[o]), values=", ".join(
+                t("window.decision.chart.month_value", month=m, value=number(v))
+                for m, v in zip(self.months, band.median) if v is not None))
             for o, band in self.series.items())
-        self.setAccessibleName(f"{title}. {summary}")
+        self.setAccessibleName(t("window.decision.chart.summary", title=title, summary=summary))
         self.update()
 
     def paintEvent(self, event) -> None:
@@ -83,8 +89,10 @@ class TrajectoryChart(QWidget):
         left, right, top, bottom = 40, 26, 24, 26
         plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
         painter.setPen(QColor(theme.TEXT))
-        direction = tr("hoger = beter") if self.higher_is_better else tr("lager = beter")
-        title = painter.fontMetrics().elidedText(f"{self.title} ({direction})", Qt.TextElideMode.ElideRight,
+        direction = t("window.decision.chart.higher_better" if self.higher_is_better
+                      else "window.decision.chart.lower_better")
+        heading = t("window.decision.chart.heading", title=self.title, direction=direction)
+        title = painter.fontMetrics().elidedText(heading, Qt.TextElideMode.ElideRight,
                                                  self.width() - 8)
         painter.drawText(QRectF(4, 2, self.width() - 8, 20), Qt.AlignmentFlag.AlignHCenter, title)
         span = max(self.months) or 1
@@ -101,11 +109,11 @@ class TrajectoryChart(QWidget):
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(QColor(theme.MUTED))
             painter.drawText(QRectF(0, y - 8, left - 6, 16),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:g}")
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _tick(value))
         for month in self.months:
             x = point(month, self.low).x()
             painter.drawText(QRectF(x - 30, plot.bottom() + 4, 60, 18), Qt.AlignmentFlag.AlignHCenter,
-                             f"{month} {tr('mnd')}")
+                             t("window.decision.chart.month", month=month))
         for option, band in self.series.items():
             colour = OPTION_COLOUR[option]
             known = [(m, lo, hi, mid) for m, lo, hi, mid in zip(self.months, band.p10, band.p90, band.median)

@@ -9,6 +9,8 @@ models trained on synthetic data say so at the top, in red.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,7 +31,7 @@ from desktop.ui.background import Operations
 from desktop.ui.decision.charts import OPTION_COLOUR, TrajectoryChart
 from desktop.ui.decision.model_card import ModelCardDialog
 from desktop.ui.decision.panel import OptionPanel
-from desktop.ui.i18n import language, tr
+from desktop.ui.i18n import language, t
 from desktop.ui.state_words import OPTION_TEXT
 
 CONSERVATIVE, SURGERY = TreatmentOption.CONSERVATIVE, TreatmentOption.SURGERY
@@ -37,26 +39,53 @@ PREDICTION_DELAY_MS = 150
 PREDICTION = "prediction"
 
 FIELD_LABELS = {
-    "sex": "Geslacht", "bmi": "BMI (kg/m²)", "diabetes": "Diabetes", "smoker": "Rookt",
-    "work_status": "Werk", "symptom_duration_months": "Klachtduur (maanden)",
-    "dominant_hand_affected": "Dominante hand aangedaan", "bilateral": "Klachten aan beide handen",
-    "pcs": "Pijncatastroferen (PCS 0–52)", "phq4": "Angst/somberheid (PHQ-4, 0–12)",
-    "expectation": "Verwachte verbetering (0–10)", "prior_injection": "Eerder injectie gehad",
-    "nrs_pain_0": "Pijn nu (NRS 0–10)", "ncs_severity": "Zenuwgeleidingsonderzoek",
-    "thenar_atrophy": "Thenaratrofie", "night_symptoms": "Nachtelijke klachten",
-    "bctq_sss_0": "BCTQ symptomen (1–5)", "bctq_fss_0": "BCTQ functie (1–5)",
-    "eaton_stage": "Eaton-stadium", "mcp_hyperextension": "MCP-hyperextensie",
-    "key_pinch_kg": "Knijpkracht sleutelgreep (kg)", "mhq_pain_0": "MHQ pijn (0–100)",
-    "mhq_function_0": "MHQ functie (0–100)",
+    "sex": "window.decision.field.sex", "bmi": "window.decision.field.bmi",
+    "diabetes": "window.decision.field.diabetes", "smoker": "window.decision.field.smoker",
+    "work_status": "window.decision.field.work_status",
+    "symptom_duration_months": "window.decision.field.symptom_duration_months",
+    "dominant_hand_affected": "window.decision.field.dominant_hand_affected",
+    "bilateral": "window.decision.field.bilateral", "pcs": "window.decision.field.pcs",
+    "phq4": "window.decision.field.phq4", "expectation": "window.decision.field.expectation",
+    "prior_injection": "window.decision.field.prior_injection", "nrs_pain_0": "window.decision.field.nrs_pain_0",
+    "ncs_severity": "window.decision.field.ncs_severity", "thenar_atrophy": "window.decision.field.thenar_atrophy",
+    "night_symptoms": "window.decision.field.night_symptoms", "bctq_sss_0": "window.decision.field.bctq_sss_0",
+    "bctq_fss_0": "window.decision.field.bctq_fss_0", "eaton_stage": "window.decision.field.eaton_stage",
+    "mcp_hyperextension": "window.decision.field.mcp_hyperextension",
+    "key_pinch_kg": "window.decision.field.key_pinch_kg", "mhq_pain_0": "window.decision.field.mhq_pain_0",
+    "mhq_function_0": "window.decision.field.mhq_function_0",
 }
 CHOICES = {
-    "sex": (("F", "vrouw"), ("M", "man")),
-    "work_status": (("office", "werkt, vooral kantoorwerk"), ("physical", "werkt, vooral lichamelijk werk"),
-                    ("not_working", "werkt niet"), ("retired", "gepensioneerd")),
-    "ncs_severity": ((0, "0 normaal"), (1, "1 licht"), (2, "2 matig"), (3, "3 ernstig")),
-    "eaton_stage": ((1, "stadium 1"), (2, "stadium 2"), (3, "stadium 3"), (4, "stadium 4")),
+    "sex": (("F", "window.decision.choice.female"), ("M", "window.decision.choice.male")),
+    "work_status": (("office", "window.decision.choice.office"), ("physical", "window.decision.choice.physical"),
+                    ("not_working", "window.decision.choice.not_working"),
+                    ("retired", "window.decision.choice.retired")),
+    "ncs_severity": ((0, "window.decision.choice.ncs_0"), (1, "window.decision.choice.ncs_1"),
+                     (2, "window.decision.choice.ncs_2"), (3, "window.decision.choice.ncs_3")),
+    "eaton_stage": ((1, "window.decision.choice.eaton_1"), (2, "window.decision.choice.eaton_2"),
+                    (3, "window.decision.choice.eaton_3"), (4, "window.decision.choice.eaton_4")),
 }
-YES_NO = ((1, "ja"), (0, "nee"))
+YES_NO = ((1, "window.yes"), (0, "window.no"))
+# The scales by the names predictors give them (`predictors/schema.py`), as a chart title says them.
+INSTRUMENTS = {"NRS pain 0-10": "window.decision.instrument.nrs_pain",
+               "BCTQ functional status scale 1-5": "window.decision.instrument.bctq_fss",
+               "MHQ function 0-100": "window.decision.instrument.mhq_function"}
+
+
+def field_label(name: str) -> str:
+    return t(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+
+
+def instrument_name(name: str) -> str:
+    return t(INSTRUMENTS[name]) if name in INSTRUMENTS else name
+
+
+def field_name(name: str) -> str:
+    """A field in a sentence ("estimated from the others: BMI, work"): its label without its scale."""
+    return field_label(name).split(" (")[0]
+
+
+# The inputs' column: wide enough for a label beside its field, on a narrow screen a label above it.
+INPUTS_MIN_WIDTH, INPUTS_MAX_WIDTH = 250, 360
 
 
 class DecisionView(QWidget):
@@ -84,7 +113,7 @@ class DecisionView(QWidget):
         self.state.setWordWrap(True)
         self.state.setStyleSheet(theme.css(points=theme.NOTE_PT))
         self.state.setTextFormat(Qt.TextFormat.RichText)
-        self.state.setAccessibleName(tr("Voorspellingen"))
+        self.state.setAccessibleName(t("window.decision.predictions"))
         outer.addWidget(self.state)
 
         body = QHBoxLayout()
@@ -92,12 +121,14 @@ class DecisionView(QWidget):
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: the field under its label
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form_host)
-        scroll.setFixedWidth(340)
+        scroll.setMinimumWidth(INPUTS_MIN_WIDTH)
+        scroll.setMaximumWidth(INPUTS_MAX_WIDTH)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setAccessibleName(tr("Gegevens voor de voorspelling"))
+        scroll.setAccessibleName(t("window.decision.form"))
         body.addWidget(scroll)
 
         right = QVBoxLayout()
@@ -107,8 +138,8 @@ class DecisionView(QWidget):
             panels.addWidget(panel, 1)
         right.addLayout(panels, 0)
         charts = QGridLayout()
-        self.pain_chart = TrajectoryChart(tr("Pijn"))
-        self.function_chart = TrajectoryChart(tr("Functie"))
+        self.pain_chart = TrajectoryChart(t("window.decision.pain"))
+        self.function_chart = TrajectoryChart(t("window.decision.function"))
         charts.addWidget(self.pain_chart, 0, 0)
         charts.addWidget(self.function_chart, 0, 1)
         right.addLayout(charts, 1)
@@ -117,8 +148,8 @@ class DecisionView(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet(theme.css(theme.MUTED))
         foot.addWidget(self.legend, 1)
-        self.card_button = QPushButton(tr("Modelkaart…"))
-        self.card_button.setAccessibleName(tr("Modelkaart tonen"))
+        self.card_button = QPushButton(t("window.decision.card.button"))
+        self.card_button.setAccessibleName(t("window.decision.card.show"))
         self.card_button.clicked.connect(self.show_card)
         foot.addWidget(self.card_button)
         right.addLayout(foot)
@@ -134,10 +165,8 @@ class DecisionView(QWidget):
             self.banner.hide()
             self.state.setVisible(True)
             self.state.setText(
-                tr("Voorspellingsmodellen worden op de achtergrond geladen…") if state.busy else
-                tr("Er zijn geen voorspellingsmodellen beschikbaar. Zonder modellen toont deze stap geen "
-                   "voorspellingen; bespreek de behandelopties zoals gebruikelijk.")
-                + (f"<br><small>{detail}</small>" if detail else ""))
+                t("window.decision.loading") if state.busy else
+                t("window.decision.no_models") + (f"<br><small>{html.escape(detail)}</small>" if detail else ""))
             self._show_content(False)
             return
         self.set_condition(self.condition, force=True)
@@ -146,20 +175,19 @@ class DecisionView(QWidget):
         if condition == self.condition and not force:
             return
         self.condition = condition
+        self.consultation.decision_support = None  # shown for another diagnosis
         if self.models is None:
             return
         if condition is None or condition not in self.models.conditions:
             self.timer.stop()
             self.operations.cancel(PREDICTION)  # an answer still on its way is for the old diagnosis
             self.state.setVisible(True)
-            self.state.setText(tr("Vul eerst de diagnose in (stap 2): voorspellingen zijn er voor "
-                                  "carpaletunnelsyndroom en duimbasisartrose."))
+            self.state.setText(t("window.decision.diagnosis_first"))
             self._show_content(False)
             return
         card = self.models.card(condition)
         self.banner.setVisible(bool(card.get("synthetic")))
-        self.banner.setText(tr("Synthetische referentiedata — niet voor klinisch gebruik.") + " "
-                            + tr("Deze getallen komen uit een demonstratiemodel."))
+        self.banner.setText(t("window.decision.synthetic"))
         self._build_form(condition)
         self._show_content(True)
         self.schedule()
@@ -177,28 +205,29 @@ class DecisionView(QWidget):
         self.inputs.clear()
         self.messages.clear()
         age = self.consultation.prediction_patient(condition).get("age")
-        self.form.addRow(QLabel(f"<b>{tr('Gegevens voor de voorspelling')}</b>"))
-        self.form.addRow(tr("Leeftijd"), QLabel(f"{age} ({tr('geboortedatum')})" if age is not None else "—"))
+        self.form.addRow(QLabel(f"<b>{t('window.decision.form')}</b>"))
+        self.form.addRow(t("window.decision.age"),
+                         QLabel(t("window.decision.age_value", age=age) if age is not None else "—"))
         for column in baseline_columns(condition):
             if column.name == "age":
                 continue
-            label = tr(FIELD_LABELS.get(column.name, column.name))
+            label = field_label(column.name)
             current = self.consultation.intake.get(column.name)
             choices = CHOICES.get(column.name) or (YES_NO if column.kind == "binary" else None)
             if choices:
                 widget = QComboBox()
                 widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-                widget.setMinimumContentsLength(8)
-                widget.addItem(tr("onbekend"), None)
-                for value, text in choices:
-                    widget.addItem(tr(text), value)
+                widget.setMinimumContentsLength(6)
+                widget.addItem(t("window.unknown"), None)
+                for value, key in choices:
+                    widget.addItem(t(key), value)
                 index = widget.findData(current) if current is not None else 0
                 widget.setCurrentIndex(max(index, 0))
                 widget.currentIndexChanged.connect(lambda _, w=widget, n=column.name: self._set(n, w.currentData()))
             else:
                 shown = "" if current is None else f"{current:g}" if isinstance(current, float) else str(current)
                 widget = QLineEdit(shown)
-                widget.setPlaceholderText(tr("onbekend"))
+                widget.setPlaceholderText(t("window.unknown"))
                 widget.setMinimumWidth(80)
                 widget.textChanged.connect(lambda text, n=column.name: self._set(n, text.strip() or None))
             widget.setAccessibleName(label)
@@ -229,7 +258,7 @@ class DecisionView(QWidget):
 
     # -- predictions ------------------------------------------------------------------------
     def _predict(self) -> None:
-        from desktop.operations.prediction import PatientValueError, baseline_columns
+        from desktop.operations.prediction import PatientValueError, baseline_columns, decision_support
 
         if self.models is None or self.condition not in self.models.conditions:
             return  # the diagnosis changed while the timer ran
@@ -245,29 +274,36 @@ class DecisionView(QWidget):
             message.setText(bad.get(name, ""))
             message.setVisible(name in bad)
         models = self.models  # plain values for the worker thread
-        self.operations.run(PREDICTION, lambda: (models.predict(patient), {
-            option: models.similar_patients(patient, option, k=30) for option in TreatmentOption}),
-            success=self._predicted, failure=self._prediction_failed)
+        questionnaire, completed = dict(self.consultation.questionnaire), self.consultation.questionnaire_completed_at
+
+        def work():
+            prediction = models.predict(patient)
+            return prediction, {option: models.similar_patients(patient, option, k=30) for option in TreatmentOption}, \
+                decision_support(prediction, patient, questionnaire, completed)  # kept with the inclusion
+
+        self.operations.run(PREDICTION, work, success=self._predicted, failure=self._prediction_failed)
 
     def _prediction_failed(self, error: Exception) -> None:
         """A model problem is shown, never a crash."""
         from desktop.operations.prediction import PatientValueError
 
+        self.consultation.decision_support = None  # nothing shown, nothing kept
         if isinstance(error, PatientValueError):
-            reason = f"{error.field}: {error.nl if language() == 'nl' else error.en}"
+            reason = t("window.field_problem", label=field_label(error.field),
+                       message=error.nl if language() == "nl" else error.en)
         else:
             reason = f"{type(error).__name__}: {error}"
         self.state.setVisible(True)
-        self.state.setText(f"{tr('Geen voorspelling')}: {reason}")
+        self.state.setText(html.escape(t("window.decision.no_prediction", reason=reason)))
 
     def _predicted(self, answer) -> None:
-        prediction, similar = answer
+        prediction, similar, self.consultation.decision_support = answer
         self.prediction = prediction
         notes = [note.nl if language() == "nl" else note.en for note in prediction.notes
                  if note.code not in ("synthetic", "imputed")]
         if prediction.imputed:
-            names = ", ".join(tr(FIELD_LABELS.get(name, name)).split(" (")[0] for name in prediction.imputed)
-            notes.append(theme.span(f"{tr('Onbekend, dus geschat uit de overige gegevens')}: {names}.", theme.MUTED))
+            names = ", ".join(field_name(name) for name in prediction.imputed)
+            notes.append(theme.span(html.escape(t("window.decision.imputed", names=names)), theme.MUTED))
         self.state.setText(" ".join(notes))
         self.state.setVisible(bool(notes))
         for option, panel in self.panels.items():
@@ -275,19 +311,17 @@ class DecisionView(QWidget):
         some = next(iter(similar.values()), None)
         if some is not None:
             pain, function = prediction.conservative.pain, prediction.conservative.function
-            self.pain_chart.set_data(f"{tr('Pijn')} — {pain.instrument}", pain.low, pain.high, pain.higher_is_better,
+            pain_title = t("window.decision.chart.pain_title", instrument=instrument_name(pain.instrument))
+            function_title = t("window.decision.chart.function_title", instrument=instrument_name(function.instrument))
+            self.pain_chart.set_data(pain_title, pain.low, pain.high, pain.higher_is_better,
                                      some.months, {o: s.pain_band for o, s in similar.items()})
-            self.function_chart.set_data(f"{tr('Functie')} — {function.instrument}", function.low, function.high,
+            self.function_chart.set_data(function_title, function.low, function.high,
                                          function.higher_is_better, some.months,
                                          {o: s.function_band for o, s in similar.items()})
             count = len(some.trajectories)
-            swatches = [f"<span style='color:{OPTION_COLOUR[option].name()}'>■</span> {tr(OPTION_TEXT[option])}"
+            swatches = [f"<span style='color:{OPTION_COLOUR[option].name()}'>■</span> {t(OPTION_TEXT[option])}"
                         for option in (CONSERVATIVE, SURGERY)]
-            self.legend.setText(
-                f"{' &nbsp; '.join(swatches)} — "
-                f"{tr('lijn: mediaan, vlak: 80% van de')} {count} "
-                f"{tr('meest vergelijkbare patiënten per behandeling')}."
-                f" {tr('Getallen: verwachte score, tussen haakjes het bereik van 80% van de patiënten.')}")
+            self.legend.setText(f"{' &nbsp; '.join(swatches)} — {t('window.decision.legend', count=count)}")
 
     def show_card(self) -> None:
         if self.models is None or self.condition is None:

@@ -10,16 +10,22 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 from desktop.core.states import TreatmentOption
 from desktop.ui import theme
 from desktop.ui.decision.charts import OPTION_COLOUR, IconArray
-from desktop.ui.i18n import tr
+from desktop.ui.i18n import number as written
+from desktop.ui.i18n import t
 from desktop.ui.state_words import OPTION_SUBTITLE, OPTION_TITLE
 
 
 def percent(probability: float) -> str:
-    return f"{round(probability * 100):d}%"
+    return t("window.decision.percent", value=round(probability * 100))
 
 
 def number(value: float, instrument_high: float) -> str:
-    return f"{value:.1f}" if instrument_high <= 10 else f"{value:.0f}"
+    """A score as precise as its scale: one decimal on a 0–10 scale, none on 0–100."""
+    return written(value, 1 if instrument_high <= 10 else 0)
+
+
+# The icon array's side: a share of the panel's width, within bounds (px).
+ICONS_MIN, ICONS_MAX, ICONS_SHARE = 90, 200, 0.4
 
 
 class OptionPanel(QFrame):
@@ -30,19 +36,19 @@ class OptionPanel(QFrame):
         self.setObjectName("option")
         self.setStyleSheet(f"#option {{ border: 2px solid {colour}; border-radius: 6px; background: {theme.PAPER}; }}")
         layout = QVBoxLayout(self)
-        title = QLabel(theme.span(tr(OPTION_TITLE[option]), colour, theme.TITLE_PT, bold=True)
-                       + " " + theme.span(f"— {tr(OPTION_SUBTITLE[option])}", theme.MUTED))
+        title = QLabel(theme.span(t(OPTION_TITLE[option]), colour, theme.TITLE_PT, bold=True)
+                       + " " + theme.span(f"— {t(OPTION_SUBTITLE[option])}", theme.MUTED))
         title.setWordWrap(True)
         layout.addWidget(title)
         self.numbers = QLabel()
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
         self.numbers.setWordWrap(True)
         self.numbers.setStyleSheet(theme.css(points=theme.NUMBERS_PT))
-        self.numbers.setAccessibleName(tr(OPTION_TITLE[option]))
+        self.numbers.setAccessibleName(t(OPTION_TITLE[option]))
         layout.addWidget(self.numbers)
         row = QHBoxLayout()
         self.icons = IconArray(OPTION_COLOUR[option])
-        self.icons.setFixedSize(100, 100)
+        self.icons.setFixedSize(ICONS_MIN, ICONS_MIN)
         row.addWidget(self.icons, 0, Qt.AlignmentFlag.AlignTop)
         self.icon_text = QLabel()
         self.icon_text.setWordWrap(True)
@@ -57,36 +63,41 @@ class OptionPanel(QFrame):
         layout.addWidget(self.extra)
         layout.addStretch()
 
+    def resizeEvent(self, event) -> None:
+        """The icon array grows with the panel, so on a large screen the figures are large enough to count."""
+        super().resizeEvent(event)
+        side = max(ICONS_MIN, min(ICONS_MAX, round(self.width() * ICONS_SHARE)))
+        if side != self.icons.width():
+            self.icons.setFixedSize(side, side)
+
     def show_prediction(self, prediction) -> None:
         rows = []
-        for outcome, name in ((prediction.pain, tr("Pijn")), (prediction.function, tr("Functie"))):
+        for outcome, name in ((prediction.pain, t("window.decision.pain")),
+                              (prediction.function, t("window.decision.function"))):
             for month, value in ((3, outcome.month3), (12, outcome.month12)):
-                rows.append(f"<tr><td>{name} {month} {tr('mnd')}</td>"
+                rows.append(f"<tr><td>{t('window.decision.panel.outcome_month', outcome=name, month=month)}</td>"
                             f"<td align='right'>&nbsp;&nbsp;<b>{number(value.mean, outcome.high)}</b></td>"
                             f"<td style='color:{theme.MUTED}'>&nbsp;({number(value.p10, outcome.high)}–"
                             f"{number(value.p90, outcome.high)})</td></tr>")
         self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>")
         pain_count = round(prediction.pain.improvement_probability * 100)
         function_count = round(prediction.function.improvement_probability * 100)
-        text = (f"<b>{pain_count} {tr('van de 100')}</b> "
-                f"{tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}"
-                f"<br><small>{function_count} {tr('van de 100')} "
-                f"{tr('kunnen hun hand duidelijk beter gebruiken')}</small>")
-        self.icon_text.setText(text)
-        self.icons.set_count(pain_count, f"{pain_count} {tr('van de 100')} "
-                                         f"{tr('patiënten zoals u hebben na 12 maanden duidelijk minder pijn')}")
+        pain = t("window.decision.panel.less_pain", count=pain_count)
+        function = t("window.decision.panel.better_function", count=function_count)
+        self.icon_text.setText(f"<b>{pain}</b><br><small>{function}</small>")
+        self.icons.set_count(pain_count, pain)
         extra = []
         work = prediction.return_to_work
         if work is not None:
             if work.median_days is None:
-                median = f"{tr('mediaan')} {tr('onbekend')}"
+                median = t("window.decision.panel.median_unknown")
             elif work.median_days < 1:
-                median = tr("de meesten stoppen niet met werken")
+                median = t("window.decision.panel.most_keep_working")
             else:
-                median = f"{tr('mediaan')} {work.median_days:.0f} {tr('dagen')}"
-            extra.append(f"{tr('Weer aan het werk')}: {percent(work.back_within_6_weeks)} {tr('binnen 6 weken')}, "
-                         f"{percent(work.back_within_12_weeks)} {tr('binnen 12 weken')} ({median})")
+                median = t("window.decision.panel.median_days", days=round(work.median_days))
+            extra.append(t("window.decision.panel.back_at_work", six_weeks=percent(work.back_within_6_weeks),
+                           twelve_weeks=percent(work.back_within_12_weeks), median=median))
         if prediction.surgery_within_12_months is not None:
-            extra.append(f"{tr('Kans op alsnog een operatie binnen 12 maanden')}: "
-                         f"<b>{percent(prediction.surgery_within_12_months)}</b>")
+            extra.append(t("window.decision.panel.surgery_after_all",
+                           chance=f"<b>{percent(prediction.surgery_within_12_months)}</b>"))
         self.extra.setText("<br>".join(extra))

@@ -5,6 +5,7 @@ eligibility status line (also shown in the window's header).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
@@ -13,22 +14,44 @@ from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIG
 from desktop.operations.consultation import Consultation
 from desktop.operations.services import Services
 from desktop.ui import theme
-from desktop.ui.i18n import tr
+from desktop.ui.i18n import say, t
 
-STATUS_TEXT = {ELIGIBLE: "Komt in aanmerking", NOT_ELIGIBLE: "Komt niet in aanmerking",
-               NEEDS_INFORMATION: "Informatie nodig"}
+STATUS_TEXT = {ELIGIBLE: "window.status.eligible", NOT_ELIGIBLE: "window.status.not_eligible",
+               NEEDS_INFORMATION: "window.status.needs_information"}
 STATUS_COLOUR = {ELIGIBLE: theme.GOOD, NOT_ELIGIBLE: theme.WRONG, NEEDS_INFORMATION: theme.ATTENTION}
 RULE_MARK = {PASS: "✔", FAIL: "✖"}
+# Every field a problem can be about, by the label the form shows it with (never its internal name).
+FIELD_LABELS = {
+    "bsn": "window.patient.bsn", "birth_date": "window.patient.birth_date", "name": "window.patient.name",
+    "patient_id": "window.patient.patient_id", "bundle": "window.insurance.bundle",
+    "insurer": "window.insurance.insurer", "insurer_uzovi": "window.insurance.uzovi",
+    "diagnosis": "window.insurance.diagnosis", "side": "window.insurance.side",
+    "inclusion_date": "window.insurance.inclusion_date", "clinician_agb": "window.inclusion.agb",
+    "location": "window.inclusion.location", "explained_by": "window.inclusion.explained_by",
+    "initial_treatment": "window.inclusion.treatment", "handout_printed": "window.inclusion.handout",
+    "agreed": "window.inclusion.agreed",
+}
+
+
+def field_label(field: str) -> str:
+    """A field's label in the window's language; a bundle's own question keeps its own words."""
+    key = FIELD_LABELS.get(field)
+    return t(key) if key else field.removeprefix("facts.")
+
+
+def field_problem(field: str, message: object) -> str:
+    """'Label: what is wrong' for a field shown away from its form."""
+    return t("window.field_problem", label=field_label(field), message=say(message))
 
 
 def status_label(decision: Decision | None, consultation: Consultation | None = None) -> tuple[str, str]:
     """The bundle status in words and colour; once saved, the inclusion itself."""
     if consultation is not None and consultation.registered:
-        end = dt.date.fromisoformat(consultation.registered["end_date"]).strftime("%d-%m-%Y")
-        return f"{tr('Geïncludeerd')} {tr('t/m')} {end}", theme.GOOD
+        end = dt.date.fromisoformat(consultation.registered["end_date"])
+        return t("window.status.included_until", end=end), theme.GOOD
     if decision is None:
-        return tr("Nog niet beoordeeld"), theme.MUTED
-    return tr(STATUS_TEXT[decision.status]), STATUS_COLOUR[decision.status]
+        return t("window.status.not_assessed"), theme.MUTED
+    return t(STATUS_TEXT[decision.status]), STATUS_COLOUR[decision.status]
 
 
 class FieldMessage(QLabel):
@@ -40,8 +63,9 @@ class FieldMessage(QLabel):
         self.setWordWrap(True)
         self.hide()
 
-    def show_message(self, text: str | None) -> None:
-        self.setText(text or "")
+    def show_message(self, message: object) -> None:
+        text = say(message)
+        self.setText(text)
         self.setVisible(bool(text))
 
 
@@ -55,17 +79,18 @@ class Step(QWidget):
         self.messages: dict[str, FieldMessage] = {}
 
     def add_field(self, form: QFormLayout, label: str, widget: QWidget, key: str) -> None:
+        """A labelled field and its message line; `label` is already in the window's language."""
         box = QVBoxLayout()
         box.setSpacing(2)
         box.addWidget(widget)
         message = FieldMessage()
         box.addWidget(message)
         self.messages[key] = message
-        widget.setAccessibleName(tr(label))
+        widget.setAccessibleName(label)
         if isinstance(widget, QCheckBox):  # a check box carries its own label
             form.addRow("", box)
             return
-        caption = QLabel(tr(label))
+        caption = QLabel(label)
         caption.setBuddy(widget)
         form.addRow(caption, box)
 
@@ -79,9 +104,9 @@ class Step(QWidget):
         setattr(self.consultation, key, value)
         self.changed.emit()
 
-    def show_problems(self, problems: dict[str, str]) -> None:
+    def show_problems(self, problems: Mapping[str, object]) -> None:
         for key, message in self.messages.items():
             message.show_message(problems.get(key))
 
-    def refresh(self, decision: Decision | None, problems: dict[str, str]) -> None:
+    def refresh(self, decision: Decision | None, problems: Mapping[str, object]) -> None:
         self.show_problems(problems)

@@ -11,7 +11,7 @@ from desktop.ui.steps.base import Step
 class DecisionStep(Step):
     """Shared decision-making: predictions per option once the models are loaded."""
 
-    title = "Samen beslissen"
+    title = "window.steps.decision"
 
     def __init__(self, services, consultation):
         super().__init__(services, consultation)

@@ -11,34 +11,34 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QV
 
 from desktop.core.handout import explanation_html
 from desktop.ui import handout_pdf, theme
-from desktop.ui.i18n import tr
+from desktop.ui.i18n import t
 from desktop.ui.steps.base import Step
 
 
 class ExplanationStep(Step):
-    title = "Uitleg"
+    title = "window.steps.explanation"
 
     def __init__(self, services, consultation):
         super().__init__(services, consultation)
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
-        self.dutch = QPushButton(tr("Nederlands"))
-        self.english = QPushButton(tr("Engels"))
+        self.dutch = QPushButton(t("window.explanation.dutch"))
+        self.english = QPushButton(t("window.explanation.english"))
         for button, code in ((self.dutch, "nl"), (self.english, "en")):
             button.setCheckable(True)
             button.setChecked(consultation.explanation_language == code)
             button.clicked.connect(lambda _, c=code: self.set_language(c))
             bar.addWidget(button)
         bar.addStretch()
-        self.pdf = QPushButton(tr("Opslaan als PDF…"))
+        self.pdf = QPushButton(t("window.explanation.save_pdf"))
         self.pdf.clicked.connect(self.save_pdf_dialog)
-        self.print_button = QPushButton(tr("Afdrukken…"))
+        self.print_button = QPushButton(t("window.explanation.print"))
         self.print_button.clicked.connect(self.print_dialog)
         bar.addWidget(self.pdf)
         bar.addWidget(self.print_button)
         layout.addLayout(bar)
         self.view = QTextBrowser()
-        self.view.setAccessibleName("Uitleg voor de patiënt")
+        self.view.setAccessibleName(t("window.explanation.view"))
         font = QFont(self.view.font())
         font.setPointSize(theme.PREVIEW_PT)
         self.view.setFont(font)
@@ -76,7 +76,7 @@ class ExplanationStep(Step):
 
     def _printed(self) -> None:
         self.consultation.handout_printed = True
-        self.notice.setText(tr("Handout opgeslagen"))
+        self.notice.setText(t("window.explanation.saved"))
         self.changed.emit()
 
     def save_pdf_dialog(self) -> None:

@@ -27,7 +27,7 @@ from desktop.core.eligibility import FAIL, PASS
 from desktop.core.identifiers import shipped_uzovi_table
 from desktop.core.states import InsurerSource
 from desktop.ui import theme
-from desktop.ui.i18n import language, local_datetime, tr
+from desktop.ui.i18n import language, local_datetime, say, t
 from desktop.ui.state_words import INSURER_SOURCE_TEXT, SIDE_TEXT
 from desktop.ui.steps.base import RULE_MARK, Step, status_label
 
@@ -37,8 +37,11 @@ def _local_time(moment: str) -> str:
     return when.strftime("%d-%m-%Y %H:%M") if when else moment
 
 
+RULE_OUTCOME = {PASS: "window.insurance.rule.pass", FAIL: "window.insurance.rule.fail"}
+
+
 class InsuranceStep(Step):
-    title = "Verzekering & bundel"
+    title = "window.steps.insurance"
     lookup_requested = Signal()
 
     def __init__(self, services, consultation):
@@ -56,7 +59,7 @@ class InsuranceStep(Step):
         if self.bundle.count():
             consultation.bundle = self.bundle.currentData()
         self.bundle.currentIndexChanged.connect(lambda _: self._set("bundle", self.bundle.currentData()))
-        self.add_field(form, "Bundel", self.bundle, "bundle")
+        self.add_field(form, t("window.insurance.bundle"), self.bundle, "bundle")
 
         self.insurer = QComboBox()
         self.insurer.setEditable(True)
@@ -67,16 +70,16 @@ class InsuranceStep(Step):
         self.insurer.completer().setFilterMode(Qt.MatchFlag.MatchContains)
         self.insurer.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.insurer.activated.connect(self._insurer_picked)
-        self.add_field(form, "Verzekeraar", self.insurer, "insurer")
+        self.add_field(form, t("window.insurance.insurer"), self.insurer, "insurer")
         self.uzovi = self.line_edit("insurer_uzovi", "3311")
         self.uzovi.setMaxLength(4)
         self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", InsurerSource.CARD))
-        self.add_field(form, "UZOVI-code", self.uzovi, "insurer_uzovi")
+        self.add_field(form, t("window.insurance.uzovi"), self.uzovi, "insurer_uzovi")
         self.source = QLabel()
-        self.source.setAccessibleName(tr("Bron van de verzekeringsgegevens"))
+        self.source.setAccessibleName(t("window.insurance.source"))
         self.source.setWordWrap(True)
-        self.lookup_button = QPushButton(tr("Opnieuw opzoeken"))
-        self.lookup_button.setAccessibleName(tr("Verzekering opnieuw opzoeken bij de server"))
+        self.lookup_button = QPushButton(t("window.insurance.lookup_again"))
+        self.lookup_button.setAccessibleName(t("window.insurance.lookup_again_name"))
         self.lookup_button.clicked.connect(self.lookup_requested.emit)
         self.lookup_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         form.addRow("", self.source)
@@ -89,24 +92,24 @@ class InsuranceStep(Step):
         self._fill_diagnoses()
         self.diagnosis.setEditText(consultation.diagnosis)
         self.diagnosis.editTextChanged.connect(lambda text: self._set("diagnosis", text.split(" ")[0].strip()))
-        self.add_field(form, "Diagnose (ICD-10)", self.diagnosis, "diagnosis")
+        self.add_field(form, t("window.insurance.diagnosis"), self.diagnosis, "diagnosis")
 
         sides = QWidget()
         row = QHBoxLayout(sides)
         row.setContentsMargins(0, 0, 0, 0)
         self.side_group = QButtonGroup(self)
-        for value, text in SIDE_TEXT.items():
-            button = QRadioButton(tr(text))
-            button.setAccessibleName(f"{tr('Zijde')}: {tr(text)}")
+        for value, key in SIDE_TEXT.items():
+            button = QRadioButton(t(key))
+            button.setAccessibleName(t("window.insurance.side_choice", side=t(key)))
             button.setChecked(consultation.side == value)
             button.toggled.connect(lambda on, v=value: on and self._set("side", v))
             self.side_group.addButton(button)
             row.addWidget(button)
         row.addStretch()
-        self.add_field(form, "Zijde", sides, "side")
+        self.add_field(form, t("window.insurance.side"), sides, "side")
 
-        self.inclusion_date = self.line_edit("inclusion_date", tr("JJJJ-MM-DD"))
-        self.add_field(form, "Inclusiedatum", self.inclusion_date, "inclusion_date")
+        self.inclusion_date = self.line_edit("inclusion_date", t("window.date_placeholder"))
+        self.add_field(form, t("window.insurance.inclusion_date"), self.inclusion_date, "inclusion_date")
 
         self.facts_form = QFormLayout()
         self.facts_box = QWidget()
@@ -116,14 +119,14 @@ class InsuranceStep(Step):
 
         right = QWidget()
         column = QVBoxLayout(right)
-        heading = QLabel(tr("Beoordeling"))
+        heading = QLabel(t("window.insurance.assessment"))
         heading.setStyleSheet(theme.css(points=theme.HEADING_PT, bold=True))
         column.addWidget(heading)
         self.status = QLabel()
-        self.status.setAccessibleName(tr("Beoordeling"))
+        self.status.setAccessibleName(t("window.insurance.assessment"))
         column.addWidget(self.status)
         self.rules = QListWidget()
-        self.rules.setAccessibleName("Inclusieregels")
+        self.rules.setAccessibleName(t("window.insurance.rules"))
         self.rules.setWordWrap(True)
         self.rules.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.rules.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
@@ -151,11 +154,11 @@ class InsuranceStep(Step):
         rules = bundle.fact_rules if bundle else ()
         self.facts_box.setVisible(bool(rules))
         if rules:
-            self.facts_form.addRow(QLabel(f"<b>{tr('Vragen bij de intake')}</b>"))
+            self.facts_form.addRow(QLabel(f"<b>{t('window.insurance.intake_questions')}</b>"))
         for rule in rules:
             if rule.fact_type == "boolean":
                 widget = QComboBox()
-                for text, value in (("—", None), (tr("ja"), True), (tr("nee"), False)):
+                for text, value in (("—", None), (t("window.yes"), True), (t("window.no"), False)):
                     widget.addItem(text, value)
                 widget.currentIndexChanged.connect(
                     lambda _, w=widget, name=rule.fact: self._set_fact(name, w.currentData()))
@@ -168,8 +171,9 @@ class InsuranceStep(Step):
         self.consultation.facts[name] = value
         self.changed.emit()
 
-    def show_lookup(self, text: str) -> None:
-        self.lookup_text = text
+    def show_lookup(self, message: object) -> None:
+        """The insurer lookup's answer: a catalogue message (`Msg`) or text in the window's language."""
+        self.lookup_text = say(message)
         self._render_source()
 
     def _render_source(self) -> None:
@@ -177,9 +181,12 @@ class InsuranceStep(Step):
         source = InsurerSource(c.insurer_source)
         parts = []
         if c.insurer_uzovi:
-            parts.append(f"{tr('Bron')}: {tr(INSURER_SOURCE_TEXT[source])}")
+            source_text = t(INSURER_SOURCE_TEXT[source])
             if source.looked_up and c.insurer_checked_at:
-                parts.append(f"({tr('gecontroleerd')} {_local_time(c.insurer_checked_at)})")
+                parts.append(t("window.insurance.source_checked", source=source_text,
+                               moment=_local_time(c.insurer_checked_at)))
+            else:
+                parts.append(t("window.insurance.source_line", source=source_text))
         if self.lookup_text and not (c.insurer_uzovi and not source.looked_up):
             parts.append(f"— {self.lookup_text}")
         self.source.setText(" ".join(parts))
@@ -199,7 +206,9 @@ class InsuranceStep(Step):
             item = QListWidgetItem(f"{mark}  {rule.reason.get(language())}")
             colour = {PASS: theme.GOOD, FAIL: theme.WRONG}.get(rule.outcome, theme.ATTENTION)
             item.setForeground(QColor(colour))
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{rule.outcome}: {rule.reason.get(language())}")
+            outcome = t(RULE_OUTCOME.get(rule.outcome, "window.insurance.rule.unknown"))
+            item.setData(Qt.ItemDataRole.AccessibleTextRole,
+                         t("window.insurance.rule.line", outcome=outcome, reason=rule.reason.get(language())))
             self.rules.addItem(item)
 
     def bundle_changed(self) -> None:

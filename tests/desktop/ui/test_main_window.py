@@ -108,10 +108,10 @@ def test_full_consultation_with_the_keyboard(qtbot, window, services, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
     worklist = window.worklist
     assert worklist.model.rowCount() == 1
-    assert worklist.cell(0, "BSN") == f"*****{BSN[-4:]}"
+    assert worklist.cell(0, "bsn") == f"*****{BSN[-4:]}"
     worklist.withdraw(worklist.selected_id(), "patiënt ziet af")
     assert services.registry.inclusions()[0]["state"] == "withdrawn"
-    assert worklist.cell(0, "Status") == "ingetrokken"
+    assert worklist.cell(0, "state") == "ingetrokken"
     assert "Geïncludeerd" not in window.header.text() and "Komt in aanmerking" in window.header.text()
     screenshot(window, tmp_path, "6-werklijst")
 

@@ -1,49 +1,83 @@
-"""Every interface text the window marks for translation has an English version."""
+"""The window's texts come from the message catalogue by key: no Dutch sentence is a key any more,
+every table of words is a table of keys, and a number reads as the window's reader writes it."""
 
 import re
 from pathlib import Path
 
-from desktop.ui import i18n
+import pytest
+
+from desktop.core import messages
+from desktop.ui import i18n, state_words
+from desktop.ui.decision import model_card, page
+from desktop.ui.steps import base
+from desktop.ui.worklist import COLUMNS, FILTERS, CorrectionDialog
 
 UI = Path(i18n.__file__).parent
-MARKED = [r'\btr\(\s*"([^"]+)"\s*\)', r"\btr\(\s*'([^']+)'\s*\)", r'^\s+title = "([^"]+)"',
-          r'add_field\([^,]+,\s*"([^"]+)"']
 
 
-def marked_texts():
-    for path in sorted(UI.glob("*.py")):
-        if path.name == "i18n.py":
-            continue
-        source = path.read_text(encoding="utf-8")
-        for pattern in MARKED:
-            for match in re.finditer(pattern, source, flags=re.MULTILINE):
-                yield path.name, match.group(1)
-
-
-def test_every_marked_text_has_an_english_translation():
-    texts = list(marked_texts())
-    assert len(texts) > 50  # the scan really finds the window's texts
-    missing = sorted({f"{name}: {text}" for name, text in texts if text not in i18n.ENGLISH})
-    assert missing == []
-
-
-def test_english_is_used_only_when_chosen():
+@pytest.fixture
+def english():
     i18n.set_language("en")
-    try:
-        assert i18n.tr("Werklijst") == "Worklist"
-    finally:
-        i18n.set_language("nl")
-    assert i18n.tr("Werklijst") == "Werklijst"
+    yield
+    i18n.set_language("nl")
 
 
-def test_the_decision_steps_tables_of_labels_are_translated_too():
-    from desktop.ui import state_words
-    from desktop.ui.decision import page
+def test_the_window_asks_only_for_keys_no_dutch_sentence_is_a_key():
+    """The old mechanism (`tr("Dutch text")`, an ENGLISH dict) is gone from every window module."""
+    found = [f"{path.relative_to(UI)}: {match.group(0)}" for path in sorted(UI.rglob("*.py"))
+             for match in re.finditer(r"\btr\(|\bENGLISH\b", path.read_text(encoding="utf-8"))]
+    assert found == []
+    assert not hasattr(i18n, "tr") and not hasattr(i18n, "ENGLISH")
 
-    texts = [*page.FIELD_LABELS.values(), *state_words.OPTION_TITLE.values(), *state_words.OPTION_SUBTITLE.values(),
-             *(text for choices in page.CHOICES.values() for _, text in choices),
-             *(text for _, text in page.YES_NO)]
-    assert sorted(text for text in texts if text not in i18n.ENGLISH) == []
+
+def test_a_key_is_read_in_the_language_chosen(english):
+    assert i18n.t("window.steps.worklist") == "Worklist"
+    i18n.set_language("nl")
+    assert i18n.t("window.steps.worklist") == "Werklijst"
+    assert i18n.t("window.worklist.count", shown=3, total=12) == "3 van 12"
+
+
+def test_every_table_of_words_in_the_window_is_a_table_of_keys_that_exist():
+    tables = [*state_words.TABLES.values(), state_words.OPTION_TITLE, state_words.OPTION_SUBTITLE,
+              page.FIELD_LABELS, page.INSTRUMENTS, base.FIELD_LABELS, base.STATUS_TEXT, COLUMNS,
+              CorrectionDialog.FIELDS, model_card.HEADINGS, {value: key for key, value in FILTERS},
+              {value: key for choices in page.CHOICES.values() for value, key in choices}, dict(page.YES_NO)]
+    keys = [key for table in tables for key in table.values()]
+    assert len(keys) > 100
+    assert sorted(key for key in keys if not messages.has(key)) == []
+
+
+def test_a_field_shown_away_from_its_form_is_named_by_its_label():
+    """A save error names a field by its label (`Inclusion date: …`), never by `inclusion_date`."""
+    for language, expected in (("nl", "Inclusiedatum: x"), ("en", "Inclusion date: x")):
+        i18n.set_language(language)
+        assert base.field_problem("inclusion_date", "x") == expected
+    i18n.set_language("nl")
+
+
+def test_a_message_from_below_the_window_is_read_in_the_windows_language(english):
+    assert i18n.say(messages.msg("window.worklist.count", shown=1, total=2)) == "1 of 2"
+    assert i18n.say(ValueError(messages.msg("window.unknown"))) == "unknown"
+    assert i18n.say("text not yet in the catalogue") == "text not yet in the catalogue"
+    assert i18n.say(None) == ""
+
+
+def test_numbers_are_written_with_a_decimal_comma_in_dutch(english):
+    from desktop.ui.decision.charts import _tick
+    from desktop.ui.decision.panel import number
+
+    assert (number(4.25, 10), number(63.4, 100), _tick(2.5), _tick(10.0)) == ("4.2", "63", "2.5", "10")
+    i18n.set_language("nl")
+    assert (number(4.25, 10), number(63.4, 100), _tick(2.5), _tick(10.0)) == ("4,2", "63", "2,5", "10")
+
+
+def test_model_card_headings_are_in_the_windows_language():
+    card = "# Model card — Carpal tunnel\n\n## Intended use\n\ntext\n\n### Probabilities\n\n## Something new\n"
+    i18n.set_language("nl")
+    shown = model_card.headings_translated(card)
+    assert shown.splitlines()[0] == "# Modelkaart — Carpal tunnel"
+    assert "## Beoogd gebruik" in shown and "### Kansen" in shown and "## Something new" in shown
+    assert "\ntext\n" in shown
 
 
 def test_qt_standard_dialogs_follow_the_chosen_language(qtbot):

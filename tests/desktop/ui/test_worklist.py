@@ -21,7 +21,7 @@ from desktop.store.inclusions import Actor
 from desktop.store.outbox import ServerAnswer, apply_answers, next_batch
 from desktop.ui import i18n
 from desktop.ui.main_window import MainWindow
-from desktop.ui.worklist import COLUMNS, SORT_ROLE, CorrectionDialog, Worklist, WorklistModel
+from desktop.ui.worklist import COLUMN_NAMES, COLUMNS, SORT_ROLE, CorrectionDialog, Worklist, WorklistModel
 from helpers import bundles_with_contract_end, inclusion, valid_bsns, worklist_records
 
 TODAY = dt.date.today()
@@ -82,7 +82,7 @@ def show_all(worklist):
 
 
 def names(worklist):
-    return [worklist.cell(row, "Naam") for row in range(worklist.model.rowCount())]
+    return [worklist.cell(row, "name") for row in range(worklist.model.rowCount())]
 
 
 def test_search_by_bsn_name_or_birth_date_in_one_field(qtbot, worklist):
@@ -104,10 +104,10 @@ def test_search_by_bsn_name_or_birth_date_in_one_field(qtbot, worklist):
 def test_sorting_by_birth_date_sorts_dates_not_text(qtbot, worklist):
     show_all(worklist)
     header = worklist.table.horizontalHeader()
-    column = COLUMNS.index("Geboortedatum")
+    column = COLUMN_NAMES.index("birth_date")
     position = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(position, 5))
-    shown = [worklist.cell(row, "Geboortedatum") for row in range(3)]
+    shown = [worklist.cell(row, "birth_date") for row in range(3)]
     if header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder:
         shown.reverse()
     # as text 02-06-1971 would come first; as dates 1950 does
@@ -125,19 +125,19 @@ def test_today_means_the_inclusion_date_is_today(worklist, services):
 def test_a_row_shows_names_dates_side_clinician_and_enough_of_the_bsn(worklist):
     show_all(worklist)
     worklist.search.setText("Jan")
-    assert worklist.cell(0, "Inclusiedatum") == TODAY.strftime("%d-%m-%Y")
-    assert worklist.cell(0, "Geboortedatum") == "02-06-1971"
-    assert worklist.cell(0, "Bundel") == "Zorgbundel hand en pols"
-    assert worklist.cell(0, "Aandoening") == "Carpaletunnelsyndroom"
-    assert worklist.cell(0, "Zijde") == "rechts"
-    assert worklist.cell(0, "Uitgelegd door") == "SUO Bakker"
+    assert worklist.cell(0, "inclusion_date") == TODAY.strftime("%d-%m-%Y")
+    assert worklist.cell(0, "birth_date") == "02-06-1971"
+    assert worklist.cell(0, "bundle") == "Zorgbundel hand en pols"
+    assert worklist.cell(0, "condition") == "Carpaletunnelsyndroom"
+    assert worklist.cell(0, "side") == "rechts"
+    assert worklist.cell(0, "explained_by") == "SUO Bakker"
     worklist.search.clear()
-    shown = {worklist.cell(row, "Naam"): worklist.cell(row, "BSN") for row in range(3)}
+    shown = {worklist.cell(row, "name"): worklist.cell(row, "bsn") for row in range(3)}
     assert shown["Maria Müller"].endswith(MARIA[-4:]) and shown["Jan Jansen"].endswith(JAN[-4:])
     assert shown["Maria Müller"] != shown["Jan Jansen"], "two patients with the same last three digits"
     every_cell = [worklist.cell(row, column) for row in range(3) for column in COLUMNS]
     assert not any(bsn in cell for bsn in (JAN, MARIA, PIET) for cell in every_cell), "never the whole BSN"
-    assert worklist.cell(names(worklist).index("Maria Müller"), "Aandoening") == "Duimbasisartrose (CMC-1)"
+    assert worklist.cell(names(worklist).index("Maria Müller"), "condition") == "Duimbasisartrose (CMC-1)"
 
 
 def test_tab_leaves_the_table(qtbot, worklist):
@@ -164,11 +164,11 @@ def test_the_shortcut_opens_the_withdrawal_dialog_and_the_context_menu_has_both_
     QTimer.singleShot(0, answer)
     ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(worklist.table, Qt.Key.Key_I, ctrl_shift)
-    assert seen == ["Intrekken…"]
+    assert seen == ["Inclusie intrekken"]
     (record,) = [r for r in services.registry.inclusions() if r["bsn"] == JAN]
     assert record["state"] == "withdrawn" and record["withdrawal_reason"] == "patiënt ziet af"
-    assert worklist.cell(0, "Status") == "ingetrokken"
-    assert worklist.cell(0, "Melding") == "Ingetrokken: patiënt ziet af"
+    assert worklist.cell(0, "state") == "ingetrokken"
+    assert worklist.cell(0, "message") == "Ingetrokken: patiënt ziet af"
 
     def close_correction():
         dialog = QApplication.activeModalWidget()
@@ -194,11 +194,11 @@ def test_a_rejection_reads_in_plain_words_with_the_next_step(services, worklist)
     reject(services, MARIA, "record 25: side: moet L, R of both zijn", "invalid_record")
     worklist.filter.setCurrentIndex(worklist.filter.findData("problems"))
     assert names(worklist) == ["Maria Müller"]
-    text = worklist.cell(0, "Melding")
+    text = worklist.cell(0, "message")
     assert "record 25" not in text and "side:" not in text
     assert text.startswith("Afgewezen door de server: Zijde klopt niet (moet L, R of both zijn).")
     assert "Corrigeren… (F2)" in text and "opnieuw verzonden" in text
-    assert worklist.cell(0, "Status") == "afgewezen"
+    assert worklist.cell(0, "state") == "afgewezen"
     assert worklist.detail.text() == f"Maria Müller: {text}", "the whole message under the table"
 
 
@@ -208,7 +208,7 @@ def test_a_duplicate_says_since_when_and_what_to_do(services, worklist):
                                      duplicate_location="Zeist") for r in batch.records}
     apply_answers(services.registry, batch, answers, "test", "geen antwoord")
     worklist.filter.setCurrentIndex(worklist.filter.findData("problems"))
-    text = worklist.cell(0, "Melding")
+    text = worklist.cell(0, "message")
     assert "vanaf 31-01-2025 in Zeist" in text and "trek deze inclusie in (Ctrl+Shift+I)" in text
 
 
@@ -223,11 +223,11 @@ def test_an_english_window_shows_no_dutch_in_the_worklist(qtbot, english, servic
     texts.append(worklist.detail.accessibleName())
     texts += [worklist.filter.itemText(i) for i in range(worklist.filter.count())]
     texts += [worklist.model.headerData(c, Qt.Orientation.Horizontal) for c in range(len(COLUMNS))]
-    own = ("Inclusiedatum", "Zijde", "Bundel", "Aandoening", "Status", "Verzending", "Melding")
+    own = ("inclusion_date", "side", "bundle", "condition", "state", "sync", "message")
     texts += [worklist.cell(row, column) for row in range(3) for column in own]
     dialog = CorrectionDialog(services.registry.get(worklist.selected_id()), worklist)
     qtbot.addWidget(dialog)
-    texts += [dialog.edits[key].accessibleName() for key, _ in CorrectionDialog.FIELDS] + [dialog.windowTitle()]
+    texts += [dialog.edits[key].accessibleName() for key in CorrectionDialog.FIELDS] + [dialog.windowTitle()]
     message = next(t for t in texts if t.startswith("Rejected by the server"))
     assert message.startswith("Rejected by the server: Side is not right (")
     # the server's own detail in brackets is the server's text, not the worklist's
@@ -273,7 +273,7 @@ def test_screenshot_of_the_worklist_at_1366_by_768_in_dutch(qtbot, services, tmp
     show_all(window.worklist)
     assert window.pages.currentWidget() is window.worklist
     window.worklist.table.setFocus()
-    while window.worklist.cell(window.worklist.table.currentIndex().row(), "Naam") != "Maria Müller":
+    while window.worklist.cell(window.worklist.table.currentIndex().row(), "name") != "Maria Müller":
         qtbot.keyClick(window.worklist.table, Qt.Key.Key_Down)
     assert window.worklist.detail.text().startswith("Maria Müller: Afgewezen door de server: Zijde klopt niet")
     folder = Path(os.environ.get("BUNDELASSISTENT_SCREENSHOTS", tmp_path))
