@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check-eligibility", "beoordeel of een casus in aanmerking komt (JSON op stdout)")
     check.add_argument("--json", dest="case_file", required=True, metavar="CASE.json",
                        help="casus als JSON-bestand, of - voor stdin")
+    predict = command("predict", "voorspellingen voor Samen beslissen: intakevragenlijst (server, anders cache) "
+                                 "met wat de casus invult (JSON op stdout)")
+    predict.add_argument("--json", dest="case_file", required=True, metavar="CASE.json",
+                         help="casus als JSON-bestand (bsn, birth_date, diagnosis, side, bundle, intake), "
+                              "of - voor stdin")
     register = command("register", "registreer inclusies uit een JSONL-bestand (één per regel)")
     register.add_argument("--jsonl", dest="jsonl_file", required=True, metavar="FILE",
                           help="JSONL-bestand, of - voor stdin")
@@ -134,6 +139,27 @@ def cmd_check_eligibility(args, services) -> int:
         raise UserError(f"{name}: {error}") from None
     decision = services.check(case, bundle)
     print(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_predict(args, services) -> int:
+    from desktop.core.inputs import InputError
+    from desktop.operations import prediction
+
+    data, name = _read_bytes(args.case_file)
+    try:
+        data = textfiles.parse_json(textfiles.decode(data))
+    except textfiles.TextFileError as error:
+        raise UserError(f"{name}: {error}") from None
+    try:
+        question = prediction.parse_question(data, services.bundles, services.today())
+    except InputError as error:
+        raise UserError(f"{name}: {error}") from None
+    try:
+        support = prediction.for_question(services, question)
+    except prediction.ModelFileError as error:
+        raise UserError(str(error)) from None
+    print(json.dumps(support, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
@@ -354,6 +380,7 @@ COMMANDS = {
     "enroll": cmd_enroll,
     "sync": cmd_sync,
     "check-eligibility": cmd_check_eligibility,
+    "predict": cmd_predict,
     "register": cmd_register,
     "inclusions": cmd_inclusions,
     "intake": cmd_intake,

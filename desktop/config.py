@@ -9,13 +9,14 @@ Which settings exist, what they hold and their defaults is declared once, in `SE
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
 from desktop import textfiles
+from desktop.core.clinic import Clinic, ClinicError, StaffMember, parse_clinic, parse_staff
 from desktop.core.settings import Kind, Setting, SettingError, markdown_table
 
 APP_NAME = "Bundelassistent"
@@ -40,6 +41,8 @@ class Settings:
     server_url: str | None
     proxy: str | None
     ca_bundle: Path | None
+    clinic: Clinic = field(default_factory=Clinic)  # [clinic]: what the handout tells the patient
+    staff: tuple[StaffMember, ...] = ()  # [[staff]] of the system-wide file: who may explain the bundle
     notices: tuple[str, ...] = ()  # settings that were ignored, to show the user once
 
 
@@ -155,7 +158,8 @@ def _exists(path: Path) -> bool:
 
 # Who may do what is the clinic's decision, so the audit log takes the role only from the
 # file IT places (the system config): a user's own file or environment cannot change it.
-SYSTEM_ONLY_KEYS = ("role",)
+# The clinic's address and its staff list are the clinic's facts too (desktop/core/clinic.py).
+SYSTEM_ONLY_KEYS = ("role", "clinic", "staff")
 
 
 def _without_system_keys(values: dict, origin: str, notices: list[str]) -> dict:
@@ -168,6 +172,16 @@ def _without_system_keys(values: dict, origin: str, notices: list[str]) -> dict:
     return kept
 
 
+def _with_clinic(settings: Settings, values: dict, origin: str) -> Settings:
+    """Take `[clinic]` and `[[staff]]` out of the system-wide file's values into the settings."""
+    try:
+        clinic = parse_clinic(values.pop("clinic")) if "clinic" in values else settings.clinic
+        staff = parse_staff(values.pop("staff")) if "staff" in values else settings.staff
+    except ClinicError as error:
+        raise ConfigError(f"{origin}: {error}") from None
+    return replace(settings, clinic=clinic, staff=staff)
+
+
 def load(config_file: Path | None = None, overrides: dict | None = None,
          environ: dict | None = None) -> Settings:
     """Build the settings; `config_file` (from --config) replaces the user file."""
@@ -176,7 +190,9 @@ def load(config_file: Path | None = None, overrides: dict | None = None,
     notices: list[str] = []
     system_file = Path(environ.get(ENV_PREFIX + "SYSTEM_CONFIG") or system_config_file())
     if _exists(system_file):
-        settings = _apply(settings, _read_file(system_file), str(system_file), notices)
+        from_system = _read_file(system_file)
+        settings = _with_clinic(settings, from_system, str(system_file))
+        settings = _apply(settings, from_system, str(system_file), notices)
     user_file = Path(config_file) if config_file else user_config_file()
     if _exists(user_file):
         from_user = _without_system_keys(_read_file(user_file), str(user_file), notices)

@@ -25,7 +25,7 @@ import numpy as np
 
 import resources
 from predictors import store
-from predictors.model import FOLLOW_UP, OVERLAP, ConditionModel, instrument
+from predictors.model import FOLLOW_UP, OVERLAP, ConditionModel, column_names, instrument, rounded
 from predictors.neighbours import SimilarPatients
 from predictors.schema import OPTIONS, PatientValueError, parse_patient
 
@@ -102,6 +102,7 @@ class Prediction:
     model_card: str  # file name of the model card in the models folder
     model_version: str  # training date and checksum prefix, for the record
     synthetic: bool  # trained on synthetic reference data: not for clinical use
+    columns: Mapping[str, float | None]  # the batch CLI's columns, rounded as it writes them (None: empty)
 
     def option(self, name: str) -> OptionPrediction:
         if name not in OPTIONS:
@@ -220,6 +221,7 @@ class ModelSet:
             model_card=store.file_names(condition)["card"],
             model_version=card.get("version", ""),
             synthetic=bool(card.get("synthetic")),
+            columns={name: rounded(columns[name][row]) for name in column_names()},
         )
 
     def _option(self, condition, arm, columns, row, employed) -> OptionPrediction:

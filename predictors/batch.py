@@ -26,13 +26,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import math
 import sys
 from pathlib import Path
 
 from predictors import store
 from predictors.api import load_models
-from predictors.model import column_names
+from predictors.model import column_names, rounded
 from predictors.schema import CONDITIONS, PatientValueError, baseline_columns, is_missing, parse_patient
 
 REQUIRED = ("patient_id", "condition")
@@ -128,10 +127,8 @@ def read_input(path: Path):
 
 
 def _format(value) -> str:
-    value = float(value)
-    if math.isnan(value):
-        return ""
-    return f"{value:.4f}"
+    number = rounded(value)
+    return "" if number is None else f"{number:.4f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,8 @@ the CLI and the tests share one vocabulary.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import special
 
@@ -36,6 +38,15 @@ OVERLAP = 0.05  # propensity below this (or above 1 − this): few comparable pa
 
 def instrument(condition: str, outcome: str):
     return PAIN[condition] if outcome == "pain" else FUNCTION[condition]
+
+
+def rounded(value: float) -> float | None:
+    """A prediction as the batch CLI writes it and a record keeps it: 4 decimals, None for empty (NaN).
+
+    One rounding for `python -m predictors.batch`, `bundelassistent predict --json` and the
+    stored decision support, so the three agree to the last digit."""
+    number = float(value)
+    return None if math.isnan(number) else round(number, 4) + 0.0
 
 
 def column_names() -> list[str]:
@@ -231,7 +242,8 @@ class ConditionModel:
         expected = {(a, o, m) for a in OPTIONS for o in OUTCOMES for m in FOLLOW_UP}
         if set(outcomes) != expected:
             raise ValueError("model file lacks some outcome models")
-        kinds = {LogNormalReturnToWork.kind: LogNormalReturnToWork, DiscreteTimeHazard.kind: DiscreteTimeHazard}
+        kinds: dict[str, type[LogNormalReturnToWork] | type[DiscreteTimeHazard]] = {
+            LogNormalReturnToWork.kind: LogNormalReturnToWork, DiscreteTimeHazard.kind: DiscreteTimeHazard}
         rtw = {arm: kinds[data["return_to_work"][arm]["kind"]].from_dict(data["return_to_work"][arm])
                for arm in OPTIONS}
         surgery = _checked(Logistic.from_dict(data["surgery_within_12m"]), width, "surgery_within_12m")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 from desktop.core.bundles import Bundle, LoadReport, Rule
+from desktop.core.decision_support import check_decision_support
 from desktop.core.eligibility import Case, Episode
 from desktop.core.fields import (
     EXPLANATION_LANGUAGES,
@@ -44,6 +45,7 @@ CASE_FIELDS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "i
 INCLUSION_FIELDS = CASE_FIELDS + (
     "name", "clinician_agb", "location", "explained_by", "agreed", "explanation_language",
     "explained_at", "handout_printed", "initial_treatment", "insurer_source", "insurer_checked_at",
+    "decision_support",
 )
 REQUIRED_ON_RECORD = ("clinician_agb", "location", "explained_by", "explanation_language", "handout_printed")
 # Input vocabularies: the words a file or form may use, each read into its named state.
@@ -260,6 +262,7 @@ class InclusionRequest:
     initial_treatment: TreatmentOption | None = None
     insurer_source: InsurerSource = InsurerSource.MANUAL
     insurer_checked_at: str | None = None
+    decision_support: dict[str, Any] | None = None  # what Samen beslissen showed (desktop.core.decision_support)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -327,6 +330,10 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
             c.add(key, "moet een tijdstip als tekst zijn (ISO 8601)")
         elif _optional(data, key) is not None:
             c.run(parse_timestamp, data[key], key)
+    support = None
+    if data.get("decision_support") is not None and case is not None and bundle is not None:
+        condition = bundle.condition_for_code(case.diagnosis) if case.diagnosis else None
+        support = c.run(check_decision_support, data["decision_support"], condition.id if condition else "")
     c.raise_if_any()
     # else a problem was collected above (a missing bsn too: parse_case checks it when given)
     assert case is not None and bundle is not None and case.bsn is not None
@@ -336,7 +343,7 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
         explained_by=explained_by, name=name, explanation_language=language,
         explained_at=_optional(data, "explained_at"), handout_printed=handout,
         initial_treatment=treatment, insurer_source=InsurerSource(source),
-        insurer_checked_at=_optional(data, "insurer_checked_at"),
+        insurer_checked_at=_optional(data, "insurer_checked_at"), decision_support=support,
     )
 
 

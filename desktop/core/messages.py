@@ -57,11 +57,11 @@ class Msg:
         return self.get("nl")
 
 
-def msg(key: str, **params: object) -> Msg:
+def msg(key: str, /, **params: object) -> Msg:
     return Msg(key, params)
 
 
-def text(key: str, language: str, **params: object) -> str:
+def text(key: str, language: str, /, **params: object) -> str:
     """The message `key` in `language` (Dutch when the language is not one we have), filled in."""
     language = language if language in LANGUAGES else "nl"
     return _Formatter(language).vformat(catalogue(language)[key], (), params)

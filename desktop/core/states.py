@@ -94,6 +94,14 @@ class IntakeSource(StrEnum):
     NONE = "none"      # neither has one for this patient on this date
 
 
+class InputSource(StrEnum):
+    """Where one input of a prediction came from (`predict --json`, a record's decision support)."""
+
+    QUESTIONNAIRE = "questionnaire"  # the patient's intake questionnaire, as the server (or its cache) gave it
+    ENTERED = "entered"              # typed here, a correction of the questionnaire too (age: from the birth date)
+    ESTIMATED = "estimated"          # unknown: the models estimated it from the other inputs
+
+
 class InsurerSource(StrEnum):
     """Where the insurer on a record came from (worded in `desktop/ui/state_words`)."""
 

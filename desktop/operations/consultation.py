@@ -16,7 +16,7 @@ from typing import Any
 from desktop.core.eligibility import Decision
 from desktop.core.identifiers import InvalidField, age_on, mask_bsn, validate_birth_date, validate_bsn
 from desktop.core.inputs import InclusionRequest, InputError, parse_case, parse_inclusion
-from desktop.core.states import InsurerSource, Side
+from desktop.core.states import InsurerSource
 from desktop.operations.services import Services
 
 CASE_KEYS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi", "bsn")
@@ -43,7 +43,10 @@ class Consultation:
     location: str = ""
     initial_treatment: str = ""
     agreed: bool = False
-    intake: dict[str, Any] = field(default_factory=dict)  # predictor values for Samen beslissen
+    intake: dict[str, Any] = field(default_factory=dict)  # predictor values typed on Samen beslissen
+    questionnaire: dict[str, Any] = field(default_factory=dict)  # the intake questionnaire's answers, if any
+    questionnaire_completed_at: str | None = None  # its date (or time), for the record and the handout
+    decision_support: dict[str, Any] | None = None  # what Samen beslissen shows now, kept with the inclusion
     registered: dict[str, Any] | None = None  # the inclusion saved in this consultation
 
     def _case_data(self, drop: Collection[str] = frozenset()) -> dict:
@@ -75,21 +78,21 @@ class Consultation:
             explained_by=self.explained_by, agreed=self.agreed,
             explanation_language=self.explanation_language, handout_printed=self.handout_printed,
             initial_treatment=self.initial_treatment or None, insurer_source=self.insurer_source,
-            insurer_checked_at=self.insurer_checked_at,
+            insurer_checked_at=self.insurer_checked_at, decision_support=self.decision_support,
         )
         return parse_inclusion(data, services.bundles, default_location=services.settings.location)
 
     def prediction_patient(self, condition: str) -> dict[str, Any]:
-        """The predictors' patient row: what was typed for them, plus age and both hands."""
-        patient: dict[str, Any] = {"condition": condition, **self.intake}
+        """The predictors' patient row (`prediction.patient_row`): the questionnaire, what was
+        typed over it, age and both hands."""
+        from desktop.operations.prediction import patient_row
+
         try:
-            birth = validate_birth_date(self.birth_date, dt.date.today())
-            patient["age"] = age_on(birth, self.lookup_date())
+            age: int | None = age_on(validate_birth_date(self.birth_date, dt.date.today()), self.lookup_date())
         except InvalidField:
-            pass
-        if self.side == Side.BOTH and patient.get("bilateral") is None:
-            patient["bilateral"] = 1
-        return patient
+            age = None
+        return patient_row(condition, age=age, side=self.side or None, questionnaire=self.questionnaire,
+                           entered=self.intake)
 
     # -- the patient header -------------------------------------------------------------
     def valid_bsn(self) -> str | None:

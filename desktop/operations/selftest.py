@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from desktop import __version__, config
+from desktop.core.messages import msg
 from desktop.logs import redact
 
 REQUIRED_MODULES = (
@@ -247,8 +248,20 @@ def check_settings(settings: config.Settings) -> str:
     return ", ".join(config.changed(settings)) or "alle standaard"
 
 
+def check_clinic(settings: config.Settings) -> str:
+    """The handout tells the patient whom to call and the inclusion names who explained the bundle:
+    without [clinic] and [[staff]] in the system-wide file the window can do neither well."""
+    missing = settings.clinic.missing()
+    if missing:
+        raise CheckWarning(str(msg("operations.clinic.missing", keys=", ".join(missing))))
+    if not settings.staff:
+        raise CheckWarning(str(msg("operations.clinic.no_staff", clinic=settings.clinic.name)))
+    return str(msg("operations.clinic.ok", clinic=settings.clinic.name, count=len(settings.staff)))
+
+
 DEFAULT_CHECKS: list[tuple[str, Check]] = [
     ("Instellingen", check_settings),
+    ("Kliniek en medewerkers", check_clinic),
     ("Python-modules", check_imports),
     ("Bronbestanden", check_resources),
     ("Bundeldefinities", check_bundles),

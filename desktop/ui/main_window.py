@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         for index in range(STEP_COUNT + 1):  # Ctrl+1 … Ctrl+6, made once: rebuilds keep them
             QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=lambda i=index: self.go_to(i))
         QShortcut(QKeySequence.StandardKey.Save, self, activated=lambda: self.steps and self.steps[4].save())
-        QShortcut(QKeySequence.StandardKey.Print, self, activated=lambda: self.steps and self.steps[2].print_dialog())
+        QShortcut(QKeySequence.StandardKey.Print, self, activated=self.print_handout)
         self.steps = []
         starting = QLabel(t("window.starting", app=APP_NAME))
         starting.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -185,6 +185,12 @@ class MainWindow(QMainWindow):
         focus = page.focusWidget() or page.nextInFocusChain()
         if focus:
             focus.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def print_handout(self) -> None:
+        """Ctrl+P from any step: show the handout being printed (or why there is none), then print."""
+        if self.steps:
+            self.go_to(2)
+            self.steps[2].print_dialog()
 
     def reevaluate(self) -> None:
         decision, problems = self.consultation.evaluate(self.services)

@@ -175,6 +175,7 @@ class DecisionView(QWidget):
         if condition == self.condition and not force:
             return
         self.condition = condition
+        self.consultation.decision_support = None  # shown for another diagnosis
         if self.models is None:
             return
         if condition is None or condition not in self.models.conditions:
@@ -257,7 +258,7 @@ class DecisionView(QWidget):
 
     # -- predictions ------------------------------------------------------------------------
     def _predict(self) -> None:
-        from desktop.operations.prediction import PatientValueError, baseline_columns
+        from desktop.operations.prediction import PatientValueError, baseline_columns, decision_support
 
         if self.models is None or self.condition not in self.models.conditions:
             return  # the diagnosis changed while the timer ran
@@ -273,14 +274,20 @@ class DecisionView(QWidget):
             message.setText(bad.get(name, ""))
             message.setVisible(name in bad)
         models = self.models  # plain values for the worker thread
-        self.operations.run(PREDICTION, lambda: (models.predict(patient), {
-            option: models.similar_patients(patient, option, k=30) for option in TreatmentOption}),
-            success=self._predicted, failure=self._prediction_failed)
+        questionnaire, completed = dict(self.consultation.questionnaire), self.consultation.questionnaire_completed_at
+
+        def work():
+            prediction = models.predict(patient)
+            return prediction, {option: models.similar_patients(patient, option, k=30) for option in TreatmentOption}, \
+                decision_support(prediction, patient, questionnaire, completed)  # kept with the inclusion
+
+        self.operations.run(PREDICTION, work, success=self._predicted, failure=self._prediction_failed)
 
     def _prediction_failed(self, error: Exception) -> None:
         """A model problem is shown, never a crash."""
         from desktop.operations.prediction import PatientValueError
 
+        self.consultation.decision_support = None  # nothing shown, nothing kept
         if isinstance(error, PatientValueError):
             reason = t("window.field_problem", label=field_label(error.field),
                        message=error.nl if language() == "nl" else error.en)
@@ -290,7 +297,7 @@ class DecisionView(QWidget):
         self.state.setText(html.escape(t("window.decision.no_prediction", reason=reason)))
 
     def _predicted(self, answer) -> None:
-        prediction, similar = answer
+        prediction, similar, self.consultation.decision_support = answer
         self.prediction = prediction
         notes = [note.nl if language() == "nl" else note.en for note in prediction.notes
                  if note.code not in ("synthetic", "imputed")]

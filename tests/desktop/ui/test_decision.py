@@ -123,3 +123,36 @@ def test_screenshot_of_the_decision_step_in_both_languages(qtbot, window, decisi
     assert "not for clinical use" in view.banner.text()
     assert screenshot(window, tmp_path, "stap-4-shared-decision-en").stat().st_size > 20_000
     window.set_language("nl")
+
+
+def test_what_the_page_shows_and_keeps_is_what_predict_json_computes(qtbot, decision, services, tmp_path):
+    """The window and `bundelassistent predict --json` (its own process, same inputs) agree to the last digit."""
+    import datetime as dt
+    import json
+    import subprocess
+
+    from helpers import CLI
+
+    before = asked(decision)
+    typed = {"sex": "M", "work_status": "office", "nrs_pain_0": 6, "bctq_sss_0": 3.4, "ncs_severity": 1}
+    fill(decision, typed)
+    settle(qtbot, decision, before)
+    kept = decision.consultation.decision_support
+    assert kept is not None and kept["model_version"] == decision.prediction.model_version
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"bsn": BSN, "birth_date": "1968-04-02", "diagnosis": "G56.0",
+                                "inclusion_date": dt.date.today().isoformat(), "intake": typed}), encoding="utf-8")
+    done = subprocess.run([*CLI, "--data-dir", str(tmp_path / "cli"), "predict", "--json", str(case)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["inputs"] == kept["inputs"] and printed["predictions"] == kept["predictions"]
+    assert kept["inputs"]["sex"] == {"value": "M", "source": "entered"}
+    assert kept["inputs"]["bmi"] == {"value": None, "source": "estimated"}
+    surgery = decision.prediction.surgery
+    assert kept["predictions"]["surgery_pain12_mean"] == round(surgery.pain.month12.mean, 4)
+    assert f"<b>{surgery.pain.month12.mean:.1f}</b>".replace(".", ",") in decision.panels["surgery"].numbers.text()
+
+    decision.consultation.diagnosis = ""
+    decision.set_condition(None)  # another diagnosis: what was shown for this one is not kept
+    assert decision.consultation.decision_support is None
