@@ -8,7 +8,8 @@ What counts as "a text of the other language" (the rule, so that a hit is a real
   `{parameters}` and at the marks that join the parts of a line (`·`, `:`, `;`, `( )`, `—`,
   `, `, `. `, `…`). A piece the other language also uses somewhere in its catalogue ("BSN",
   "Online", "Diabetes", "Nederlands" in the language menu) says nothing about the language
-  and is dropped; so is a piece without two letters in a row.
+  and is dropped; so is a piece without two letters in a row, and a Dutch term the English
+  texts gloss on purpose (`GLOSSES`: "deductible (eigen risico)").
 - A piece of three words or more is a sentence: it must not appear anywhere in any text on
   screen (case as written).
 - A shorter piece (a word, a label, a state: "Werklijst", "gereed", "ja") must not *be* a text
@@ -76,6 +77,9 @@ DUTCH_ONLY_WORDS = {"het", "een", "niet", "geen", "moet", "deze", "wordt", "zijn
                     "mislukt", "gevonden", "opgeslagen", "verzekeraar", "patiënt", "patiënten", "controleer",
                     "ongeldig", "bestaat", "jaar", "dagen", "vandaag", "geboortedatum", "onbekend"}
 INTERNAL_NAME = re.compile(r"\b[a-z]+_[a-z_]+\b\s*:")
+# Dutch terms an English text names on purpose, in brackets after its English word: the patient meets
+# them on the insurer's papers ("Your deductible (eigen risico) applies …" in the English handout).
+GLOSSES = {"eigen risico"}
 
 
 # -- the rule ------------------------------------------------------------------------------
@@ -92,7 +96,7 @@ def foreign_pieces(language: str) -> tuple[set[str], set[str]]:
         if template == own.get(key):
             continue
         for piece in pieces(template):
-            if not LETTERS.search(piece) or piece.lower() in shared:
+            if not LETTERS.search(piece) or piece.lower() in shared or piece.lower() in GLOSSES:
                 continue
             (sentences if len(piece.split()) >= 3 else words).add(piece)
     return sentences, words
