@@ -54,9 +54,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.resize(fitting_size(self.screen().availableGeometry().size()))
         self.sync_label = QLabel()
-        self.sync_label.setAccessibleName(t("window.status_bar.sync"))
         self.model_label = QLabel()
-        self.model_label.setAccessibleName(t("window.status_bar.models_name"))
+        self._name_status_bar()
         self.statusBar().addWidget(self.sync_label, 1)
         self.statusBar().addPermanentWidget(self.model_label)
         for index in range(STEP_COUNT + 1):  # Ctrl+1 … Ctrl+6, made once: rebuilds keep them
@@ -70,6 +69,11 @@ class MainWindow(QMainWindow):
         if services is not None:
             self.attach(services, consultation)
 
+    def _name_status_bar(self) -> None:
+        """The status bar outlives a change of language; its names follow it."""
+        self.sync_label.setAccessibleName(t("window.status_bar.sync"))
+        self.model_label.setAccessibleName(t("window.status_bar.models_name"))
+
     def attach(self, services, consultation=None) -> None:
         """Open the window on its services: menus, steps, worklist; models load in the background."""
         from desktop.operations.consultation import Consultation
@@ -79,6 +83,7 @@ class MainWindow(QMainWindow):
         self.consultation = consultation or Consultation()
         i18n.set_language(services.settings.language)
         i18n.install_qt_translations(services.settings.language)
+        self._name_status_bar()
         self.sync = SyncController(services, self, automatic=self.background_sync)
         self.sync.updated.connect(self._sync_updated)
         self._seen_summary = None
@@ -398,6 +403,7 @@ class MainWindow(QMainWindow):
         self.services.settings = replace(self.services.settings, language=code)
         i18n.set_language(code)
         i18n.install_qt_translations(code)
+        self._name_status_bar()
         self.menuBar().clear()
         self._build_menu()
         self._rebuild(start_step=self.pages.currentIndex())
