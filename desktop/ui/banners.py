@@ -20,21 +20,21 @@ class Banner(QFrame):
         super().__init__()
         self.setObjectName("banner")
         self.setStyleSheet(f"#banner {{ background: {background}; border-radius: 4px; }}")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
+        self.row = QHBoxLayout(self)
+        self.row.setContentsMargins(8, 4, 8, 4)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setStyleSheet(theme.css(colour, points=theme.BODY_PT))
         self.label.setAccessibleName(name)
-        layout.addWidget(self.label, 1)
+        self.row.addWidget(self.label, 1)
         self.buttons: list[QPushButton] = []
         self.hide()
 
     def add_button(self, text: str, slot: Callable[[], object]) -> QPushButton:
         button = QPushButton(text)
         button.clicked.connect(slot)
-        self.layout().addWidget(button)
+        self.row.addWidget(button)
         self.buttons.append(button)
         return button
 
