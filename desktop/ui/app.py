@@ -14,7 +14,8 @@ from desktop.config import APP_NAME, Settings
 
 def run_window(settings: Settings, patient: dict | None = None, argv: list[str] | None = None,
                start_logging=None) -> int:
-    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    existing = QApplication.instance()  # the tests' (pytest-qt), else none yet
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     from desktop.ui.collector import UiThreadCollector
@@ -88,7 +89,7 @@ def stop_with_message(window, message: str) -> None:
     box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message[:1].upper() + message[1:] + ".",
                       QMessageBox.StandardButton.Close, window)
     box.setObjectName("storage-problem")
-    box.finished.connect(lambda _: QApplication.instance().exit(EXIT_STORAGE))
+    box.finished.connect(lambda _: QApplication.exit(EXIT_STORAGE))
     box.open()
 
 

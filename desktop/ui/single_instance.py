@@ -175,7 +175,7 @@ class InstanceServer(QObject):
         if not socket.canReadLine():
             return
         try:
-            context = json.loads(bytes(socket.readLine()).decode("utf-8"))
+            context = json.loads(bytes(socket.readLine().data()).decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             return  # not ours or damaged: ignore rather than crash the window
         if isinstance(context, dict):

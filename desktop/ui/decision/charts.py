@@ -80,6 +80,19 @@ class TrajectoryChart(QWidget):
         self.setAccessibleName(t("window.decision.chart.summary", title=title, summary=summary))
         self.update()
 
+    def heading(self) -> str:
+        """The title drawn above the chart, with which way is better."""
+        direction = t("window.decision.chart.higher_better" if self.higher_is_better
+                      else "window.decision.chart.lower_better")
+        return t("window.decision.chart.heading", title=self.title, direction=direction)
+
+    def month_label(self, month: int) -> str:
+        return t("window.decision.chart.month", month=month)
+
+    def painted_texts(self) -> list[str]:
+        """Every text the chart draws (it has no child widgets to read them from)."""
+        return [self.heading(), *(self.month_label(month) for month in self.months)]
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -89,10 +102,7 @@ class TrajectoryChart(QWidget):
         left, right, top, bottom = 40, 26, 24, 26
         plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
         painter.setPen(QColor(theme.TEXT))
-        direction = t("window.decision.chart.higher_better" if self.higher_is_better
-                      else "window.decision.chart.lower_better")
-        heading = t("window.decision.chart.heading", title=self.title, direction=direction)
-        title = painter.fontMetrics().elidedText(heading, Qt.TextElideMode.ElideRight,
+        title = painter.fontMetrics().elidedText(self.heading(), Qt.TextElideMode.ElideRight,
                                                  self.width() - 8)
         painter.drawText(QRectF(4, 2, self.width() - 8, 20), Qt.AlignmentFlag.AlignHCenter, title)
         span = max(self.months) or 1
@@ -113,7 +123,7 @@ class TrajectoryChart(QWidget):
         for month in self.months:
             x = point(month, self.low).x()
             painter.drawText(QRectF(x - 30, plot.bottom() + 4, 60, 18), Qt.AlignmentFlag.AlignHCenter,
-                             t("window.decision.chart.month", month=month))
+                             self.month_label(month))
         for option, band in self.series.items():
             colour = OPTION_COLOUR[option]
             known = [(m, lo, hi, mid) for m, lo, hi, mid in zip(self.months, band.p10, band.p90, band.median)

@@ -71,7 +71,7 @@ class InsuranceStep(Step):
         self.insurer.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.insurer.activated.connect(self._insurer_picked)
         self.add_field(form, t("window.insurance.insurer"), self.insurer, "insurer")
-        self.uzovi = self.line_edit("insurer_uzovi", "3311")
+        self.uzovi = self.line_edit("insurer_uzovi", t("window.placeholder.uzovi"))
         self.uzovi.setMaxLength(4)
         self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", InsurerSource.CARD))
         self.add_field(form, t("window.insurance.uzovi"), self.uzovi, "insurer_uzovi")
@@ -108,7 +108,7 @@ class InsuranceStep(Step):
         row.addStretch()
         self.add_field(form, t("window.insurance.side"), sides, "side")
 
-        self.inclusion_date = self.line_edit("inclusion_date", t("window.date_placeholder"))
+        self.inclusion_date = self.line_edit("inclusion_date", t("window.placeholder.date"))
         self.add_field(form, t("window.insurance.inclusion_date"), self.inclusion_date, "inclusion_date")
 
         self.facts_form = QFormLayout()
