@@ -7,6 +7,7 @@ consultation, so nothing typed is lost.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import sys
 from dataclasses import replace
@@ -26,9 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import APP_NAME
+from desktop.core.identifiers import mask_bsn
 from desktop.core.states import InsurerSource, ModelState, RecordState
 from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
+from desktop.ui.banners import Banner
 from desktop.ui.i18n import say, t
 from desktop.ui.state_words import MODEL_STATE_TEXT
 
@@ -47,6 +50,7 @@ class MainWindow(QMainWindow):
         self.sync = None
         self.model_state, self.model_detail = ModelState.LOADING, ""
         self.operations = Operations(self)
+        self.pending_launch: dict | None = None  # an EHR launch waiting while unsaved input is on screen
         self.setWindowTitle(APP_NAME)
         self.resize(fitting_size(self.screen().availableGeometry().size()))
         self.sync_label = QLabel()
@@ -133,6 +137,16 @@ class MainWindow(QMainWindow):
                                                    extra="padding: 8px; border-radius: 4px"))
         self._render_notices()
         outer.addWidget(self.notice_banner)
+        self.problems_banner = Banner(t("window.problems.name"), theme.ALERT_TEXT, theme.ALERT)
+        self.problems_banner.add_button(t("window.problems.open"), self.show_problems)
+        outer.addWidget(self.problems_banner)
+        self.launch_banner = Banner(t("window.launch.name"), theme.NOTICE_TEXT, theme.NOTICE)
+        self.launch_banner.add_button(t("window.launch.open"), self.accept_launch)
+        self.stay_button = self.launch_banner.add_button(t("window.launch.stay"), self.refuse_launch)
+        outer.addWidget(self.launch_banner)
+        self.lock_banner = Banner(t("window.locked.name"), theme.GOOD, theme.SAVED)
+        self.lock_banner.add_button(t("window.locked.new_patient"), self.new_patient)
+        outer.addWidget(self.lock_banner)
 
         body = QHBoxLayout()
         self.step_list = QListWidget()
@@ -197,9 +211,25 @@ class MainWindow(QMainWindow):
         self.decision = decision
         for step in self.steps:
             step.refresh(decision, problems)
+        self._apply_lock()
         self._render_header(decision)
         self._render_status()
         self.look_up_insurer()
+
+    def _apply_lock(self) -> None:
+        """Once saved, the consultation is what was saved: every step read-only, and a way on."""
+        registered = self.consultation.registered
+        for step in self.steps:
+            step.set_locked(bool(registered))
+        state = self.services.registry.state_of(registered["id"]) if registered else None
+        refused = state in (RecordState.REJECTED, RecordState.DUPLICATE)
+        self.lock_banner.say(None if not registered else t("window.locked.refused") if refused else
+                             t("window.locked.text", end=dt.date.fromisoformat(registered["end_date"])))
+
+    def show_problems(self) -> None:
+        """To the worklist, showing the inclusions the server refused."""
+        self.go_to(self.pages.count() - 1)
+        self.worklist.show_filter("problems")
 
     def look_up_insurer(self, force: bool = False) -> None:
         """Once per patient (or on request): fill the insurer from the server or the cache.
@@ -243,6 +273,10 @@ class MainWindow(QMainWindow):
         c = self.consultation
         age = c.age()
         status, colour = status_label(decision, c)
+        state = self.services.registry.state_of(c.registered["id"]) if c.registered else None
+        if state in (RecordState.REJECTED, RecordState.DUPLICATE):  # saved here, refused by the server
+            status = t("window.locked.rejected" if state is RecordState.REJECTED else "window.locked.duplicate")
+            colour = theme.WRONG
         parts = [
             f"<b>{t('window.header.patient')}:</b> {html.escape(c.name) or '—'}",
             f"<b>{t('window.header.bsn')}</b> {c.masked_bsn() or '—'}",
@@ -264,8 +298,13 @@ class MainWindow(QMainWindow):
 
     def _render_status(self) -> None:
         text, colour = self.sync.text(self.services.registry.pending_count())
+        problems = self.services.registry.problem_count()
+        if problems:  # "online, 0 to send" is not the whole truth when the server refused some
+            text, colour = t("window.problems.status", count=problems, status=text), theme.WRONG
         self.sync_label.setText(text)
         self.sync_label.setStyleSheet(f"color: {colour};")
+        self.problems_banner.say(t("window.problems.one") if problems == 1 else
+                                 t("window.problems.many", count=problems) if problems else None)
         self.model_label.setText(t("window.status_bar.models", state=t(MODEL_STATE_TEXT[self.model_state])))
 
     def _sync_updated(self) -> None:
@@ -317,7 +356,37 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def open_patient(self, bsn: str = "", birth_date: str = "", patient_id: str = "", name: str = "") -> None:
-        """Start a consultation for a patient handed over by the EHR or a second launch."""
+        """Start a consultation for a patient handed over by the EHR or a second launch.
+
+        Over unsaved input for another patient it asks first (in the window, not a dialog):
+        the input of the patient in the room is never replaced unseen."""
+        launch = {"bsn": bsn, "birth_date": birth_date, "patient_id": patient_id, "name": name}
+        if bsn and bsn == self.consultation.bsn:  # the same patient again: keep what is on screen
+            self.raise_()
+            self.activateWindow()
+            return
+        if self.consultation.has_unsaved_input():
+            self.pending_launch = launch
+            shown = name or mask_bsn(bsn) or t("window.launch.no_patient")
+            self.launch_banner.say(t("window.launch.text", patient=shown,
+                                     current=self.consultation.name or self.consultation.masked_bsn() or "—"))
+            self.stay_button.setFocus()
+            self.raise_()
+            self.activateWindow()
+            return
+        self._open(**launch)
+
+    def accept_launch(self) -> None:
+        launch, self.pending_launch = self.pending_launch, None
+        if launch is not None:
+            self._open(**launch)
+
+    def refuse_launch(self) -> None:
+        self.pending_launch = None
+        self.launch_banner.say(None)
+
+    def _open(self, bsn: str, birth_date: str, patient_id: str, name: str) -> None:
+        self.pending_launch = None
         self.consultation = type(self.consultation)(bsn=bsn, birth_date=birth_date, patient_id=patient_id,
                                                     name=name, bundle=self.consultation.bundle)
         self.services.audit_patient_opened(bsn, patient_id)

@@ -14,6 +14,7 @@ PAPER = "#ffffff"     # lists, fields, charts
 HEADER = "#eef3f8"    # the patient header
 ALERT = "#fdecea"     # the banner that says the advice cannot be trusted
 NOTICE = "#fff4d6"    # the banner with settings that were ignored
+SAVED = "#e8f5e9"     # the banner of a saved (locked) consultation
 
 # -- text ----------------------------------------------------------------------------------
 TEXT = "#222222"      # chart labels
@@ -59,6 +60,9 @@ TEXT_ON_BACKGROUND = (
     (ATTENTION, PAPER, BODY_PT, False),
     (ALERT_TEXT, ALERT, BODY_PT, True),
     (NOTICE_TEXT, NOTICE, NOTE_PT, False),
+    (NOTICE_TEXT, NOTICE, BODY_PT, False),
+    (GOOD, SAVED, BODY_PT, False),
+    (ALERT_TEXT, ALERT, BODY_PT, False),
     ("#000000", HEADER, BODY_PT, False),  # the header's text is the palette's window text
     (CONSERVATIVE, WINDOW, TITLE_PT, True),
     (SURGERY, WINDOW, TITLE_PT, True),

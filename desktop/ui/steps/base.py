@@ -6,9 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from operator import attrgetter
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
 from desktop.operations.consultation import Consultation
@@ -107,6 +117,26 @@ class Step(QWidget):
     def show_problems(self, problems: Mapping[str, object]) -> None:
         for key, message in self.messages.items():
             message.show_message(problems.get(key))
+
+    # Controls that still work on a saved consultation (printing the handout again, the model card).
+    stays_open: tuple[str, ...] = ()
+
+    def set_locked(self, locked: bool) -> None:
+        """A saved consultation cannot change: fields become read-only, so nothing typed is dropped
+        unseen and the header cannot describe another patient than the one saved."""
+        keep = {id(attrgetter(name)(self)) for name in self.stays_open}
+        for edit in self.findChildren(QLineEdit):
+            if not isinstance(edit.parentWidget(), QComboBox):
+                edit.setReadOnly(locked)
+        for control in (*self.findChildren(QComboBox), *self.findChildren(QAbstractButton)):
+            if id(control) in keep:
+                continue
+            if locked and control.isEnabled():
+                control.setProperty("locked_off", True)  # so unlocking gives back only what locking took
+                control.setEnabled(False)
+            elif not locked and control.property("locked_off"):
+                control.setProperty("locked_off", False)
+                control.setEnabled(True)
 
     def refresh(self, decision: Decision | None, problems: Mapping[str, object]) -> None:
         self.show_problems(problems)

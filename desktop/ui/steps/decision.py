@@ -12,6 +12,7 @@ class DecisionStep(Step):
     """Shared decision-making: predictions per option once the models are loaded."""
 
     title = "window.steps.decision"
+    stays_open = ("view.card_button",)
 
     def __init__(self, services, consultation):
         super().__init__(services, consultation)

@@ -18,6 +18,7 @@ from desktop.ui.steps.base import Step
 
 class ExplanationStep(Step):
     title = "window.steps.explanation"
+    stays_open = ("pdf", "print_button")  # a saved patient may need the handout again
 
     def __init__(self, services, consultation):
         super().__init__(services, consultation)
