@@ -4,7 +4,9 @@ trajectory chart (mean and 80 % range over the months), one colour per option.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
@@ -82,20 +84,33 @@ def draw_marker(painter: QPainter, marker: str, centre: QPointF, radius: float) 
         painter.drawEllipse(centre, radius, radius)
 
 
+class Band(Protocol):
+    """What a chart reads of a `predictors.Band` (the window imports no predictors)."""
+
+    @property
+    def median(self) -> Sequence[float | None]: ...
+    @property
+    def p10(self) -> Sequence[float | None]: ...
+    @property
+    def p90(self) -> Sequence[float | None]: ...
+
+
 class TrajectoryChart(QWidget):
     """Similar patients' scores at 0–3–6–12 months: median line and 10–90% band per option."""
 
     def __init__(self, title: str, parent=None):
         super().__init__(parent)
         self.title = title
-        self.series: dict[str, object] = {}  # option -> predictors.Band
+        self.series: dict[TreatmentOption, Band] = {}
         self.low, self.high, self.higher_is_better = 0.0, 10.0, False
         self.months: tuple[int, ...] = (0, 3, 6, 12)
         self.setMinimumSize(200, 150)
 
-    def set_data(self, title: str, low: float, high: float, higher_is_better: bool, months, bands: dict) -> None:
+    def set_data(self, title: str, low: float, high: float, higher_is_better: bool, months: Iterable[int],
+                 bands: Mapping[str, Band]) -> None:
         self.title, self.low, self.high = title, low, high
-        self.higher_is_better, self.months, self.series = higher_is_better, tuple(months), dict(bands)
+        self.higher_is_better, self.months = higher_is_better, tuple(months)
+        self.series = {TreatmentOption(option): band for option, band in bands.items()}
         summary = "; ".join(
             t("window.decision.chart.option_values", option=t(OPTION_TITLE[o]), values=", ".join(
                 t("window.decision.chart.month_value", month=m, value=number(v))
@@ -151,7 +166,7 @@ class TrajectoryChart(QWidget):
         for option, band in self.series.items():
             colour = OPTION_COLOUR[option]
             known = [(m, lo, hi, mid) for m, lo, hi, mid in zip(self.months, band.p10, band.p90, band.median)
-                     if None not in (lo, hi, mid)]
+                     if lo is not None and hi is not None and mid is not None]
             if len(known) < 2:
                 continue
             area = QPainterPath(point(known[0][0], known[0][2]))

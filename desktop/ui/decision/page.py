@@ -221,6 +221,7 @@ class DecisionView(QWidget):
             label = field_label(column.name)
             current = self.consultation.intake.get(column.name)
             choices = CHOICES.get(column.name) or (YES_NO if column.kind == "binary" else None)
+            widget: QComboBox | QLineEdit
             if choices:
                 widget = QComboBox()
                 widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -267,7 +268,7 @@ class DecisionView(QWidget):
     def _predict(self) -> None:
         from desktop.operations.prediction import PatientValueError, baseline_columns, decision_support
 
-        if self.models is None or self.condition not in self.models.conditions:
+        if self.models is None or self.condition is None or self.condition not in self.models.conditions:
             return  # the diagnosis changed while the timer ran
         patient = self.consultation.prediction_patient(self.condition)
         bad = {}
