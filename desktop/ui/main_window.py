@@ -196,7 +196,8 @@ class MainWindow(QMainWindow):
         index = max(0, min(index, self.pages.count() - 1))
         self.step_list.setCurrentRow(index)
         page = self.pages.widget(index)
-        focus = page.focusWidget() or page.nextInFocusChain()
+        step = self.steps[index] if index < len(self.steps) else None
+        focus = (step.focus_target() if step is not None else self.worklist.search) or page.nextInFocusChain()
         if focus:
             focus.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -444,6 +445,7 @@ def scrolling(page: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop of its own: Tab goes from field to field
     area.setWidget(page)
     return area
 
