@@ -98,18 +98,18 @@ class MainWindow(QMainWindow):
     def _build_menu(self) -> None:
         menu = self.menuBar()
         self.menu_file = menu.addMenu(t("window.menu.file"))
-        self.new_action = QAction(t("window.menu.new_patient"), self, shortcut=QKeySequence.StandardKey.New,
+        self.new_action = QAction(t("window.menu.new_patient"), self.menu_file, shortcut=QKeySequence.StandardKey.New,
                                   triggered=self.new_patient)
         self.menu_file.addAction(self.new_action)
-        self.menu_file.addAction(QAction(t("window.close"), self, shortcut=QKeySequence.StandardKey.Quit,
+        self.menu_file.addAction(QAction(t("window.close"), self.menu_file, shortcut=QKeySequence.StandardKey.Quit,
                                          triggered=self.close))
         self.menu_sync = menu.addMenu(t("window.menu.sync"))
-        self.sync_action = QAction(t("window.menu.sync_now"), self, shortcut=QKeySequence("F5"),
+        self.sync_action = QAction(t("window.menu.sync_now"), self.menu_sync, shortcut=QKeySequence("F5"),
                                    triggered=lambda: self.sync.sync_now())
         self.menu_sync.addAction(self.sync_action)
         self.menu_language = menu.addMenu(t("window.menu.language"))
         for key, code in (("window.menu.language_nl", "nl"), ("window.menu.language_en", "en")):
-            action = QAction(t(key), self, checkable=True, checked=i18n.language() == code)
+            action = QAction(t(key), self.menu_language, checkable=True, checked=i18n.language() == code)
             action.triggered.connect(lambda _, c=code: self.set_language(c))
             self.menu_language.addAction(action)
 
@@ -196,7 +196,8 @@ class MainWindow(QMainWindow):
         index = max(0, min(index, self.pages.count() - 1))
         self.step_list.setCurrentRow(index)
         page = self.pages.widget(index)
-        focus = page.focusWidget() or page.nextInFocusChain()
+        step = self.steps[index] if index < len(self.steps) else None
+        focus = (step.focus_target() if step is not None else self.worklist.search) or page.nextInFocusChain()
         if focus:
             focus.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -404,6 +405,8 @@ class MainWindow(QMainWindow):
         i18n.set_language(code)
         i18n.install_qt_translations(code)
         self._name_status_bar()
+        for old in (self.menu_file, self.menu_sync, self.menu_language):  # with their actions, in the old language
+            old.deleteLater()
         self.menuBar().clear()
         self._build_menu()
         self._rebuild(start_step=self.pages.currentIndex())
@@ -442,6 +445,7 @@ def scrolling(page: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop of its own: Tab goes from field to field
     area.setWidget(page)
     return area
 

@@ -50,6 +50,10 @@ class ExplanationStep(Step):
         layout.addWidget(self.notice)
         self.eligible = False
 
+    def focus_target(self):
+        """The handout itself: arrow keys and Page Down read it."""
+        return self.view
+
     def set_language(self, code: str) -> None:
         self.consultation.explanation_language = code
         self.dutch.setChecked(code == "nl")

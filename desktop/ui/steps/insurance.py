@@ -196,6 +196,12 @@ class InsuranceStep(Step):
             parts.append(f"— {self.lookup_text}")
         self.source.setText(" ".join(parts))
 
+    def focus_target(self):
+        """The UZOVI code from the card when the insurer is not known yet (typing it is the quick way)."""
+        if not self.uzovi.text() and not self.uzovi.isReadOnly():
+            return self.uzovi
+        return super().focus_target()
+
     def refresh(self, decision, problems):
         problems = dict(problems)
         super().refresh(decision, problems)

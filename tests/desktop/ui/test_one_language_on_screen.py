@@ -65,9 +65,9 @@ from desktop.ui import i18n
 from desktop.ui.decision.charts import TrajectoryChart
 from desktop.ui.decision.model_card import ModelCardDialog
 from desktop.ui.decision.page import PREDICTION
-from desktop.ui.main_window import MainWindow
 from desktop.ui.steps.explanation import ExplanationStep
 from helpers import bundles_with_contract_end, valid_bsns
+from test_main_window import window  # noqa: F401  (the window fixture, on this module's services)
 
 BSN = valid_bsns(1, start=300_200_000)[0]
 OTHER = {"nl": "en", "en": "nl"}
@@ -226,15 +226,6 @@ def services(tmp_path, language):
     yield services
     services.close()
     i18n.set_language("nl")
-
-
-@pytest.fixture
-def window(qtbot, services):
-    window = MainWindow(services, load_models=False)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
 
 
 @pytest.fixture(scope="module")
@@ -408,7 +399,7 @@ def cases():
             yield pytest.param(language, step, marks=marks, id=f"{language}-{step.__name__}")
 
 
-@pytest.mark.parametrize(("language", "step"), cases())
+@pytest.mark.parametrize(("language", "step"), list(cases()))
 def test_every_step_shows_only_the_windows_language(qtbot, window, language, step):
     texts = step(qtbot, window, language)
     assert len(texts) > 20  # the screen was really read
@@ -420,6 +411,18 @@ def test_the_decision_page_shows_only_the_windows_language(qtbot, window, langua
     texts = decision_page(qtbot, window, language, models)
     assert any(i18n.t("window.decision.chart.pain_title", instrument="") in text for text in texts)
     assert leaks(texts, language) == []
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_switching_the_language_leaves_nothing_of_the_one_before(qtbot, window, language):
+    """Menus, status bar, header, steps and worklist are rebuilt or renamed in the new language."""
+    fill_insurance(qtbot, window)
+    window.go_to(5)
+    window.set_language(OTHER[language])
+    QApplication.processEvents()
+    texts = screen_texts(window)
+    assert i18n.t("window.steps.worklist") in " ".join(texts)
+    assert leaks(texts, OTHER[language]) == []
 
 
 def test_the_rule_finds_the_other_language_and_only_it():
