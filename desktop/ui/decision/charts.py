@@ -4,8 +4,8 @@ trajectory chart (mean and 80 % range over the months), one colour per option.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -46,18 +46,42 @@ class IconArray(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         side = min(self.width(), self.height())
         cell = side / 10
-        grey = QColor(theme.EMPTY_ICON)
+        hollow = QPen(QColor(theme.EMPTY_ICON), max(1.0, cell * 0.08))
         for index in range(100):
             row, column = divmod(index, 10)
-            colour = self.colour if index < self.count else grey
             x, y = column * cell, row * cell
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(colour)
+            if index < self.count:  # filled in the option's colour; the others an outline: tellable in grey too
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(self.colour)
+            else:
+                painter.setPen(hollow)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
             head = cell * 0.22
             painter.drawEllipse(QPointF(x + cell / 2, y + cell * 0.27), head, head)
             body = QRectF(x + cell * 0.22, y + cell * 0.5, cell * 0.56, cell * 0.42)
             painter.drawRoundedRect(body, cell * 0.2, cell * 0.2)
         painter.end()
+
+
+@dataclass(frozen=True)
+class OptionStyle:
+    """How an option looks besides its colour, so the two can be told apart in grey or by a
+    reader who does not see the colours: a line style and a marker, shown in the legend too."""
+
+    line: Qt.PenStyle
+    marker: str  # "circle" or "square"
+    legend: str  # the same as characters in the legend text
+
+
+OPTION_STYLE = {TreatmentOption.CONSERVATIVE: OptionStyle(Qt.PenStyle.SolidLine, "circle", "━●━"),
+                TreatmentOption.SURGERY: OptionStyle(Qt.PenStyle.DashLine, "square", "╍■╍")}
+
+
+def draw_marker(painter: QPainter, marker: str, centre: QPointF, radius: float) -> None:
+    if marker == "square":
+        painter.drawRect(QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius))
+    else:
+        painter.drawEllipse(centre, radius, radius)
 
 
 class Band(Protocol):
@@ -155,8 +179,16 @@ class TrajectoryChart(QWidget):
             fill.setAlpha(45)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(fill)
-            painter.drawPath(area)
-            painter.setPen(QPen(colour, 2.5))
-            for (m1, _, _, v1), (m2, _, _, v2) in itertools.pairwise(known):
-                painter.drawLine(point(m1, v1), point(m2, v2))
+            painter.drawPath(area)  # the fill only helps; the band's edges carry it (3:1, thin dotted lines)
+            style = OPTION_STYLE[option]
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(colour, 1.2, Qt.PenStyle.DotLine))
+            for edge in (1, 2):
+                painter.drawPolyline([point(row[0], row[edge]) for row in known])
+            painter.setPen(QPen(colour, 2.5, style.line))
+            painter.drawPolyline([point(m, v) for m, _, _, v in known])
+            painter.setPen(QPen(colour, 1.5))
+            painter.setBrush(colour)
+            for m, _, _, v in known:
+                draw_marker(painter, style.marker, point(m, v), 4.0)
         painter.end()

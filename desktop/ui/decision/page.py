@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 from desktop.core.states import ModelState, TreatmentOption
 from desktop.ui import theme
 from desktop.ui.background import Operations
-from desktop.ui.decision.charts import OPTION_COLOUR, TrajectoryChart
+from desktop.ui.decision.charts import OPTION_COLOUR, OPTION_STYLE, TrajectoryChart
 from desktop.ui.decision.model_card import ModelCardDialog
 from desktop.ui.decision.panel import OptionPanel
 from desktop.ui.i18n import language, t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import OPTION_TEXT
 
 CONSERVATIVE, SURGERY = TreatmentOption.CONSERVATIVE, TreatmentOption.SURGERY
@@ -84,8 +85,9 @@ def field_name(name: str) -> str:
     return field_label(name).split(" (")[0]
 
 
-# The inputs' column: wide enough for a label beside its field, on a narrow screen a label above it.
-INPUTS_MIN_WIDTH, INPUTS_MAX_WIDTH = 250, 360
+# The inputs' column: wide enough for a label beside its field, on a narrow screen a label above it;
+# the two options' panels keep PREDICTIONS_MIN_WIDTH first (the patient reads those).
+INPUTS_MIN_WIDTH, INPUTS_MAX_WIDTH, PREDICTIONS_MIN_WIDTH = 250, 360, 620
 
 
 class DecisionView(QWidget):
@@ -103,13 +105,13 @@ class DecisionView(QWidget):
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.banner = QLabel()
+        self.banner = ReadableLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet(theme.css(theme.ALERT_TEXT, theme.ALERT, theme.BODY_PT, bold=True,
                                             extra="padding: 6px; border-radius: 4px"))
         self.banner.hide()
         outer.addWidget(self.banner)
-        self.state = QLabel()
+        self.state = ReadableLabel()
         self.state.setWordWrap(True)
         self.state.setStyleSheet(theme.css(points=theme.NOTE_PT))
         self.state.setTextFormat(Qt.TextFormat.RichText)
@@ -125,11 +127,11 @@ class DecisionView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form_host)
-        scroll.setMinimumWidth(INPUTS_MIN_WIDTH)
-        scroll.setMaximumWidth(INPUTS_MAX_WIDTH)
+        scroll.setFixedWidth(INPUTS_MIN_WIDTH)  # resizeEvent widens it when the predictions keep their room
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setAccessibleName(t("window.decision.form"))
         body.addWidget(scroll)
+        self.inputs_scroll = scroll
 
         right = QVBoxLayout()
         panels = QHBoxLayout()
@@ -144,7 +146,7 @@ class DecisionView(QWidget):
         charts.addWidget(self.function_chart, 0, 1)
         right.addLayout(charts, 1)
         foot = QHBoxLayout()
-        self.legend = QLabel()
+        self.legend = ReadableLabel()
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet(theme.css(theme.MUTED))
         foot.addWidget(self.legend, 1)
@@ -157,6 +159,12 @@ class DecisionView(QWidget):
         self.inputs: dict[str, QWidget] = {}
         self.messages: dict[str, QLabel] = {}
         self._show_content(False)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        width = max(INPUTS_MIN_WIDTH, min(INPUTS_MAX_WIDTH, self.width() - PREDICTIONS_MIN_WIDTH))
+        if width != self.inputs_scroll.width():
+            self.inputs_scroll.setFixedWidth(width)
 
     # -- state -----------------------------------------------------------------------------
     def set_models(self, models, state: ModelState, detail: str) -> None:
@@ -320,8 +328,8 @@ class DecisionView(QWidget):
                                          function.higher_is_better, some.months,
                                          {o: s.function_band for o, s in similar.items()})
             count = len(some.trajectories)
-            swatches = [f"<span style='color:{OPTION_COLOUR[option].name()}'>■</span> {t(OPTION_TEXT[option])}"
-                        for option in (CONSERVATIVE, SURGERY)]
+            swatches = [f"<span style='color:{OPTION_COLOUR[option].name()}'>{OPTION_STYLE[option].legend}</span> "
+                        f"{t(OPTION_TEXT[option])}" for option in (CONSERVATIVE, SURGERY)]
             self.legend.setText(f"{' &nbsp; '.join(swatches)} — {t('window.decision.legend', count=count)}")
 
     def show_card(self) -> None:

@@ -12,6 +12,7 @@ from desktop.ui import theme
 from desktop.ui.decision.charts import OPTION_COLOUR, IconArray
 from desktop.ui.i18n import number as written
 from desktop.ui.i18n import t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import OPTION_SUBTITLE, OPTION_TITLE
 
 
@@ -40,7 +41,7 @@ class OptionPanel(QFrame):
                        + " " + theme.span(f"— {t(OPTION_SUBTITLE[option])}", theme.MUTED))
         title.setWordWrap(True)
         layout.addWidget(title)
-        self.numbers = QLabel()
+        self.numbers = ReadableLabel()
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
         self.numbers.setWordWrap(True)
         self.numbers.setStyleSheet(theme.css(points=theme.NUMBERS_PT))
@@ -50,13 +51,13 @@ class OptionPanel(QFrame):
         self.icons = IconArray(OPTION_COLOUR[option])
         self.icons.setFixedSize(ICONS_MIN, ICONS_MIN)
         row.addWidget(self.icons, 0, Qt.AlignmentFlag.AlignTop)
-        self.icon_text = QLabel()
+        self.icon_text = ReadableLabel()
         self.icon_text.setWordWrap(True)
         self.icon_text.setStyleSheet(theme.css(points=theme.SMALL_PT))
         self.icon_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         row.addWidget(self.icon_text, 1)
         layout.addLayout(row)
-        self.extra = QLabel()
+        self.extra = ReadableLabel()
         self.extra.setWordWrap(True)
         self.extra.setTextFormat(Qt.TextFormat.RichText)
         self.extra.setStyleSheet(theme.css(points=theme.NOTE_PT))

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Mapping
 from operator import attrgetter
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
@@ -25,6 +25,7 @@ from desktop.operations.consultation import Consultation
 from desktop.operations.services import Services
 from desktop.ui import theme
 from desktop.ui.i18n import say, t
+from desktop.ui.readable import ReadableLabel
 
 STATUS_TEXT = {ELIGIBLE: "window.status.eligible", NOT_ELIGIBLE: "window.status.not_eligible",
                NEEDS_INFORMATION: "window.status.needs_information"}
@@ -64,7 +65,7 @@ def status_label(decision: Decision | None, consultation: Consultation | None = 
     return t(STATUS_TEXT[decision.status]), STATUS_COLOUR[decision.status]
 
 
-class FieldMessage(QLabel):
+class FieldMessage(ReadableLabel):
     """The red line under a field that says what is wrong with it."""
 
     def __init__(self) -> None:
@@ -79,6 +80,16 @@ class FieldMessage(QLabel):
         self.setVisible(bool(text))
 
 
+def _is_empty(field: QWidget) -> bool:
+    if isinstance(field, QLineEdit):
+        return not field.text() and not field.isReadOnly()
+    if isinstance(field, QComboBox):
+        return field.currentData() in (None, "") if not field.isEditable() else not field.currentText()
+    if isinstance(field, QCheckBox):
+        return False  # a tick is an answer, not a gap to fill first
+    return False
+
+
 class Step(QWidget):
     changed = Signal()
 
@@ -87,6 +98,7 @@ class Step(QWidget):
         self.services = services
         self.consultation = consultation
         self.messages: dict[str, FieldMessage] = {}
+        self.fields: list[QWidget] = []  # in the order of the form: where the focus lands on arrival
 
     def add_field(self, form: QFormLayout, label: str, widget: QWidget, key: str) -> None:
         """A labelled field and its message line; `label` is already in the window's language."""
@@ -96,6 +108,7 @@ class Step(QWidget):
         message = FieldMessage()
         box.addWidget(message)
         self.messages[key] = message
+        self.fields.append(widget)
         widget.setAccessibleName(label)
         if isinstance(widget, QCheckBox):  # a check box carries its own label
             form.addRow("", box)
@@ -103,6 +116,12 @@ class Step(QWidget):
         caption = QLabel(label)
         caption.setBuddy(widget)
         form.addRow(caption, box)
+
+    def focus_target(self) -> QWidget | None:
+        """Where the focus goes on arriving at the step: the first field still to fill in, else the first."""
+        usable = [field for field in self.fields if field.isEnabled() and field.focusPolicy() != Qt.FocusPolicy.NoFocus]
+        empty = next((field for field in usable if _is_empty(field)), None)
+        return empty or (usable[0] if usable else None)
 
     def line_edit(self, key: str, placeholder: str = "") -> QLineEdit:
         edit = QLineEdit(str(getattr(self.consultation, key) or ""))
