@@ -2,8 +2,8 @@
 
 Read from the source with `ast`, over every module of `desktop/` and `sync/`: a comparison
 (`==`, `!=`, `in`, `not in`) against a string that is the value of a named state
-(`desktop.core.states`) or a word the window shows for one (the catalogue keys in
-`desktop.ui.state_words`, read in Dutch and in English) fails, and so does SQL that compares a state column with such a
+(`desktop.core.states`) or a word the window shows for one (`desktop.ui.state_words`, in
+Dutch and in English) fails, and so does SQL that compares a state column with such a
 literal. The wording tables themselves are dicts, not comparisons; input vocabularies
 (`desktop.core.inputs`: "links" → Side.LEFT) are read with a dict lookup for the same reason.
 """
@@ -31,8 +31,8 @@ SQL_COMPARISON = re.compile(rf"\b{STATE_COLUMNS}\s*(?:=|!=|<>|\bIN\b|\bNOT IN\b)
 def forbidden_words() -> set[str]:
     words = {state.value.lower() for enum in STATES for state in enum}
     for table in state_words.TABLES.values():
-        for key in table.values():  # a catalogue key; the words are its texts in both languages
-            words |= {key.lower(), *(messages.text(key, language).lower() for language in messages.LANGUAGES)}
+        for key in table.values():  # a state's words are catalogue keys: their Dutch and English texts
+            words |= {messages.text(key, language).lower() for language in messages.LANGUAGES}
     return words
 
 
