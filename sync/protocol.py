@@ -165,7 +165,7 @@ def _core_rule(check: Callable[[Any], _Checked]) -> Callable[[Any], _Checked]:
         try:
             return check(value)
         except InvalidField as problem:
-            raise ValueError(problem.message) from None
+            raise ValueError(problem.message.get("nl")) from None
     return validate
 
 

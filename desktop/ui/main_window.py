@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
             f"<b>{t('window.header.bsn')}</b> {c.masked_bsn() or '—'}",
             t("window.header.age", age=age) if age is not None else "—",
             f"<b>{t('window.header.insurer')}:</b> "
-            f"{insurer_name(c.insurer_uzovi) if c.insurer_uzovi else t('window.unknown')}",
+            f"{say(insurer_name(c.insurer_uzovi)) if c.insurer_uzovi else t('window.unknown')}",
             f"<b>{t('window.header.bundle')}:</b> <span style='color:{colour}'><b>{status}</b></span>",
         ]
         self.header.setText(" &nbsp;·&nbsp; ".join(parts))
