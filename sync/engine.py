@@ -76,10 +76,10 @@ def load_token(server_url: str) -> str | None:
     if not stored:
         return None
     try:
-        token: str | None = json.loads(stored)["token"]
-        return token
+        token = json.loads(stored)["token"]
     except (ValueError, KeyError, TypeError):
         return None
+    return token if isinstance(token, str) else None  # a damaged entry reads as not enrolled, like bad JSON
 
 
 def check_keyring() -> None:

@@ -20,6 +20,13 @@ def percent(probability: float) -> str:
     return t("window.decision.percent", value=round(probability * 100))
 
 
+def scale_text(name: str, outcome) -> str:
+    """An outcome's scale and which way is better, in words: 'Pijn 0–10, lager is beter'."""
+    low, high = (written(v, 0 if float(v).is_integer() else 1) for v in (outcome.low, outcome.high))
+    return t("window.decision.scale.higher" if outcome.higher_is_better else "window.decision.scale.lower",
+             outcome=name, low=low, high=high)
+
+
 def number(value: float, instrument_high: float) -> str:
     """A score as precise as its scale: one decimal on a 0–10 scale, none on 0–100."""
     return written(value, 1 if instrument_high <= 10 else 0)
@@ -80,7 +87,10 @@ class OptionPanel(QFrame):
                             f"<td align='right'>&nbsp;&nbsp;<b>{number(value.mean, outcome.high)}</b></td>"
                             f"<td style='color:{theme.MUTED}'>&nbsp;({number(value.p10, outcome.high)}–"
                             f"{number(value.p90, outcome.high)})</td></tr>")
-        self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>")
+        scales = " · ".join(scale_text(name, outcome) for outcome, name in (
+            (prediction.pain, t("window.decision.pain")), (prediction.function, t("window.decision.function"))))
+        self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>"
+                             f"<span style='color:{theme.MUTED}'><small>{scales}</small></span>")
         pain_count = round(prediction.pain.improvement_probability * 100)
         function_count = round(prediction.function.improvement_probability * 100)
         pain = t("window.decision.panel.less_pain", count=pain_count)

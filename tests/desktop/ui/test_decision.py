@@ -156,3 +156,16 @@ def test_what_the_page_shows_and_keeps_is_what_predict_json_computes(qtbot, deci
     decision.consultation.diagnosis = ""
     decision.set_condition(None)  # another diagnosis: what was shown for this one is not kept
     assert decision.consultation.decision_support is None
+
+
+def test_each_outcome_says_its_scale_and_which_way_is_better(qtbot, window, decision):
+    """Functie runs opposite ways: BCTQ for carpal tunnel (lower is better), MHQ for the thumb base."""
+    settle(qtbot, decision, 0)
+    shown = next(iter(decision.panels.values())).numbers.text()
+    assert "Pijn 0–10, lager is beter" in shown and "Functie 1–5, lager is beter" in shown
+    before = asked(decision)
+    window.steps[1].diagnosis.setEditText("M18.1")
+    QApplication.processEvents()
+    settle(qtbot, decision, before)
+    shown = next(iter(decision.panels.values())).numbers.text()
+    assert "Functie 0–100, hoger is beter" in shown
