@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import sys
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -36,6 +37,11 @@ from desktop.ui.i18n import say, t
 from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import MODEL_STATE_TEXT
 
+if TYPE_CHECKING:  # the window appears before these are imported
+    from desktop.operations.services import Services
+    from desktop.ui.steps.base import Step
+    from desktop.ui.sync_controller import SyncController
+
 STEP_COUNT = 5  # Patiënt, Verzekering & bundel, Uitleg, Samen beslissen, Inclusie; then the worklist
 INSURER_LOOKUP, MODELS = "insurer lookup", "models"
 
@@ -45,10 +51,10 @@ class MainWindow(QMainWindow):
         """Without services the window is only its frame; `attach` fills it after it is shown,
         so the window appears before the registry, bundles and steps are imported."""
         super().__init__()
-        self.services = None
+        self._services: Services | None = None
         self.load_models = load_models
         self.background_sync = background_sync
-        self.sync = None
+        self._sync: SyncController | None = None
         self.model_state, self.model_detail = ModelState.LOADING, ""
         self.operations = Operations(self)
         self.pending_launch: dict | None = None  # an EHR launch waiting while unsaved input is on screen
@@ -60,10 +66,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.sync_label, 1)
         self.statusBar().addPermanentWidget(self.model_label)
         for index in range(STEP_COUNT + 1):  # Ctrl+1 … Ctrl+6, made once: rebuilds keep them
-            QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=lambda i=index: self.go_to(i))
-        QShortcut(QKeySequence.StandardKey.Save, self, activated=lambda: self.steps and self.steps[4].save())
-        QShortcut(QKeySequence.StandardKey.Print, self, activated=self.print_handout)
-        self.steps = []
+            QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self).activated.connect(lambda i=index: self.go_to(i))
+        QShortcut(QKeySequence.StandardKey.Save, self).activated.connect(self.save)
+        QShortcut(QKeySequence.StandardKey.Print, self).activated.connect(self.print_handout)
+        self.steps: list[Step] = []
         starting = QLabel(t("window.starting", app=APP_NAME))
         starting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(starting)
@@ -75,20 +81,38 @@ class MainWindow(QMainWindow):
         self.sync_label.setAccessibleName(t("window.status_bar.sync"))
         self.model_label.setAccessibleName(t("window.status_bar.models_name"))
 
+    @property
+    def services(self) -> Services:
+        """The services the window was attached to; asked before `attach`, that is a bug."""
+        if self._services is None:
+            raise RuntimeError("the window has no services yet: attach() first")
+        return self._services
+
+    @property
+    def sync(self) -> SyncController:
+        if self._sync is None:
+            raise RuntimeError("the window has no sync controller yet: attach() first")
+        return self._sync
+
+    def save(self) -> None:
+        """Ctrl+S from any step registers the inclusion (the inclusion step shows the result)."""
+        if self.steps:
+            self.inclusion_step.save()
+
     def attach(self, services, consultation=None) -> None:
         """Open the window on its services: menus, steps, worklist; models load in the background."""
         from desktop.operations.consultation import Consultation
         from desktop.ui.sync_controller import SyncController
 
-        self.services = services
+        self._services = services
         self.consultation = consultation or Consultation()
         i18n.set_language(services.settings.language)
         i18n.install_qt_translations(services.settings.language)
         self._name_status_bar()
-        self.sync = SyncController(services, self, automatic=self.background_sync)
+        self._sync = SyncController(services, self, automatic=self.background_sync)
         self.sync.updated.connect(self._sync_updated)
         self._seen_summary = None
-        self._looked_up = None
+        self._looked_up: tuple[str, dt.date] | None = None  # the patient the insurer was last asked for
         self._build_menu()
         self._build()
         if self.load_models:
@@ -99,14 +123,16 @@ class MainWindow(QMainWindow):
     def _build_menu(self) -> None:
         menu = self.menuBar()
         self.menu_file = menu.addMenu(t("window.menu.file"))
-        self.new_action = QAction(t("window.menu.new_patient"), self.menu_file, shortcut=QKeySequence.StandardKey.New,
-                                  triggered=self.new_patient)
+        self.new_action = QAction(t("window.menu.new_patient"), self.menu_file,
+                                  shortcut=QKeySequence(QKeySequence.StandardKey.New))
+        self.new_action.triggered.connect(self.new_patient)
         self.menu_file.addAction(self.new_action)
-        self.menu_file.addAction(QAction(t("window.close"), self.menu_file, shortcut=QKeySequence.StandardKey.Quit,
-                                         triggered=self.close))
+        close = QAction(t("window.close"), self.menu_file, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
+        close.triggered.connect(self.close)
+        self.menu_file.addAction(close)
         self.menu_sync = menu.addMenu(t("window.menu.sync"))
-        self.sync_action = QAction(t("window.menu.sync_now"), self.menu_sync, shortcut=QKeySequence("F5"),
-                                   triggered=lambda: self.sync.sync_now())
+        self.sync_action = QAction(t("window.menu.sync_now"), self.menu_sync, shortcut=QKeySequence("F5"))
+        self.sync_action.triggered.connect(lambda: self.sync.sync_now())
         self.menu_sync.addAction(self.sync_action)
         self.menu_language = menu.addMenu(t("window.menu.language"))
         for key, code in (("window.menu.language_nl", "nl"), ("window.menu.language_en", "en")):
@@ -156,13 +182,17 @@ class MainWindow(QMainWindow):
         self.step_list.setStyleSheet(f"QListWidget {{ font-size: {theme.BODY_PT}pt; }} "
                                      "QListWidget::item { padding: 8px; }")
         self.pages = QStackedWidget()
-        self.steps = []
-        for number, cls in enumerate((PatientStep, InsuranceStep, ExplanationStep, DecisionStep, InclusionStep), 1):
-            step = cls(self.services, self.consultation)
+        services, consultation = self.services, self.consultation
+        self.insurance_step = InsuranceStep(services, consultation)
+        self.explanation_step = ExplanationStep(services, consultation)
+        self.decision_step = DecisionStep(services, consultation)
+        self.inclusion_step = InclusionStep(services, consultation)
+        self.steps = [PatientStep(services, consultation), self.insurance_step, self.explanation_step,
+                      self.decision_step, self.inclusion_step]
+        for number, step in enumerate(self.steps, 1):
             step.changed.connect(self.reevaluate)
-            self.steps.append(step)
             self.pages.addWidget(scrolling(step))
-            self.step_list.addItem(t("window.steps.numbered", number=number, title=t(cls.title)))
+            self.step_list.addItem(t("window.steps.numbered", number=number, title=t(step.title)))
         self.worklist = Worklist(self.services)
         self.worklist.changed.connect(self._worklist_changed)
         self.pages.addWidget(self.worklist)
@@ -187,9 +217,9 @@ class MainWindow(QMainWindow):
         outer.addLayout(nav)
         self.setCentralWidget(central)
 
-        self.steps[1].bundle.currentIndexChanged.connect(lambda _: self.steps[1].bundle_changed())
-        self.steps[1].lookup_requested.connect(lambda: self.look_up_insurer(force=True))
-        self.steps[4].saved.connect(self._saved)
+        self.insurance_step.bundle.currentIndexChanged.connect(lambda _: self.insurance_step.bundle_changed())
+        self.insurance_step.lookup_requested.connect(lambda: self.look_up_insurer(force=True))
+        self.inclusion_step.saved.connect(self._saved)
         self.reevaluate()
 
     # -- behaviour ----------------------------------------------------------------------
@@ -198,7 +228,8 @@ class MainWindow(QMainWindow):
         self.step_list.setCurrentRow(index)
         page = self.pages.widget(index)
         step = self.steps[index] if index < len(self.steps) else None
-        focus = (step.focus_target() if step is not None else self.worklist.search) or page.nextInFocusChain()
+        focus = (step.focus_target() if step is not None else self.worklist.search) or (
+            page.nextInFocusChain() if page is not None else None)
         if focus:
             focus.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -206,7 +237,7 @@ class MainWindow(QMainWindow):
         """Ctrl+P from any step: show the handout being printed (or why there is none), then print."""
         if self.steps:
             self.go_to(2)
-            self.steps[2].print_dialog()
+            self.explanation_step.print_dialog()
 
     def reevaluate(self) -> None:
         decision, problems = self.consultation.evaluate(self.services)
@@ -247,7 +278,7 @@ class MainWindow(QMainWindow):
         if not bsn or not birth_date or (not force and (patient == self._looked_up or c.insurer_uzovi)):
             return
         self._looked_up = (bsn, birth_date)
-        self.steps[1].show_lookup(t("window.lookup.busy"))
+        self.insurance_step.show_lookup(t("window.lookup.busy"))
         services, on = self.services, c.lookup_date()  # plain values for the worker thread
         self.operations.run(INSURER_LOOKUP, lambda: services.on_own_connection(
                                 lambda own: own.lookup_insurer(bsn, birth_date, on)),
@@ -255,17 +286,18 @@ class MainWindow(QMainWindow):
 
     def _insurer_lookup_failed(self, error: Exception) -> None:
         """Database or keyring trouble: the user picks the insurer from the card."""
+        from desktop.core.messages import Plain
         from desktop.operations.services import InsurerLookup
 
         self._insurer_found(InsurerLookup(None, None, None, None,
-                                          t("window.lookup.failed", error=type(error).__name__)))
+                                          Plain(t("window.lookup.failed", error=type(error).__name__))))
 
     def _insurer_found(self, result) -> None:
         c = self.consultation
         if result.uzovi and (not c.insurer_uzovi or InsurerSource(c.insurer_source).looked_up):
-            self.steps[1].uzovi.setText(result.uzovi)
+            self.insurance_step.uzovi.setText(result.uzovi)
             c.insurer_uzovi, c.insurer_source, c.insurer_checked_at = result.uzovi, result.source, result.checked_at
-        self.steps[1].show_lookup(say(result.message))
+        self.insurance_step.show_lookup(say(result.message))
         self.reevaluate()
 
     def _render_header(self, decision) -> None:
@@ -348,13 +380,13 @@ class MainWindow(QMainWindow):
 
     def _set_model_state(self, state: ModelState, detail: str = "") -> None:
         self.model_state, self.model_detail = state, detail
-        self.steps[3].set_model_state(state, detail)
+        self.decision_step.set_model_state(state, detail)
         self._render_status()
 
     def closeEvent(self, event) -> None:
         """A closed window stops syncing: its registry is closed next, and nothing may use it then."""
-        if self.sync is not None:
-            self.sync.stop()
+        if self._sync is not None:
+            self._sync.stop()
         super().closeEvent(event)
 
     def open_patient(self, bsn: str = "", birth_date: str = "", patient_id: str = "", name: str = "") -> None:
@@ -428,7 +460,7 @@ class MainWindow(QMainWindow):
 
     def _rebuild(self, start_step: int) -> None:
         self._build()
-        self.steps[3].set_model_state(self.model_state, self.model_detail)
+        self.decision_step.set_model_state(self.model_state, self.model_detail)
         self.go_to(start_step)
 
 

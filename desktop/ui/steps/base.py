@@ -91,6 +91,7 @@ def _is_empty(field: QWidget) -> bool:
 
 
 class Step(QWidget):
+    title = ""  # the catalogue key of the step's name in the step list
     changed = Signal()
 
     def __init__(self, services: Services, consultation: Consultation):
