@@ -17,13 +17,19 @@ import json
 import math
 import uuid
 
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from desktop.core import decision_support as ds
 from helpers import valid_bsns
-from test_record_contract import REPORT, device_record, hostile_record, server_accepts_in_process
+from test_record_contract import (  # noqa: F401  (the fixtures registry and sqlite_server_device)
+    REPORT,
+    device_record,
+    hostile_record,
+    registry,
+    server_accepts_in_process,
+    sqlite_server_device,
+)
 
 BSNS = iter(valid_bsns(3000, start=270_000_000))
 
@@ -123,15 +129,6 @@ def pushed_by_each(registry, condition: str, support: dict) -> tuple[dict | None
     return device, hostile
 
 
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    from desktop.store.inclusions import Actor, Registry
-
-    registry = Registry(tmp_path_factory.mktemp("device") / "bundelassistent.sqlite3", Actor("suo.test", "suo"))
-    yield registry
-    registry.close()
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(supports())
@@ -180,14 +177,3 @@ def test_a_real_server_process_agrees(sqlite_server_device, registry, example):
     (answer,) = sqlite_server_device.push_ok([record])
     assert answer["result"] == ("accepted" if device is not None else "rejected"), (answer, support)
 
-
-@pytest.fixture(scope="module")
-def sqlite_server_device(tmp_path_factory):
-    from serverproc import ServerProcess
-
-    folder = tmp_path_factory.mktemp("server")
-    server = ServerProcess(f"sqlite:///{folder / 'server.sqlite3'}", folder, "sqlite").start()
-    try:
-        yield server.enroll("kamer")
-    finally:
-        server.stop()
