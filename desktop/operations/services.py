@@ -17,6 +17,7 @@ from typing import TypeVar
 from desktop import config
 from desktop.bundle_files import load_bundles
 from desktop.core.bundles import Bundle, ContractEnd, LoadReport, contract_ends
+from desktop.core.clinic import StaffMember
 from desktop.core.eligibility import Case, Decision, evaluate
 from desktop.core.inputs import InclusionRequest
 from desktop.core.intake import BY_NAME as INTAKE_COLUMNS
@@ -31,6 +32,7 @@ from sync.protocol import IntakeLookupResponse
 __all__ = ["Backoff", "InsurerLookup", "IntakeLookup", "Services", "SyncStatus", "bundles_in_use"]
 
 T = TypeVar("T")
+EXPLAINER_KEY = "explained_by_agb:"  # meta key per workstation user: the AGB of their last 'Uitgelegd door'
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,14 @@ class Services:
     def register(self, request: InclusionRequest) -> dict:
         """Durably register; raises registry.NotEligible when the fresh check says no."""
         return self.registry.register(request, lambda episodes: evaluate(request.case, request.bundle, episodes))
+
+    def remembered_explainer(self) -> StaffMember | None:
+        """Who this workstation user last chose as 'Uitgelegd door', if still on the clinic's staff list."""
+        agb = self.registry.meta(EXPLAINER_KEY + self.actor.user)
+        return next((member for member in self.settings.staff if member.agb == agb), None)
+
+    def remember_explainer(self, member: StaffMember) -> None:
+        self.registry.set_meta({EXPLAINER_KEY + self.actor.user: member.agb})
 
     def today(self) -> dt.date:
         return dt.date.today()

@@ -197,15 +197,16 @@ class Registry:
         self.write_or_join(lambda: self.db.table("meta").upsert_all(rows, pk="key"))
 
     def _audit(self, action: str, patient_bsn: str | None, object_id: str | None,
-               object_type: str = "inclusion", details: dict[str, Any] | None = None) -> None:
+               object_type: str = "inclusion", details: dict[str, Any] | None = None,
+               acted_for: str | None = None) -> None:
         """Append one row to the hash chain; inside the caller's write transaction, so the
         head read here cannot change before the row is in (BEGIN IMMEDIATE holds the lock)."""
         if not self.db.conn.in_transaction:
-            self.write(lambda: self._audit(action, patient_bsn, object_id, object_type, details))
+            self.write(lambda: self._audit(action, patient_bsn, object_id, object_type, details, acted_for))
             return
         audit_log.append(self.db, {
             "at": utc_now(), "user": self.actor.user, "role": self.actor.role,
-            "acted_for": self.actor.acted_for, "patient_bsn": patient_bsn, "action": action,
+            "acted_for": acted_for or self.actor.acted_for, "patient_bsn": patient_bsn, "action": action,
             "object_type": object_type, "object_id": object_id, "device_id": self.device_id,
             "system": audit_log.SYSTEM_NAME, "details": json.dumps(details or {}, ensure_ascii=False),
         })
@@ -273,7 +274,9 @@ class Registry:
             self.db.table("inclusions").insert(record)
             self._history(record, "register", None)
             self._enqueue(record)
-            self._audit("create", request.bsn, inclusion_id, details={"bundle": bundle.id})
+            # a shared workstation account registers for the person who explained the bundle
+            acted_for = request.explained_by if request.explained_by != self.actor.user else None
+            self._audit("create", request.bsn, inclusion_id, details={"bundle": bundle.id}, acted_for=acted_for)
             return record
 
         return self.write(work)

@@ -33,14 +33,16 @@ class InclusionStep(Step):
         layout.addLayout(form)
         if not consultation.location and services.settings.location:
             consultation.location = services.settings.location
-        if not consultation.explained_by:
-            consultation.explained_by = services.actor.user
+        staff = services.settings.staff
+        if not consultation.explained_by:  # the clinic's list first; without one, the workstation's login
+            remembered = services.remembered_explainer() if staff else None
+            consultation.explained_by = remembered.name if remembered else "" if staff else services.actor.user
         self.agb = self.line_edit("clinician_agb", "01234567")
         self.agb.setMaxLength(8)
         self.add_field(form, t("window.inclusion.agb"), self.agb, "clinician_agb")
         self.location = self.line_edit("location")
         self.add_field(form, t("window.inclusion.location"), self.location, "location")
-        self.explained_by = self.line_edit("explained_by")
+        self.explained_by = self._staff_choice(staff) if staff else self.line_edit("explained_by")
         self.add_field(form, t("window.inclusion.explained_by"), self.explained_by, "explained_by")
         self.treatment = QComboBox()
         self.treatment.addItem(t("window.inclusion.not_chosen"), "")
@@ -68,6 +70,24 @@ class InclusionStep(Step):
         self.result.setAccessibleName(t("window.inclusion.result"))
         layout.addWidget(self.result)
         layout.addStretch()
+
+    def _staff_choice(self, staff) -> QComboBox:
+        """'Uitgelegd door' from the clinic's staff list (system-wide config), not typed."""
+        choice = QComboBox()
+        choice.addItem(t("window.staff.choose"), None)
+        for member in staff:
+            choice.addItem(member.label(), member)
+        chosen = next((i for i in range(1, choice.count())
+                       if choice.itemData(i).name == self.consultation.explained_by), 0)
+        choice.setCurrentIndex(chosen)
+        choice.currentIndexChanged.connect(lambda _: self._set("explained_by", self.explainer.name
+                                                               if self.explainer else ""))
+        return choice
+
+    @property
+    def explainer(self):
+        """The staff member chosen as 'Uitgelegd door', or None (no list, or nobody chosen yet)."""
+        return self.explained_by.currentData() if isinstance(self.explained_by, QComboBox) else None
 
     def refresh(self, decision, problems):
         self.handout.blockSignals(True)
@@ -104,6 +124,8 @@ class InclusionStep(Step):
             self._refused(t("window.inclusion.not_saved_because", reasons=say(fault.text(language()))))
             return
         self.show_problems({})
+        if self.explainer is not None:
+            self.services.remember_explainer(self.explainer)
         self.consultation.registered = record
         self.result.setText(theme.span(f"<b>{t('window.inclusion.registered')}</b>", theme.GOOD, theme.TITLE_PT)
                             + " — " + html.escape(t("window.inclusion.registered_detail", id=record["id"],
