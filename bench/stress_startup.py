@@ -125,10 +125,10 @@ def main() -> None:
 
     source = args.source.resolve()
     keep = Path(tempfile.mkdtemp(prefix="stress-startup-output-"))
-    # Own user name: the single-instance socket is per user, so a window another session
-    # runs on this machine can neither take our patient nor lose its socket to us.
+    # Own runtime folder: the single-instance socket lives there (per user), so a window another
+    # session runs on this machine can neither take our patient nor lose its socket to us.
     env = {**os.environ, "PYTHONPATH": str(source), "PYTHONFAULTHANDLER": "1",
-           "USER": f"stress{os.getpid()}", "LOGNAME": f"stress{os.getpid()}"}
+           "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="stress-startup-runtime-")}
     server = None
     if args.offscreen:
         env["QT_QPA_PLATFORM"] = "offscreen"

@@ -585,8 +585,12 @@ def main(argv: list[str] | None = None) -> int:
             from desktop.ui.app import run_window
 
             patient = _patient_context(args) if args.command == "open" else None
-            return run_window(settings, patient, start_logging=lambda: (_start_logging(settings, "venster"),
-                                                                        _show_notices(settings)))
+
+            def start_logging() -> None:
+                _start_logging(settings, "venster")
+                _show_notices(settings)
+
+            return run_window(settings, patient, start_logging=start_logging)
         _start_logging(settings, args.command)
         _show_notices(settings)
         if args.command == "self-test":

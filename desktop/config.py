@@ -9,8 +9,10 @@ Which settings exist, what they hold and their defaults is declared once, in `SE
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
@@ -128,7 +130,7 @@ def _parse(key: str, value: object, origin: str) -> object:
 
 
 def _apply(settings: Settings, values: dict, origin: str, notices: list[str]) -> Settings:
-    changes = {}
+    changes: dict[str, Any] = {}  # each value typed by its own Setting.parse
     for key, value in values.items():
         if key in OBSOLETE_SETTINGS:
             notices.append(f"{origin}: instelling {key!r} wordt genegeerd; {OBSOLETE_SETTINGS[key]}")
@@ -183,9 +185,10 @@ def _with_clinic(settings: Settings, values: dict, origin: str) -> Settings:
 
 
 def load(config_file: Path | None = None, overrides: dict | None = None,
-         environ: dict | None = None) -> Settings:
+         environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings; `config_file` (from --config) replaces the user file."""
-    environ = os.environ if environ is None else environ
+    if environ is None:
+        environ = os.environ
     settings = defaults()
     notices: list[str] = []
     system_file = Path(environ.get(ENV_PREFIX + "SYSTEM_CONFIG") or system_config_file())

@@ -167,7 +167,7 @@ def _parse_row(row: dict, condition: str, line: int, errors: list[RowError]):
     outcomes = {}
     for name in outcome_names(condition):
         value = row.get(name)
-        if is_missing(value):
+        if value is None or is_missing(value):  # (is_missing says so of None too; here mypy sees it)
             outcomes[name] = math.nan
             continue
         try:

@@ -11,6 +11,8 @@ than it is.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import special
 
@@ -125,12 +127,12 @@ def kaplan_meier(times: np.ndarray, events: np.ndarray):
         died = np.sum((times == t) & events)
         survival *= 1 - died / at_risk if at_risk else 1.0
         values.append(survival)
-    values = np.array(values)
+    steps = np.array(values)
 
     def s(t, inclusive=True):
         t = np.asarray(t, dtype=float)
         index = np.searchsorted(unique, t, side="right" if inclusive else "left")
-        return np.where(index == 0, 1.0, values[np.maximum(index - 1, 0)] if len(values) else 1.0)
+        return np.where(index == 0, 1.0, steps[np.maximum(index - 1, 0)] if len(steps) else 1.0)
 
     return s
 
@@ -166,7 +168,7 @@ def survival_metrics(times, events, predicted_back: dict[int, np.ndarray], media
     times = np.asarray(times, dtype=float)
     events = np.asarray(events) > 0.5
     km = kaplan_meier(times, events)
-    result = {"n": len(times), "censored": int(np.sum(~events))}
+    result: dict[str, Any] = {"n": len(times), "censored": int(np.sum(~events))}
     for day, p in predicted_back.items():
         status, weight = ipcw_status(times, events, day)
         metrics = binary_metrics(status, p, weight)

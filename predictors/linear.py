@@ -147,6 +147,8 @@ def choose_penalty(design, lower, upper, start_y, penalty_weights=None, grid=PEN
 class CensoredNormal:
     """Latent-normal regression for a bounded score recorded on a grid."""
 
+    penalty: float  # the ridge strength `fit` chose (a model read from its file has none)
+
     def __init__(self, low, high, step, mean_coef, mean_intercept, scale_coef, scale_intercept):
         self.low, self.high, self.step = float(low), float(high), float(step)
         self.mean_coef = np.asarray(mean_coef, dtype=float)
@@ -227,6 +229,8 @@ class CensoredNormal:
 
 class Logistic:
     """Logistic regression stored as coefficients; probit-style widening for imputed inputs."""
+
+    penalty: float  # the ridge strength `fit` chose (a model read from its file has none)
 
     def __init__(self, coef, intercept):
         self.coef = np.asarray(coef, dtype=float)

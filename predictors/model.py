@@ -242,7 +242,8 @@ class ConditionModel:
         expected = {(a, o, m) for a in OPTIONS for o in OUTCOMES for m in FOLLOW_UP}
         if set(outcomes) != expected:
             raise ValueError("model file lacks some outcome models")
-        kinds = {LogNormalReturnToWork.kind: LogNormalReturnToWork, DiscreteTimeHazard.kind: DiscreteTimeHazard}
+        kinds: dict[str, type[LogNormalReturnToWork] | type[DiscreteTimeHazard]] = {
+            LogNormalReturnToWork.kind: LogNormalReturnToWork, DiscreteTimeHazard.kind: DiscreteTimeHazard}
         rtw = {arm: kinds[data["return_to_work"][arm]["kind"]].from_dict(data["return_to_work"][arm])
                for arm in OPTIONS}
         surgery = _checked(Logistic.from_dict(data["surgery_within_12m"]), width, "surgery_within_12m")

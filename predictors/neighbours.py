@@ -121,12 +121,17 @@ def _values(row) -> tuple[float | None, ...]:
 
 
 def _band(scores: np.ndarray) -> Band:
-    median, p10, p90, counts = [], [], [], []
+    median: list[float | None] = []
+    p10: list[float | None] = []
+    p90: list[float | None] = []
+    counts: list[int] = []
     for column in scores.T:
         present = column[~np.isnan(column)].astype(float)
         counts.append(len(present))
         if len(present) == 0:
-            median.append(None), p10.append(None), p90.append(None)
+            median.append(None)
+            p10.append(None)
+            p90.append(None)
             continue
         median.append(round(float(np.median(present)), 3))
         p10.append(round(float(np.percentile(present, 10)), 3))

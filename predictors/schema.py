@@ -111,7 +111,7 @@ class Column:
             if number not in (0.0, 1.0):
                 raise PatientValueError(self.name, f"verwacht {nl}", f"expected {en}")
             return number
-        if number < self.low or number > self.high:
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
             raise PatientValueError(self.name, f"buiten bereik; verwacht {nl}",
                                     f"out of range; expected {en}")
         if self.integer and number != round(number):
@@ -182,7 +182,9 @@ def parse_condition(value: Any) -> str:
     if is_missing(value):
         raise PatientValueError("condition", "ontbreekt; verwacht CTS of CMC1_OA",
                                 "missing; expected CTS or CMC1_OA")
-    return CONDITION_COLUMN.parse(value)
+    condition = CONDITION_COLUMN.parse(value)
+    assert isinstance(condition, str), "a category column parses to one of its levels"
+    return condition
 
 
 def parse_patient(patient: Any) -> tuple[str, dict[str, float | str | None]]:

@@ -55,7 +55,7 @@ def model_bytes(model: ConditionModel) -> dict[str, bytes]:
     model_json = json.dumps(model.to_dict(), indent=1, sort_keys=True).encode("utf-8")
     buffer = io.BytesIO()
     if model.reference is not None:
-        np.savez_compressed(buffer, **model.reference.arrays())
+        np.savez_compressed(buffer, allow_pickle=False, **model.reference.arrays())  # read back without pickle too
     return {names["model"]: model_json, names["reference"]: buffer.getvalue()}
 
 

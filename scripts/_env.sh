@@ -35,6 +35,8 @@ KEYRING_DEBIAN_PACKAGES=(dbus gnome-keyring binutils)
 # The central server's tests run against SQLite and a throwaway PostgreSQL cluster
 # (initdb/pg_ctl from /usr/lib/postgresql/*/bin; no system service is started).
 POSTGRES_DEBIAN_PACKAGES=(postgresql)
+# The handout tests read the printed PDF back as text (pdftotext), page by page.
+PDF_DEBIAN_PACKAGES=(poppler-utils)
 
 # Print the bin folder of the newest installed PostgreSQL, or nothing.
 postgres_bin_dir() {

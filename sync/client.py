@@ -210,22 +210,21 @@ def _watch(sock: socket.socket | None) -> None:
         deadline.watch(sock)
 
 
-class _WatchedMixin:
-    def _new_conn(self):
+class _WatchedHTTPConnection(HTTPConnection):
+    """Every socket it opens or reuses is watched by the request's deadline (in HTTPS too:
+    `_WatchedHTTPSConnection` puts this class before urllib3's HTTPSConnection)."""
+
+    def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _watch(sock)
         return sock
 
-    def request(self, *args, **kwargs):
+    def request(self, *args: Any, **kwargs: Any) -> None:
         _watch(self.sock)  # a kept-alive connection this request reuses
-        return super().request(*args, **kwargs)
+        super().request(*args, **kwargs)
 
 
-class _WatchedHTTPConnection(_WatchedMixin, HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_WatchedMixin, HTTPSConnection):
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
     pass
 
 
@@ -396,21 +395,21 @@ class ServerClient:
             except ValidationError as error:
                 raise ProtocolError(f"onverwacht antwoord van de server ({error.error_count()} fout(en) in "
                                     f"{model.__name__}); werk de app of de server bij") from None
-        error = _error_body(response)
-        message = error.message if error else f"HTTP {status}"
+        body = _error_body(response)
+        message = body.message if body else f"HTTP {status}"
         if status == 401:
-            revoked = bool(error and error.code == protocol.ERROR_DEVICE_REVOKED)
+            revoked = bool(body and body.code == protocol.ERROR_DEVICE_REVOKED)
             text = ("dit apparaat is ingetrokken op de server; meld het opnieuw aan met een nieuwe code"
                     if revoked else "de server herkent dit apparaat niet; meld het opnieuw aan")
             raise AuthenticationFailed(text, revoked)
-        if status == 403 and error and error.code.startswith("enrollment_code"):
+        if status == 403 and body and body.code.startswith("enrollment_code"):
             raise EnrollmentRefused(message)
         if status == 426:
             raise UpgradeRequired(upgrade_message(response.headers.get(protocol.PROTOCOL_HEADER), message))
         if status == 429:
             retry_after = _seconds(response.headers.get("Retry-After"))
             raise RateLimited(f"server vraagt even te wachten: {message}", retry_after)
-        if status == 404 and error and error.code == protocol.ERROR_NOT_FOUND:
+        if status == 404 and body and body.code == protocol.ERROR_NOT_FOUND:
             raise NotFound(f"server kent dit adres niet (HTTP 404): {message}")
         if status >= 500 or status == 408:
             raise ServerUnavailable(f"server tijdelijk niet beschikbaar (HTTP {status}): {message}")

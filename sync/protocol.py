@@ -80,7 +80,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -185,10 +185,10 @@ def _clean_text(value: str) -> str:
     return _core_rule(lambda v: fields.check_text(v, "tekst", limit=len(v)))(value)
 
 
-def _text(limit: int, min_length: int = 0):
-    """Text of at most `limit` characters under the core's text rule (the limit shows in OpenAPI)."""
-    return Annotated[str, StringConstraints(strict=True, min_length=min_length, max_length=limit),
-                     AfterValidator(_core_rule(lambda v: fields.check_text(v, "tekst", limit)))]
+def _text_rule(limit: int) -> AfterValidator:
+    """The core's text rule for text of at most `limit` characters (the limit shows in OpenAPI
+    through the StringConstraints next to it)."""
+    return AfterValidator(_core_rule(lambda v: fields.check_text(v, "tekst", limit)))
 
 
 MAX_RULES_JSON = 64 * 1024
@@ -229,12 +229,30 @@ Bsn = Annotated[str, Field(strict=True, min_length=9, max_length=9, pattern=r"^[
 Uzovi = Annotated[str, Field(strict=True, pattern=r"^[0-9]{4}$", description="UZOVI-code, 4 cijfers",
                              examples=["3311"])]
 Agb = Annotated[str, Field(strict=True, pattern=r"^[0-9]{8}$", description="AGB-code, 8 cijfers")]
-Side = Literal[fields.SIDES]
-WireState = Literal[fields.RECORD_STATES]
-Text = _text(fields.TEXT_MAX)
-RequiredText = _text(fields.TEXT_MAX, min_length=1)
-ShortText = _text(fields.SHORT_TEXT_MAX, min_length=1)
-LongText = _text(fields.REASON_MAX)
+# The words on the wire come from the core's enums and tuples (one source for device and
+# server). mypy cannot read a Literal built from them, so to the type checker they are text.
+if TYPE_CHECKING:
+    Side = str
+    WireState = str
+    InsurerSourceWord = str
+    ExplanationLanguage = str
+    Treatment = str
+    ResultWord = str
+else:
+    Side = Literal[fields.SIDES]
+    WireState = Literal[fields.RECORD_STATES]
+    InsurerSourceWord = Literal[fields.INSURER_SOURCES]
+    ExplanationLanguage = Literal[fields.EXPLANATION_LANGUAGES]
+    Treatment = Literal[fields.TREATMENTS]
+    ResultWord = Literal[values(ServerResult)]
+Text = Annotated[str, StringConstraints(strict=True, min_length=0, max_length=fields.TEXT_MAX),
+                 _text_rule(fields.TEXT_MAX)]
+RequiredText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=fields.TEXT_MAX),
+                         _text_rule(fields.TEXT_MAX)]
+ShortText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=fields.SHORT_TEXT_MAX),
+                      _text_rule(fields.SHORT_TEXT_MAX)]
+LongText = Annotated[str, StringConstraints(strict=True, min_length=0, max_length=fields.REASON_MAX),
+                     _text_rule(fields.REASON_MAX)]
 Diagnosis = Annotated[str, Field(strict=True, max_length=20, pattern=ICD10_PATTERN.pattern,
                                  description="ICD-10-code zoals de desktop hem opslaat, bijvoorbeeld G56.0")]
 Revision = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
@@ -315,20 +333,20 @@ class InclusionRecord(_Request):
     birth_date: WireDate
     name: Text | None = None
     insurer_uzovi: Uzovi
-    insurer_source: Literal[fields.INSURER_SOURCES]
+    insurer_source: InsurerSourceWord
     insurer_checked_at: WireDateTime
     eligibility_status: ShortText
     eligibility_rules: Annotated[list[dict[str, Any]], Field(max_length=100), AfterValidator(_rules)]
     explained_by: RequiredText
     explained_at: WireDateTime
-    explanation_language: Literal[fields.EXPLANATION_LANGUAGES]
+    explanation_language: ExplanationLanguage
     handout_printed: StrictBool
     agreed: StrictBool
     clinician_agb: Agb
     location: RequiredText
     inclusion_date: WireDate
     end_date: WireDate
-    initial_treatment: Literal[fields.TREATMENTS] | None = None
+    initial_treatment: Treatment | None = None
     device_id: ShortText
     user: ShortText
     created_at: WireDateTime
@@ -377,7 +395,7 @@ class DuplicateOf(_Response):
 class PushResult(_Response):
     id: UUID
     revision: int
-    result: Literal[values(ServerResult)]
+    result: ResultWord
     duplicate_of: DuplicateOf | None = None
     reason: str | None = None
     code: str | None = Field(default=None, description="why a record was rejected, machine-readable: "

@@ -49,6 +49,20 @@ class Consultation:
     decision_support: dict[str, Any] | None = None  # what Samen beslissen shows now, kept with the inclusion
     registered: dict[str, Any] | None = None  # the inclusion saved in this consultation
 
+    def has_unsaved_input(self) -> bool:
+        """Something typed here and not saved: what a new EHR launch must not throw away unasked.
+
+        What the window fills in itself (the location, the explainer, an insurer found by the
+        lookup) is not counted; it comes back for the next patient."""
+        if self.registered:
+            return False
+        typed = ("diagnosis", "side", "facts", "intake", "clinician_agb", "agreed", "handout_printed",
+                 "initial_treatment")
+        fresh = Consultation(bundle=self.bundle)
+        if any(getattr(self, name) != getattr(fresh, name) for name in typed):
+            return True
+        return bool(self.insurer_uzovi) and self.insurer_source in (InsurerSource.CARD, InsurerSource.MANUAL)
+
     def _case_data(self, drop: Collection[str] = frozenset()) -> dict:
         data = {key: (getattr(self, key) or None) for key in CASE_KEYS if key not in drop}
         data["facts"] = {k: v for k, v in self.facts.items() if f"facts.{k}" not in drop}

@@ -389,6 +389,11 @@ class Registry:
         return list(self.db.table("inclusions").rows_where(where, params,
                                                            order_by="inclusion_date DESC, created_at DESC"))
 
+    def problem_count(self) -> int:
+        """Inclusions the server rejected or found a duplicate of (the worklist's 'problems')."""
+        return int(self.db.execute("SELECT count(*) FROM inclusions WHERE state IN (?, ?) OR server_result = ?",
+                                   [*PROBLEM_STATES, ServerResult.REJECTED]).fetchone()[0])
+
     def pending_count(self) -> int:
         return int(self.db.execute(f"SELECT count(DISTINCT inclusion_id) FROM outbox WHERE {UNSENT}").fetchone()[0])
 

@@ -10,11 +10,13 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop.config import APP_NAME, Settings
+from desktop.core.messages import text
 
 
 def run_window(settings: Settings, patient: dict | None = None, argv: list[str] | None = None,
                start_logging=None) -> int:
-    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    existing = QApplication.instance()  # the tests' (pytest-qt), else none yet
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     from desktop.ui.collector import UiThreadCollector
@@ -88,8 +90,11 @@ def stop_with_message(window, message: str) -> None:
     box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message[:1].upper() + message[1:] + ".",
                       QMessageBox.StandardButton.Close, window)
     box.setObjectName("storage-problem")
-    box.finished.connect(lambda _: QApplication.instance().exit(EXIT_STORAGE))
+    box.finished.connect(lambda _: QApplication.exit(EXIT_STORAGE))
     box.open()
+
+
+SELFTEST_LANGUAGE = "nl"  # the self-test reports to IT on the command line: Dutch, as the CLI
 
 
 def check_window(settings: Settings) -> str:
@@ -102,12 +107,13 @@ def check_window(settings: Settings) -> str:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if not isinstance(app, QApplication) or not QCoreApplication.instance():
-        raise CheckFailed("geen Qt-toepassing te starten")
+        raise CheckFailed(text("window.selftest.no_application", SELFTEST_LANGUAGE))
     window = MainWindow()
     window.show()
     app.processEvents()
     image = window.grab().toImage()
     window.close()
     if image.isNull() or image.width() < 200:
-        raise CheckFailed(f"venster niet getekend op platform {app.platformName()}")
-    return f"Qt {PySide6.__version__}, platform {app.platformName()}, venster {image.width()}×{image.height()}"
+        raise CheckFailed(text("window.selftest.not_drawn", SELFTEST_LANGUAGE, platform=app.platformName()))
+    return text("window.selftest.drawn", SELFTEST_LANGUAGE, version=PySide6.__version__, platform=app.platformName(),
+                width=image.width(), height=image.height())

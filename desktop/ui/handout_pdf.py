@@ -6,7 +6,8 @@ only lays it out on a page, so the PDF and the printout are the same document.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont, QPageSize, QTextDocument
+from PySide6.QtCore import QRectF, QSizeF, Qt
+from PySide6.QtGui import QFont, QPageSize, QPainter, QTextBlockFormat, QTextCursor, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -23,14 +24,78 @@ def pdf_printer(path: str) -> QPrinter:
 
 
 def print_handout(html: str, font: QFont, printer: QPrinter) -> None:
-    """Lay out the handout's HTML on A4 in the body font size and print it."""
+    """Lay out the handout's HTML on A4 in the body font size and print it, numbering the pages."""
     printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+    document = handout_document(html, font, printer)
+    page = document.pageSize()
+    painter = QPainter(printer)
+    try:
+        for number in range(document.pageCount()):
+            if number:
+                printer.newPage()
+            painter.save()
+            painter.translate(0, -number * page.height())
+            document.drawContents(painter, QRectF(0, number * page.height(), page.width(), page.height()))
+            painter.restore()
+            painter.drawText(QRectF(0, page.height() - MARGIN_CM / 2.54 * printer.resolution(), page.width(),
+                                    MARGIN_CM / 2.54 * printer.resolution()), Qt.AlignmentFlag.AlignCenter,
+                             f"{number + 1} / {document.pageCount()}")
+    finally:
+        painter.end()
+
+
+MARGIN_CM = 2.0  # around the text on paper, as Qt's own printing uses
+LAYOUT_DPI = 96  # the resolution QTextDocument's layout takes frame margins in
+
+
+def handout_document(html: str, font: QFont, printer: QPrinter) -> QTextDocument:
+    """The handout laid out on the printer's pages, no heading left alone at the foot of a page."""
     document = QTextDocument()
     body = QFont(font)
     body.setPointSize(theme.BODY_PT)
     document.setDefaultFont(body)
     document.setHtml(html)
-    document.print_(printer)
+    document.documentLayout().setPaintDevice(printer)
+    frame = document.rootFrame().frameFormat()
+    frame.setMargin(MARGIN_CM / 2.54 * LAYOUT_DPI)  # the layout scales margins from 96 dpi to the printer's
+    document.rootFrame().setFrameFormat(frame)
+    document.setPageSize(QSizeF(printer.width(), printer.height()))
+    keep_headings_with_text(document)
+    return document
+
+
+def heading_pages(document: QTextDocument) -> list[tuple[str, int, int]]:
+    """Each heading's text, its page and the page of the first line that follows it (0-based)."""
+    layout, height = document.documentLayout(), document.pageSize().height()
+    document.pageCount()  # the layout runs lazily: lay out the whole document before measuring it
+    found = []
+    block = document.begin()
+    while block.isValid():
+        following = block.next()
+        if block.blockFormat().headingLevel() and following.isValid():
+            first_line = following.layout().lineAt(0)
+            first_line_bottom = layout.blockBoundingRect(following).top() + (
+                first_line.rect().bottom() if first_line.isValid() else 0)
+            found.append((block.text(), int(layout.blockBoundingRect(block).top() // height),
+                          int(first_line_bottom // height)))
+        block = following
+    return found
+
+
+def keep_headings_with_text(document: QTextDocument) -> None:
+    """A heading whose text starts on the next page moves there with it (Qt's layout has no
+    `page-break-after: avoid`). Each move shifts what comes later, so it goes round until settled."""
+    for _ in range(document.blockCount()):
+        orphan = next((name for name, page, next_page in heading_pages(document) if next_page > page), None)
+        if orphan is None:
+            return
+        block = document.begin()
+        while block.text() != orphan or not block.blockFormat().headingLevel():
+            block = block.next()
+        cursor = QTextCursor(block)
+        moved = QTextBlockFormat(block.blockFormat())
+        moved.setPageBreakPolicy(QTextBlockFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+        cursor.setBlockFormat(moved)
 
 
 def save_pdf(html: str, font: QFont, path: str) -> None:

@@ -53,9 +53,11 @@ def number(value: float, digits: int = 1) -> str:
 
 def local_datetime(moment: str | None) -> dt.datetime | None:
     """A stored ISO time ('…Z' is UTC) in the PC's own time zone; None when empty or unreadable."""
+    if not moment:
+        return None
     try:
         when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
+    except ValueError:
         return None
     return when.astimezone() if when.tzinfo else when
 

@@ -7,6 +7,7 @@ consultation, so nothing typed is lost.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import sys
 from dataclasses import replace
@@ -26,9 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import APP_NAME
+from desktop.core.identifiers import mask_bsn
 from desktop.core.states import InsurerSource, ModelState, RecordState
 from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
+from desktop.ui.banners import Banner
 from desktop.ui.i18n import say, t
 from desktop.ui.state_words import MODEL_STATE_TEXT
 
@@ -47,24 +50,29 @@ class MainWindow(QMainWindow):
         self.sync = None
         self.model_state, self.model_detail = ModelState.LOADING, ""
         self.operations = Operations(self)
+        self.pending_launch: dict | None = None  # an EHR launch waiting while unsaved input is on screen
         self.setWindowTitle(APP_NAME)
         self.resize(fitting_size(self.screen().availableGeometry().size()))
         self.sync_label = QLabel()
-        self.sync_label.setAccessibleName(t("window.status_bar.sync"))
         self.model_label = QLabel()
-        self.model_label.setAccessibleName(t("window.status_bar.models_name"))
+        self._name_status_bar()
         self.statusBar().addWidget(self.sync_label, 1)
         self.statusBar().addPermanentWidget(self.model_label)
         for index in range(STEP_COUNT + 1):  # Ctrl+1 … Ctrl+6, made once: rebuilds keep them
             QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=lambda i=index: self.go_to(i))
         QShortcut(QKeySequence.StandardKey.Save, self, activated=lambda: self.steps and self.steps[4].save())
-        QShortcut(QKeySequence.StandardKey.Print, self, activated=lambda: self.steps and self.steps[2].print_dialog())
+        QShortcut(QKeySequence.StandardKey.Print, self, activated=self.print_handout)
         self.steps = []
         starting = QLabel(t("window.starting", app=APP_NAME))
         starting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(starting)
         if services is not None:
             self.attach(services, consultation)
+
+    def _name_status_bar(self) -> None:
+        """The status bar outlives a change of language; its names follow it."""
+        self.sync_label.setAccessibleName(t("window.status_bar.sync"))
+        self.model_label.setAccessibleName(t("window.status_bar.models_name"))
 
     def attach(self, services, consultation=None) -> None:
         """Open the window on its services: menus, steps, worklist; models load in the background."""
@@ -75,6 +83,7 @@ class MainWindow(QMainWindow):
         self.consultation = consultation or Consultation()
         i18n.set_language(services.settings.language)
         i18n.install_qt_translations(services.settings.language)
+        self._name_status_bar()
         self.sync = SyncController(services, self, automatic=self.background_sync)
         self.sync.updated.connect(self._sync_updated)
         self._seen_summary = None
@@ -89,18 +98,18 @@ class MainWindow(QMainWindow):
     def _build_menu(self) -> None:
         menu = self.menuBar()
         self.menu_file = menu.addMenu(t("window.menu.file"))
-        self.new_action = QAction(t("window.menu.new_patient"), self, shortcut=QKeySequence.StandardKey.New,
+        self.new_action = QAction(t("window.menu.new_patient"), self.menu_file, shortcut=QKeySequence.StandardKey.New,
                                   triggered=self.new_patient)
         self.menu_file.addAction(self.new_action)
-        self.menu_file.addAction(QAction(t("window.close"), self, shortcut=QKeySequence.StandardKey.Quit,
+        self.menu_file.addAction(QAction(t("window.close"), self.menu_file, shortcut=QKeySequence.StandardKey.Quit,
                                          triggered=self.close))
         self.menu_sync = menu.addMenu(t("window.menu.sync"))
-        self.sync_action = QAction(t("window.menu.sync_now"), self, shortcut=QKeySequence("F5"),
+        self.sync_action = QAction(t("window.menu.sync_now"), self.menu_sync, shortcut=QKeySequence("F5"),
                                    triggered=lambda: self.sync.sync_now())
         self.menu_sync.addAction(self.sync_action)
         self.menu_language = menu.addMenu(t("window.menu.language"))
         for key, code in (("window.menu.language_nl", "nl"), ("window.menu.language_en", "en")):
-            action = QAction(t(key), self, checkable=True, checked=i18n.language() == code)
+            action = QAction(t(key), self.menu_language, checkable=True, checked=i18n.language() == code)
             action.triggered.connect(lambda _, c=code: self.set_language(c))
             self.menu_language.addAction(action)
 
@@ -128,6 +137,16 @@ class MainWindow(QMainWindow):
                                                    extra="padding: 8px; border-radius: 4px"))
         self._render_notices()
         outer.addWidget(self.notice_banner)
+        self.problems_banner = Banner(t("window.problems.name"), theme.ALERT_TEXT, theme.ALERT)
+        self.problems_banner.add_button(t("window.problems.open"), self.show_problems)
+        outer.addWidget(self.problems_banner)
+        self.launch_banner = Banner(t("window.launch.name"), theme.NOTICE_TEXT, theme.NOTICE)
+        self.launch_banner.add_button(t("window.launch.open"), self.accept_launch)
+        self.stay_button = self.launch_banner.add_button(t("window.launch.stay"), self.refuse_launch)
+        outer.addWidget(self.launch_banner)
+        self.lock_banner = Banner(t("window.locked.name"), theme.GOOD, theme.SAVED)
+        self.lock_banner.add_button(t("window.locked.new_patient"), self.new_patient)
+        outer.addWidget(self.lock_banner)
 
         body = QHBoxLayout()
         self.step_list = QListWidget()
@@ -177,18 +196,41 @@ class MainWindow(QMainWindow):
         index = max(0, min(index, self.pages.count() - 1))
         self.step_list.setCurrentRow(index)
         page = self.pages.widget(index)
-        focus = page.focusWidget() or page.nextInFocusChain()
+        step = self.steps[index] if index < len(self.steps) else None
+        focus = (step.focus_target() if step is not None else self.worklist.search) or page.nextInFocusChain()
         if focus:
             focus.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def print_handout(self) -> None:
+        """Ctrl+P from any step: show the handout being printed (or why there is none), then print."""
+        if self.steps:
+            self.go_to(2)
+            self.steps[2].print_dialog()
 
     def reevaluate(self) -> None:
         decision, problems = self.consultation.evaluate(self.services)
         self.decision = decision
         for step in self.steps:
             step.refresh(decision, problems)
+        self._apply_lock()
         self._render_header(decision)
         self._render_status()
         self.look_up_insurer()
+
+    def _apply_lock(self) -> None:
+        """Once saved, the consultation is what was saved: every step read-only, and a way on."""
+        registered = self.consultation.registered
+        for step in self.steps:
+            step.set_locked(bool(registered))
+        state = self.services.registry.state_of(registered["id"]) if registered else None
+        refused = state in (RecordState.REJECTED, RecordState.DUPLICATE)
+        self.lock_banner.say(None if not registered else t("window.locked.refused") if refused else
+                             t("window.locked.text", end=dt.date.fromisoformat(registered["end_date"])))
+
+    def show_problems(self) -> None:
+        """To the worklist, showing the inclusions the server refused."""
+        self.go_to(self.pages.count() - 1)
+        self.worklist.show_filter("problems")
 
     def look_up_insurer(self, force: bool = False) -> None:
         """Once per patient (or on request): fill the insurer from the server or the cache.
@@ -232,6 +274,10 @@ class MainWindow(QMainWindow):
         c = self.consultation
         age = c.age()
         status, colour = status_label(decision, c)
+        state = self.services.registry.state_of(c.registered["id"]) if c.registered else None
+        if state in (RecordState.REJECTED, RecordState.DUPLICATE):  # saved here, refused by the server
+            status = t("window.locked.rejected" if state is RecordState.REJECTED else "window.locked.duplicate")
+            colour = theme.WRONG
         parts = [
             f"<b>{t('window.header.patient')}:</b> {html.escape(c.name) or '—'}",
             f"<b>{t('window.header.bsn')}</b> {c.masked_bsn() or '—'}",
@@ -253,8 +299,13 @@ class MainWindow(QMainWindow):
 
     def _render_status(self) -> None:
         text, colour = self.sync.text(self.services.registry.pending_count())
+        problems = self.services.registry.problem_count()
+        if problems:  # "online, 0 to send" is not the whole truth when the server refused some
+            text, colour = t("window.problems.status", count=problems, status=text), theme.WRONG
         self.sync_label.setText(text)
         self.sync_label.setStyleSheet(f"color: {colour};")
+        self.problems_banner.say(t("window.problems.one") if problems == 1 else
+                                 t("window.problems.many", count=problems) if problems else None)
         self.model_label.setText(t("window.status_bar.models", state=t(MODEL_STATE_TEXT[self.model_state])))
 
     def _sync_updated(self) -> None:
@@ -306,7 +357,37 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def open_patient(self, bsn: str = "", birth_date: str = "", patient_id: str = "", name: str = "") -> None:
-        """Start a consultation for a patient handed over by the EHR or a second launch."""
+        """Start a consultation for a patient handed over by the EHR or a second launch.
+
+        Over unsaved input for another patient it asks first (in the window, not a dialog):
+        the input of the patient in the room is never replaced unseen."""
+        launch = {"bsn": bsn, "birth_date": birth_date, "patient_id": patient_id, "name": name}
+        if bsn and bsn == self.consultation.bsn:  # the same patient again: keep what is on screen
+            self.raise_()
+            self.activateWindow()
+            return
+        if self.consultation.has_unsaved_input():
+            self.pending_launch = launch
+            shown = name or mask_bsn(bsn) or t("window.launch.no_patient")
+            self.launch_banner.say(t("window.launch.text", patient=shown,
+                                     current=self.consultation.name or self.consultation.masked_bsn() or "—"))
+            self.stay_button.setFocus()
+            self.raise_()
+            self.activateWindow()
+            return
+        self._open(**launch)
+
+    def accept_launch(self) -> None:
+        launch, self.pending_launch = self.pending_launch, None
+        if launch is not None:
+            self._open(**launch)
+
+    def refuse_launch(self) -> None:
+        self.pending_launch = None
+        self.launch_banner.say(None)
+
+    def _open(self, bsn: str, birth_date: str, patient_id: str, name: str) -> None:
+        self.pending_launch = None
         self.consultation = type(self.consultation)(bsn=bsn, birth_date=birth_date, patient_id=patient_id,
                                                     name=name, bundle=self.consultation.bundle)
         self.services.audit_patient_opened(bsn, patient_id)
@@ -323,6 +404,9 @@ class MainWindow(QMainWindow):
         self.services.settings = replace(self.services.settings, language=code)
         i18n.set_language(code)
         i18n.install_qt_translations(code)
+        self._name_status_bar()
+        for old in (self.menu_file, self.menu_sync, self.menu_language):  # with their actions, in the old language
+            old.deleteLater()
         self.menuBar().clear()
         self._build_menu()
         self._rebuild(start_step=self.pages.currentIndex())
@@ -361,6 +445,7 @@ def scrolling(page: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop of its own: Tab goes from field to field
     area.setWidget(page)
     return area
 

@@ -32,6 +32,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from desktop.config import APP_AUTHOR, APP_NAME
+from desktop.core.messages import msg
 
 CHANNEL_FILE = "venster"
 POSIX = os.name == "posix"
@@ -39,7 +40,10 @@ log = logging.getLogger(__name__)
 
 
 class ChannelUnsafe(Exception):
-    """The channel's folder or socket is not this user's alone; the message is Dutch and says what to do."""
+    """The channel's folder or socket is not this user's alone; the message (a catalogue `Msg`) says what to do.
+
+    It is shown before any window, as `fout: …` on the command line: in Dutch, as the CLI (`str`).
+    """
 
 
 def _user() -> str:
@@ -58,9 +62,8 @@ def _private_folder(folder: Path, create: bool) -> Path:
             pass
     info = os.lstat(folder)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise ChannelUnsafe(
-            f"de map {folder} voor het doorgeven van patiënten is niet alleen van u (eigenaar {info.st_uid}, "
-            f"rechten {stat.filemode(info.st_mode)}); er is niets doorgegeven — laat IT deze map verwijderen")
+        raise ChannelUnsafe(msg("window.channel.folder_not_yours", folder=str(folder), owner=info.st_uid,
+                                mode=stat.filemode(info.st_mode)))
     return folder
 
 
@@ -104,8 +107,7 @@ def _check_socket(name: str) -> bool:
     except FileNotFoundError:
         return False
     if not stat.S_ISSOCK(info.st_mode) or info.st_uid != os.getuid():
-        raise ChannelUnsafe(f"{name} is niet het kanaal van uw eigen venster (eigenaar {info.st_uid}); er is "
-                            "niets doorgegeven — laat IT dit bestand verwijderen")
+        raise ChannelUnsafe(msg("window.channel.socket_not_yours", name=name, owner=info.st_uid))
     return True
 
 
@@ -135,7 +137,7 @@ def hand_over(context: dict, name: str | None = None, timeout_ms: int = 1000) ->
         return False
     if not _same_user(socket):
         socket.abort()
-        raise ChannelUnsafe(f"het kanaal {name} wordt bediend door een andere gebruiker; er is niets doorgegeven")
+        raise ChannelUnsafe(msg("window.channel.served_by_another_user", name=name))
     socket.write((json.dumps(context) + "\n").encode("utf-8"))
     socket.waitForBytesWritten(timeout_ms)
     socket.disconnectFromServer()
@@ -175,7 +177,7 @@ class InstanceServer(QObject):
         if not socket.canReadLine():
             return
         try:
-            context = json.loads(bytes(socket.readLine()).decode("utf-8"))
+            context = json.loads(bytes(socket.readLine().data()).decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             return  # not ours or damaged: ignore rather than crash the window
         if isinstance(context, dict):

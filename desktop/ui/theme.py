@@ -14,6 +14,7 @@ PAPER = "#ffffff"     # lists, fields, charts
 HEADER = "#eef3f8"    # the patient header
 ALERT = "#fdecea"     # the banner that says the advice cannot be trusted
 NOTICE = "#fff4d6"    # the banner with settings that were ignored
+SAVED = "#e8f5e9"     # the banner of a saved (locked) consultation
 
 # -- text ----------------------------------------------------------------------------------
 TEXT = "#222222"      # chart labels
@@ -28,7 +29,7 @@ NOTICE_TEXT = "#5c3c00"
 CONSERVATIVE = "#1f6fb2"
 SURGERY = "#c15d00"
 GRID = "#e3e6ea"
-EMPTY_ICON = "#d5d9de"
+EMPTY_ICON = "#6b6b6b"  # the outline of a figure that did not improve: drawn hollow, so not by colour alone
 
 # -- font sizes, in points -----------------------------------------------------------------
 STATUS_PT = 18        # the eligibility verdict
@@ -43,6 +44,13 @@ CHART_PT = 9.5
 
 LARGE_TEXT_PT = 18    # WCAG: text this size, or TITLE_PT and up in bold, needs only 3:1
 LARGE_BOLD_PT = 14
+
+# Graphics (icon figures, chart lines and band edges) on the background they are drawn on:
+# WCAG 2.1 AA asks 3:1 for graphics a reader needs (1.4.11 non-text contrast).
+GRAPHIC_ON_BACKGROUND = (
+    (CONSERVATIVE, PAPER), (SURGERY, PAPER), (EMPTY_ICON, PAPER),
+    (CONSERVATIVE, WINDOW), (SURGERY, WINDOW),
+)
 
 # Every text colour on every background it appears on, with its size and weight: what the
 # contrast test checks. Add a line when a colour is used on a new background.
@@ -59,6 +67,9 @@ TEXT_ON_BACKGROUND = (
     (ATTENTION, PAPER, BODY_PT, False),
     (ALERT_TEXT, ALERT, BODY_PT, True),
     (NOTICE_TEXT, NOTICE, NOTE_PT, False),
+    (NOTICE_TEXT, NOTICE, BODY_PT, False),
+    (GOOD, SAVED, BODY_PT, False),
+    (ALERT_TEXT, ALERT, BODY_PT, False),
     ("#000000", HEADER, BODY_PT, False),  # the header's text is the palette's window text
     (CONSERVATIVE, WINDOW, TITLE_PT, True),
     (SURGERY, WINDOW, TITLE_PT, True),

@@ -229,6 +229,11 @@ class Worklist(QWidget):
         action.enabledChanged.connect(button.setEnabled)
         return button
 
+    def show_filter(self, kind: str) -> None:
+        """Show one filter ('problems' from the window's warning), with the focus on the list."""
+        self.filter.setCurrentIndex(max(self.filter.findData(kind), 0))
+        self.table.setFocus()
+
     def refresh(self) -> None:
         """Reload the chosen filter from the register, keeping the search and the selected row."""
         keep = self.selected_id()

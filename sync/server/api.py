@@ -7,7 +7,7 @@ its protocol model. Blocking database work runs in the threadpool (plain `def` r
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -21,7 +21,9 @@ from sync.server.push_body import BodyRefused, parse_push
 from sync.server.ratelimit import Limit
 from sync.server.storage import Storage
 
-ERRORS = {status: {"model": p.ErrorBody, "description": description} for status, description in {
+Responses = dict[int | str, dict[str, Any]]  # FastAPI's `responses=`: extra answers a route documents
+
+ERRORS: Responses = {status: {"model": p.ErrorBody, "description": description} for status, description in {
     400: "ongeldige JSON", 401: "geen, onbekend of ingetrokken toegangstoken", 408: "body te traag",
     413: "verzoek te groot",
     422: "ongeldige velden", 426: "andere protocolversie nodig", 503: "database tijdelijk niet bereikbaar",
@@ -64,8 +66,8 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "onbekend"
 
 
-RATE_LIMITED = {429: {"model": p.ErrorBody, "description": "te veel verzoeken; probeer het na Retry-After "
-                                                             "seconden opnieuw"}}
+RATE_LIMITED: Responses = {429: {"model": p.ErrorBody,
+                                 "description": "te veel verzoeken; probeer het na Retry-After seconden opnieuw"}}
 
 
 @router.post("/enroll", response_model=p.EnrollResponse, tags=["devices"], dependencies=versioned,

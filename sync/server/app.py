@@ -178,7 +178,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> FastAPI:
     app.state.large_bodies = asyncio.Semaphore(settings.large_body_slots)
     app.state.body_parsers = BodyParsers(BODY_PARSER_PROCESSES)
     app.include_router(router)
-    app.openapi = _openapi(app)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
     @app.exception_handler(Refused)
     async def refused(request: Request, error: Refused):

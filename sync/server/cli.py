@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from desktop.core.settings import plain
 from sync.server.config import (
@@ -28,6 +29,9 @@ from sync.server.config import (
     environment_variable,
     option,
 )
+
+if TYPE_CHECKING:  # for annotations only; `_run` imports it where the database is opened
+    from sync.server.storage import Storage
 
 
 def _database_option(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -269,13 +273,27 @@ def _print_devices(rows: list[dict]) -> None:
         print("(nog geen apparaten)")
 
 
-def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
+class ServeOptions(TypedDict):
+    """What `serve` hands uvicorn, in one process or in several."""
+
+    host: str
+    port: int
+    log_level: str
+    access_log: bool
+    proxy_headers: bool
+    server_header: bool
+    http: str
+    limit_concurrency: int
+    timeout_keep_alive: float
+    ssl_certfile: str | None
+    ssl_keyfile: str | None
+
+
+def _serve(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     import uvicorn
 
     from sync.server.app import create_app
 
-    log_level = args.log_level
-    tls = {}
     if args.tls_cert or args.tls_key:
         from sync.server.devices import AdminError
         if not (args.tls_cert and args.tls_key):
@@ -283,10 +301,14 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
         for path in (args.tls_cert, args.tls_key):
             if not Path(path).is_file():
                 raise AdminError(f"{path}: bestand bestaat niet")
-        tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)}
-    # the header deadline lives in the HTTP protocol class, which reads it from the environment
-    limits = {"http": "sync.server.deadlines:DeadlineH11Protocol", "limit_concurrency": settings.limit_concurrency,
-              "timeout_keep_alive": settings.keep_alive_timeout}
+    options = ServeOptions(
+        host=args.host, port=args.port, log_level=args.log_level, access_log=not args.no_access_log,
+        proxy_headers=True, server_header=False,
+        # the header deadline lives in the HTTP protocol class, which reads it from the environment
+        http="sync.server.deadlines:DeadlineH11Protocol", limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
+        ssl_keyfile=str(args.tls_key) if args.tls_key else None)
     if args.workers > 1:
         if settings.dialect != "postgresql":
             from sync.server.devices import AdminError
@@ -295,13 +317,12 @@ def _serve(args: argparse.Namespace, settings: Settings, storage) -> int:
         os.environ.update(settings.environment())  # the workers build their Settings from these
         if args.config:
             os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
-        uvicorn.run("sync.server.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=log_level, access_log=not args.no_access_log,
-                    proxy_headers=True, server_header=False, **limits, **tls)
+        # (the ignores: uvicorn annotates timeout_keep_alive as int; it takes fractional seconds, call_later)
+        uvicorn.run("sync.server.app:app_from_environment", factory=True, workers=args.workers,
+                    **options)  # type: ignore[arg-type]
         return 0
     os.environ.update(settings.environment(with_database=False))
-    uvicorn.run(create_app(settings, storage), host=args.host, port=args.port, log_level=log_level,
-                access_log=not args.no_access_log, proxy_headers=True, server_header=False, **limits, **tls)
+    uvicorn.run(create_app(settings, storage), **options)  # type: ignore[arg-type]  # timeout_keep_alive, as above
     return 0
 
 

@@ -22,12 +22,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 
 from desktop.core.settings import Kind, Setting, SettingError, markdown_table
 from sync.protocol import MAX_BODY_BYTES
+
+Dialect = Literal["sqlite", "postgresql"]  # the two databases the server runs on
 
 DATABASE_ENV = "BUNDELASSISTENT_SERVER_DATABASE"
 CONFIG_ENV = "BUNDELASSISTENT_SERVER_CONFIG"
@@ -249,5 +251,5 @@ class Settings:
         return replace(self, **changes)
 
     @property
-    def dialect(self) -> str:
+    def dialect(self) -> Dialect:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"

@@ -24,10 +24,12 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import RowMapping, or_, select, update
 
 from sync.protocol import CoverageEntry, CoverageLookupRequest, CoverageLookupResponse
 from sync.server import tables as t
@@ -110,10 +112,13 @@ def read_coverage_csv(path: Path) -> list[dict]:
         end = _date(valid_to, "valid_to", line_problems, required=False)
         if start and end and end < start:
             line_problems.append("valid_to: ligt vóór valid_from")
-        if not line_problems and (bsn, start) in seen:
-            line_problems.append(f"dubbele periode: dezelfde bsn en valid_from staan ook op regel {seen[(bsn, start)]}")
         if line_problems:
             problems.append(f"regel {line}: " + "; ".join(line_problems))
+            continue
+        assert birth_date is not None and start is not None, "required: a missing one is a line problem above"
+        if (bsn, start) in seen:
+            problems.append(f"regel {line}: dubbele periode: dezelfde bsn en valid_from staan ook op regel "
+                            f"{seen[(bsn, start)]}")
             continue
         seen[(bsn, start)] = line
         born.setdefault(bsn, (birth_date, line))
@@ -147,9 +152,10 @@ def import_coverage(storage: Storage, path: Path) -> ImportSummary:
         existing: dict[tuple[str, dt.date], tuple] = {}
         bsns = sorted({row["bsn"] for row in rows})
         for start in range(0, len(bsns), CHUNK):
-            for row in tx.conn.execute(select(c.bsn, c.valid_from, c.birth_date, c.uzovi, c.insurer, c.valid_to)
-                                       .where(c.bsn.in_(bsns[start:start + CHUNK]))):
-                existing[(row.bsn, row.valid_from)] = (row.birth_date, row.uzovi, row.insurer, row.valid_to)
+            for found in tx.conn.execute(select(c.bsn, c.valid_from, c.birth_date, c.uzovi, c.insurer, c.valid_to)
+                                         .where(c.bsn.in_(bsns[start:start + CHUNK]))):
+                existing[(found.bsn, found.valid_from)] = (found.birth_date, found.uzovi, found.insurer,
+                                                           found.valid_to)
         added, changed, touched = [], [], []  # touched: added or changed, in file order
         for row in rows:
             old = existing.get((row["bsn"], row["valid_from"]))
@@ -192,11 +198,10 @@ def _notify_devices(tx: Transaction, rows: list[dict]) -> None:
             tx.feed("coverage", payload, target_device=device_id, bsn=row["bsn"])
 
 
-def entry_payload(row) -> dict:
+def entry_payload(row: Mapping[str, Any] | RowMapping) -> dict[str, Any]:
     """A coverage feed entry: the birth date is not sent (the device gave it itself)."""
-    get = row.get if isinstance(row, dict) else row._mapping.get
-    return CoverageEntry(bsn=get("bsn"), uzovi=get("uzovi"), insurer=get("insurer"), valid_from=get("valid_from"),
-                         valid_to=get("valid_to")).model_dump(mode="json")
+    return CoverageEntry(bsn=row["bsn"], uzovi=row["uzovi"], insurer=row.get("insurer"), valid_from=row["valid_from"],
+                         valid_to=row.get("valid_to")).model_dump(mode="json")
 
 
 def remember_patients(tx: Transaction, device_id: str, patients: set[tuple[str, dt.date]]) -> None:
@@ -224,7 +229,7 @@ def remember_patients(tx: Transaction, device_id: str, patients: set[tuple[str, 
         for row in tx.conn.execute(select(c.bsn, c.birth_date, c.uzovi, c.insurer, c.valid_from, c.valid_to)
                                    .where(c.bsn.in_(new_bsns[start:start + CHUNK])).order_by(c.bsn, c.valid_from)):
             if (row.bsn, row.birth_date) in wanted:
-                tx.feed("coverage", entry_payload(row), target_device=device_id, bsn=row.bsn)
+                tx.feed("coverage", entry_payload(row._mapping), target_device=device_id, bsn=row.bsn)
 
 
 def lookup(tx: Transaction, device: Device, request: CoverageLookupRequest) -> CoverageLookupResponse:

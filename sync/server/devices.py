@@ -94,9 +94,11 @@ def create_enrollment_code(storage: Storage, location: str | None = None, valid_
     expires = utc_now() + dt.timedelta(hours=valid_hours)
 
     def work(tx: Transaction) -> None:
-        code_id = tx.conn.execute(insert(t.enrollment_codes).values(
+        key = tx.conn.execute(insert(t.enrollment_codes).values(
             code_hash=sha256(normalize_code(code)), location=location, organisation=organisation,
-            created_at=tx.now, expires_at=expires)).inserted_primary_key[0]
+            created_at=tx.now, expires_at=expires)).inserted_primary_key
+        assert key is not None, "an INSERT of one row has its primary key"
+        code_id = key[0]
         tx.audit("enrollment_code_create", "ok", object_type="enrollment_code", object_id=str(code_id),
                  details={"location": location, "organisation": organisation, "expires_at": expires.isoformat()})
 

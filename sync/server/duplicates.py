@@ -103,8 +103,11 @@ def told(device: Device, earlier: Episode) -> DuplicateOf:
                        location=earlier.location if same_organisation else None)
 
 
-def duplicate_of(tx: Transaction, device: Device, inclusion_id: str) -> DuplicateOf | None:
-    """What the device is told about a stored inclusion that an earlier push found a duplicate of."""
+def duplicate_of(tx: Transaction, device: Device, inclusion_id: str | None) -> DuplicateOf | None:
+    """What the device is told about a stored inclusion that an earlier push found a duplicate of
+    (nothing when the record names none)."""
+    if inclusion_id is None:
+        return None
     c = t.inclusions.c
     row = tx.conn.execute(select(c.id, c.inclusion_date, c.end_date, c.location, t.devices.c.organisation)
                           .select_from(with_owner()).where(c.id == inclusion_id)).first()

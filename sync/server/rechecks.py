@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from pathlib import PurePath
+from pathlib import Path
 
 from sqlalchemy import select, tuple_
 
@@ -28,7 +28,7 @@ CLOCK_SLACK = dt.timedelta(days=1)  # devices' clocks and time zones differ a li
 def _parse(toml: str, bundle_id: str) -> Bundle | str:
     """A Bundle, or the reason the stored text is not a valid definition."""
     try:
-        return parse_bundle_toml(toml, PurePath(f"{bundle_id}.toml"))
+        return parse_bundle_toml(toml, Path(f"{bundle_id}.toml"))  # a name, never read
     except BundleError as error:
         return "; ".join(error.problems)
 

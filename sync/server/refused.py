@@ -21,7 +21,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sync.server.storage import Storage, utc_now
+from sync.server.storage import Storage, Transaction, utc_now
 
 log = logging.getLogger("bundelassistent.server")
 
@@ -72,13 +72,16 @@ class RefusedRequests:
                 del self._counts[key]
         if not due:
             return 0
+
+        def work(tx: Transaction) -> None:
+            for key, n in sorted(due.items(), key=lambda item: (item[0].minute, item[0].source)):
+                tx.audit(key.action, key.outcome, device_id=key.device_id,
+                         actor=f"device:{key.device_id}" if key.device_id else "onbekend apparaat",
+                         object_type="source", object_id=key.source, at=key.minute,
+                         details={"count": n, "minute": key.minute.isoformat(), "aggregated": True})
+
         try:
-            storage.write(lambda tx: [tx.audit(
-                key.action, key.outcome, device_id=key.device_id,
-                actor=f"device:{key.device_id}" if key.device_id else "onbekend apparaat",
-                object_type="source", object_id=key.source, at=key.minute,
-                details={"count": n, "minute": key.minute.isoformat(), "aggregated": True})
-                for key, n in sorted(due.items(), key=lambda item: (item[0].minute, item[0].source))])
+            storage.write(work)
         except Exception:  # the database is away: keep the counts for the next flush
             with self._lock:
                 for key, n in due.items():

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sync.server import tables as t
-from sync.server.config import ConfigError, Settings
+from sync.server.config import ConfigError, Dialect, Settings
 
 log = logging.getLogger("bundelassistent.server")
 
@@ -88,7 +88,7 @@ class Transaction:
         self._audit: list[dict] = []
 
     @property
-    def dialect(self) -> str:
+    def dialect(self) -> Dialect:
         return self.storage.dialect
 
     def feed(self, kind: str, payload: dict, origin_device: str | None = None,
@@ -113,10 +113,12 @@ class Transaction:
     def insert_or(self, table):
         """An INSERT that takes `.on_conflict_do_nothing()` / `_do_update()` on either database."""
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        return dialect_insert(table)
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
 
     def lock(self, keys: list[int]) -> None:
         """PostgreSQL: take transaction-scoped advisory locks, in sorted order (no deadlocks).
@@ -175,7 +177,9 @@ class Transaction:
             return
         columns = list(rows[0])
         quoted = ", ".join(f'"{name}"' for name in columns)
-        cursor = self.conn.connection.dbapi_connection.cursor()
+        raw = self.conn.connection.dbapi_connection
+        assert raw is not None, "an open transaction's connection has its driver connection"
+        cursor = raw.cursor()
         try:
             with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
                 for row in rows:

@@ -4,7 +4,9 @@ trajectory chart (mean and 80 % range over the months), one colour per option.
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
@@ -44,18 +46,53 @@ class IconArray(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         side = min(self.width(), self.height())
         cell = side / 10
-        grey = QColor(theme.EMPTY_ICON)
+        hollow = QPen(QColor(theme.EMPTY_ICON), max(1.0, cell * 0.08))
         for index in range(100):
             row, column = divmod(index, 10)
-            colour = self.colour if index < self.count else grey
             x, y = column * cell, row * cell
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(colour)
+            if index < self.count:  # filled in the option's colour; the others an outline: tellable in grey too
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(self.colour)
+            else:
+                painter.setPen(hollow)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
             head = cell * 0.22
             painter.drawEllipse(QPointF(x + cell / 2, y + cell * 0.27), head, head)
             body = QRectF(x + cell * 0.22, y + cell * 0.5, cell * 0.56, cell * 0.42)
             painter.drawRoundedRect(body, cell * 0.2, cell * 0.2)
         painter.end()
+
+
+@dataclass(frozen=True)
+class OptionStyle:
+    """How an option looks besides its colour, so the two can be told apart in grey or by a
+    reader who does not see the colours: a line style and a marker, shown in the legend too."""
+
+    line: Qt.PenStyle
+    marker: str  # "circle" or "square"
+    legend: str  # the same as characters in the legend text
+
+
+OPTION_STYLE = {TreatmentOption.CONSERVATIVE: OptionStyle(Qt.PenStyle.SolidLine, "circle", "━●━"),
+                TreatmentOption.SURGERY: OptionStyle(Qt.PenStyle.DashLine, "square", "╍■╍")}
+
+
+def draw_marker(painter: QPainter, marker: str, centre: QPointF, radius: float) -> None:
+    if marker == "square":
+        painter.drawRect(QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius))
+    else:
+        painter.drawEllipse(centre, radius, radius)
+
+
+class Band(Protocol):
+    """What a chart reads of a `predictors.Band` (the window imports no predictors)."""
+
+    @property
+    def median(self) -> Sequence[float | None]: ...
+    @property
+    def p10(self) -> Sequence[float | None]: ...
+    @property
+    def p90(self) -> Sequence[float | None]: ...
 
 
 class TrajectoryChart(QWidget):
@@ -64,14 +101,16 @@ class TrajectoryChart(QWidget):
     def __init__(self, title: str, parent=None):
         super().__init__(parent)
         self.title = title
-        self.series: dict[str, object] = {}  # option -> predictors.Band
+        self.series: dict[TreatmentOption, Band] = {}
         self.low, self.high, self.higher_is_better = 0.0, 10.0, False
         self.months: tuple[int, ...] = (0, 3, 6, 12)
         self.setMinimumSize(200, 150)
 
-    def set_data(self, title: str, low: float, high: float, higher_is_better: bool, months, bands: dict) -> None:
+    def set_data(self, title: str, low: float, high: float, higher_is_better: bool, months: Iterable[int],
+                 bands: Mapping[str, Band]) -> None:
         self.title, self.low, self.high = title, low, high
-        self.higher_is_better, self.months, self.series = higher_is_better, tuple(months), dict(bands)
+        self.higher_is_better, self.months = higher_is_better, tuple(months)
+        self.series = {TreatmentOption(option): band for option, band in bands.items()}
         summary = "; ".join(
             t("window.decision.chart.option_values", option=t(OPTION_TITLE[o]), values=", ".join(
                 t("window.decision.chart.month_value", month=m, value=number(v))
@@ -79,6 +118,19 @@ class TrajectoryChart(QWidget):
             for o, band in self.series.items())
         self.setAccessibleName(t("window.decision.chart.summary", title=title, summary=summary))
         self.update()
+
+    def heading(self) -> str:
+        """The title drawn above the chart, with which way is better."""
+        direction = t("window.decision.chart.higher_better" if self.higher_is_better
+                      else "window.decision.chart.lower_better")
+        return t("window.decision.chart.heading", title=self.title, direction=direction)
+
+    def month_label(self, month: int) -> str:
+        return t("window.decision.chart.month", month=month)
+
+    def painted_texts(self) -> list[str]:
+        """Every text the chart draws (it has no child widgets to read them from)."""
+        return [self.heading(), *(self.month_label(month) for month in self.months)]
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -89,10 +141,7 @@ class TrajectoryChart(QWidget):
         left, right, top, bottom = 40, 26, 24, 26
         plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
         painter.setPen(QColor(theme.TEXT))
-        direction = t("window.decision.chart.higher_better" if self.higher_is_better
-                      else "window.decision.chart.lower_better")
-        heading = t("window.decision.chart.heading", title=self.title, direction=direction)
-        title = painter.fontMetrics().elidedText(heading, Qt.TextElideMode.ElideRight,
+        title = painter.fontMetrics().elidedText(self.heading(), Qt.TextElideMode.ElideRight,
                                                  self.width() - 8)
         painter.drawText(QRectF(4, 2, self.width() - 8, 20), Qt.AlignmentFlag.AlignHCenter, title)
         span = max(self.months) or 1
@@ -113,11 +162,11 @@ class TrajectoryChart(QWidget):
         for month in self.months:
             x = point(month, self.low).x()
             painter.drawText(QRectF(x - 30, plot.bottom() + 4, 60, 18), Qt.AlignmentFlag.AlignHCenter,
-                             t("window.decision.chart.month", month=month))
+                             self.month_label(month))
         for option, band in self.series.items():
             colour = OPTION_COLOUR[option]
             known = [(m, lo, hi, mid) for m, lo, hi, mid in zip(self.months, band.p10, band.p90, band.median)
-                     if None not in (lo, hi, mid)]
+                     if lo is not None and hi is not None and mid is not None]
             if len(known) < 2:
                 continue
             area = QPainterPath(point(known[0][0], known[0][2]))
@@ -130,8 +179,16 @@ class TrajectoryChart(QWidget):
             fill.setAlpha(45)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(fill)
-            painter.drawPath(area)
-            painter.setPen(QPen(colour, 2.5))
-            for (m1, _, _, v1), (m2, _, _, v2) in itertools.pairwise(known):
-                painter.drawLine(point(m1, v1), point(m2, v2))
+            painter.drawPath(area)  # the fill only helps; the band's edges carry it (3:1, thin dotted lines)
+            style = OPTION_STYLE[option]
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(colour, 1.2, Qt.PenStyle.DotLine))
+            for edge in (1, 2):
+                painter.drawPolyline([point(row[0], row[edge]) for row in known])
+            painter.setPen(QPen(colour, 2.5, style.line))
+            painter.drawPolyline([point(m, v) for m, _, _, v in known])
+            painter.setPen(QPen(colour, 1.5))
+            painter.setBrush(colour)
+            for m, _, _, v in known:
+                draw_marker(painter, style.marker, point(m, v), 4.0)
         painter.end()

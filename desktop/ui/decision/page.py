@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from desktop.core.states import ModelState, TreatmentOption
 from desktop.ui import theme
 from desktop.ui.background import Operations
-from desktop.ui.decision.charts import OPTION_COLOUR, TrajectoryChart
+from desktop.ui.decision.charts import OPTION_COLOUR, OPTION_STYLE, TrajectoryChart
 from desktop.ui.decision.model_card import ModelCardDialog
 from desktop.ui.decision.panel import OptionPanel
 from desktop.ui.i18n import language, t
@@ -84,8 +84,9 @@ def field_name(name: str) -> str:
     return field_label(name).split(" (")[0]
 
 
-# The inputs' column: wide enough for a label beside its field, on a narrow screen a label above it.
-INPUTS_MIN_WIDTH, INPUTS_MAX_WIDTH = 250, 360
+# The inputs' column: wide enough for a label beside its field, on a narrow screen a label above it;
+# the two options' panels keep PREDICTIONS_MIN_WIDTH first (the patient reads those).
+INPUTS_MIN_WIDTH, INPUTS_MAX_WIDTH, PREDICTIONS_MIN_WIDTH = 250, 360, 620
 
 
 class DecisionView(QWidget):
@@ -125,11 +126,11 @@ class DecisionView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form_host)
-        scroll.setMinimumWidth(INPUTS_MIN_WIDTH)
-        scroll.setMaximumWidth(INPUTS_MAX_WIDTH)
+        scroll.setFixedWidth(INPUTS_MIN_WIDTH)  # resizeEvent widens it when the predictions keep their room
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setAccessibleName(t("window.decision.form"))
         body.addWidget(scroll)
+        self.inputs_scroll = scroll
 
         right = QVBoxLayout()
         panels = QHBoxLayout()
@@ -157,6 +158,12 @@ class DecisionView(QWidget):
         self.inputs: dict[str, QWidget] = {}
         self.messages: dict[str, QLabel] = {}
         self._show_content(False)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        width = max(INPUTS_MIN_WIDTH, min(INPUTS_MAX_WIDTH, self.width() - PREDICTIONS_MIN_WIDTH))
+        if width != self.inputs_scroll.width():
+            self.inputs_scroll.setFixedWidth(width)
 
     # -- state -----------------------------------------------------------------------------
     def set_models(self, models, state: ModelState, detail: str) -> None:
@@ -214,6 +221,7 @@ class DecisionView(QWidget):
             label = field_label(column.name)
             current = self.consultation.intake.get(column.name)
             choices = CHOICES.get(column.name) or (YES_NO if column.kind == "binary" else None)
+            widget: QComboBox | QLineEdit
             if choices:
                 widget = QComboBox()
                 widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -260,7 +268,7 @@ class DecisionView(QWidget):
     def _predict(self) -> None:
         from desktop.operations.prediction import PatientValueError, baseline_columns, decision_support
 
-        if self.models is None or self.condition not in self.models.conditions:
+        if self.models is None or self.condition is None or self.condition not in self.models.conditions:
             return  # the diagnosis changed while the timer ran
         patient = self.consultation.prediction_patient(self.condition)
         bad = {}
@@ -319,8 +327,8 @@ class DecisionView(QWidget):
                                          function.higher_is_better, some.months,
                                          {o: s.function_band for o, s in similar.items()})
             count = len(some.trajectories)
-            swatches = [f"<span style='color:{OPTION_COLOUR[option].name()}'>■</span> {t(OPTION_TEXT[option])}"
-                        for option in (CONSERVATIVE, SURGERY)]
+            swatches = [f"<span style='color:{OPTION_COLOUR[option].name()}'>{OPTION_STYLE[option].legend}</span> "
+                        f"{t(OPTION_TEXT[option])}" for option in (CONSERVATIVE, SURGERY)]
             self.legend.setText(f"{' &nbsp; '.join(swatches)} — {t('window.decision.legend', count=count)}")
 
     def show_card(self) -> None:

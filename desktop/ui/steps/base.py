@@ -6,9 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from operator import attrgetter
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.eligibility import ELIGIBLE, FAIL, NEEDS_INFORMATION, NOT_ELIGIBLE, PASS, Decision
 from desktop.operations.consultation import Consultation
@@ -69,6 +79,16 @@ class FieldMessage(QLabel):
         self.setVisible(bool(text))
 
 
+def _is_empty(field: QWidget) -> bool:
+    if isinstance(field, QLineEdit):
+        return not field.text() and not field.isReadOnly()
+    if isinstance(field, QComboBox):
+        return field.currentData() in (None, "") if not field.isEditable() else not field.currentText()
+    if isinstance(field, QCheckBox):
+        return False  # a tick is an answer, not a gap to fill first
+    return False
+
+
 class Step(QWidget):
     changed = Signal()
 
@@ -77,6 +97,7 @@ class Step(QWidget):
         self.services = services
         self.consultation = consultation
         self.messages: dict[str, FieldMessage] = {}
+        self.fields: list[QWidget] = []  # in the order of the form: where the focus lands on arrival
 
     def add_field(self, form: QFormLayout, label: str, widget: QWidget, key: str) -> None:
         """A labelled field and its message line; `label` is already in the window's language."""
@@ -86,6 +107,7 @@ class Step(QWidget):
         message = FieldMessage()
         box.addWidget(message)
         self.messages[key] = message
+        self.fields.append(widget)
         widget.setAccessibleName(label)
         if isinstance(widget, QCheckBox):  # a check box carries its own label
             form.addRow("", box)
@@ -93,6 +115,12 @@ class Step(QWidget):
         caption = QLabel(label)
         caption.setBuddy(widget)
         form.addRow(caption, box)
+
+    def focus_target(self) -> QWidget | None:
+        """Where the focus goes on arriving at the step: the first field still to fill in, else the first."""
+        usable = [field for field in self.fields if field.isEnabled() and field.focusPolicy() != Qt.FocusPolicy.NoFocus]
+        empty = next((field for field in usable if _is_empty(field)), None)
+        return empty or (usable[0] if usable else None)
 
     def line_edit(self, key: str, placeholder: str = "") -> QLineEdit:
         edit = QLineEdit(str(getattr(self.consultation, key) or ""))
@@ -107,6 +135,26 @@ class Step(QWidget):
     def show_problems(self, problems: Mapping[str, object]) -> None:
         for key, message in self.messages.items():
             message.show_message(problems.get(key))
+
+    # Controls that still work on a saved consultation (printing the handout again, the model card).
+    stays_open: tuple[str, ...] = ()
+
+    def set_locked(self, locked: bool) -> None:
+        """A saved consultation cannot change: fields become read-only, so nothing typed is dropped
+        unseen and the header cannot describe another patient than the one saved."""
+        keep = {id(attrgetter(name)(self)) for name in self.stays_open}
+        for edit in self.findChildren(QLineEdit):
+            if not isinstance(edit.parentWidget(), QComboBox):
+                edit.setReadOnly(locked)
+        for control in (*self.findChildren(QComboBox), *self.findChildren(QAbstractButton)):
+            if id(control) in keep:
+                continue
+            if locked and control.isEnabled():
+                control.setProperty("locked_off", True)  # so unlocking gives back only what locking took
+                control.setEnabled(False)
+            elif not locked and control.property("locked_off"):
+                control.setProperty("locked_off", False)
+                control.setEnabled(True)
 
     def refresh(self, decision: Decision | None, problems: Mapping[str, object]) -> None:
         self.show_problems(problems)

@@ -12,6 +12,7 @@ class DecisionStep(Step):
     """Shared decision-making: predictions per option once the models are loaded."""
 
     title = "window.steps.decision"
+    stays_open = ("view.card_button",)
 
     def __init__(self, services, consultation):
         super().__init__(services, consultation)
@@ -21,6 +22,10 @@ class DecisionStep(Step):
         self.view = DecisionView(consultation)
         layout.addWidget(self.view)
         self.set_model_state(ModelState.LOADING)
+
+    def focus_target(self):
+        """The first input of the prediction (none while the models load or no diagnosis is known)."""
+        return next((widget for widget in self.view.inputs.values() if widget.isEnabled()), None)
 
     def set_model_state(self, state: ModelState, detail: str = "") -> None:
         self.view.set_models(self.services.models if state is ModelState.READY else None, state, detail)

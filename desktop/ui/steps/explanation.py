@@ -9,7 +9,8 @@ import datetime as dt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout
 
-from desktop.core.handout import explanation_html
+from desktop.core.eligibility import ELIGIBLE
+from desktop.core.handout import Consultation, explanation_html
 from desktop.ui import handout_pdf, theme
 from desktop.ui.i18n import t
 from desktop.ui.steps.base import Step
@@ -17,6 +18,7 @@ from desktop.ui.steps.base import Step
 
 class ExplanationStep(Step):
     title = "window.steps.explanation"
+    stays_open = ("pdf", "print_button")  # a saved patient may need the handout again
 
     def __init__(self, services, consultation):
         super().__init__(services, consultation)
@@ -44,7 +46,13 @@ class ExplanationStep(Step):
         self.view.setFont(font)
         layout.addWidget(self.view, 1)
         self.notice = QLabel()
+        self.notice.setWordWrap(True)
         layout.addWidget(self.notice)
+        self.eligible = False
+
+    def focus_target(self):
+        """The handout itself: arrow keys and Page Down read it."""
+        return self.view
 
     def set_language(self, code: str) -> None:
         self.consultation.explanation_language = code
@@ -62,29 +70,47 @@ class ExplanationStep(Step):
             start = dt.date.today()
         diagnosis = self.consultation.diagnosis
         condition = bundle.condition_for_code(diagnosis.upper()) if diagnosis else None
+        facts = Consultation(day=self.services.today(), side=self.consultation.side,
+                             explained_by=self.consultation.explained_by)
         return explanation_html(bundle, condition, start, self.consultation.explanation_language,
-                                printed_on=dt.date.today() if printed else None)
+                                printed_on=self.services.today() if printed else None, consultation=facts,
+                                clinic=self.services.settings.clinic)
 
     def refresh(self, decision, problems):
         super().refresh(decision, problems)
+        self.eligible = bool(self.consultation.registered) or (decision is not None and decision.status == ELIGIBLE)
+        for button in (self.pdf, self.print_button):
+            button.setEnabled(self.eligible)
+            button.setToolTip("" if self.eligible else t("window.handout.only_eligible"))
         self.view.setHtml(self.html())
 
     def save_pdf(self, path: str) -> None:
         """Write the handout with the patient's dates as a PDF (A4)."""
+        if self._refused():
+            return
         handout_pdf.save_pdf(self.html(printed=True), self.view.font(), path)
         self._printed()
 
+    def _refused(self) -> bool:
+        """A bundle handout only for a patient who can be in the bundle (also by Ctrl+P from another step)."""
+        if not self.eligible:
+            self.notice.setText(t("window.handout.only_eligible"))
+        return not self.eligible
+
     def _printed(self) -> None:
-        self.consultation.handout_printed = True
-        self.notice.setText(t("window.explanation.saved"))
-        self.changed.emit()
+        """Say it is ready; whether the patient took it home is the user's tick on the inclusion step."""
+        self.notice.setText(t("window.handout.ready"))
 
     def save_pdf_dialog(self) -> None:
+        if self._refused():
+            return
         path = handout_pdf.ask_pdf_path(self)
         if path:
             self.save_pdf(path)
 
     def print_dialog(self) -> None:
+        if self._refused():
+            return
         printer = handout_pdf.ask_printer(self)
         if printer is not None:
             handout_pdf.print_handout(self.html(printed=True), self.view.font(), printer)

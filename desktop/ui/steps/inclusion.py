@@ -37,7 +37,7 @@ class InclusionStep(Step):
         if not consultation.explained_by:  # the clinic's list first; without one, the workstation's login
             remembered = services.remembered_explainer() if staff else None
             consultation.explained_by = remembered.name if remembered else "" if staff else services.actor.user
-        self.agb = self.line_edit("clinician_agb", "01234567")
+        self.agb = self.line_edit("clinician_agb", t("window.placeholder.agb"))
         self.agb.setMaxLength(8)
         self.add_field(form, t("window.inclusion.agb"), self.agb, "clinician_agb")
         self.location = self.line_edit("location")

@@ -67,11 +67,13 @@ class InsuranceStep(Step):
         self.insurer.addItem("", "")
         for insurer in sorted(shipped_uzovi_table().values(), key=lambda i: i.label):
             self.insurer.addItem(insurer.display, insurer.uzovi)
-        self.insurer.completer().setFilterMode(Qt.MatchFlag.MatchContains)
-        self.insurer.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        completer = self.insurer.completer()
+        assert completer is not None, "an editable combo box has a completer"
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.insurer.activated.connect(self._insurer_picked)
         self.add_field(form, t("window.insurance.insurer"), self.insurer, "insurer")
-        self.uzovi = self.line_edit("insurer_uzovi", "3311")
+        self.uzovi = self.line_edit("insurer_uzovi", t("window.placeholder.uzovi"))
         self.uzovi.setMaxLength(4)
         self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", InsurerSource.CARD))
         self.add_field(form, t("window.insurance.uzovi"), self.uzovi, "insurer_uzovi")
@@ -102,13 +104,13 @@ class InsuranceStep(Step):
             button = QRadioButton(t(key))
             button.setAccessibleName(t("window.insurance.side_choice", side=t(key)))
             button.setChecked(consultation.side == value)
-            button.toggled.connect(lambda on, v=value: on and self._set("side", v))
+            button.toggled.connect(lambda on, v=value: self._set("side", v) if on else None)
             self.side_group.addButton(button)
             row.addWidget(button)
         row.addStretch()
         self.add_field(form, t("window.insurance.side"), sides, "side")
 
-        self.inclusion_date = self.line_edit("inclusion_date", t("window.date_placeholder"))
+        self.inclusion_date = self.line_edit("inclusion_date", t("window.placeholder.date"))
         self.add_field(form, t("window.insurance.inclusion_date"), self.inclusion_date, "inclusion_date")
 
         self.facts_form = QFormLayout()
@@ -156,6 +158,9 @@ class InsuranceStep(Step):
         if rules:
             self.facts_form.addRow(QLabel(f"<b>{t('window.insurance.intake_questions')}</b>"))
         for rule in rules:
+            if rule.fact is None or rule.question is None:
+                continue  # a fact rule has both (the bundle file is refused without them)
+            widget: QComboBox | QLineEdit
             if rule.fact_type == "boolean":
                 widget = QComboBox()
                 for text, value in (("—", None), (t("window.yes"), True), (t("window.no"), False)):
@@ -190,6 +195,12 @@ class InsuranceStep(Step):
         if self.lookup_text and not (c.insurer_uzovi and not source.looked_up):
             parts.append(f"— {self.lookup_text}")
         self.source.setText(" ".join(parts))
+
+    def focus_target(self):
+        """The UZOVI code from the card when the insurer is not known yet (typing it is the quick way)."""
+        if not self.uzovi.text() and not self.uzovi.isReadOnly():
+            return self.uzovi
+        return super().focus_target()
 
     def refresh(self, decision, problems):
         problems = dict(problems)

@@ -16,10 +16,10 @@ class PatientStep(Step):
     def __init__(self, services, consultation):
         super().__init__(services, consultation)
         form = QFormLayout(self)
-        self.bsn = self.line_edit("bsn", "123456782")
+        self.bsn = self.line_edit("bsn", t("window.placeholder.bsn"))
         self.bsn.setMaxLength(11)
         self.add_field(form, t("window.patient.bsn"), self.bsn, "bsn")
-        self.birth_date = self.line_edit("birth_date", t("window.date_placeholder"))
+        self.birth_date = self.line_edit("birth_date", t("window.placeholder.date"))
         self.add_field(form, t("window.patient.birth_date"), self.birth_date, "birth_date")
         self.name = self.line_edit("name")
         self.add_field(form, t("window.patient.name"), self.name, "name")

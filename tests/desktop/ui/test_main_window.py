@@ -82,12 +82,15 @@ def test_full_consultation_with_the_keyboard(qtbot, window, services, tmp_path):
     pdf = tmp_path / "handout.pdf"
     explanation.save_pdf(str(pdf))
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 2000
-    assert window.consultation.handout_printed
+    assert not window.consultation.handout_printed  # a saved PDF is not a handout the patient took home
     screenshot(window, tmp_path, "3-uitleg")
 
     qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     inclusion = window.steps[4]
-    assert inclusion.handout.isChecked()
+    assert not inclusion.handout.isChecked()
+    inclusion.handout.setFocus()
+    qtbot.keyClick(inclusion.handout, Qt.Key.Key_Space)  # the user says it was given
+    assert window.consultation.handout_printed
     qtbot.keyClick(inclusion, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert "Niet opgeslagen" in inclusion.result.text()
     assert inclusion.messages["clinician_agb"].isVisible() and inclusion.messages["agreed"].isVisible()

@@ -58,3 +58,41 @@ def test_style_fragments_are_what_qt_style_sheets_expect():
     assert theme.css(points=10.5) == "font-size: 10.5pt;"
     assert theme.span("x", theme.GOOD, 14, bold=True) == (
         f"<span style='color: {theme.GOOD}; font-weight: bold; font-size: 14pt;'>x</span>")
+
+
+@pytest.mark.parametrize("graphic, background", theme.GRAPHIC_ON_BACKGROUND)
+def test_every_graphic_stands_out_from_its_background(graphic, background):
+    assert contrast(graphic, background) >= 3.0, f"{graphic} on {background}"
+
+
+def test_the_two_options_differ_in_more_than_colour():
+    from desktop.ui.decision.charts import OPTION_STYLE
+
+    conservative, surgery = OPTION_STYLE.values()
+    assert conservative.line != surgery.line and conservative.marker != surgery.marker
+    assert conservative.legend != surgery.legend
+
+
+def test_a_figure_that_did_not_improve_is_hollow_so_grey_print_still_tells_them_apart(qtbot):
+    from PySide6.QtGui import QColor, QImage
+
+    from desktop.core.states import TreatmentOption
+    from desktop.ui.decision.charts import OPTION_COLOUR, IconArray
+
+    icons = IconArray(OPTION_COLOUR[TreatmentOption.CONSERVATIVE])
+    qtbot.addWidget(icons)
+    icons.resize(200, 200)
+    icons.set_count(35, "35 van de 100")
+    image = QImage(200, 200, QImage.Format.Format_RGB32)
+    image.fill(QColor(theme.PAPER))
+    icons.render(image)
+    cell = 20
+
+    def grey(x, y):
+        return QColor(image.pixel(x, y)).lightness()
+
+    filled_body = grey(4 * cell + cell // 2, 2 * cell + int(cell * 0.72))  # figure 25: improved
+    empty_body = grey(4 * cell + cell // 2, 6 * cell + int(cell * 0.72))  # figure 65: not improved
+    empty_edge = min(grey(x, 6 * cell + int(cell * 0.72)) for x in range(4 * cell, 5 * cell))
+    assert filled_body < 150 and empty_body > 225  # solid against hollow, whatever the colours
+    assert empty_edge < 150  # and the hollow figure's outline is there to see
