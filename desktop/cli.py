@@ -17,9 +17,18 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from desktop import config, textfiles
+from desktop.core.messages import msg, text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("bundelassistent")
+
+
+LANGUAGE = "nl"  # the command line speaks Dutch; its lines are in resources/messages/cli.*.toml
+
+
+def say(key: str, /, **params: object) -> str:
+    """One of the CLI's lines, filled in (messages named as parameters are read in Dutch too)."""
+    return text(key, LANGUAGE, **params)
 
 
 class UserError(Exception):
@@ -28,79 +37,74 @@ class UserError(Exception):
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--data-dir", type=Path, default=default, help="map met de lokale database")
-    parser.add_argument("--bundles-dir", type=Path, default=default, help="map met bundeldefinities (*.toml)")
+    parser.add_argument("--data-dir", type=Path, default=default, help=say("cli.help.parser_data_dir"))
+    parser.add_argument("--bundles-dir", type=Path, default=default, help=say("cli.help.parser_bundles_dir"))
     parser.add_argument("--config", type=Path, default=default,
-                        help="configuratiebestand (vervangt het gebruikersbestand)")
+                        help=say("cli.help.parser_config"))
     parser.add_argument("--log-level", choices=config.LOG_LEVELS, type=str.upper, default=default)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bundelassistent",
-        description="Bundelassistent: inclusie in zorgbundels. Zonder opdracht opent het venster.")
+        description=say("cli.help.description"))
     _global_options(parser, suppress=False)
-    commands = parser.add_subparsers(dest="command", metavar="OPDRACHT")
+    commands = parser.add_subparsers(dest="command", metavar=say("cli.help.command_metavar"))
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         _global_options(sub, suppress=True)
         return sub
 
-    check = command("check-eligibility", "beoordeel of een casus in aanmerking komt (JSON op stdout)")
+    check = command("check-eligibility", say("cli.help.check_eligibility"))
     check.add_argument("--json", dest="case_file", required=True, metavar="CASE.json",
-                       help="casus als JSON-bestand, of - voor stdin")
-    predict = command("predict", "voorspellingen voor Samen beslissen: intakevragenlijst (server, anders cache) "
-                                 "met wat de casus invult (JSON op stdout)")
+                       help=say("cli.help.check_json"))
+    predict = command("predict", say("cli.help.predict"))
     predict.add_argument("--json", dest="case_file", required=True, metavar="CASE.json",
-                         help="casus als JSON-bestand (bsn, birth_date, diagnosis, side, bundle, intake), "
-                              "of - voor stdin")
-    register = command("register", "registreer inclusies uit een JSONL-bestand (één per regel)")
+                         help=say("cli.help.predict_json"))
+    register = command("register", say("cli.help.register"))
     register.add_argument("--jsonl", dest="jsonl_file", required=True, metavar="FILE",
-                          help="JSONL-bestand, of - voor stdin")
-    listing = command("inclusions", "toon de lokale inclusies")
-    listing.add_argument("--json", action="store_true", help="als JSON (standaard)")
+                          help=say("cli.help.register_jsonl"))
+    listing = command("inclusions", say("cli.help.inclusions"))
+    listing.add_argument("--json", action="store_true", help=say("cli.help.listing_json"))
     listing.add_argument("--with-identifiers", action="store_true",
-                         help="toon volledig BSN, geboortedatum en naam (wordt per patiënt gelogd)")
-    command("validate-bundles", "controleer alle bundeldefinities")
-    intake = command("intake", "haal de intakevragenlijst van een patiënt op (server, anders de lokale cache)")
+                         help=say("cli.help.listing_with_identifiers"))
+    command("validate-bundles", say("cli.help.validate_bundles"))
+    intake = command("intake", say("cli.help.intake"))
     intake.add_argument("--bsn", required=True)
     intake.add_argument("--birth-date", required=True, metavar="JJJJ-MM-DD")
     intake.add_argument("--on", default=None, metavar="JJJJ-MM-DD",
-                        help="datum van het consult (standaard vandaag): de nieuwste vragenlijst op of vóór die dag")
-    intake.add_argument("--json", action="store_true", help="als JSON: source, completed_at, values")
-    opener = command("open", "open het venster met een patiënt (vanuit het EPD); een lopend venster neemt het over")
+                        help=say("cli.help.intake_on"))
+    intake.add_argument("--json", action="store_true", help=say("cli.help.intake_json"))
+    opener = command("open", say("cli.help.open"))
     opener.add_argument("--bsn", default="")
     opener.add_argument("--birth-date", default="")
     opener.add_argument("--patient-id", default="")
     opener.add_argument("--name", default="")
     source = opener.add_mutually_exclusive_group()
     source.add_argument("--stdin", action="store_true",
-                        help="lees de patiënt van stdin (JSON of regels sleutel=waarde): "
-                             "niet zichtbaar in de proceslijst")
+                        help=say("cli.help.source_stdin"))
     source.add_argument("--launch-file", type=Path, metavar="FILE",
-                        help="lees de patiënt uit dit bestand (alleen voor u leesbaar) en verwijder het daarna")
-    enroller = command("enroll", "meld dit apparaat aan bij de centrale server (code van IT)")
-    enroller.add_argument("--server", required=True, metavar="URL", help="adres van de centrale server (https://…)")
-    enroller.add_argument("--code", required=True, help="eenmalige aanmeldcode")
-    syncer = command("sync", "verstuur de wachtrij en haal wijzigingen op")
-    syncer.add_argument("--once", action="store_true", required=True, help="één keer, dan stoppen")
-    backup = command("backup", "maak een consistente kopie van de lokale database (mag terwijl de app draait)")
-    backup.add_argument("--to", dest="target", required=True, type=Path, metavar="FILE", help="nieuw bestand")
-    restore = command("restore",
-                      "zet een back-up terug (eerst gecontroleerd; het huidige bestand blijft apart bewaard)")
-    restore.add_argument("backup_file", type=Path, metavar="FILE", help="back-up van `bundelassistent backup`")
+                        help=say("cli.help.source_launch_file"))
+    enroller = command("enroll", say("cli.help.enroll"))
+    enroller.add_argument("--server", required=True, metavar="URL", help=say("cli.help.enroller_server"))
+    enroller.add_argument("--code", required=True, help=say("cli.help.enroller_code"))
+    syncer = command("sync", say("cli.help.sync"))
+    syncer.add_argument("--once", action="store_true", required=True, help=say("cli.help.syncer_once"))
+    backup = command("backup", say("cli.help.backup"))
+    backup.add_argument("--to", dest="target", required=True, type=Path, metavar="FILE", help=say("cli.help.backup_to"))
+    restore = command("restore", say("cli.help.restore"))
+    restore.add_argument("backup_file", type=Path, metavar="FILE", help=say("cli.help.restore_backup_file"))
     restore.add_argument("--overwrite-unsynced", action="store_true",
-                         help="ook als het huidige register nog niet-verzonden inclusies heeft")
-    recover = command("recover-key",
-                      "zet de sleutel van dit apparaat (van IT) terug in de sleutelbos; lees hem van stdin")
+                         help=say("cli.help.restore_overwrite_unsynced"))
+    recover = command("recover-key", say("cli.help.recover_key"))
     recover.add_argument("--backup", type=Path, default=None, metavar="FILE",
-                         help="controleer de sleutel met deze back-up (als er geen register is)")
-    fresh = command("new-register", "begin bewust met een nieuw, leeg register (het oude blijft apart bewaard)")
-    fresh.add_argument("--confirm", action="store_true", required=True, help="ja, begin opnieuw")
-    selftest = command("self-test", "controleer de installatie (voor IT); niet-nul bij een fout")
-    selftest.add_argument("--no-window", action="store_true", help="sla de venstercontrole over")
-    withdraw = command("withdraw", "trek een inclusie in (blijft bewaard met historie)")
+                         help=say("cli.help.recover_backup"))
+    fresh = command("new-register", say("cli.help.new_register"))
+    fresh.add_argument("--confirm", action="store_true", required=True, help=say("cli.help.fresh_confirm"))
+    selftest = command("self-test", say("cli.help.self_test"))
+    selftest.add_argument("--no-window", action="store_true", help=say("cli.help.selftest_no_window"))
+    withdraw = command("withdraw", say("cli.help.withdraw"))
     withdraw.add_argument("inclusion_id")
     withdraw.add_argument("--reason", required=True)
     return parser
@@ -122,7 +126,7 @@ def _read_bytes(path_text: str) -> tuple[bytes, str]:
     try:
         return textfiles.read_bytes(Path(path_text)), Path(path_text).name
     except textfiles.TextFileError as error:
-        raise UserError(f"{path_text}: {error}") from None
+        raise UserError(say("cli.file_problem", file=path_text, problem=error)) from None
 
 
 def cmd_check_eligibility(args, services) -> int:
@@ -132,11 +136,11 @@ def cmd_check_eligibility(args, services) -> int:
     try:
         data = textfiles.parse_json(textfiles.decode(data))
     except textfiles.TextFileError as error:
-        raise UserError(f"{name}: {error}") from None
+        raise UserError(say("cli.file_problem", file=name, problem=error)) from None
     try:
         case, bundle = parse_case(data, services.bundles)
     except InputError as error:
-        raise UserError(f"{name}: {error}") from None
+        raise UserError(say("cli.file_problem", file=name, problem=error.message)) from None
     decision = services.check(case, bundle)
     print(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))
     return EXIT_OK
@@ -150,11 +154,11 @@ def cmd_predict(args, services) -> int:
     try:
         data = textfiles.parse_json(textfiles.decode(data))
     except textfiles.TextFileError as error:
-        raise UserError(f"{name}: {error}") from None
+        raise UserError(say("cli.file_problem", file=name, problem=error)) from None
     try:
         question = prediction.parse_question(data, services.bundles, services.today())
     except InputError as error:
-        raise UserError(f"{name}: {error}") from None
+        raise UserError(say("cli.file_problem", file=name, problem=error.message)) from None
     try:
         support = prediction.for_question(services, question)
     except prediction.ModelFileError as error:
@@ -173,19 +177,18 @@ def cmd_register(args, services) -> int:
             record = _register_line(line, services)
         except UserError as error:
             failed += 1
-            print(f"fout: {name} regel {number}: {error}", file=sys.stderr, flush=True)
+            print(say("cli.line_failed", file=name, line=number, problem=error), file=sys.stderr, flush=True)
             log.warning("register: regel %d niet geregistreerd: %s", number, error)
             continue
         print(record["id"], flush=True)  # only now: the transaction has committed durably
         log.info("register: regel %d geregistreerd als %s", number, record["id"])
     if failed:
-        print(f"{failed} regel(s) niet geregistreerd", file=sys.stderr)
+        print(say("cli.lines_failed", count=failed), file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def _register_line(line: str | textfiles.TextFileError, services) -> dict:
     from desktop.core.inputs import InputError, parse_inclusion
-    from desktop.core.messages import text
     from desktop.operations.failures import NotEligible
 
     try:
@@ -195,7 +198,7 @@ def _register_line(line: str | textfiles.TextFileError, services) -> dict:
     except textfiles.TextFileError as error:
         raise UserError(str(error)) from None
     if isinstance(data, dict) and "decision_support" in data:
-        raise UserError(text("cli.register.decision_support_given", "nl"))
+        raise UserError(say("cli.register.decision_support_given"))
     try:
         request = parse_inclusion(data, services.bundles, default_location=services.settings.location)
         if isinstance(data, dict) and "intake" in data:  # what predict --json gives for this line is kept
@@ -207,9 +210,9 @@ def _register_line(line: str | textfiles.TextFileError, services) -> dict:
                 raise UserError(str(error)) from None
         return services.register(request)
     except InputError as error:
-        raise UserError(str(error)) from None
+        raise UserError(error.text(LANGUAGE)) from None
     except NotEligible as error:
-        raise UserError(f"komt niet in aanmerking ({error.decision.status}): {error}") from None
+        raise UserError(say("cli.not_eligible", status=error.decision.status, reasons=error.message)) from None
 
 
 LISTED_FIELDS = ("id", "state", "revision", "bundle", "bundle_version", "condition", "diagnosis", "side",
@@ -244,17 +247,17 @@ def cmd_inclusions(args, services) -> int:
 def cmd_validate_bundles(args, services) -> int:
     report = services.bundle_files()
     for bundle in sorted(report.bundles.values(), key=lambda b: b.id):
-        status = "actief" if bundle.active else "inactief"
-        print(f"OK       {bundle.id} (versie {bundle.version}, {status}): {bundle.source.name}")
+        key = "cli.bundles.valid_active" if bundle.active else "cli.bundles.valid_inactive"
+        print(say(key, bundle=bundle.id, version=bundle.version, file=bundle.source.name))
     for path, problems in sorted(report.errors.items()):
-        print(f"ONGELDIG {path.name}:")
+        print(say("cli.bundles.invalid", file=path.name))
         for problem in problems:
-            print(f"         - {path.name}: {problem}")
+            print(say("cli.bundles.problem", file=path.name, problem=problem))
     if not report.bundles and not report.errors:
-        print("geen bundeldefinities gevonden")
+        print(say("cli.bundles.none"))
         return EXIT_FAILED
     for end in services.contract_ends():  # the bundles in use, with those the server sent
-        print(f"{'VERLOPEN' if end.ended else 'LET OP  '} {end.message()}")
+        print(say("cli.bundles.contract_ended" if end.ended else "cli.bundles.contract_ends", message=end.message()))
     return EXIT_FAILED if report.errors else EXIT_OK
 
 
@@ -264,12 +267,12 @@ def cmd_withdraw(args, services) -> int:
     try:
         record = services.registry.withdraw(args.inclusion_id, args.reason)
     except (RecordNotFound, InvalidChange) as error:
-        raise UserError(str(error)) from None
-    print(f"ingetrokken: {record['id']} (revisie {record['revision']})")
+        raise UserError(error.text(LANGUAGE)) from None
+    print(say("cli.withdrawn", inclusion=record["id"], revision=record["revision"]))
     return EXIT_OK
 
 
-INTAKE_LABELS = {"bsn": "BSN (--bsn)", "birth_date": "geboortedatum (--birth-date)", "on": "consultdatum (--on)"}
+INTAKE_LABELS = {"bsn": msg("cli.intake.bsn"), "birth_date": msg("cli.intake.birth_date"), "on": msg("cli.intake.on")}
 
 
 def _intake_question(args, today) -> tuple:
@@ -277,16 +280,15 @@ def _intake_question(args, today) -> tuple:
     from desktop.core.identifiers import OLDEST_PLAUSIBLE_AGE, InvalidField, age_on, parse_date, validate_bsn
 
     try:
-        bsn = validate_bsn(args.bsn, INTAKE_LABELS["bsn"])
-        on = parse_date(args.on, INTAKE_LABELS["on"]) if args.on is not None else today
-        born = parse_date(args.birth_date, INTAKE_LABELS["birth_date"])
+        bsn = validate_bsn(args.bsn, "bsn")
+        on = parse_date(args.on, "on") if args.on is not None else today
+        born = parse_date(args.birth_date, "birth_date")
         if born > on:
-            raise InvalidField(INTAKE_LABELS["birth_date"], "ligt na de consultdatum; controleer beide datums")
+            raise InvalidField("birth_date", msg("cli.intake.born_after_consultation"))
         if age_on(born, on) > OLDEST_PLAUSIBLE_AGE:
-            raise InvalidField(INTAKE_LABELS["birth_date"], f"is niet aannemelijk (ouder dan {OLDEST_PLAUSIBLE_AGE} "
-                                                            "jaar)")
-    except InvalidField as error:
-        raise UserError(str(error)) from None
+            raise InvalidField("birth_date", msg("core.invalid.too_old", years=OLDEST_PLAUSIBLE_AGE))
+    except InvalidField as error:  # named by the option the user typed
+        raise UserError(InvalidField(error.field, error.message, INTAKE_LABELS[error.field]).text(LANGUAGE)) from None
     return bsn, born, on
 
 
@@ -299,9 +301,10 @@ def cmd_intake(args, services) -> int:
         print(json.dumps(found.as_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
     if found.source == IntakeSource.NONE:
-        print(f"geen intakevragenlijst: {found.message}")
+        print(say("cli.intake.none", message=found.message))
         return EXIT_OK
-    print(f"intakevragenlijst van {found.completed_on}, {found.message}:")
+    print(say("cli.intake.found", day=found.completed_on.isoformat() if found.completed_on else "?",
+              message=found.message))
     for name, value in found.values.items():
         print(f"  {name}: {value}")
     return EXIT_OK
@@ -313,8 +316,8 @@ def cmd_enroll(args, services) -> int:
     try:
         answer = services.enroll(args.server, args.code)
     except SyncError as error:
-        raise UserError(f"aanmelden mislukt: {error}") from None
-    print(f"aangemeld bij {services.server_url()} als apparaat {answer.device_id}; token bewaard in de sleutelbos")
+        raise UserError(say("cli.enroll.failed", problem=error)) from None
+    print(say("cli.enroll.done", server=services.server_url(), device=answer.device_id))
     return EXIT_OK
 
 
@@ -333,8 +336,8 @@ def cmd_backup(args, services) -> int:
     try:
         size = services.registry.backup(args.target)
     except FileExistsError:
-        raise UserError(f"{args.target}: bestaat al; kies een nieuwe bestandsnaam") from None
-    print(f"kopie gemaakt: {args.target} ({size / 1e6:.1f} MB), integriteit in orde")
+        raise UserError(say("cli.backup.exists", file=args.target)) from None
+    print(say("cli.backup.done", file=args.target, megabytes=size / 1e6))
     return EXIT_OK
 
 
@@ -345,9 +348,9 @@ def cmd_restore(args, settings) -> int:
         info, kept = register_file.restore(settings.data_dir, args.backup_file, args.overwrite_unsynced)
     except register_file.BackupError as error:
         raise UserError(str(error)) from None
-    print(f"teruggezet: {args.backup_file} ({info.records} inclusies, {info.unsynced} nog te versturen)")
+    print(say("cli.restore.done", file=args.backup_file, records=info.records, unsynced=info.unsynced))
     if kept:
-        print(f"het vorige bestand is bewaard als {kept}")
+        print(say("cli.restore.kept", file=kept))
     return EXIT_OK
 
 
@@ -357,15 +360,14 @@ def cmd_recover_key(args, settings) -> int:
     from desktop.operations import register_file
 
     if sys.stdin.isatty():
-        key = getpass.getpass("sleutel van dit apparaat (van IT): ")
+        key = getpass.getpass(say("cli.recover.prompt"))
     else:
         key = sys.stdin.readline()
     try:
         info = register_file.recover_key(settings.data_dir, key, args.backup)
     except register_file.BackupError as error:
         raise UserError(str(error)) from None
-    print(f"sleutel bewaard in de sleutelbos; hij opent het register van apparaat {info.device_id} "
-          f"({info.records} inclusies)")
+    print(say("cli.recover.done", device=info.device_id, records=info.records))
     return EXIT_OK
 
 
@@ -373,9 +375,9 @@ def cmd_new_register(args, settings) -> int:
     from desktop.operations import register_file
 
     device_id, kept = register_file.new_register(settings.data_dir)
-    print(f"nieuw register gemaakt (apparaat {device_id})")
+    print(say("cli.new_register.done", device=device_id))
     if kept:
-        print(f"het vorige bestand is bewaard als {kept}; de sleutel ervan staat nog in de sleutelbos")
+        print(say("cli.new_register.kept", file=kept))
     return EXIT_OK
 
 
@@ -409,8 +411,7 @@ def url_to_arguments(url: str) -> list[str]:
     parts = urlsplit(url)
     action = (parts.netloc or parts.path.strip("/")).lower()
     if action != "open":
-        raise UserError(f"onbekende opdracht in de link: {action or '(leeg)'}; "
-                        "alleen bundelassistent://open wordt ondersteund")
+        raise UserError(say("cli.link.unknown", action=action) if action else say("cli.link.empty"))
     arguments = ["open"]
     for key, values in parse_qs(parts.query).items():
         if key in URL_KEYS:
@@ -429,7 +430,7 @@ def _patient_context(args: argparse.Namespace) -> dict[str, str]:
     if not (args.stdin or args.launch_file):
         return {key: value.strip() for key, value in flags.items()}
     if any(flags.values()):
-        raise UserError("geef de patiënt óf met --bsn/--birth-date/… óf met --stdin/--launch-file, niet beide")
+        raise UserError(say("cli.patient.twice"))
     if args.stdin:
         data = sys.stdin.buffer.read(MAX_CONTEXT_BYTES + 1)
         return parse_patient_context(data.decode("utf-8-sig", errors="replace"), "stdin")
@@ -447,20 +448,18 @@ def read_launch_file(path: Path) -> str:
     try:
         descriptor = os.open(path, flags)
     except FileNotFoundError:
-        raise UserError(f"{path}: startbestand bestaat niet") from None
+        raise UserError(say("cli.launch.missing", file=path)) from None
     except OSError as error:
-        raise UserError(f"{path}: startbestand kan niet gelezen worden ({error.strerror}); "
-                        "een snelkoppeling (symlink) wordt niet gevolgd") from None
+        raise UserError(say("cli.launch.unreadable", file=path, problem=error.strerror)) from None
     with os.fdopen(descriptor, "rb") as file:
         info = os.fstat(file.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"{path}: startbestand is geen gewoon bestand")
+            raise UserError(say("cli.launch.not_a_file", file=path))
         if os.name == "posix" and info.st_uid != os.getuid():
-            raise UserError(f"{path}: startbestand is van een andere gebruiker (eigenaar {info.st_uid}); geweigerd")
+            raise UserError(say("cli.launch.other_owner", file=path, owner=info.st_uid))
         if os.name == "posix" and info.st_mode & 0o077:
             path.unlink(missing_ok=True)
-            raise UserError(f"{path}: startbestand was ook voor anderen leesbaar ({stat.filemode(info.st_mode)}); "
-                            "geweigerd en verwijderd — laat het EPD het bestand met rechten 600 schrijven")
+            raise UserError(say("cli.launch.readable_by_others", file=path, mode=stat.filemode(info.st_mode)))
         data = file.read(MAX_CONTEXT_BYTES + 1)
     path.unlink(missing_ok=True)
     return data.decode("utf-8-sig", errors="replace")
@@ -469,16 +468,16 @@ def read_launch_file(path: Path) -> str:
 def parse_patient_context(text: str, source: str) -> dict[str, str]:
     """A JSON object, or `key=value` lines (# comments and blank lines ignored); unknown keys are ignored."""
     if len(text.encode("utf-8", "replace")) > MAX_CONTEXT_BYTES:
-        raise UserError(f"{source}: patiëntgegevens groter dan {MAX_CONTEXT_BYTES // 1024} kB")
+        raise UserError(say("cli.patient.too_big", source=source, kilobytes=MAX_CONTEXT_BYTES // 1024))
     text = text.lstrip("\ufeff").strip()
     if text.startswith("{"):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise UserError(f"{source}: geen geldige JSON "
-                            f"(regel {error.lineno}, kolom {error.colno}: {error.msg})") from None
+            raise UserError(say("cli.patient.bad_json", source=source, line=error.lineno, column=error.colno,
+                                problem=error.msg)) from None
         if not isinstance(data, dict):
-            raise UserError(f"{source}: verwacht een JSON-object met bsn, birth_date, …")
+            raise UserError(say("cli.patient.not_object", source=source))
         pairs = list(data.items())
     else:
         pairs = []
@@ -487,7 +486,7 @@ def parse_patient_context(text: str, source: str) -> dict[str, str]:
                 continue
             key, equals, value = line.partition("=")
             if not equals:
-                raise UserError(f"{source} regel {number}: verwacht sleutel=waarde, bijvoorbeeld bsn=123456782")
+                raise UserError(say("cli.patient.not_key_value", source=source, line=number))
             pairs.append((key, value))
     context = dict.fromkeys(PATIENT_KEYS, "")
     for key, value in pairs:
@@ -495,10 +494,10 @@ def parse_patient_context(text: str, source: str) -> dict[str, str]:
         key = PATIENT_ALIASES.get(key, key)
         if key in context:
             if not isinstance(value, (str, int)) or isinstance(value, bool):
-                raise UserError(f"{source}: {key} moet tekst zijn")
+                raise UserError(say("cli.patient.not_text", source=source, key=key))
             context[key] = str(value).strip()
     if not any(context.values()):
-        raise UserError(f"{source}: geen patiëntgegevens gevonden (bsn, birth_date, patient_id, name)")
+        raise UserError(say("cli.patient.none", source=source))
     return context
 
 
@@ -509,7 +508,7 @@ def cmd_self_test(args, settings) -> int:
     if not args.no_window:
         from desktop.ui.app import check_window
 
-        checks.append(("Venster (Qt)", check_window))
+        checks.append((say("cli.self_test.window"), check_window))
     results = selftest.run(settings, checks)
     print(selftest.report(results, settings))
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
@@ -543,8 +542,8 @@ def _with_storage_errors(args, settings: config.Settings) -> int:
         raise
     except FAULTS as error:
         if isinstance(error, OSError) and error.filename and Path(error.filename).parent != register.parent:
-            raise UserError(f"{error.filename}: {error.strerror}") from None
-        raise UserError(str(describe(error, register))) from None
+            raise UserError(say("cli.file_problem", file=error.filename, problem=error.strerror)) from None
+        raise UserError(describe(error, register).text(LANGUAGE)) from None
 
 
 def _never_fail_on_characters() -> None:
@@ -556,7 +555,7 @@ def _never_fail_on_characters() -> None:
 
 def _show_notices(settings: config.Settings) -> None:
     for notice in settings.notices:
-        print(f"waarschuwing: {notice}", file=sys.stderr)
+        print(say("cli.warning", notice=notice), file=sys.stderr)
         log.warning("%s", notice)
 
 
@@ -570,13 +569,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             argv = [a for a in argv if a != url] + url_to_arguments(url)
         except UserError as error:
-            print(f"fout: {error}", file=sys.stderr)
+            print(say("cli.error", problem=error), file=sys.stderr)
             return EXIT_USAGE
     for position, argument in enumerate(argv, start=1):
         try:  # bytes that are not UTF-8 (a Linux shell) arrive as lone surrogates; SQLite cannot store them
             textfiles.check_characters(argument)
         except textfiles.TextFileError as error:
-            print(f"fout: argument {position} op de opdrachtregel {error}; typ het opnieuw", file=sys.stderr)
+            print(say("cli.bad_argument", position=position, problem=error), file=sys.stderr)
             return EXIT_USAGE
     args = build_parser().parse_args(argv)
     try:
@@ -597,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_self_test(args, settings)
         return _with_storage_errors(args, settings)
     except UserError as error:
-        print(f"fout: {error}", file=sys.stderr)
+        print(say("cli.error", problem=error), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

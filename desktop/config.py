@@ -19,6 +19,7 @@ import platformdirs
 
 from desktop import textfiles
 from desktop.core.clinic import Clinic, ClinicError, StaffMember, parse_clinic, parse_staff
+from desktop.core.messages import MessageError, Msg, Plain, Translatable, joined, msg
 from desktop.core.settings import Kind, Setting, SettingError, markdown_table
 
 APP_NAME = "Bundelassistent"
@@ -45,10 +46,10 @@ class Settings:
     ca_bundle: Path | None
     clinic: Clinic = field(default_factory=Clinic)  # [clinic]: what the handout tells the patient
     staff: tuple[StaffMember, ...] = ()  # [[staff]] of the system-wide file: who may explain the bundle
-    notices: tuple[str, ...] = ()  # settings that were ignored, to show the user once
+    notices: tuple[Msg, ...] = ()  # settings that were ignored, to show the user once
 
 
-class ConfigError(ValueError):
+class ConfigError(MessageError, ValueError):
     pass
 
 
@@ -74,8 +75,7 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 # Settings that once existed: a file that still has one keeps working; the user is told once
 # (as Datasette's OBSOLETE_SETTINGS) instead of the app refusing to start after an upgrade.
 OBSOLETE_SETTINGS = {
-    "clinic_agb": "het apparaat gebruikt die niet: de AGB-code van de kliniek staat in het instellingenbestand "
-                  "van de server (clinic_agb), dat haar in de exports zet — haal de regel hier weg",
+    "clinic_agb": msg("core.setting.obsolete_clinic_agb"),
 }
 
 
@@ -117,27 +117,26 @@ def _without_password(value: object) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
-def _parse(key: str, value: object, origin: str) -> object:
+def _parse(key: str, value: object, origin: Translatable) -> object:
     if isinstance(value, str):
         try:  # an environment variable with bytes that are not UTF-8 arrives as lone surrogates
             textfiles.check_characters(value)
         except textfiles.TextFileError as error:
-            raise ConfigError(f"{origin}: instelling {key!r} {error}") from None
+            raise ConfigError(msg("core.setting.bad", origin=origin, key=key, problem=error.message)) from None
     try:
         return BY_NAME[key].parse(value)
     except SettingError as error:
-        raise ConfigError(f"{origin}: instelling {key!r} {error}") from None
+        raise ConfigError(msg("core.setting.bad", origin=origin, key=key, problem=error.message)) from None
 
 
-def _apply(settings: Settings, values: dict, origin: str, notices: list[str]) -> Settings:
+def _apply(settings: Settings, values: dict, origin: Translatable, notices: list[Msg]) -> Settings:
     changes: dict[str, Any] = {}  # each value typed by its own Setting.parse
     for key, value in values.items():
         if key in OBSOLETE_SETTINGS:
-            notices.append(f"{origin}: instelling {key!r} wordt genegeerd; {OBSOLETE_SETTINGS[key]}")
+            notices.append(msg("core.setting.obsolete", origin=origin, key=key, why=OBSOLETE_SETTINGS[key]))
             continue
         if key not in BY_NAME:
-            raise ConfigError(f"{origin}: onbekende instelling {key!r}; bekend zijn {', '.join(BY_NAME)} "
-                              "— controleer de spelling of haal de regel weg")
+            raise ConfigError(msg("core.setting.unknown", origin=origin, key=key, known=joined(BY_NAME)))
         if value is None or value == "":
             continue
         changes[key] = _parse(key, value, origin)
@@ -148,14 +147,15 @@ def _read_file(path: Path) -> dict:
     try:
         return textfiles.read_toml(path)
     except textfiles.TextFileError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError(msg("core.setting.file_problem", file=path, problem=error.message)) from None
 
 
 def _exists(path: Path) -> bool:
     try:
         return path.exists()
     except OSError as error:  # e.g. no permission on the folder
-        raise ConfigError(f"{path}: kan niet gelezen worden ({error.strerror})") from None
+        raise ConfigError(msg("core.setting.file_problem", file=path,
+                              problem=msg("core.file.unreadable", problem=error.strerror))) from None
 
 
 # Who may do what is the clinic's decision, so the audit log takes the role only from the
@@ -164,13 +164,12 @@ def _exists(path: Path) -> bool:
 SYSTEM_ONLY_KEYS = ("role", "clinic", "staff")
 
 
-def _without_system_keys(values: dict, origin: str, notices: list[str]) -> dict:
+def _without_system_keys(values: dict, origin: Translatable, notices: list[Msg]) -> dict:
     kept = dict(values)
     for key in SYSTEM_ONLY_KEYS:
         if key in kept:
             del kept[key]
-            notices.append(f"{origin}: instelling {key!r} wordt genegeerd; alleen IT stelt die in, "
-                           "in het systeembrede configuratiebestand — haal de regel hier weg")
+            notices.append(msg("core.setting.system_only", origin=origin, key=key))
     return kept
 
 
@@ -180,7 +179,7 @@ def _with_clinic(settings: Settings, values: dict, origin: str) -> Settings:
         clinic = parse_clinic(values.pop("clinic")) if "clinic" in values else settings.clinic
         staff = parse_staff(values.pop("staff")) if "staff" in values else settings.staff
     except ClinicError as error:
-        raise ConfigError(f"{origin}: {error}") from None
+        raise ConfigError(msg("core.setting.file_problem", file=origin, problem=error.message)) from None
     return replace(settings, clinic=clinic, staff=staff)
 
 
@@ -190,20 +189,21 @@ def load(config_file: Path | None = None, overrides: dict | None = None,
     if environ is None:
         environ = os.environ
     settings = defaults()
-    notices: list[str] = []
+    notices: list[Msg] = []
     system_file = Path(environ.get(ENV_PREFIX + "SYSTEM_CONFIG") or system_config_file())
     if _exists(system_file):
         from_system = _read_file(system_file)
         settings = _with_clinic(settings, from_system, str(system_file))
-        settings = _apply(settings, from_system, str(system_file), notices)
+        settings = _apply(settings, from_system, Plain(str(system_file)), notices)
     user_file = Path(config_file) if config_file else user_config_file()
     if _exists(user_file):
-        from_user = _without_system_keys(_read_file(user_file), str(user_file), notices)
-        settings = _apply(settings, from_user, str(user_file), notices)
+        from_user = _without_system_keys(_read_file(user_file), Plain(str(user_file)), notices)
+        settings = _apply(settings, from_user, Plain(str(user_file)), notices)
     elif config_file:
-        raise ConfigError(f"{user_file}: configuratiebestand bestaat niet")
+        raise ConfigError(msg("core.setting.file_problem", file=user_file, problem=msg("core.file.missing")))
     from_env = {key: environ[ENV_PREFIX + key.upper()] for key in (*BY_NAME, *OBSOLETE_SETTINGS)
                 if ENV_PREFIX + key.upper() in environ}
-    settings = _apply(settings, _without_system_keys(from_env, "omgeving", notices), "omgeving", notices)
-    settings = _apply(settings, overrides or {}, "opdrachtregel", notices)
+    environment = msg("core.setting.environment")
+    settings = _apply(settings, _without_system_keys(from_env, environment, notices), environment, notices)
+    settings = _apply(settings, overrides or {}, msg("core.setting.command_line"), notices)
     return replace(settings, notices=tuple(notices))

@@ -2,7 +2,7 @@
 
 Notepad saves "Unicode" as UTF-16 with a byte-order mark and "UTF-8" with one; a copied
 file may hold binary garbage, a NUL or a lone surrogate; a file may be a folder, or be
-unreadable. Every such case becomes a `TextFileError` with a Dutch message saying what is
+unreadable. Every such case becomes a `TextFileError` with a message (Dutch or English) saying what is
 wrong and how to fix it, so the callers (config, bundle loading, the command line) can
 name the file and never show a traceback.
 """
@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SAVE_AS_UTF8 = "sla het op als UTF-8 (Kladblok: Opslaan als… → Codering: UTF-8)"
+from desktop.core.messages import MessageError, msg
+
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
-class TextFileError(ValueError):
+class TextFileError(MessageError, ValueError):
     """The content (or the file) cannot be used; the message says why, without the file name."""
 
 
@@ -28,13 +29,13 @@ def read_bytes(path: Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise TextFileError("bestand bestaat niet") from None
+        raise TextFileError(msg("core.file.missing")) from None
     except IsADirectoryError:
-        raise TextFileError("is een map, geen bestand") from None
+        raise TextFileError(msg("core.file.folder")) from None
     except PermissionError:
-        raise TextFileError("geen leesrechten; vraag IT om de gebruiker leesrecht te geven") from None
+        raise TextFileError(msg("core.file.no_permission")) from None
     except OSError as error:
-        raise TextFileError(f"kan niet gelezen worden ({error.strerror or error})") from None
+        raise TextFileError(msg("core.file.unreadable", problem=error.strerror or error)) from None
 
 
 def decode(data: bytes) -> str:
@@ -47,8 +48,7 @@ def decode(data: bytes) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise TextFileError(f"is geen leesbare tekst (ongeldige {encoding.upper()} op byte {error.start}); "
-                            f"{SAVE_AS_UTF8}") from None
+        raise TextFileError(msg("core.file.bad_encoding", encoding=encoding.upper(), byte=error.start)) from None
     check_characters(text)
     return text
 
@@ -56,12 +56,12 @@ def decode(data: bytes) -> str:
 def check_characters(text: str) -> None:
     """Refuse a NUL (binary data) and lone surrogates (they cannot be stored or printed)."""
     if "\x00" in text:
-        raise TextFileError(f"bevat een NUL-teken (binaire gegevens?); {SAVE_AS_UTF8}")
+        raise TextFileError(msg("core.file.nul"))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
-        raise TextFileError(f"bevat een ongeldig teken ({text[error.start]!r}, een losse surrogaat) "
-                            f"op positie {error.start + 1}") from None
+        raise TextFileError(msg("core.file.surrogate", character=repr(text[error.start]),
+                                position=error.start + 1)) from None
 
 
 def read_text(path: Path) -> str:
@@ -72,9 +72,9 @@ def parse_toml(text: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise TextFileError(f"geen geldige TOML ({error})") from None
+        raise TextFileError(msg("core.file.bad_toml", problem=error)) from None
     except RecursionError:
-        raise TextFileError("geen bruikbare TOML: tabellen of lijsten zijn te diep genest") from None
+        raise TextFileError(msg("core.file.toml_too_deep")) from None
 
 
 def read_toml(path: Path) -> dict:
@@ -86,10 +86,12 @@ def parse_json(text: str) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        where = f"regel {error.lineno}, kolom {error.colno}" if "\n" in text.strip() else f"kolom {error.colno}"
-        raise TextFileError(f"geen geldige JSON ({where}: {error.msg})") from None
+        if "\n" in text.strip():
+            raise TextFileError(msg("core.file.bad_json_line", line=error.lineno, column=error.colno,
+                                    problem=error.msg)) from None
+        raise TextFileError(msg("core.file.bad_json", column=error.colno, problem=error.msg)) from None
     except RecursionError:
-        raise TextFileError("geen bruikbare JSON: objecten of lijsten zijn te diep genest") from None
+        raise TextFileError(msg("core.file.json_too_deep")) from None
     for text_value in _strings(value):
         check_characters(text_value)
     return value
@@ -119,7 +121,7 @@ def lines(data: bytes) -> Iterator[tuple[int, str | TextFileError]]:
             try:
                 text = data[len(bom):].decode(encoding)
             except UnicodeDecodeError:
-                yield 1, TextFileError(f"is geen leesbare {encoding.upper()}-tekst; {SAVE_AS_UTF8}")
+                yield 1, TextFileError(msg("core.file.bad_utf16", encoding=encoding.upper()))
                 return
             yield from _checked(enumerate(text.split("\n"), start=1))
             return

@@ -170,7 +170,7 @@ class Deadline:
         self._timer.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._timer.cancel()
         _active.deadline = None
 
@@ -241,11 +241,11 @@ class _GuardedAdapter(HTTPAdapter):
 
     WATCHED_POOLS: ClassVar[dict[str, type]] = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
-    def init_poolmanager(self, *args, **kwargs):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = dict(self.WATCHED_POOLS)
 
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = dict(self.WATCHED_POOLS)
         return manager
@@ -254,11 +254,11 @@ class _GuardedAdapter(HTTPAdapter):
 class _TruststoreAdapter(_GuardedAdapter):
     """Verifies server certificates with the OS store (Windows, macOS, Linux)."""
 
-    def init_poolmanager(self, *args, **kwargs):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         import truststore
 
         kwargs["ssl_context"] = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        return super().init_poolmanager(*args, **kwargs)
+        super().init_poolmanager(*args, **kwargs)
 
 
 class ServerClient:
@@ -324,7 +324,7 @@ class ServerClient:
 
     # -- transport ----------------------------------------------------------------------
     def _call(self, method: str, path: str, model: type[Model], body: BaseModel | None = None,
-              json_body: Any = None, params: dict | None = None, deadline: float | None = None,
+              json_body: Any = None, params: dict[str, Any] | None = None, deadline: float | None = None,
               connect_timeout: float = CONNECT_TIMEOUT) -> Model:
         if body is not None:
             json_body = body.model_dump(mode="json")

@@ -21,6 +21,7 @@ import secrets
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import keyring
 
@@ -33,12 +34,12 @@ from sync.client import (
     AuthenticationFailed,
     ProtocolError,
     ServerClient,
-    SyncError,
     UpgradeRequired,
     make_session,
-    normalise_server_url,
     short_error,
 )
+from sync.client import SyncError as SyncError  # re-exported: the operations import no client
+from sync.client import normalise_server_url as normalise_server_url  # re-exported, as above
 
 KEYRING_SERVICE = "Bundelassistent"
 PUSH_BATCH = 500
@@ -75,9 +76,10 @@ def load_token(server_url: str) -> str | None:
     if not stored:
         return None
     try:
-        return json.loads(stored)["token"]
+        token = json.loads(stored)["token"]
     except (ValueError, KeyError, TypeError):
         return None
+    return token if isinstance(token, str) else None  # a damaged entry reads as not enrolled, like bad JSON
 
 
 def check_keyring() -> None:
@@ -190,7 +192,7 @@ class SyncSummary:
 UNANSWERED = "geen antwoord van de server voor deze inclusie; volgende keer opnieuw"
 
 
-def match_answers(records: list[dict], results: list[protocol.PushResult]) -> dict[str, outbox.ServerAnswer]:
+def match_answers(records: list[dict[str, Any]], results: list[protocol.PushResult]) -> dict[str, outbox.ServerAnswer]:
     """The server's answer per pushed record (its newest revision in the batch), matched by
     id and revision, never by position.
 
@@ -223,13 +225,13 @@ def _answer(result: protocol.PushResult) -> outbox.ServerAnswer:
         duplicate_location=duplicate.location if duplicate else None)
 
 
-def episode_side(record: dict, bundles: dict[str, Bundle]) -> str | None:
+def episode_side(record: dict[str, Any], bundles: dict[str, Bundle]) -> str | None:
     bundle = bundles.get(record["bundle"])
     keyed_by_side = bundle is None or "side" in bundle.episode_key  # unknown bundle: keep the side
     return record.get("side") if keyed_by_side else None
 
 
-def wire_record(record: dict, bundles: dict[str, Bundle], device_id: str | None = None) -> dict:
+def wire_record(record: dict[str, Any], bundles: dict[str, Bundle], device_id: str | None = None) -> dict[str, Any]:
     """A local inclusion row as the record this device pushes.
 
     The server knows this device by the id it gave at enrolment (`device_id`) and
@@ -354,6 +356,6 @@ class Backoff:
             self.failures = 0
             return self.interval
         self.failures += 1
-        delay = min(self.cap, self.first_retry * 2 ** (self.failures - 1))
-        return delay * (0.8 + 0.4 * (rng or random).random())
+        delay = min(self.cap, self.first_retry * 2.0 ** (self.failures - 1))
+        return delay * (0.8 + 0.4 * (rng.random() if rng else random.random()))
 

@@ -80,7 +80,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -100,6 +101,8 @@ from desktop.core import fields
 from desktop.core.decision_support import check_decision_support
 from desktop.core.identifiers import ICD10_PATTERN, InvalidField
 from desktop.core.states import RecordState, ServerResult, values
+
+_Checked = TypeVar("_Checked")  # what a core rule gives back
 
 PROTOCOL_VERSION = 2
 PROTOCOL_HEADER = "X-Bundelassistent-Protocol"
@@ -157,13 +160,13 @@ def _wire_date(value: Any) -> Any:
     raise ValueError("moet een datum zijn in de vorm JJJJ-MM-DD")
 
 
-def _core_rule(check):
+def _core_rule(check: Callable[[Any], _Checked]) -> Callable[[Any], _Checked]:
     """A domain-core field rule (raises InvalidField) as a pydantic validator (raises ValueError)."""
-    def validate(value: Any) -> Any:
+    def validate(value: Any) -> _Checked:
         try:
             return check(value)
         except InvalidField as problem:
-            raise ValueError(problem.message) from None
+            raise ValueError(problem.message.get("nl")) from None
     return validate
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core import states
-from desktop.ui import i18n, state_words
+from desktop.core import messages, states
+from desktop.ui import state_words
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ("desktop", "sync")
@@ -32,8 +32,8 @@ SQL_COMPARISON = re.compile(rf"\b{STATE_COLUMNS}\s*(?:=|!=|<>|\bIN\b|\bNOT IN\b)
 def forbidden_words() -> set[str]:
     words = {state.value.lower() for enum in STATES for state in enum}
     for table in state_words.TABLES.values():
-        for word in table.values():
-            words |= {word.lower(), i18n.ENGLISH.get(word, word).lower()}
+        for key in table.values():  # a state's words are catalogue keys: their Dutch and English texts
+            words |= {messages.text(key, language).lower() for language in messages.LANGUAGES}
     return words
 
 

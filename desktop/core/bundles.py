@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from desktop.core.fields import SHORT_TEXT_MAX, check_text
 from desktop.core.identifiers import InvalidField, normalize_icd10, validate_uzovi
+from desktop.core.messages import Msg, Plain, joined, msg
 
 T = TypeVar("T")
 
@@ -164,21 +165,19 @@ class ContractEnd:
     def ended(self) -> bool:
         return self.days_left < 0
 
-    def message(self) -> str:
-        """What IT and the SUO need to know (Dutch), and which file and key to update."""
-        c, b = self.contract, self.bundle
-        codes = ", ".join(sorted(c.uzovi))
+    def message(self) -> Msg:
+        """What IT and the SUO need to know, and which file and key to update."""
+        c = self.contract
+        values = {"bundle": self.bundle.id, "codes": joined(sorted(c.uzovi)), "end": c.end.isoformat(),
+                  "next": (c.end + dt.timedelta(days=1)).isoformat(), "source": str(self.bundle.source),
+                  "insurer": Plain(c.insurer) if c.insurer else msg("core.contract_end.the_insurer")}
         if self.ended:
-            when = (f"is geëindigd op {c.end.isoformat()}; sinds {(c.end + dt.timedelta(days=1)).isoformat()} "
-                    "komt geen patiënt van deze verzekeraar meer in aanmerking")
-        else:
-            days = ("vandaag" if self.days_left == 0
-                    else f"over {self.days_left} dag{'en' if self.days_left != 1 else ''}")
-            when = (f"eindigt op {c.end.isoformat()} ({days}); vanaf {(c.end + dt.timedelta(days=1)).isoformat()} "
-                    "komt geen patiënt van deze verzekeraar meer in aanmerking")
-        return (f"bundel {b.id}: contract met {c.insurer or 'de verzekeraar'} (UZOVI {codes}) {when} — "
-                f"is het contract verlengd, werk dan 'end' bij in [[contracts]] van {b.source} "
-                "of importeer de bijgewerkte bundel op de centrale server (bundelassistent-server import-bundles)")
+            return msg("core.contract_end.ended", **values)
+        if self.days_left == 0:
+            return msg("core.contract_end.today", **values)
+        if self.days_left == 1:
+            return msg("core.contract_end.tomorrow", **values)
+        return msg("core.contract_end.soon", days=self.days_left, **values)
 
 
 def contract_ends(bundles: list[Bundle], today: dt.date, within_days: int = CONTRACT_WARNING_DAYS) -> list[ContractEnd]:
@@ -255,7 +254,7 @@ class _Reader:
         try:
             return check_text(str(value), f"{where}.{key}" if where else key, SHORT_TEXT_MAX)
         except InvalidField as error:
-            self.problem(error.field, error.message)
+            self.problem(error.field, error.message.get("nl"))
             return None
 
     def text(self, table: dict[str, Any], key: str, where: str, required: bool = True) -> Text | None:
@@ -358,7 +357,7 @@ def _parse_contract(r: _Reader, table: dict[str, Any], index: int) -> Contract |
         try:
             uzovi.add(validate_uzovi(code, f"{where}.uzovi"))
         except InvalidField as error:
-            r.problem(error.field, error.message)
+            r.problem(error.field, error.message.get("nl"))
     if isinstance(table.get("uzovi"), list) and not codes:
         r.problem(f"{where}.uzovi", "moet minstens één UZOVI-code bevatten (een contract is een set codes)")
     start = r.get(table, "start", where, dt.date)

@@ -2,7 +2,7 @@
 
 Plain Python with no I/O, so the window can re-evaluate on every keystroke and the
 same rules run in the CLI, the tests and the benchmark. Each rule says pass, fail (with
-a reason in plain Dutch and English) or unknown (naming the missing input); the overall
+a reason in Dutch or English, read when shown) or unknown (naming the missing input); the overall
 status is `not_eligible` when any rule fails, else `needs_information` when any is
 unknown, else `eligible`.
 """
@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.core.bundles import Bundle, Condition, Rule, Text
+from desktop.core.bundles import Bundle, Condition, Rule
 from desktop.core.identifiers import age_on, insurer_name
+from desktop.core.messages import Translatable, either, joined, msg
 from desktop.core.states import RecordState, Side
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
@@ -57,12 +58,12 @@ class Case:
 class RuleOutcome:
     kind: str
     outcome: str
-    reason: Text
+    reason: Translatable  # a catalogue message, or the bundle file's own fail_reason
     missing: tuple[str, ...] = ()
     fact: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind, "outcome": self.outcome, "reason": self.reason.nl}
+        data: dict[str, Any] = {"kind": self.kind, "outcome": self.outcome, "reason": self.reason.get("nl")}
         if self.fact:
             data["fact"] = self.fact
         if self.missing:
@@ -112,10 +113,6 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _date(day: dt.date) -> str:
-    return day.strftime("%d-%m-%Y")
-
-
 def evaluate(case: Case, bundle: Bundle, episodes: Sequence[Episode] = ()) -> Decision:
     """Decide eligibility; `episodes` are the patient's inclusions held in the registry."""
     condition = bundle.condition_for_code(case.diagnosis) if case.diagnosis else None
@@ -130,20 +127,14 @@ def evaluate(case: Case, bundle: Bundle, episodes: Sequence[Episode] = ()) -> De
 
 def _insurer(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
              episodes: list[Episode]) -> RuleOutcome:
-    contracted = ", ".join(insurer_name(code) for code in sorted(bundle.contracted_uzovi))
     if not case.insurer_uzovi:
-        return RuleOutcome("insurer", UNKNOWN, Text(
-            "Verzekeraar onbekend: zoek de verzekering op of vul de UZOVI-code van de verzekeringspas in.",
-            "Insurer unknown: look up the coverage or enter the UZOVI code from the insurance card."),
-            missing=("insurer_uzovi",))
+        return RuleOutcome("insurer", UNKNOWN, msg("core.eligibility.insurer.unknown"), missing=("insurer_uzovi",))
     name = insurer_name(case.insurer_uzovi)
     if case.insurer_uzovi in bundle.contracted_uzovi:
-        return RuleOutcome("insurer", PASS, Text(
-            f"Verzekeraar {name} heeft een contract voor deze bundel.",
-            f"Insurer {name} has a contract for this bundle."))
-    return RuleOutcome("insurer", FAIL, rule.fail_reason or Text(
-        f"Verzekeraar {name} heeft geen contract voor deze bundel; alleen {contracted} is gecontracteerd.",
-        f"Insurer {name} has no contract for this bundle; only {contracted} is contracted."))
+        return RuleOutcome("insurer", PASS, msg("core.eligibility.insurer.pass", insurer=name))
+    contracted = either(insurer_name(code) for code in sorted(bundle.contracted_uzovi))
+    return RuleOutcome("insurer", FAIL, rule.fail_reason or msg(
+        "core.eligibility.insurer.fail", insurer=name, contracted=contracted))
 
 
 def _contract_window(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
@@ -152,54 +143,41 @@ def _contract_window(rule: Rule, case: Case, bundle: Bundle, condition: Conditio
     contracts = own or list(bundle.contracts)
     day = case.inclusion_date
     if any(c.covers(day) for c in contracts):
-        return RuleOutcome("contract_window", PASS, Text(
-            f"Inclusiedatum {_date(day)} valt binnen de contractperiode.",
-            f"Inclusion date {_date(day)} is within the contract period."))
-    periods = "; ".join(f"{_date(c.start)} t/m {_date(c.end)}" for c in contracts)
-    periods_en = "; ".join(f"{_date(c.start)} to {_date(c.end)}" for c in contracts)
-    return RuleOutcome("contract_window", FAIL, rule.fail_reason or Text(
-        f"Inclusiedatum {_date(day)} valt buiten de contractperiode ({periods}).",
-        f"Inclusion date {_date(day)} is outside the contract period ({periods_en})."))
+        return RuleOutcome("contract_window", PASS, msg("core.eligibility.contract_window.pass", day=day))
+    periods = joined((msg("core.eligibility.contract_window.period", start=c.start, end=c.end) for c in contracts),
+                     "; ")
+    return RuleOutcome("contract_window", FAIL, rule.fail_reason or msg(
+        "core.eligibility.contract_window.fail", day=day, periods=periods))
 
 
 def _diagnosis(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
                episodes: list[Episode]) -> RuleOutcome:
     if not case.diagnosis:
-        return RuleOutcome("diagnosis", UNKNOWN, Text(
-            "Diagnose ontbreekt: vul de ICD-10-code in.", "Diagnosis missing: enter the ICD-10 code."),
-            missing=("diagnosis",))
+        return RuleOutcome("diagnosis", UNKNOWN, msg("core.eligibility.diagnosis.unknown"), missing=("diagnosis",))
     if condition:
-        return RuleOutcome("diagnosis", PASS, Text(
-            f"Diagnose {case.diagnosis} valt onder {condition.label.nl}.",
-            f"Diagnosis {case.diagnosis} is {condition.label.en}."))
-    accepted = "; ".join(f"{c.label.nl} ({c.code_summary()})" for c in bundle.conditions)
-    accepted_en = "; ".join(f"{c.label.en} ({c.code_summary()})" for c in bundle.conditions)
-    return RuleOutcome("diagnosis", FAIL, rule.fail_reason or Text(
-        f"Diagnose {case.diagnosis} valt niet onder deze bundel; de bundel geldt voor {accepted}.",
-        f"Diagnosis {case.diagnosis} is not covered by this bundle; it covers {accepted_en}."))
+        return RuleOutcome("diagnosis", PASS, msg(
+            "core.eligibility.diagnosis.pass", code=case.diagnosis, condition=condition.label))
+    accepted = joined((msg("core.eligibility.diagnosis.covered", condition=c.label, codes=c.code_summary())
+                       for c in bundle.conditions), "; ")
+    return RuleOutcome("diagnosis", FAIL, rule.fail_reason or msg(
+        "core.eligibility.diagnosis.fail", code=case.diagnosis, accepted=accepted))
 
 
 def _age(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
          episodes: list[Episode]) -> RuleOutcome:
     if not case.birth_date:
-        return RuleOutcome("age", UNKNOWN, Text(
-            "Geboortedatum ontbreekt: vul de geboortedatum in.", "Birth date missing: enter the birth date."),
-            missing=("birth_date",))
+        return RuleOutcome("age", UNKNOWN, msg("core.eligibility.age.unknown"), missing=("birth_date",))
     age = age_on(case.birth_date, case.inclusion_date)
     low, high = rule.min_age, rule.max_age
     if low is not None and high is not None:
-        allowed, allowed_en = f"{low} tot en met {high} jaar", f"{low} to {high} years"
+        allowed = msg("core.eligibility.age.between", low=low, high=high)
     elif low is not None:
-        allowed, allowed_en = f"{low} jaar en ouder", f"{low} years and older"
+        allowed = msg("core.eligibility.age.from", low=low)
     else:
-        allowed, allowed_en = f"tot en met {high} jaar", f"up to {high} years"
+        allowed = msg("core.eligibility.age.up_to", high=high)
     if (low is None or age >= low) and (high is None or age <= high):
-        return RuleOutcome("age", PASS, Text(
-            f"Leeftijd {age} jaar op de inclusiedatum; de bundel geldt voor {allowed}.",
-            f"Age {age} on the inclusion date; the bundle is for {allowed_en}."))
-    return RuleOutcome("age", FAIL, rule.fail_reason or Text(
-        f"Patiënt is {age} jaar op de inclusiedatum; de bundel geldt alleen voor {allowed}.",
-        f"Patient is {age} on the inclusion date; the bundle is only for {allowed_en}."))
+        return RuleOutcome("age", PASS, msg("core.eligibility.age.pass", age=age, allowed=allowed))
+    return RuleOutcome("age", FAIL, rule.fail_reason or msg("core.eligibility.age.fail", age=age, allowed=allowed))
 
 
 def sides_overlap(a: str | None, b: str | None) -> bool:
@@ -215,36 +193,26 @@ def _active_episode(rule: Rule, case: Case, bundle: Bundle, condition: Condition
         if e.bundle == bundle.id and e.open and e.start <= end and start <= e.end
     ]
     if not overlapping:
-        return RuleOutcome("active_episode", PASS, Text(
-            "Geen lopende episode voor deze patiënt in deze bundel.",
-            "No running episode for this patient in this bundle."))
+        return RuleOutcome("active_episode", PASS, msg("core.eligibility.active_episode.none"))
     if case.diagnosis is None:
-        return RuleOutcome("active_episode", UNKNOWN, Text(
-            "Er loopt al een episode in deze bundel; vul de diagnose in om te zien of het dezelfde aandoening is.",
-            "An episode is already running in this bundle; enter the diagnosis to see if it is the same condition."),
-            missing=("diagnosis",))
+        return RuleOutcome("active_episode", UNKNOWN, msg("core.eligibility.active_episode.needs_diagnosis"),
+                           missing=("diagnosis",))
     if condition is None:
-        return RuleOutcome("active_episode", PASS, Text(
-            "Geen lopende episode voor deze diagnose.", "No running episode for this diagnosis."))
+        return RuleOutcome("active_episode", PASS, msg("core.eligibility.active_episode.none_for_diagnosis"))
     same = [e for e in overlapping if e.condition is None or e.condition == condition.id]
     by_side = "side" in bundle.episode_key
     if by_side and case.side is None and any(e.side is not None for e in same):
-        return RuleOutcome("active_episode", UNKNOWN, Text(
-            f"Er loopt al een episode voor {condition.label.nl} aan één kant; vul de zijde in.",
-            f"An episode for {condition.label.en} is running on one side; enter the side."),
-            missing=("side",))
+        return RuleOutcome("active_episode", UNKNOWN, msg(
+            "core.eligibility.active_episode.needs_side", condition=condition.label), missing=("side",))
     if by_side:
         same = [e for e in same if sides_overlap(e.side, case.side)]
     if not same:
-        return RuleOutcome("active_episode", PASS, Text(
-            f"Geen lopende episode voor {condition.label.nl}.",
-            f"No running episode for {condition.label.en}."))
+        return RuleOutcome("active_episode", PASS, msg(
+            "core.eligibility.active_episode.none_for_condition", condition=condition.label))
     first = min(same, key=lambda e: e.start)
-    return RuleOutcome("active_episode", FAIL, rule.fail_reason or Text(
-        f"Er loopt al een episode voor {condition.label.nl}: ingesloten op {_date(first.start)}, "
-        f"loopt t/m {_date(first.end)}. Een nieuwe inclusie kan vanaf {_date(first.end + dt.timedelta(days=1))}.",
-        f"An episode for {condition.label.en} is already running: included on {_date(first.start)}, "
-        f"until {_date(first.end)}. A new inclusion is possible from {_date(first.end + dt.timedelta(days=1))}."))
+    return RuleOutcome("active_episode", FAIL, rule.fail_reason or msg(
+        "core.eligibility.active_episode.running", condition=condition.label, start=first.start, end=first.end,
+        next=first.end + dt.timedelta(days=1)))
 
 
 def fact_satisfied(rule: Rule, value: Any) -> bool:
@@ -264,19 +232,18 @@ def _fact(rule: Rule, case: Case, bundle: Bundle, condition: Condition | None,
           episodes: list[Episode]) -> RuleOutcome:
     fact, question = rule.fact, rule.question
     if fact is None or question is None:  # parse_bundle gives every fact rule both
-        raise ValueError(f"bundel {bundle.id}: een feitregel zonder 'fact' of 'question'")
+        raise ValueError(f"bundle {bundle.id}: a fact rule without 'fact' or 'question'")
     value = case.facts.get(fact)
     if value is None:
-        return RuleOutcome("fact", UNKNOWN, Text(
-            f"Nog te beantwoorden: {question.nl}", f"Still to answer: {question.en}"),
-            missing=(fact,), fact=fact)
-    shown = {True: "ja", False: "nee"}.get(value, value) if rule.fact_type == "boolean" else value
-    shown_en = {True: "yes", False: "no"}.get(value, value) if rule.fact_type == "boolean" else value
+        return RuleOutcome("fact", UNKNOWN, msg("core.eligibility.fact.unknown", question=question),
+                           missing=(fact,), fact=fact)
+    answer: object = value
+    if rule.fact_type == "boolean" and isinstance(value, bool):
+        answer = msg("core.answer.yes") if value else msg("core.answer.no")
     if fact_satisfied(rule, value):
-        return RuleOutcome("fact", PASS, Text(
-            f"{question.nl} Antwoord: {shown}.", f"{question.en} Answer: {shown_en}."), fact=rule.fact)
-    reason = rule.fail_reason or Text(
-        f"Niet voldaan: {question.nl} Antwoord: {shown}.", f"Not met: {question.en} Answer: {shown_en}.")
+        return RuleOutcome("fact", PASS, msg("core.eligibility.fact.pass", question=question, answer=answer),
+                           fact=rule.fact)
+    reason = rule.fail_reason or msg("core.eligibility.fact.fail", question=question, answer=answer)
     return RuleOutcome("fact", FAIL, reason, fact=rule.fact)
 
 

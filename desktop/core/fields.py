@@ -12,6 +12,7 @@ import datetime as dt
 import re
 
 from desktop.core.identifiers import InvalidField
+from desktop.core.messages import either, msg
 from desktop.core.states import WIRE_STATES, InsurerSource, Side, TreatmentOption, values
 
 TEXT_MAX = 200          # names, locations, who explained
@@ -31,13 +32,13 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(
 def check_text(value: str, field: str, limit: int = TEXT_MAX) -> str:
     """Text must be storable anywhere (no NUL, no lone UTF-16 surrogates) and fit its column."""
     if "\x00" in value:
-        raise InvalidField(field, "bevat een NUL-teken; typ de tekst opnieuw")
+        raise InvalidField(field, msg("core.invalid.nul"))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidField(field, "bevat tekens die geen geldige Unicode zijn; typ de tekst opnieuw") from None
+        raise InvalidField(field, msg("core.invalid.unicode")) from None
     if len(value) > limit:
-        raise InvalidField(field, f"is te lang (hoogstens {limit} tekens)")
+        raise InvalidField(field, msg("core.invalid.too_long", limit=limit))
     return value
 
 
@@ -45,7 +46,7 @@ def check_withdrawal_reason(value: str, field: str = "withdrawal_reason") -> str
     """A withdrawal needs a reason that fits the record (trimmed, at most REASON_MAX)."""
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        raise InvalidField(field, "ontbreekt; geef een reden voor het intrekken")
+        raise InvalidField(field, msg("core.invalid.withdrawal_reason_missing"))
     return check_text(text, field, REASON_MAX)
 
 
@@ -58,18 +59,18 @@ def parse_timestamp(value: object, field: str) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise InvalidField(field, "is geen bestaand tijdstip") from None
+            raise InvalidField(field, msg("core.invalid.no_such_moment")) from None
     if not isinstance(value, dt.datetime):
-        raise InvalidField(field, "moet een tijdstip zijn in ISO 8601, bijvoorbeeld 2025-03-14T09:30:00Z")
+        raise InvalidField(field, msg("core.invalid.timestamp"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     try:
         return value.astimezone(dt.UTC)
     except (OverflowError, ValueError):
-        raise InvalidField(field, "valt buiten het bereik van geldige tijdstippen") from None
+        raise InvalidField(field, msg("core.invalid.timestamp_range")) from None
 
 
 def check_choice(value: object, choices: tuple[str, ...], field: str) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise InvalidField(field, f"moet {' of '.join(choices)} zijn")
+        raise InvalidField(field, msg("core.invalid.choice", choices=either(choices)))
     return value

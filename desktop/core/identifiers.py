@@ -19,6 +19,8 @@ from functools import lru_cache
 from stdnum.nl import bsn as stdnum_bsn
 
 import resources
+from desktop.core.labels import field_label
+from desktop.core.messages import Plain, Translatable, msg, text
 
 BSN_OID = "2.16.840.1.113883.2.4.6.3"
 UZOVI_OID = "2.16.840.1.113883.2.4.6.4"
@@ -28,12 +30,20 @@ OLDEST_PLAUSIBLE_AGE = 125
 
 
 class InvalidField(ValueError):
-    """A user-supplied field is wrong; `field` names it, the text says how to fix it."""
+    """A user-supplied field is wrong; `field` names it (for the code), `label` as the user
+    knows it, `message` says how to fix it in either language. `str()` is the Dutch text."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, message: Translatable | str, label: Translatable | None = None):
         self.field = field
-        self.message = message
+        self.message: Translatable = Plain(message) if isinstance(message, str) else message  # str: not yet keyed
+        self.label = label if label is not None else field_label(field)
+        super().__init__(self.text("nl"))
+
+    def text(self, language: str = "nl") -> str:
+        """'Inclusiedatum: ligt in de toekomst; …' — the field by its label, then the problem."""
+        return text("core.invalid.field", language, field=self.label, problem=self.message)
+
+    get = text  # a Translatable: a refusal can name it as a parameter
 
 
 def is_digits(text: str) -> bool:
@@ -47,9 +57,9 @@ def _digits_only(value: object, field: str) -> str:
     """Typed or pasted digits, without spaces, dots and dashes; full-width digits (from some
     input methods and PDFs) become plain digits (NFKC), other scripts' digits are refused later."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise InvalidField(field, "ontbreekt")
+        raise InvalidField(field, msg("core.invalid.missing"))
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InvalidField(field, "moet een reeks cijfers zijn (tekst)")
+        raise InvalidField(field, msg("core.invalid.digits_text"))
     return re.sub(r"[\s.\-]", "", unicodedata.normalize("NFKC", str(value)))
 
 
@@ -61,11 +71,11 @@ def validate_bsn(value: object, field: str = "bsn") -> str:
     """
     text = _digits_only(value, field)
     if not is_digits(text):
-        raise InvalidField(field, "mag alleen cijfers (0-9) bevatten")
+        raise InvalidField(field, msg("core.invalid.digits_only"))
     if len(text) != 9:
-        raise InvalidField(field, f"moet precies 9 cijfers hebben (nu {len(text)})")
+        raise InvalidField(field, msg("core.invalid.bsn_length", count=len(text)))
     if not stdnum_bsn.is_valid(text):
-        raise InvalidField(field, "is geen geldig BSN (voldoet niet aan de 11-proef); controleer de cijfers")
+        raise InvalidField(field, msg("core.invalid.bsn_check"))
     return text
 
 
@@ -80,7 +90,7 @@ def validate_agb(value: object, field: str = "clinician_agb") -> str:
     """AGB codes (clinicians and locations) are 8 digits; they carry no check digit."""
     text = _digits_only(value, field)
     if not is_digits(text) or len(text) != 8:
-        raise InvalidField(field, "moet een AGB-code van precies 8 cijfers zijn")
+        raise InvalidField(field, msg("core.invalid.agb"))
     return text
 
 
@@ -88,7 +98,7 @@ def validate_uzovi(value: object, field: str = "insurer_uzovi") -> str:
     """UZOVI codes are 4 digits; a number like 311 from a spreadsheet keeps its zeros."""
     text = _digits_only(value, field)
     if not is_digits(text) or len(text) > 4:
-        raise InvalidField(field, "moet een UZOVI-code van 4 cijfers zijn (zie de verzekeringspas)")
+        raise InvalidField(field, msg("core.invalid.uzovi"))
     return text.zfill(4)
 
 
@@ -118,11 +128,12 @@ def shipped_uzovi_table() -> dict[str, Insurer]:
     return parse_uzovi_table(resources.path("uzovi.csv").read_text(encoding="utf-8"))
 
 
-def insurer_name(uzovi: str | None) -> str:
+def insurer_name(uzovi: str | None) -> Translatable:
+    """The insurer as a reason names it: its label and code, or why there is no label."""
     if not uzovi:
-        return "onbekende verzekeraar"
+        return msg("core.insurer.unknown")
     insurer = shipped_uzovi_table().get(uzovi)
-    return insurer.display if insurer else f"UZOVI {uzovi} (niet in de UZOVI-tabel)"
+    return Plain(insurer.display) if insurer else msg("core.insurer.not_in_table", uzovi=uzovi)
 
 
 ICD10_PATTERN = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
@@ -131,14 +142,14 @@ ICD10_PATTERN = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 def normalize_icd10(value: object, field: str = "diagnosis") -> str:
     """Accept 'g56.0', 'G560' and ' G56.0 ' alike; reject what is not an ICD-10 code."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise InvalidField(field, "ontbreekt")
+        raise InvalidField(field, msg("core.invalid.missing"))
     if not isinstance(value, str):
-        raise InvalidField(field, "moet een ICD-10-code als tekst zijn, bijvoorbeeld G56.0")
+        raise InvalidField(field, msg("core.invalid.icd10_text"))
     text = value.strip().upper().replace(" ", "")
     if "." not in text and len(text) > 3:
         text = f"{text[:3]}.{text[3:]}"
     if not ICD10_PATTERN.match(text):
-        raise InvalidField(field, "is geen ICD-10-code; gebruik de vorm G56.0 of M18.1")
+        raise InvalidField(field, msg("core.invalid.icd10"))
     return text
 
 
@@ -149,25 +160,25 @@ def parse_date(value: object, field: str) -> dt.date:
     if isinstance(value, dt.date):
         return value
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise InvalidField(field, "ontbreekt")
+        raise InvalidField(field, msg("core.invalid.missing"))
     if not isinstance(value, str):
-        raise InvalidField(field, "moet een datum als tekst zijn (JJJJ-MM-DD)")
+        raise InvalidField(field, msg("core.invalid.date_text"))
     text = value.strip()
     for pattern in ("%Y-%m-%d", "%d-%m-%Y"):
         try:
             return dt.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise InvalidField(field, "is geen geldige datum; gebruik JJJJ-MM-DD, bijvoorbeeld 2025-03-14")
+    raise InvalidField(field, msg("core.invalid.date"))
 
 
 def validate_birth_date(value: object, on: dt.date, field: str = "birth_date") -> dt.date:
     """A birth date lies before the reference date and within a human lifetime."""
     born = parse_date(value, field)
     if born > on:
-        raise InvalidField(field, "ligt na de inclusiedatum; controleer geboortedatum en inclusiedatum")
+        raise InvalidField(field, msg("core.invalid.born_after_inclusion"))
     if age_on(born, on) > OLDEST_PLAUSIBLE_AGE:
-        raise InvalidField(field, f"is niet aannemelijk (ouder dan {OLDEST_PLAUSIBLE_AGE} jaar)")
+        raise InvalidField(field, msg("core.invalid.too_old", years=OLDEST_PLAUSIBLE_AGE))
     return born
 
 
@@ -175,7 +186,7 @@ def validate_inclusion_date(value: object, today: dt.date, field: str = "inclusi
     """An inclusion is registered on or after the consultation, never ahead of time."""
     day = parse_date(value, field)
     if day > today:
-        raise InvalidField(field, "ligt in de toekomst; een inclusie wordt op of na het consult geregistreerd")
+        raise InvalidField(field, msg("core.invalid.inclusion_in_future"))
     return day
 
 

@@ -38,6 +38,7 @@ from desktop.core.identifiers import (
     validate_inclusion_date,
     validate_uzovi,
 )
+from desktop.core.messages import Listing, Msg, Translatable, either, joined, msg
 from desktop.core.states import InsurerSource, RecordState, Side, TreatmentOption
 
 CASE_FIELDS = ("bundle", "inclusion_date", "birth_date", "diagnosis", "side", "insurer_uzovi",
@@ -68,7 +69,15 @@ class InputError(ValueError):
 
     def __init__(self, problems: list[InvalidField]):
         self.problems = problems
-        super().__init__("; ".join(f"veld '{p.field}': {p.message}" for p in problems))
+        super().__init__(self.text("nl"))
+
+    def text(self, language: str = "nl") -> str:
+        """Every problem, each field named by its label: 'Inclusiedatum: …; BSN: …'."""
+        return self.message.get(language)
+
+    @property
+    def message(self) -> Listing:
+        return joined(self.problems, "; ")
 
 
 P = ParamSpec("P")
@@ -87,8 +96,8 @@ class _Collector:
             self.problems.append(problem)
             return None
 
-    def add(self, field_name: str, message: str) -> None:
-        self.problems.append(InvalidField(field_name, message))
+    def add(self, field_name: str, message: Msg, label: Translatable | None = None) -> None:
+        self.problems.append(InvalidField(field_name, message, label))
 
     def raise_if_any(self) -> None:
         if self.problems:
@@ -105,7 +114,7 @@ def parse_side(value: Any, field_name: str = "side") -> Side | None:
         return None
     side = _SIDE_WORDS.get(value.strip().lower()) if isinstance(value, str) else None
     if side is None:
-        raise InvalidField(field_name, f"moet {', '.join(SIDES)} of leeg zijn")
+        raise InvalidField(field_name, msg("core.invalid.side", choices=joined(SIDES)))
     return side
 
 
@@ -127,34 +136,36 @@ def coerce_fact(rule: Rule, value: Any, field_name: str) -> Any:
             return value
         if isinstance(value, (int, str)) and str(value).strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
             return str(value).strip().lower() in _TRUE_WORDS
-        raise InvalidField(field_name, "moet ja of nee zijn (true of false)")
+        raise InvalidField(field_name, msg("core.invalid.yes_no"), rule.question)
     if rule.fact_type == "number":
         if isinstance(value, bool):
-            raise InvalidField(field_name, "moet een getal zijn, niet ja/nee")
+            raise InvalidField(field_name, msg("core.invalid.number_not_yes_no"), rule.question)
         if isinstance(value, (int, float)):
             return value
         if isinstance(value, str) and re.fullmatch(r"-?[0-9]+([.,][0-9]+)?", value.strip()):
             number = float(value.strip().replace(",", "."))
             return int(number) if number.is_integer() else number
-        raise InvalidField(field_name, "moet een getal zijn")
+        raise InvalidField(field_name, msg("core.invalid.number"), rule.question)
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise InvalidField(field_name, "moet tekst zijn")
+        raise InvalidField(field_name, msg("core.invalid.text"), rule.question)
     return str(value).strip()
 
 
 def _bundle(report: LoadReport, data: dict[str, Any], c: _Collector) -> Bundle | None:
     bundle_id = data.get("bundle")
     if not isinstance(bundle_id, str) or not bundle_id.strip():
-        c.add("bundle", f"ontbreekt; kies een bundel: {', '.join(sorted(report.bundles))}")
+        c.add("bundle", msg("core.invalid.bundle_missing", available=joined(sorted(report.bundles))))
         return None
     bundle = report.bundles.get(bundle_id.strip())
     if bundle:
         return bundle
     broken = [p for p in report.errors if p.stem == bundle_id.strip()]
     if broken:
-        c.add("bundle", f"de definitie van {bundle_id!r} is ongeldig ({'; '.join(report.errors[broken[0]])})")
+        c.add("bundle", msg("core.invalid.bundle_broken", bundle=bundle_id.strip(),
+                               problems=joined(report.errors[broken[0]], "; ")))
     else:
-        c.add("bundle", f"onbekende bundel {bundle_id!r}; beschikbaar: {', '.join(sorted(report.bundles))}")
+        c.add("bundle", msg("core.invalid.bundle_unknown", bundle=bundle_id.strip(),
+                               available=joined(sorted(report.bundles))))
     return None
 
 
@@ -162,35 +173,35 @@ def _previous(report: LoadReport, items: Any, c: _Collector) -> list[Episode]:
     if items is None:
         return []
     if not isinstance(items, list):
-        c.add("previous_inclusions", "moet een lijst zijn")
+        c.add("previous_inclusions", msg("core.invalid.list"))
         return []
     episodes: list[Episode] = []
     for index, item in enumerate(items):
         where = f"previous_inclusions[{index}]"
         if not isinstance(item, dict):
-            c.add(where, "moet een object zijn met bundle, condition, inclusion_date en status")
+            c.add(where, msg("core.invalid.previous_object"))
             continue
         bundle_id = item.get("bundle")
         if not isinstance(bundle_id, str) or not bundle_id.strip():
-            c.add(f"{where}.bundle", "ontbreekt")
+            c.add(f"{where}.bundle", msg("core.invalid.missing"))
             continue
         start = c.run(parse_date, item.get("inclusion_date"), f"{where}.inclusion_date")
         status = item.get("status") or item.get("state") or RecordState.REGISTERED
         if not isinstance(status, str) or not status.strip():
-            c.add(f"{where}.status", "moet tekst zijn, bijvoorbeeld registered of withdrawn")
+            c.add(f"{where}.status", msg("core.invalid.status_text"))
             continue
         state = parse_record_state(status)
         side = c.run(parse_side, item.get("side"), f"{where}.side")
         condition = _optional(item, "condition")
         bundle = report.bundles.get(bundle_id)
         if condition is not None and not isinstance(condition, str):
-            c.add(f"{where}.condition", "moet tekst zijn")
+            c.add(f"{where}.condition", msg("core.invalid.text"))
             continue
         if condition is not None and bundle is not None:
             found = bundle.find_condition(condition)
             if found is None:
-                ids = ", ".join(x.id for x in bundle.conditions)
-                c.add(f"{where}.condition", f"onbekende aandoening {condition!r} in bundel {bundle_id}; gebruik {ids}")
+                c.add(f"{where}.condition", msg("core.invalid.condition_unknown", condition=condition, bundle=bundle_id,
+                                                ids=either(x.id for x in bundle.conditions)))
                 continue
             condition = found.id
         if start is None:
@@ -209,7 +220,7 @@ def parse_case(data: Any, report: LoadReport, today: dt.date | None = None) -> t
     """Validate a CASE dict against the bundles; raise InputError listing every bad field."""
     today = today or dt.date.today()
     if not isinstance(data, dict):
-        raise InputError([InvalidField("(bestand)", "verwacht een JSON-object met de velden van een casus")])
+        raise InputError([InvalidField("(bestand)", msg("core.invalid.case_object"))])
     c = _Collector()
     bundle = _bundle(report, data, c)
     inclusion_value = _optional(data, "inclusion_date")
@@ -231,7 +242,7 @@ def parse_case(data: Any, report: LoadReport, today: dt.date | None = None) -> t
     facts_in = data.get("facts") or {}
     facts: dict[str, Any] = {}
     if not isinstance(facts_in, dict):
-        c.add("facts", "moet een object zijn: {\"naam\": waarde}")
+        c.add("facts", msg("core.invalid.facts_object"))
     elif bundle:
         for rule in bundle.fact_rules:
             if rule.fact:  # every fact rule names its fact (parse_bundle)
@@ -266,15 +277,16 @@ class InclusionRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _text(data: dict[str, Any], key: str, c: _Collector, required: bool, hint: str,
+def _text(data: dict[str, Any], key: str, c: _Collector, missing: Msg | None = None,
           limit: int = TEXT_MAX) -> str | None:
+    """A text field; `missing` is the message when it is required and absent (None: optional)."""
     value = _optional(data, key)
     if value is None:
-        if required:
-            c.add(key, f"ontbreekt; {hint}")
+        if missing is not None:
+            c.add(key, missing)
         return None
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        c.add(key, "moet tekst zijn")
+        c.add(key, msg("core.invalid.text"))
         return None
     return c.run(check_text, str(value).strip(), key, limit)
 
@@ -284,7 +296,7 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
     """Validate an inclusion request (a CASE plus patient, clinician and consent fields)."""
     today = today or dt.date.today()
     if not isinstance(data, dict):
-        raise InputError([InvalidField("(regel)", "verwacht een JSON-object met de velden van een inclusie")])
+        raise InputError([InvalidField("(regel)", msg("core.invalid.inclusion_object"))])
     c = _Collector()
     case: Case | None
     bundle: Bundle | None
@@ -295,39 +307,37 @@ def parse_inclusion(data: Any, report: LoadReport, today: dt.date | None = None,
         case = bundle = None
     if case and _optional(data, "inclusion_date") is not None:
         c.run(validate_inclusion_date, case.inclusion_date, today)
-    for key, hint in (("birth_date", "de geboortedatum is nodig voor de registratie"),
-                      ("diagnosis", "de ICD-10-diagnose is nodig voor de registratie"),
-                      ("insurer_uzovi", "de UZOVI-code van de verzekeraar is nodig voor de registratie")):
+    for key, missing in (("birth_date", msg("core.invalid.birth_date_needed")),
+                         ("diagnosis", msg("core.invalid.diagnosis_needed")),
+                         ("insurer_uzovi", msg("core.invalid.insurer_needed")),
+                         ("bsn", msg("core.invalid.bsn_needed"))):
         if _optional(data, key) is None:
-            c.add(key, f"ontbreekt; {hint}")
-    if _optional(data, "bsn") is None:
-        c.add("bsn", "ontbreekt; het BSN staat op het identiteitsbewijs of in het EPD")
+            c.add(key, missing)
     agb = c.run(validate_agb, data.get("clinician_agb"), "clinician_agb")
-    location = _text(data, "location", c, required=not default_location,
-                     hint="geef de locatie op of stel 'location' in de configuratie in")
+    location = _text(data, "location", c, None if default_location else msg("core.invalid.location_needed"))
     if location is None and default_location and _optional(data, "location") is None:
-        location = _text({"location": default_location}, "location", c, required=True, hint="")
-    explained_by = _text(data, "explained_by", c, required=True, hint="wie heeft de bundel uitgelegd?")
-    name = _text(data, "name", c, required=False, hint="")
+        location = _text({"location": default_location}, "location", c, msg("core.invalid.location_needed"))
+    explained_by = _text(data, "explained_by", c, msg("core.invalid.explained_by_needed"))
+    name = _text(data, "name", c)
     agreed = data.get("agreed")
     if agreed is not True:
-        c.add("agreed", "de patiënt moet ingestemd hebben met deelname (agreed: true)")
+        c.add("agreed", msg("core.invalid.not_agreed"))
     language = _optional(data, "explanation_language") or "nl"
     if language not in EXPLANATION_LANGUAGES:
-        c.add("explanation_language", f"moet {' of '.join(EXPLANATION_LANGUAGES)} zijn")
+        c.add("explanation_language", msg("core.invalid.choice", choices=either(EXPLANATION_LANGUAGES)))
     treatment = _optional(data, "initial_treatment")
     if treatment is not None and treatment not in TREATMENTS:
-        c.add("initial_treatment", f"moet {' of '.join(TREATMENTS)} zijn")
+        c.add("initial_treatment", msg("core.invalid.choice", choices=either(TREATMENTS)))
     treatment = TreatmentOption(treatment) if treatment in TREATMENTS else None
     source = _optional(data, "insurer_source") or InsurerSource.MANUAL
     if source not in INSURER_SOURCES:
-        c.add("insurer_source", f"moet een van {', '.join(INSURER_SOURCES)} zijn")
+        c.add("insurer_source", msg("core.invalid.choice", choices=either(INSURER_SOURCES)))
     handout = data.get("handout_printed", False)
     if not isinstance(handout, bool):
-        c.add("handout_printed", "moet true of false zijn")
+        c.add("handout_printed", msg("core.invalid.true_false"))
     for key in ("explained_at", "insurer_checked_at"):
         if _optional(data, key) is not None and not isinstance(data[key], str):
-            c.add(key, "moet een tijdstip als tekst zijn (ISO 8601)")
+            c.add(key, msg("core.invalid.timestamp_text"))
         elif _optional(data, key) is not None:
             c.run(parse_timestamp, data[key], key)
     support = None
@@ -357,7 +367,7 @@ def parse_correction(changes: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key, value in changes.items():
         if (value is None or (isinstance(value, str) and not value.strip())) and key in REQUIRED_ON_RECORD:
-            c.add(key, "is verplicht en kan niet leeggemaakt worden")
+            c.add(key, msg("core.invalid.required"))
         elif value is None or (isinstance(value, str) and not value.strip()):
             clean[key] = None
         elif key == "side":
@@ -365,16 +375,16 @@ def parse_correction(changes: dict[str, Any]) -> dict[str, Any]:
         elif key == "clinician_agb":
             clean[key] = c.run(validate_agb, value, key)
         elif key in ("name", "location", "explained_by"):
-            clean[key] = _text(changes, key, c, required=False, hint="")
+            clean[key] = _text(changes, key, c)
         elif key == "explanation_language":
             clean[key] = c.run(check_choice, value, EXPLANATION_LANGUAGES, key)
         elif key == "initial_treatment":
             clean[key] = c.run(check_choice, value, TREATMENTS, key)
         elif key == "handout_printed":
             if not isinstance(value, bool):
-                c.add(key, "moet true of false zijn")
+                c.add(key, msg("core.invalid.true_false"))
             clean[key] = value
         else:
-            c.add(key, "kan niet gecorrigeerd worden; trek de inclusie in en registreer opnieuw")
+            c.add(key, msg("core.invalid.not_correctable"))
     c.raise_if_any()
     return clean

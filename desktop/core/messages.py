@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import string
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol, runtime_checkable
@@ -57,6 +57,25 @@ class Msg:
         return self.get("nl")
 
 
+class MessageError(Exception):
+    """An error that says what is wrong in the reader's language: `str()` is the Dutch text (for
+    logs and the server), `text(language)` the one the window or the CLI shows."""
+
+    def __init__(self, message: Translatable | str) -> None:
+        self.message: Translatable = Plain(message) if isinstance(message, str) else message  # str: not yet keyed
+        super().__init__(self.message.get("nl"))
+
+    def text(self, language: str = "nl") -> str:
+        return self.message.get(language)
+
+
+class Plain(str):
+    """A text that is the same in every language (a code, a name, a key IT edits by that name)."""
+
+    def get(self, language: str) -> str:
+        return str(self)
+
+
 def msg(key: str, /, **params: object) -> Msg:
     return Msg(key, params)
 
@@ -65,6 +84,51 @@ def text(key: str, language: str, /, **params: object) -> str:
     """The message `key` in `language` (Dutch when the language is not one we have), filled in."""
     language = language if language in LANGUAGES else "nl"
     return _Formatter(language).vformat(catalogue(language)[key], (), params)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Several items as one parameter, each read in the reader's language: "a, b of c".
+
+    `last` is the key of the word before the last item (`core.list.or`, `core.list.and`), or None to
+    join every item with `separator` alone ("1-1-2025 t/m 31-12-2025; 1-1-2026 t/m 31-12-2026").
+    """
+
+    items: tuple[object, ...]
+    last: str | None = None
+    separator: str = ", "
+
+    def get(self, language: str) -> str:
+        shown = [read(item, language) for item in self.items]
+        if self.last is None or len(shown) < 2:
+            return self.separator.join(shown)
+        return text(self.last, language, rest=self.separator.join(shown[:-1]), last=shown[-1])
+
+    def __str__(self) -> str:
+        return self.get("nl")
+
+
+def either(items: Iterable[object]) -> Listing:
+    """"a, b of c" / "a, b or c"."""
+    return Listing(tuple(items), "core.list.or")
+
+
+def both(items: Iterable[object]) -> Listing:
+    """"a, b en c" / "a, b and c"."""
+    return Listing(tuple(items), "core.list.and")
+
+
+def joined(items: Iterable[object], separator: str = ", ") -> Listing:
+    return Listing(tuple(items), None, separator)
+
+
+def read(value: object, language: str) -> str:
+    """A text that may be a message, a bundle's `Text`, a date or plain text, in `language`."""
+    if isinstance(value, Translatable) and not isinstance(value, Mapping):
+        return value.get(language)
+    if isinstance(value, dt.date):
+        return day(value)
+    return str(value)
 
 
 def has(key: str) -> bool:

@@ -17,14 +17,17 @@ from dataclasses import dataclass
 from desktop.core.bundles import Bundle
 from desktop.core.eligibility import ELIGIBLE, PASS, Case, evaluate
 from desktop.core.identifiers import InvalidField, validate_birth_date, validate_inclusion_date
+from desktop.core.messages import Plain, Translatable, joined, msg, text
 from desktop.core.states import Side
 
-# The rules a record is checked on, by their Dutch name (for the reason a user reads).
+# The rules a record is checked on, by name (for the reason a user reads).
 RULE_NAMES = {
-    "bundle": "bundel", "birth_date": "geboortedatum", "inclusion_date": "inclusiedatum",
-    "agreed": "instemming", "eligibility_status": "uitkomst", "insurer": "verzekeraar",
-    "contract_window": "contractperiode", "diagnosis": "diagnose", "age": "leeftijd",
-    "condition": "aandoening", "end_date": "einddatum", "episode_side": "zijde van de episode",
+    "bundle": msg("core.record.rule.bundle"), "birth_date": msg("core.record.rule.birth_date"),
+    "inclusion_date": msg("core.record.rule.inclusion_date"), "agreed": msg("core.record.rule.agreed"),
+    "eligibility_status": msg("core.record.rule.eligibility_status"), "insurer": msg("core.record.rule.insurer"),
+    "contract_window": msg("core.record.rule.contract_window"), "diagnosis": msg("core.record.rule.diagnosis"),
+    "age": msg("core.record.rule.age"), "condition": msg("core.record.rule.condition"),
+    "end_date": msg("core.record.rule.end_date"), "episode_side": msg("core.record.rule.episode_side"),
 }
 NOT_RECHECKED = ("fact", "active_episode")
 
@@ -48,11 +51,12 @@ class RecordFacts:
 @dataclass(frozen=True)
 class RuleFailed:
     rule: str
-    message: str
+    message: Translatable
 
-    def text(self) -> str:
-        """'regel leeftijd: Patiënt is 16 jaar …' — the rule named in plain Dutch."""
-        return f"regel {RULE_NAMES.get(self.rule, self.rule)}: {self.message}"
+    def text(self, language: str = "nl") -> str:
+        """'regel leeftijd: Patiënt is 16 jaar …' — the rule named in words; the server answers in Dutch."""
+        return text("core.record.failed", language, rule=RULE_NAMES.get(self.rule, Plain(self.rule)),
+                    problem=self.message)
 
 
 def expected_episode_side(bundle: Bundle, side: str | None) -> str | None:
@@ -73,30 +77,28 @@ def record_failures(facts: RecordFacts, bundle: Bundle, latest_inclusion_date: d
         except InvalidField as problem:
             failures.append(RuleFailed(rule, problem.message))
     if facts.agreed is not True:
-        failures.append(RuleFailed("agreed", "de patiënt heeft niet ingestemd met deelname; zonder instemming "
-                                             "geen inclusie"))
+        failures.append(RuleFailed("agreed", msg("core.record.not_agreed")))
     if facts.eligibility_status != ELIGIBLE:
-        failures.append(RuleFailed("eligibility_status", "het apparaat zegt zelf dat de patiënt niet in "
-                                                         "aanmerking komt; alleen 'eligible' wordt ingesloten"))
+        failures.append(RuleFailed("eligibility_status", msg("core.record.not_eligible")))
     if failures:
         return failures  # the rules below assume plausible dates
     case = Case(bundle=bundle.id, inclusion_date=facts.inclusion_date, birth_date=facts.birth_date,
                 diagnosis=facts.diagnosis, side=Side(facts.side) if facts.side else None,
                 insurer_uzovi=facts.insurer_uzovi)
     decision = evaluate(case, bundle)
-    failures += [RuleFailed(outcome.kind, outcome.reason.nl) for outcome in decision.rules
+    failures += [RuleFailed(outcome.kind, outcome.reason) for outcome in decision.rules
                  if outcome.kind not in NOT_RECHECKED and outcome.outcome != PASS]
     if decision.condition is not None and facts.condition != decision.condition.id:
-        failures.append(RuleFailed("condition", f"diagnose {facts.diagnosis} hoort bij aandoening "
-                                                f"{decision.condition.id}, niet bij {facts.condition}"))
+        failures.append(RuleFailed("condition", msg("core.record.other_condition", code=facts.diagnosis,
+                                                    expected=decision.condition.id, given=facts.condition)))
     if decision.condition is None and not any(f.rule == "diagnosis" for f in failures):
-        ids = ", ".join(c.id for c in bundle.conditions)
-        failures.append(RuleFailed("diagnosis", f"diagnose {facts.diagnosis} valt onder geen aandoening van "
-                                                f"deze bundel ({ids})"))
+        ids = joined(c.id for c in bundle.conditions)
+        failures.append(RuleFailed("diagnosis", msg("core.record.no_condition", code=facts.diagnosis, ids=ids)))
     if facts.end_date != decision.end_date:
-        failures.append(RuleFailed("end_date", f"moet {decision.end_date.isoformat()} zijn: "
-                                               f"{bundle.episode_days} dagen vanaf de inclusiedatum"))
+        failures.append(RuleFailed("end_date", msg("core.record.end_date", end=decision.end_date.isoformat(),
+                                                   days=bundle.episode_days)))
     expected = expected_episode_side(bundle, facts.side)
     if facts.episode_side != expected:
-        failures.append(RuleFailed("episode_side", f"moet {expected or 'leeg'} zijn voor deze bundel"))
+        failures.append(RuleFailed("episode_side", msg("core.record.episode_side", side=expected)
+                                   if expected else msg("core.record.episode_side_empty")))
     return failures

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from desktop.core.messages import MessageError, either, joined, msg
+
 
 class Kind(StrEnum):
     """What a setting holds; the value is the word the documentation table shows."""
@@ -30,9 +32,9 @@ class Kind(StrEnum):
     CHOICE = "choice"
 
 
-class SettingError(ValueError):
-    """A value is unusable; the message names what is wrong and how to fix it (Dutch),
-    without the setting's name, which the caller puts in front with where it came from."""
+class SettingError(MessageError, ValueError):
+    """A value is unusable; the message names what is wrong and how to fix it (in the reader's
+    language), without the setting's name, which the caller puts in front with where it came from."""
 
 
 TRUE_WORDS = ("1", "true", "yes", "ja", "on", "aan")
@@ -84,31 +86,31 @@ class Setting:
 def _text(setting: Setting, raw: Any) -> str:
     if not isinstance(raw, str):
         example = setting.example or '"Utrecht"'
-        raise SettingError(f"moet tekst zijn; zet de waarde tussen aanhalingstekens, bijvoorbeeld {example}")
+        raise SettingError(msg("core.setting.text", example=example))
     return raw.strip()
 
 
 def _number(setting: Setting, raw: Any, kind: type) -> int | float:
     whole = kind is int
-    what = "een geheel getal" if whole else "een getal"
+    what = msg("core.setting.whole_number") if whole else msg("core.setting.number")
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        raise SettingError(f"moet {what} zijn, niet {raw!r}")
+        raise SettingError(msg("core.setting.not_a_number", what=what, value=repr(raw)))
     try:
         if whole and isinstance(raw, float):
             raise ValueError
         value: int | float = kind(raw.strip() if isinstance(raw, str) else raw)
     except ValueError:
-        raise SettingError(f"moet {what} zijn, niet {raw!r}") from None
+        raise SettingError(msg("core.setting.not_a_number", what=what, value=repr(raw))) from None
     if not math.isfinite(value):
-        raise SettingError(f"moet {what} zijn, niet {raw!r}")
+        raise SettingError(msg("core.setting.not_a_number", what=what, value=repr(raw)))
     low, high = setting.minimum, setting.maximum
     too_low = low is not None and (value < low or (low == 0 and not whole and value == 0))  # 0 s means never
     if too_low or (high is not None and value > high):
+        if high is None and low == 0 and not whole:
+            raise SettingError(msg("core.setting.above_zero", what=what, value=repr(raw)))
         if high is None:
-            bounds = "groter dan 0" if low == 0 and not whole else f"minstens {plain(low)}"
-        else:
-            bounds = f"van {plain(low)} tot {plain(high)}"
-        raise SettingError(f"moet {what} {bounds} zijn, niet {raw!r}")
+            raise SettingError(msg("core.setting.at_least", what=what, low=plain(low), value=repr(raw)))
+        raise SettingError(msg("core.setting.between", what=what, low=plain(low), high=plain(high), value=repr(raw)))
     return value
 
 
@@ -127,16 +129,16 @@ def _bool(setting: Setting, raw: Any) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    raise SettingError(f"moet aan of uit zijn (1 of 0, true of false), niet {raw!r}")
+    raise SettingError(msg("core.setting.on_off", value=repr(raw)))
 
 
 def _path(setting: Setting, raw: Any) -> Path:
     if not isinstance(raw, str) or not raw.strip():
-        raise SettingError("moet een pad naar een map of bestand zijn, tussen aanhalingstekens")
+        raise SettingError(msg("core.setting.path"))
     try:
         return Path(raw.strip()).expanduser()
     except RuntimeError:  # "~name" of a user this machine does not know
-        raise SettingError(f"moet een volledig pad zijn; de gebruikersmap in {raw.strip()!r} is onbekend") from None
+        raise SettingError(msg("core.setting.unknown_home", value=repr(raw.strip()))) from None
 
 
 def _url(setting: Setting, raw: Any) -> str:
@@ -146,10 +148,10 @@ def _url(setting: Setting, raw: Any) -> str:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        raise SettingError(f"is geen geldig adres: {text!r}; schrijf het als {example}") from None
+        raise SettingError(msg("core.setting.bad_address", value=repr(text), example=example)) from None
     if parts.scheme.lower() not in setting.schemes or not parts.hostname:
-        raise SettingError(f"moet beginnen met {' of '.join(s + '://' for s in setting.schemes)} en een servernaam, "
-                           f"bijvoorbeeld {example}, niet {text!r}")
+        raise SettingError(msg("core.setting.scheme", schemes=either(s + "://" for s in setting.schemes),
+                               example=example, value=repr(text)))
     return text
 
 
@@ -158,7 +160,7 @@ def _choice(setting: Setting, raw: Any) -> str:
     for choice in setting.choices:
         if text.lower() == choice.lower():
             return choice
-    raise SettingError(f"moet een van {', '.join(setting.choices)} zijn, niet {text!r}")
+    raise SettingError(msg("core.setting.choice", choices=joined(setting.choices), value=repr(text)))
 
 
 _PARSERS: dict[Kind, Callable[[Setting, Any], Any]] = {

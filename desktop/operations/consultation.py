@@ -16,6 +16,7 @@ from typing import Any
 from desktop.core.eligibility import Decision
 from desktop.core.identifiers import InvalidField, age_on, mask_bsn, validate_birth_date, validate_bsn
 from desktop.core.inputs import InclusionRequest, InputError, parse_case, parse_inclusion
+from desktop.core.messages import Translatable
 from desktop.core.states import InsurerSource
 from desktop.operations.services import Services
 
@@ -68,9 +69,9 @@ class Consultation:
         data["facts"] = {k: v for k, v in self.facts.items() if f"facts.{k}" not in drop}
         return data
 
-    def evaluate(self, services: Services) -> tuple[Decision | None, dict[str, str]]:
-        """The decision on what is valid so far, and a message per invalid field."""
-        problems: dict[str, str] = {}
+    def evaluate(self, services: Services) -> tuple[Decision | None, dict[str, Translatable]]:
+        """The decision on what is valid so far, and a message per invalid field (read when shown)."""
+        problems: dict[str, Translatable] = {}
         for _ in range(len(CASE_KEYS) + len(self.facts) + 1):
             try:
                 case, bundle = parse_case(self._case_data(set(problems)), services.bundles)

@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.bundles import LoadReport
+from desktop.core.bundles import LoadReport, Text
 from desktop.core.decision_support import CONDITIONS, check_decision_support, utc_text
 from desktop.core.identifiers import InvalidField, age_on
 from desktop.core.inputs import InclusionRequest, InputError, parse_case
-from desktop.core.messages import text
+from desktop.core.messages import Plain, msg, text
 from desktop.core.states import InputSource, Side
 from predictors import ModelFileError, ModelSet, PatientValueError, Prediction
 from predictors.schema import baseline_columns, parse_patient
@@ -87,19 +87,20 @@ def overrides(condition: str, given: object, field: str = "intake") -> dict[str,
     if given is None:
         return {}
     if not isinstance(given, dict):
-        raise InputError([InvalidField(field, text("operations.prediction.intake_not_object", "nl"))])
+        raise InputError([InvalidField(field, msg("operations.prediction.intake_not_object"))])
     columns = {column.name: column for column in baseline_columns(condition) if column.name != "age"}
     problems, checked = [], {}
     for name, value in given.items():
         column = columns.get(name)
         if column is None:
-            problems.append(InvalidField(f"{field}.{name}", text("operations.prediction.unknown_input", "nl",
+            problems.append(InvalidField(f"{field}.{name}", msg("operations.prediction.unknown_input",
                                                                  known=", ".join(columns))))
             continue
         try:
             checked[name] = column.parse(value)
         except PatientValueError as error:
-            problems.append(InvalidField(f"{field_label(name)} ({field}.{name})", error.nl))
+            label = msg(LABELS[name]) if name in LABELS else Plain(name)
+            problems.append(InvalidField(f"{field}.{name}", Text(error.nl, error.en), label))
     if problems:
         raise InputError(problems)
     return checked
@@ -171,10 +172,10 @@ def parse_question(data: object, bundles: LoadReport, today: dt.date) -> Questio
     """A `predict --json` CASE (`CASE_KEYS`; `bundle` defaults to the clinic's, `inclusion_date` —
     the consultation date — to today); raises InputError naming every bad field."""
     if not isinstance(data, dict):
-        raise InputError([InvalidField("(bestand)", text("operations.prediction.case_not_object", "nl"))])
-    problems = [InvalidField(str(key), text("operations.prediction.unknown_case_key", "nl", known=", ".join(CASE_KEYS)))
+        raise InputError([InvalidField("(bestand)", msg("operations.prediction.case_not_object"))])
+    problems = [InvalidField(str(key), msg("operations.prediction.unknown_case_key", known=", ".join(CASE_KEYS)))
                 for key in data if key not in CASE_KEYS]
-    problems += [InvalidField(key, text("operations.prediction.case_key_missing", "nl"))
+    problems += [InvalidField(key, msg("operations.prediction.case_key_missing"))
                  for key in ("bsn", "birth_date", "diagnosis") if data.get(key) in (None, "")]
     case_data = {key: data.get(key) for key in CASE_KEYS if key != "intake"}
     case_data["bundle"] = case_data["bundle"] or DEFAULT_BUNDLE
@@ -185,7 +186,7 @@ def parse_question(data: object, bundles: LoadReport, today: dt.date) -> Questio
     condition = bundle.condition_for_code(case.diagnosis) if case.diagnosis else None
     entered: dict[str, Any] = {}
     if case.diagnosis and (condition is None or condition.id not in CONDITIONS):
-        problems.append(InvalidField("diagnosis", text("operations.prediction.no_model_for_diagnosis", "nl",
+        problems.append(InvalidField("diagnosis", msg("operations.prediction.no_model_for_diagnosis",
                                                        conditions=" en ".join(CONDITIONS))))
     elif condition is not None:
         try:
@@ -214,8 +215,8 @@ def for_inclusion(services: Services, request: InclusionRequest, given: object) 
     case = request.case
     condition = request.bundle.condition_for_code(case.diagnosis) if case.diagnosis else None
     if condition is None or condition.id not in CONDITIONS or case.birth_date is None:
-        raise InputError([InvalidField("intake", text("operations.prediction.no_model_for_diagnosis", "nl",
-                                                      conditions=" en ".join(CONDITIONS)))])
+        raise InputError([InvalidField("intake", msg("operations.prediction.no_model_for_diagnosis",
+                                                     conditions=" en ".join(CONDITIONS)))])
     entered = overrides(condition.id, given)
     question = Question(request.bsn, case.birth_date, case.inclusion_date, condition.id, case.side, entered)
     return for_question(services, question)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from desktop import __version__, config
-from desktop.core.messages import msg
+from desktop.core.messages import joined, msg, text
 from desktop.logs import redact
 
 REQUIRED_MODULES = (
@@ -26,6 +26,11 @@ REQUIRED_MODULES = (
     "platformdirs", "pydantic", "truststore", "sync.client", "predictors",
 )
 KEYRING_SERVICE = "Bundelassistent"
+LANGUAGE = "nl"  # the self-test's report is for IT, on the command line: Dutch, as the CLI
+
+
+def say(key: str, /, **params: object) -> str:
+    return text(key, LANGUAGE, **params)
 
 
 class CheckFailed(Exception):
@@ -57,8 +62,8 @@ def check_imports(settings: config.Settings) -> str:
             last_line = (str(error).strip().splitlines() or [""])[-1]  # numpy's advice text is 30 lines
             missing.append(f"{name} ({type(error).__name__}: {last_line})")
     if missing:
-        raise CheckFailed("ontbreekt of laadt niet: " + "; ".join(missing) + " — installeer de app opnieuw")
-    return f"{len(REQUIRED_MODULES)} modules geladen"
+        raise CheckFailed(say("operations.selftest.modules_missing", modules=joined(missing, "; ")))
+    return say("operations.selftest.modules_loaded", count=len(REQUIRED_MODULES))
 
 
 def check_resources(settings: config.Settings) -> str:
@@ -66,11 +71,11 @@ def check_resources(settings: config.Settings) -> str:
     from desktop.core.identifiers import shipped_uzovi_table
 
     if not resources.path("bundles").is_dir():
-        raise CheckFailed(f"map met bundeldefinities ontbreekt: {resources.path('bundles')} — installeer opnieuw")
+        raise CheckFailed(say("operations.selftest.bundles_folder_missing", folder=resources.path("bundles")))
     insurers = shipped_uzovi_table()
     if not insurers:
-        raise CheckFailed("UZOVI-tabel is leeg of ontbreekt — installeer opnieuw")
-    return f"UZOVI-tabel met {len(insurers)} verzekeraars; bronmap {resources.ROOT}"
+        raise CheckFailed(say("operations.selftest.uzovi_missing"))
+    return say("operations.selftest.resources_ok", count=len(insurers), folder=resources.ROOT)
 
 
 def check_bundles(settings: config.Settings) -> str:
@@ -79,17 +84,18 @@ def check_bundles(settings: config.Settings) -> str:
 
     report = bundles_in_use(settings)
     if report.errors:
-        names = ", ".join(sorted(path.name for path in report.errors))
-        raise CheckFailed(f"ongeldige bundeldefinitie(s): {names} — zie `bundelassistent validate-bundles`")
+        names = joined(sorted(path.name for path in report.errors))
+        raise CheckFailed(say("operations.selftest.bundles_invalid", names=names))
     active = sorted(bundle.id for bundle in report.bundles.values() if bundle.active)
     if not active:
-        raise CheckFailed("geen actieve bundel gevonden — controleer de bundelmap")
-    summary = f"{len(report.bundles)} definities, actief: {', '.join(active)}"
+        raise CheckFailed(say("operations.selftest.no_active_bundle"))
+    summary = say("operations.selftest.bundles_ok", count=len(report.bundles), active=joined(active))
     ends = contract_ends(report.active(), dt.date.today())
+    ends_said = [end.message() for end in ends]
     if any(end.ended for end in ends):
-        raise CheckFailed(f"{summary}; " + "; ".join(end.message() for end in ends))
+        raise CheckFailed(say("operations.selftest.contracts", summary=summary, ends=joined(ends_said, "; ")))
     if ends:
-        raise CheckWarning(f"{summary}; " + "; ".join(end.message() for end in ends))
+        raise CheckWarning(say("operations.selftest.contracts", summary=summary, ends=joined(ends_said, "; ")))
     return summary
 
 
@@ -104,11 +110,10 @@ def check_audit_log(settings: config.Settings) -> str:
             problems = registry.audit_chain_problems()
             count = registry.db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
     except store.FAULTS as error:
-        raise CheckFailed(f"{path}: auditlog niet te lezen ({error}) — zie de controle van de database") from None
+        raise CheckFailed(say("operations.selftest.audit_unreadable", path=path, problem=error)) from None
     if problems:
-        raise CheckFailed(f"{path}: er is met het auditlog geknoeid: {'; '.join(problems)} — laat het bestand "
-                          "ongewijzigd, maak een kopie (`bundelassistent backup`) en meld het bij IT/security")
-    return f"{count} regel(s), hashketen klopt, beveiliging tegen wijzigen en wissen aanwezig"
+        raise CheckFailed(say("operations.selftest.audit_tampered", path=path, problems=joined(problems, "; ")))
+    return say("operations.selftest.audit_ok", count=count)
 
 
 def check_data_dir(settings: config.Settings) -> str:
@@ -124,29 +129,27 @@ def check_data_dir(settings: config.Settings) -> str:
             probe.flush()
             os.fsync(probe.fileno())
     except OSError as error:
-        raise CheckFailed(f"datamap {folder} is niet schrijfbaar ({error.strerror}) "
-                          "— geef de gebruiker schrijfrechten") from None
+        raise CheckFailed(say("operations.selftest.data_not_writable", folder=folder, problem=error.strerror)) from None
     try:
         with Registry(folder / DATABASE_NAME) as registry:
             if not registry.integrity_ok():
-                raise CheckFailed(f"{folder / DATABASE_NAME}: integriteitscontrole mislukt — zet een back-up terug "
-                                  "(`bundelassistent restore BESTAND`)")
+                raise CheckFailed(say("operations.selftest.integrity", path=folder / DATABASE_NAME))
             version = registry.schema_version
             count = registry.record_count()
     except store.FAULTS as error:
-        raise CheckFailed(str(store.describe(error, folder / DATABASE_NAME))) from None
+        raise CheckFailed(store.describe(error, folder / DATABASE_NAME).text(LANGUAGE)) from None
     if version != len(MIGRATIONS):
-        raise CheckFailed(f"databaseschema versie {version}, verwacht {len(MIGRATIONS)}")
-    return f"{folder} schrijfbaar; database in orde (schema {version}, {count} inclusies)"
+        raise CheckFailed(say("operations.selftest.schema", version=version, expected=len(MIGRATIONS)))
+    return say("operations.selftest.data_ok", folder=folder, version=version, count=count)
 
 
 ENCRYPTION_STATES = {
-    "encrypted": "versleuteld (SQLCipher), sleutel in de sleutelbos",
-    "plaintext": "NIET versleuteld",
-    "key missing": "versleuteld, maar de sleutel ontbreekt in de sleutelbos",
-    "no database yet": "nog geen database",
-    "no keyring": "onbekend: geen werkende sleutelbos",
-    "damaged": "beschadigd: geen SQLCipher- of SQLite-bestand",
+    "encrypted": "operations.selftest.encryption.encrypted",
+    "plaintext": "operations.selftest.encryption.plaintext",
+    "key missing": "operations.selftest.encryption.key_missing",
+    "no database yet": "operations.selftest.encryption.no_database",
+    "no keyring": "operations.selftest.encryption.no_keyring",
+    "damaged": "operations.selftest.encryption.damaged",
 }
 
 
@@ -157,15 +160,16 @@ def check_encryption(settings: config.Settings) -> str:
 
     path = settings.data_dir / DATABASE_NAME
     state = store.encryption_state(path)
-    text = f"{path.name}: {ENCRYPTION_STATES[state]}"
+    found = msg(ENCRYPTION_STATES[state])
     if state != store.EncryptionState.ENCRYPTED:
-        raise CheckFailed(text + " — start de app één keer (versleutelt) of zie docs/IT.md, 'Versleuteling'")
+        raise CheckFailed(say("operations.selftest.not_encrypted", file=path.name, state=found))
     if os.name == "posix":
         loose = [p.name for p in (path.parent, path) if p.stat().st_mode & 0o077]
         if loose:
-            raise CheckFailed(f"{text}, maar leesbaar voor anderen: {', '.join(loose)} — start de app één keer")
-        text += "; map 0700, bestand 0600"
-    return text
+            raise CheckFailed(say("operations.selftest.readable_by_others", file=path.name, state=found,
+                                  loose=joined(loose)))
+        return say("operations.selftest.encrypted_private", file=path.name, state=found)
+    return say("operations.selftest.encrypted", file=path.name, state=found)
 
 
 def check_models(settings: config.Settings) -> str:
@@ -175,14 +179,14 @@ def check_models(settings: config.Settings) -> str:
     try:
         models = load_models(settings.models_dir)
     except ModelFileError as error:
-        raise CheckFailed(f"{error} — installeer de app opnieuw of train de modellen opnieuw") from None
+        raise CheckFailed(say("operations.selftest.models_broken", problem=error)) from None
     parts = []
     for condition in models.conditions:
         card = models.card(condition)
         files = len(card.get("files", {}))
-        synthetic = " (synthetische data)" if card.get("synthetic") else ""
-        parts.append(f"{condition}: {files} bestanden, controlesom klopt{synthetic}")
-    return "; ".join(parts)
+        key = "operations.selftest.model_synthetic" if card.get("synthetic") else "operations.selftest.model_ok"
+        parts.append(msg(key, condition=condition, files=files))
+    return say("operations.selftest.models_ok", models=joined(parts, "; "))
 
 
 def check_keyring(settings: config.Settings) -> str:
@@ -191,17 +195,18 @@ def check_keyring(settings: config.Settings) -> str:
 
     backend = keyring.get_keyring()
     if isinstance(backend, fail.Keyring):
-        raise CheckFailed("geen sleutelbos (keyring) beschikbaar — het apparaattoken kan niet veilig bewaard worden")
+        raise CheckFailed(say("operations.selftest.no_keyring"))
     probe = f"zelftest-{os.getpid()}"
     try:
         keyring.set_password(KEYRING_SERVICE, probe, "ok")
         read_back = keyring.get_password(KEYRING_SERVICE, probe)
         keyring.delete_password(KEYRING_SERVICE, probe)
     except Exception as error:
-        raise CheckFailed(f"sleutelbos {type(backend).__name__} werkt niet ({error})") from None
+        raise CheckFailed(say("operations.selftest.keyring_broken", keyring=type(backend).__name__,
+                              problem=error)) from None
     if read_back != "ok":
-        raise CheckFailed(f"sleutelbos {type(backend).__name__} gaf een andere waarde terug")
-    return f"{type(backend).__module__}.{type(backend).__name__} werkt"
+        raise CheckFailed(say("operations.selftest.keyring_wrong", keyring=type(backend).__name__))
+    return say("operations.selftest.keyring_ok", keyring=f"{type(backend).__module__}.{type(backend).__name__}")
 
 
 def check_server(settings: config.Settings) -> str:
@@ -220,7 +225,7 @@ def check_server(settings: config.Settings) -> str:
     except SyncError as error:  # e.g. http:// to another computer: nothing is sent
         raise CheckFailed(str(error)) from None
     if not url:
-        return "geen server ingesteld: dit apparaat werkt alleen lokaal"
+        return say("operations.selftest.no_server")
     token = engine.load_token(url)
     client = engine.make_client(url, token, settings.proxy, settings.ca_bundle)
     try:
@@ -228,8 +233,7 @@ def check_server(settings: config.Settings) -> str:
         if health.protocol_version != protocol.PROTOCOL_VERSION:
             raise CheckFailed(f"{url}: {upgrade_message(str(health.protocol_version), '')}")
         if not token:
-            raise CheckFailed(f"{url} bereikbaar, maar dit apparaat is niet aangemeld — "
-                              "gebruik `bundelassistent enroll --server URL --code CODE`")
+            raise CheckFailed(say("operations.selftest.server_not_enrolled", url=url))
         client.changes(cursor=0, limit=1)
     except AuthenticationFailed as error:
         raise CheckFailed(str(error)) from None
@@ -237,15 +241,15 @@ def check_server(settings: config.Settings) -> str:
         raise CheckFailed(str(error)) from None
     finally:
         client.close()
-    return f"{url} bereikbaar ({health.database}, protocol {health.protocol_version}); apparaattoken geldig"
+    return say("operations.selftest.server_ok", url=url, database=health.database, protocol=health.protocol_version)
 
 
 def check_settings(settings: config.Settings) -> str:
     """What differs from the defaults, so IT sees what the files and the environment set;
     a setting that was ignored (a user's `role`, an old `clinic_agb`) is a warning."""
     if settings.notices:
-        raise CheckWarning("; ".join(settings.notices))
-    return ", ".join(config.changed(settings)) or "alle standaard"
+        raise CheckWarning(joined(settings.notices, "; ").get(LANGUAGE))
+    return ", ".join(config.changed(settings)) or say("operations.selftest.all_default")
 
 
 def check_clinic(settings: config.Settings) -> str:
@@ -253,24 +257,24 @@ def check_clinic(settings: config.Settings) -> str:
     without [clinic] and [[staff]] in the system-wide file the window can do neither well."""
     missing = settings.clinic.missing()
     if missing:
-        raise CheckWarning(str(msg("operations.clinic.missing", keys=", ".join(missing))))
+        raise CheckWarning(say("operations.clinic.missing", keys=", ".join(missing)))
     if not settings.staff:
-        raise CheckWarning(str(msg("operations.clinic.no_staff", clinic=settings.clinic.name)))
-    return str(msg("operations.clinic.ok", clinic=settings.clinic.name, count=len(settings.staff)))
+        raise CheckWarning(say("operations.clinic.no_staff", clinic=settings.clinic.name))
+    return say("operations.clinic.ok", clinic=settings.clinic.name, count=len(settings.staff))
 
 
 DEFAULT_CHECKS: list[tuple[str, Check]] = [
-    ("Instellingen", check_settings),
-    ("Kliniek en medewerkers", check_clinic),
-    ("Python-modules", check_imports),
-    ("Bronbestanden", check_resources),
-    ("Bundeldefinities", check_bundles),
-    ("Voorspellingsmodellen", check_models),
-    ("Datamap en database", check_data_dir),
-    ("Versleuteling", check_encryption),
-    ("Auditlog", check_audit_log),
-    ("Sleutelbos", check_keyring),
-    ("Centrale server", check_server),
+    (say("operations.selftest.check.settings"), check_settings),
+    (say("operations.selftest.check.clinic"), check_clinic),
+    (say("operations.selftest.check.modules"), check_imports),
+    (say("operations.selftest.check.resources"), check_resources),
+    (say("operations.selftest.check.bundles"), check_bundles),
+    (say("operations.selftest.check.models"), check_models),
+    (say("operations.selftest.check.data"), check_data_dir),
+    (say("operations.selftest.check.encryption"), check_encryption),
+    (say("operations.selftest.check.audit"), check_audit_log),
+    (say("operations.selftest.check.keyring"), check_keyring),
+    (say("operations.selftest.check.server"), check_server),
 ]
 
 
@@ -286,18 +290,22 @@ def run(settings: config.Settings, checks: list[tuple[str, Check]] | None = None
             results.append(CheckResult(name, True, str(error), time.perf_counter() - started, warning=True))
             continue
         except Exception as error:  # a bug or an unforeseen environment: report, go on
-            detail, ok = f"onverwachte fout: {type(error).__name__}: {redact(str(error))}", False
+            detail = say("operations.selftest.unexpected", kind=type(error).__name__, problem=redact(str(error)))
+            ok = False
         results.append(CheckResult(name, ok, detail, time.perf_counter() - started))
     return results
 
 
 def report(results: list[CheckResult], settings: config.Settings) -> str:
-    lines = [f"Bundelassistent zelftest, versie {__version__}",
-             f"  datamap: {settings.data_dir}", f"  logmap:  {settings.log_dir}", ""]
+    lines = [say("operations.selftest.title", version=__version__),
+             say("operations.selftest.data_dir", folder=settings.data_dir),
+             say("operations.selftest.log_dir", folder=settings.log_dir), ""]
     for result in results:
-        label = "FOUT" if not result.ok else "LET OP" if result.warning else "OK  "
-        lines.append(f"{label}  {result.name}: {result.detail}")
+        key = ("operations.selftest.line_failed" if not result.ok else
+               "operations.selftest.line_warning" if result.warning else "operations.selftest.line_ok")
+        lines.append(say(key, check=result.name, detail=result.detail))
     failed = sum(not result.ok for result in results)
     lines.append("")
-    lines.append("Alle controles geslaagd." if not failed else f"{failed} van {len(results)} controles mislukt.")
+    lines.append(say("operations.selftest.all_passed") if not failed
+                 else say("operations.selftest.some_failed", failed=failed, count=len(results)))
     return "\n".join(lines)

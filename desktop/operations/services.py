@@ -21,6 +21,7 @@ from desktop.core.clinic import StaffMember
 from desktop.core.eligibility import Case, Decision, evaluate
 from desktop.core.inputs import InclusionRequest
 from desktop.core.intake import BY_NAME as INTAKE_COLUMNS
+from desktop.core.messages import Msg, Plain, Translatable, msg
 from desktop.core.states import InsurerSource, IntakeSource, ModelState
 from desktop.store import remote_copies
 from desktop.store.inclusions import Actor, Registry
@@ -55,7 +56,7 @@ class InsurerLookup:
     insurer: str | None
     source: InsurerSource | None
     checked_at: str | None
-    message: str
+    message: Translatable
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class IntakeLookup:
     completed_on: dt.date | None
     completed_at: str | None  # when, if the PROM platform gave a time (UTC, ISO)
     values: dict[str, float | str]
-    message: str
+    message: Translatable
 
     def as_dict(self) -> dict:
         """The `bundelassistent intake --json` answer; `completed_at` is the date without a time."""
@@ -168,10 +169,10 @@ class Services:
     def client(self) -> ServerClient:
         url = self.server_url()
         if not url:
-            raise engine.NotEnrolled("geen server ingesteld; meld dit apparaat aan met `bundelassistent enroll`")
+            raise NotEnrolled(msg("operations.sync.no_server"))
         token = engine.load_token(url)
         if not token:
-            raise engine.NotEnrolled(f"dit apparaat is niet aangemeld bij {url}; gebruik `bundelassistent enroll`")
+            raise NotEnrolled(msg("operations.sync.not_enrolled", url=url))
         return engine.make_client(url, token, self.settings.proxy, self.settings.ca_bundle)
 
     def enroll(self, server_url: str, code: str):
@@ -201,12 +202,12 @@ class Services:
                           last_sync=registry.meta("last_sync_at"), error=registry.meta("last_sync_error"),
                           auth_problem=registry.meta("auth_problem"), upgrade_problem=registry.meta("upgrade_problem"))
 
-    def _lookup_client(self) -> tuple[ServerClient | None, str]:
+    def _lookup_client(self) -> tuple[ServerClient | None, Translatable]:
         """The client for a lookup, or None and why not (answer from the cache then)."""
         try:
-            return self.client(), ""
+            return self.client(), Plain("")
         except engine.SyncError as error:
-            return None, str(error)
+            return None, _lookup_problem(error)
 
     def lookup_insurer(self, bsn: str, birth_date: dt.date, on: dt.date) -> InsurerLookup:
         """Ask the server (briefly) with BSN and birth date, else the local cache; slow:
@@ -225,16 +226,15 @@ class Services:
                              "valid_from": answer.valid_from, "valid_to": answer.valid_to}
                     remote_copies.cache_coverage(self.registry, entry, InsurerSource.SERVER, checked)
                     return InsurerLookup(answer.uzovi, answer.insurer, InsurerSource.SERVER, checked,
-                                         "gevonden op de server")
-                problem = ("de server kent geen verzekering voor deze patiënt (BSN en geboortedatum) op deze "
-                           "datum")
+                                         msg("operations.lookup.found_on_server"))
+                problem = msg("operations.lookup.no_coverage")
             finally:
                 client.close()
         cached = remote_copies.cached_coverage(self.registry, bsn, on)
         if cached:
             return InsurerLookup(cached["uzovi"], cached["insurer"], InsurerSource.CACHE, cached["checked_at"],
-                                 f"uit de lokale cache ({problem})")
-        return InsurerLookup(None, None, None, None, f"{problem}; kies de verzekeraar van de pas")
+                                 msg("operations.lookup.coverage_from_cache", problem=problem))
+        return InsurerLookup(None, None, None, None, msg("operations.lookup.choose_insurer", problem=problem))
 
     def lookup_intake(self, bsn: str, birth_date: dt.date, on: dt.date) -> IntakeLookup:
         """The newest intake completed on or before `on`: from the server (then kept in the
@@ -250,13 +250,13 @@ class Services:
                 problem = _lookup_problem(error)
             else:
                 answered, found = True, self._kept_intake(bsn, birth_date, on, answer)
-                problem = ("de server kent geen intakevragenlijst voor deze patiënt (BSN en geboortedatum) op of "
-                           "vóór deze datum")
+                problem = msg("operations.lookup.no_intake")
             finally:
                 client.close()
         if not answered:
             found = self._cached_intake(bsn, birth_date, on, problem)
-        result = found or IntakeLookup(IntakeSource.NONE, None, None, {}, f"{problem}; vul de antwoorden hier in")
+        result = found or IntakeLookup(IntakeSource.NONE, None, None, {},
+                                       msg("operations.lookup.enter_answers", problem=problem))
         self.registry.audit("read", bsn, None, "intake", {"source": result.source, "on": on.isoformat()})
         return result
 
@@ -272,15 +272,18 @@ class Services:
         completed_at = _utc_text(answer.completed_at) if answer.completed_at else None
         remote_copies.cache_intake(self.registry, bsn, birth_date, answer.completed_on, completed_at, values,
                                    _utc_text(answer.checked_at))
-        return IntakeLookup(IntakeSource.SERVER, answer.completed_on, completed_at, values, "gevonden op de server")
+        return IntakeLookup(IntakeSource.SERVER, answer.completed_on, completed_at, values,
+                            msg("operations.lookup.found_on_server"))
 
-    def _cached_intake(self, bsn: str, birth_date: dt.date, on: dt.date, problem: str) -> IntakeLookup | None:
+    def _cached_intake(self, bsn: str, birth_date: dt.date, on: dt.date,
+                       problem: Translatable) -> IntakeLookup | None:
         cached = remote_copies.cached_intake(self.registry, bsn, birth_date, on)
         if cached is None:
             return None
         values = {name: value for name, value in cached["values"].items() if name in INTAKE_COLUMNS}
         return IntakeLookup(IntakeSource.CACHE, dt.date.fromisoformat(cached["completed_on"]), cached["completed_at"],
-                            values, f"uit de lokale cache, opgehaald {cached['checked_at'][:10]} ({problem})")
+                            values, msg("operations.lookup.intake_from_cache",
+                                        fetched=dt.date.fromisoformat(cached["checked_at"][:10]), problem=problem))
 
     def prediction_models(self):
         """The models, loaded once for this session (see `load_models`)."""
@@ -300,12 +303,22 @@ class Services:
         return load_models(self.settings.models_dir)
 
 
-def _lookup_problem(error: engine.SyncError) -> str:
-    """Why a lookup got no answer from the server, in the words the window shows."""
+class NotEnrolled(engine.NotEnrolled):
+    """No server or no token: `said` is the message in either language, `str()` the Dutch one."""
+
+    def __init__(self, said: Msg) -> None:
+        super().__init__(said.get("nl"))
+        self.said = said
+
+
+def _lookup_problem(error: engine.SyncError) -> Translatable:
+    """Why a lookup got no answer from the server, in the words the window shows; the sync
+    client's own messages are Dutch."""
     if isinstance(error, RateLimited):
-        return (f"de server krijgt te veel opzoekingen van dit apparaat; wacht {error.retry_after} seconden en "
-                "kies dan Opnieuw opzoeken")
-    return str(error)
+        return msg("operations.lookup.rate_limited", seconds=error.retry_after)
+    if isinstance(error, NotEnrolled):
+        return error.said
+    return Plain(str(error))
 
 
 def _utc_text(moment: dt.datetime) -> str:

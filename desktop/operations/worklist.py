@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from desktop.core.bundles import Bundle, Text
+from desktop.core.labels import FIELD_LABELS
+from desktop.core.messages import Msg, Translatable, msg, text
 from desktop.core.states import PROBLEM_STATES, RecordState, ServerResult
 from desktop.operations.services import Services
-from desktop.store.outbox import REJECTION_TEXT
+from desktop.store.outbox import REJECTION_KEYS
 
 KINDS = ("today", "unsent", "problems", "all")
 BSN_DIGITS_SHOWN = 4  # with name and birth date enough to tell two patients apart (see README, Worklist)
@@ -26,28 +28,8 @@ BSN_DIGITS_SHOWN = 4  # with name and birth date enough to tell two patients apa
 WITHDRAW_KEYS = "Ctrl+Shift+I"
 CORRECT_KEYS = "F2"
 
-# Fields a refusal names ("record 3: side: …"), by their label on screen; the worklist can correct the first five.
-FIELD_LABELS = {
-    "side": Text("Zijde", "Side"), "clinician_agb": Text("Behandelaar (AGB)", "Clinician (AGB)"),
-    "location": Text("Locatie", "Location"), "explained_by": Text("Uitgelegd door", "Explained by"),
-    "name": Text("Naam", "Name"),
-    "bsn": Text("BSN", "BSN"), "birth_date": Text("Geboortedatum", "Date of birth"),
-    "inclusion_date": Text("Inclusiedatum", "Inclusion date"),
-    "diagnosis": Text("Diagnose (ICD-10)", "Diagnosis (ICD-10)"),
-    "insurer_uzovi": Text("UZOVI-code", "UZOVI code"), "bundle": Text("Bundel", "Bundle"),
-    "condition": Text("Aandoening", "Condition"),
-}
+# Fields a refusal names ("record 3: side: …") that the worklist can correct; it names every field by its label.
 CORRECTABLE = ("side", "clinician_agb", "location", "explained_by", "name")
-
-REJECTION_ENGLISH = {
-    "not_owner": "rejected: this inclusion was sent to the server by another device (or under an earlier enrolment "
-                 "of this device); only that device may change or withdraw it. The change stays stored here; ask IT "
-                 "which device registered it.",
-    "device_mismatch": "rejected: the server does not recognise this device as the sender; enrol the device again "
-                       "or ask IT for help. The inclusion stays stored here.",
-    "revision_gap": "rejected: the server is missing an earlier change of this inclusion; ask IT for help. The "
-                    "inclusion stays stored here.",
-}
 
 _FIELD_REFUSAL = re.compile(r"^record \d+: *([A-Za-z_]+)[^:]*: *(.*)$", re.DOTALL)
 _DUPLICATE = re.compile(r"^al geïncludeerd vanaf (\d{4}-\d{2}-\d{2})(?: \((.*)\))?$", re.DOTALL)
@@ -68,7 +50,7 @@ class Entry:
     condition: Text
     state: RecordState
     pending: bool
-    message: Text | None
+    message: Translatable | None
     problem: bool
     name_key: str
     digits_key: str
@@ -142,52 +124,36 @@ def _day_digits(iso: str) -> str:
     return iso[8:10] + iso[5:7] + iso[0:4] if len(iso) == 10 else ""
 
 
-def message(record: dict) -> Text | None:
+def message(record: dict) -> Translatable | None:
     """What the server said, or why it was withdrawn, in plain words with what to do next."""
     said = record.get("server_message")
     if said:
         return server_words(said)
     if record.get("withdrawal_reason"):
-        reason = record["withdrawal_reason"]
-        return Text(f"Ingetrokken: {reason}", f"Withdrawn: {reason}")
+        return msg("operations.worklist.withdrawn", reason=record["withdrawal_reason"])
     return None
 
 
-def server_words(said: str) -> Text:
+def server_words(said: str) -> Msg:
+    """The server's answer (Dutch, as stored) as the worklist shows it, with the next step."""
+    keys = {"correct_keys": CORRECT_KEYS, "withdraw_keys": WITHDRAW_KEYS}
     duplicate = _DUPLICATE.match(said)
     if duplicate:
         since, where = day_text(duplicate.group(1)), duplicate.group(2)
-        at_nl, at_en = (f" in {where}", f" at {where}") if where else ("", "")
-        return Text(
-            f"Dubbel: deze patiënt is al geïncludeerd in deze bundel vanaf {since}{at_nl}. Controleer of het "
-            f"dezelfde aandoening en zijde is; zo ja, trek deze inclusie in ({WITHDRAW_KEYS}), zo nee, corrigeer "
-            f"de zijde ({CORRECT_KEYS}).",
-            f"Duplicate: this patient is already included in this bundle since {since}{at_en}. Check whether it is "
-            f"the same condition and side; if so, withdraw this inclusion ({WITHDRAW_KEYS}), if not, correct the "
-            f"side ({CORRECT_KEYS}).")
-    for code, dutch in REJECTION_TEXT.items():
-        if said == dutch:
-            return Text(dutch[0].upper() + dutch[1:], REJECTION_ENGLISH[code][0].upper() + REJECTION_ENGLISH[code][1:])
+        if where:
+            return msg("operations.worklist.duplicate_at", since=since, where=where, **keys)
+        return msg("operations.worklist.duplicate", since=since, **keys)
+    for key in REJECTION_KEYS.values():
+        if said[:1].upper() + said[1:] == text(key, "nl"):  # stored in lower case before the catalogue
+            return msg(key)
     refusal = _FIELD_REFUSAL.match(said)
     if refusal and refusal.group(1) in FIELD_LABELS:
         field, problem = refusal.group(1), refusal.group(2).strip()
         label = FIELD_LABELS[field]
         if field in CORRECTABLE:
-            step = Text(f"Corrigeer {label.nl} met Corrigeren… ({CORRECT_KEYS}); daarna wordt de inclusie "
-                        "opnieuw verzonden.",
-                        f"Correct {label.en} with Correct… ({CORRECT_KEYS}); the inclusion is then sent again.")
-        else:
-            step = Text(f"{label.nl} kan hier niet worden gecorrigeerd: trek de inclusie in ({WITHDRAW_KEYS}) en "
-                        "registreer haar opnieuw, of vraag IT om hulp.",
-                        f"{label.en} cannot be corrected here: withdraw the inclusion ({WITHDRAW_KEYS}) and register "
-                        "it again, or ask IT for help.")
-        return Text(f"Afgewezen door de server: {label.nl} klopt niet ({problem}). {step.nl}",
-                    f"Rejected by the server: {label.en} is not right ({problem}). {step.en}")
-    return Text(
-        f"Afgewezen door de server: {said}. Controleer de gegevens en corrigeer ze ({CORRECT_KEYS}), of trek de "
-        f"inclusie in ({WITHDRAW_KEYS}) als zij niet had mogen bestaan; vraag IT als de melding blijft.",
-        f"Rejected by the server: {said}. Check the details and correct them ({CORRECT_KEYS}), or withdraw the "
-        f"inclusion ({WITHDRAW_KEYS}) if it should not exist; ask IT if the message stays.")
+            return msg("operations.worklist.field_correctable", field=label, problem=problem, **keys)
+        return msg("operations.worklist.field_not_correctable", field=label, problem=problem, **keys)
+    return msg("operations.worklist.rejected", said=said, **keys)
 
 
 def matcher(query: str):

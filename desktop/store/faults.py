@@ -14,91 +14,28 @@ import errno
 import shutil
 from pathlib import Path
 
+from desktop.core.messages import Msg, catalogue, msg, placeholders
+
 NEARLY_FULL = 1024 * 1024  # bytes free below which an unexplained write error is taken for a full disk
 
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR = 5, 6, 8, 10
 SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 11, 13, 14, 26
 
-RECOVER_KEY = ("Vraag IT de sleutel van dit apparaat op te halen (`bundelassistent-server device-key APPARAAT-ID`) "
-               "en zet hem terug met `bundelassistent recover-key`",
-               "Ask IT to retrieve this device's key (`bundelassistent-server device-key DEVICE-ID`) "
-               "and put it back with `bundelassistent recover-key`")
-
-MESSAGES: dict[str, tuple[str, str]] = {
-    "disk_full": (
-        "de schijf met de lokale database ({folder}) is vol: er is niets opgeslagen en niets verloren. "
-        "Maak ruimte vrij (of vraag IT) en probeer het opnieuw; zet géén back-up terug",
-        "the disk holding the local database ({folder}) is full: nothing was saved and nothing was lost. "
-        "Free some space (or ask IT) and try again; do not restore a backup"),
-    "read_only": (
-        "de lokale database in {folder} kan niet geschreven worden (alleen-lezen of geen rechten): er is niets "
-        "verloren. Geef deze gebruiker schrijfrechten op de map (of vraag IT); zet géén back-up terug",
-        "the local database in {folder} cannot be written (read-only or no permission): nothing was lost. "
-        "Give this user write permission on the folder (or ask IT); do not restore a backup"),
-    "locked": (
-        "de lokale database is vergrendeld door een ander programma (een tweede venster of opdracht van "
-        "Bundelassistent, een back-up- of virusscanner): er is niets verloren. Sluit het andere programma "
-        "en probeer het opnieuw",
-        "the local database is locked by another program (a second Bundelassistent window or command, a "
-        "backup tool or virus scanner): nothing was lost. Close the other program and try again"),
-    "io_error": (
-        "de schijf gaf een lees- of schrijffout bij {path} ({detail}): controleer de schijf of netwerkschijf "
-        "(vrije ruimte, verbinding) of vraag IT; zet géén back-up terug",
-        "the disk reported a read or write error for {path} ({detail}): check the disk or network drive "
-        "(free space, connection) or ask IT; do not restore a backup"),
-    "database_error": (
-        "de lokale database gaf een onverwachte fout ({detail}); er is niets opgeslagen. Vraag IT om hulp "
-        "(het logbestand heeft de details)",
-        "the local database reported an unexpected error ({detail}); nothing was saved. Ask IT for help "
-        "(the log file has the details)"),
-    "corrupt": (
-        "de lokale database {path} is beschadigd ({detail}). Zet de laatste back-up terug met "
-        "`bundelassistent restore BESTAND` en neem contact op met IT",
-        "the local database {path} is damaged ({detail}). Restore the latest backup with "
-        "`bundelassistent restore FILE` and contact IT"),
-    "wrong_key": (
-        "de sleutel in de sleutelbos past niet bij {path}: het bestand is met een andere sleutel versleuteld. "
-        + RECOVER_KEY[0] + "; verwijder of wijzig het bestand niet",
-        "the key in the keyring does not open {path}: the file was encrypted with another key. "
-        + RECOVER_KEY[1] + "; do not delete or change the file"),
-    "wrong_key_or_corrupt": (
-        "{path} opent niet met de sleutel uit de sleutelbos: de sleutel past niet of het begin van het bestand "
-        "is beschadigd. " + RECOVER_KEY[0] + "; helpt dat niet, zet dan de laatste back-up terug met "
-        "`bundelassistent restore BESTAND`",
-        "{path} does not open with the key from the keyring: the key does not match or the start of the file is "
-        "damaged. " + RECOVER_KEY[1] + "; if that does not help, restore the latest backup with "
-        "`bundelassistent restore FILE`"),
-    "key_missing": (
-        "de lokale database {path} is versleuteld, maar de sleutel ontbreekt in de sleutelbos van deze "
-        "gebruiker. " + RECOVER_KEY[0] + "; verwijder het bestand niet: er kunnen niet-verzonden inclusies in staan",
-        "the local database {path} is encrypted, but its key is missing from this user's keyring. "
-        + RECOVER_KEY[1] + "; do not delete the file: it may hold records that were never sent"),
-    "keyring_unavailable": (
-        "geen werkende sleutelbos ({detail}): de lokale database is versleuteld en de sleutel hoort in de "
-        "sleutelbos van het besturingssysteem. Linux: start GNOME Keyring of KWallet in de sessie "
-        "(`scripts/app` doet dit zelf); Windows: Referentiebeheer; macOS: Sleutelhangertoegang; of vraag IT",
-        "no working keyring ({detail}): the local database is encrypted and its key belongs in the operating "
-        "system's keyring. Linux: start GNOME Keyring or KWallet in the session (`scripts/app` does this "
-        "itself); Windows: Credential Manager; macOS: Keychain Access; or ask IT"),
-    "register_missing": (
-        "het register van dit apparaat ({device_id}, {records} inclusies) is verdwenen of leeg: {path}. De app "
-        "begint niet stilzwijgend met een nieuw register. Zet de laatste back-up terug (`bundelassistent restore "
-        "BESTAND`) of begin bewust opnieuw met `bundelassistent new-register --confirm` (overleg eerst met IT)",
-        "this device's register ({device_id}, {records} records) is missing or empty: {path}. The app does not "
-        "silently start a new register. Restore the latest backup (`bundelassistent restore FILE`) or start "
-        "afresh on purpose with `bundelassistent new-register --confirm` (ask IT first)"),
-    "register_shrunk": (
-        "het register {path} bevat {found} inclusies, maar dit apparaat had er al {records}: er is een oudere "
-        "kopie teruggezet of het bestand is vervangen. Zet de laatste back-up terug met `bundelassistent "
-        "restore BESTAND` of overleg met IT",
-        "the register {path} holds {found} records, but this device already had {records}: an older copy was "
-        "put back or the file was replaced. Restore the latest backup with `bundelassistent restore FILE` or "
-        "ask IT"),
-    "register_replaced": (
-        "{path} is het register van een ander apparaat ({found}), niet van dit apparaat ({device_id}). Zet het "
-        "eigen register terug (`bundelassistent restore BESTAND`) of overleg met IT",
-        "{path} is the register of another device ({found}), not of this device ({device_id}). Put this "
-        "device's own register back (`bundelassistent restore FILE`) or ask IT"),
+# Each fault's message and advice, by kind, in the catalogue (resources/messages/operations.*.toml).
+MESSAGES = {
+    "disk_full": "operations.storage.disk_full",
+    "read_only": "operations.storage.read_only",
+    "locked": "operations.storage.locked",
+    "io_error": "operations.storage.io_error",
+    "database_error": "operations.storage.database_error",
+    "corrupt": "operations.storage.corrupt",
+    "wrong_key": "operations.storage.wrong_key",
+    "wrong_key_or_corrupt": "operations.storage.wrong_key_or_corrupt",
+    "key_missing": "operations.storage.key_missing",
+    "keyring_unavailable": "operations.storage.keyring_unavailable",
+    "register_missing": "operations.storage.register_missing",
+    "register_shrunk": "operations.storage.register_shrunk",
+    "register_replaced": "operations.storage.register_replaced",
 }
 
 
@@ -109,14 +46,14 @@ class StorageError(Exception):
         self.kind, self.values = kind, {key: str(value) for key, value in values.items()}
         super().__init__(self.text("nl"))
 
+    @property
+    def message(self) -> Msg:
+        """The advice, read in the reader's language; a place the fault did not name reads '?'."""
+        key = MESSAGES[self.kind]
+        return msg(key, **{**dict.fromkeys(placeholders(catalogue("nl")[key]), "?"), **self.values})
+
     def text(self, language: str = "nl") -> str:
-        dutch, english = MESSAGES[self.kind]
-        return (english if language == "en" else dutch).format_map(_Blank(self.values))
-
-
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "?"
+        return self.message.get(language)
 
 
 def describe(error: BaseException, database: Path) -> StorageError:

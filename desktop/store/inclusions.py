@@ -24,10 +24,12 @@ import sqlite_utils
 
 from desktop import store
 from desktop.core.decision_support import check_decision_support
-from desktop.core.eligibility import ELIGIBLE, Decision, Episode
+from desktop.core.eligibility import ELIGIBLE, PASS, Decision, Episode
 from desktop.core.fields import check_withdrawal_reason
 from desktop.core.identifiers import InvalidField
 from desktop.core.inputs import InclusionRequest, InputError, parse_correction
+from desktop.core.labels import field_label
+from desktop.core.messages import MessageError, both, joined, msg
 from desktop.core.states import PROBLEM_STATES, OutboxState, RecordState, ServerResult
 from desktop.store import audit_chain, audit_log, migrations
 from desktop.store.audit_log import utc_now as utc_now  # re-exported: records carry the same time stamps
@@ -76,19 +78,19 @@ def os_account() -> str:
         return f"uid {uid}"
 
 
-class NotEligible(Exception):
+class NotEligible(MessageError):
     """Raised inside the save transaction when the fresh check says no; nothing is saved."""
 
     def __init__(self, decision: Decision):
-        super().__init__("; ".join(decision.reasons("nl")))
+        super().__init__(joined((r.reason for r in decision.rules if r.outcome != PASS), "; "))
         self.decision = decision
 
 
-class RecordNotFound(LookupError):
+class RecordNotFound(MessageError, LookupError):
     pass
 
 
-class InvalidChange(ValueError):
+class InvalidChange(MessageError, ValueError):
     pass
 
 
@@ -243,7 +245,7 @@ class Registry:
         case, bundle = request.case, request.bundle
         birth_date = case.birth_date
         if birth_date is None:  # parse_inclusion refuses a request without one; the register needs it too
-            raise InvalidChange("de geboortedatum ontbreekt; die is nodig voor de registratie")
+            raise InvalidChange(InvalidField("birth_date", msg("core.invalid.birth_date_needed")))
 
         def work() -> dict[str, Any]:
             decision = decide(self.episodes_for(request.bsn, bundle.id))
@@ -299,7 +301,7 @@ class Registry:
         try:
             return self.db.table("inclusions").get(inclusion_id)
         except sqlite_utils.db.NotFoundError:
-            raise RecordNotFound(f"inclusie {inclusion_id} bestaat niet in dit register") from None
+            raise RecordNotFound(msg("operations.change.not_found", inclusion=inclusion_id)) from None
 
     def get(self, inclusion_id: str) -> dict[str, Any]:
         """Read one record; the view is audited."""
@@ -310,16 +312,16 @@ class Registry:
     def withdraw(self, inclusion_id: str, reason: str) -> dict[str, Any]:
         """Withdraw with a reason; the record stays, marked withdrawn, and is synced."""
         if not reason or not reason.strip():
-            raise InvalidChange("geef een reden voor het intrekken")
+            raise InvalidChange(msg("operations.change.withdrawal_reason_missing"))
         try:
             reason = check_withdrawal_reason(reason)
         except InvalidField as problem:
-            raise InvalidChange(f"reden: {problem.message}") from None
+            raise InvalidChange(problem) from None
 
         def work() -> dict[str, Any]:
             record = self._load(inclusion_id)
             if record["state"] == RecordState.WITHDRAWN:
-                raise InvalidChange("deze inclusie is al ingetrokken")
+                raise InvalidChange(msg("operations.change.already_withdrawn"))
             now = utc_now()
             record.update(state=RecordState.WITHDRAWN, revision=record["revision"] + 1, updated_at=now,
                           withdrawn_at=now, withdrawal_reason=reason.strip())
@@ -334,20 +336,19 @@ class Registry:
     def correct(self, inclusion_id: str, changes: dict[str, Any], reason: str) -> dict[str, Any]:
         """Correct administrative fields; what decides eligibility needs a new inclusion."""
         if not reason or not reason.strip():
-            raise InvalidChange("geef een reden voor de correctie")
+            raise InvalidChange(msg("operations.change.correction_reason_missing"))
         refused = sorted(set(changes) - set(CORRECTABLE_FIELDS))
         if refused:
-            raise InvalidChange(
-                f"{', '.join(refused)} kan niet gecorrigeerd worden; trek de inclusie in en registreer opnieuw")
+            raise InvalidChange(msg("operations.change.not_correctable", fields=both(map(field_label, refused))))
         try:
             changes = parse_correction(changes)
         except InputError as error:
-            raise InvalidChange(str(error)) from None
+            raise InvalidChange(error.message) from None
 
         def work() -> dict[str, Any]:
             record = self._load(inclusion_id)
             if record["state"] == RecordState.WITHDRAWN:
-                raise InvalidChange("een ingetrokken inclusie kan niet gecorrigeerd worden")
+                raise InvalidChange(msg("operations.change.withdrawn_not_correctable"))
             now = utc_now()
             record.update(changes)
             record.update(revision=record["revision"] + 1, updated_at=now, state=RecordState.REGISTERED)

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from desktop.core.messages import text
 from desktop.core.states import SENDABLE, OutboxState, RecordState, ServerResult
 from desktop.store.inclusions import Registry, utc_now
 
@@ -41,15 +42,11 @@ class ServerAnswer:
     code: str | None = None
 
 
-# What the worklist says for a rejection whose cause is not in the record itself.
-REJECTION_TEXT = {
-    "not_owner": "afgewezen: deze inclusie is door een ander apparaat (of onder een eerdere koppeling van dit "
-                 "apparaat) naar de server gestuurd; alleen dat apparaat mag haar wijzigen of intrekken. De "
-                 "wijziging blijft hier bewaard; vraag IT om het apparaat dat haar registreerde.",
-    "device_mismatch": "afgewezen: de server herkent dit apparaat niet als afzender; koppel het apparaat opnieuw "
-                       "of vraag IT om hulp. De inclusie blijft hier bewaard.",
-    "revision_gap": "afgewezen: de server mist een eerdere wijziging van deze inclusie; vraag IT om hulp. De "
-                    "inclusie blijft hier bewaard.",
+# What the worklist says for a rejection whose cause is not in the record itself; stored in Dutch.
+REJECTION_KEYS = {
+    "not_owner": "operations.rejection.not_owner",
+    "device_mismatch": "operations.rejection.device_mismatch",
+    "revision_gap": "operations.rejection.revision_gap",
 }
 
 
@@ -164,8 +161,9 @@ def _record_changes(state: str, answer: ServerAnswer, now: str) -> dict[str, Any
         where = f" ({answer.duplicate_location})" if answer.duplicate_location else ""
         changes["server_message"] = f"al geïncludeerd vanaf {answer.duplicate_date}{where}"
     elif result == ServerResult.REJECTED:
-        changes["server_message"] = (REJECTION_TEXT.get(answer.code or "") or answer.reason
-                                     or "geweigerd door de server")
+        known = REJECTION_KEYS.get(answer.code or "")
+        changes["server_message"] = (text(known, "nl") if known else answer.reason) or text(
+            "operations.rejection.unexplained", "nl")
     changes["state"] = RecordState.WITHDRAWN if state == RecordState.WITHDRAWN else result.record_state
     return changes
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton
 
 from desktop.ui import theme
+from desktop.ui.readable import ReadableLabel
 
 
 class Banner(QFrame):
@@ -22,7 +23,7 @@ class Banner(QFrame):
         self.setStyleSheet(f"#banner {{ background: {background}; border-radius: 4px; }}")
         self.row = QHBoxLayout(self)
         self.row.setContentsMargins(8, 4, 8, 4)
-        self.label = QLabel()
+        self.label = ReadableLabel()
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setStyleSheet(theme.css(colour, points=theme.BODY_PT))

@@ -33,6 +33,7 @@ from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
 from desktop.ui.banners import Banner
 from desktop.ui.i18n import say, t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import MODEL_STATE_TEXT
 
 STEP_COUNT = 5  # Patiënt, Verzekering & bundel, Uitleg, Samen beslissen, Inclusie; then the worklist
@@ -53,8 +54,8 @@ class MainWindow(QMainWindow):
         self.pending_launch: dict | None = None  # an EHR launch waiting while unsaved input is on screen
         self.setWindowTitle(APP_NAME)
         self.resize(fitting_size(self.screen().availableGeometry().size()))
-        self.sync_label = QLabel()
-        self.model_label = QLabel()
+        self.sync_label = ReadableLabel()
+        self.model_label = ReadableLabel()
         self._name_status_bar()
         self.statusBar().addWidget(self.sync_label, 1)
         self.statusBar().addPermanentWidget(self.model_label)
@@ -123,14 +124,14 @@ class MainWindow(QMainWindow):
 
         central = QWidget()
         outer = QVBoxLayout(central)
-        self.header = QLabel()
+        self.header = ReadableLabel()
         self.header.setAccessibleName(t("window.header.name"))
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.header.setWordWrap(True)  # a long name or insurer wraps instead of widening the window
         self.header.setStyleSheet(theme.css(background=theme.HEADER, points=theme.BODY_PT,
                                             extra="padding: 8px; border-radius: 4px"))
         outer.addWidget(self.header)
-        self.notice_banner = QLabel()
+        self.notice_banner = ReadableLabel()
         self.notice_banner.setAccessibleName(t("window.notice.name"))
         self.notice_banner.setWordWrap(True)
         self.notice_banner.setStyleSheet(theme.css(theme.NOTICE_TEXT, theme.NOTICE,
@@ -283,7 +284,7 @@ class MainWindow(QMainWindow):
             f"<b>{t('window.header.bsn')}</b> {c.masked_bsn() or '—'}",
             t("window.header.age", age=age) if age is not None else "—",
             f"<b>{t('window.header.insurer')}:</b> "
-            f"{insurer_name(c.insurer_uzovi) if c.insurer_uzovi else t('window.unknown')}",
+            f"{say(insurer_name(c.insurer_uzovi)) if c.insurer_uzovi else t('window.unknown')}",
             f"<b>{t('window.header.bundle')}:</b> <span style='color:{colour}'><b>{status}</b></span>",
         ]
         self.header.setText(" &nbsp;·&nbsp; ".join(parts))

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
@@ -39,6 +38,7 @@ from desktop.operations.failures import InvalidChange
 from desktop.operations.services import Services
 from desktop.ui import theme
 from desktop.ui.i18n import language, say, t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import RECORD_STATE_TEXT, SIDE_TEXT
 
 FILTERS = (("window.worklist.filter.today", "today"), ("window.worklist.filter.unsent", "unsent"),
@@ -169,7 +169,7 @@ class Worklist(QWidget):
             self.filter.addItem(t(text), value)
         self.filter.currentIndexChanged.connect(lambda _: self.refresh())
         bar.addWidget(self.filter)
-        self.count = QLabel()
+        self.count = ReadableLabel()
         bar.addWidget(self.count)
         bar.addStretch()
         self.withdraw_action = self._action("window.worklist.withdraw", rows.WITHDRAW_KEYS, self.withdraw_selected)
@@ -203,7 +203,7 @@ class Worklist(QWidget):
         self.table.doubleClicked.connect(lambda _: self.correct_selected())
         layout.addWidget(self.table)
         # the message of the selected row in full: the column is the last and often off-screen
-        self.detail = QLabel()
+        self.detail = ReadableLabel()
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.setAccessibleName(t("window.worklist.detail"))
@@ -361,7 +361,7 @@ class CorrectionDialog(QDialog):
         self.reason = QLineEdit()
         self.reason.setAccessibleName(t("window.correction.reason"))
         form.addRow(t("window.correction.reason"), self.reason)
-        self.message = QLabel()
+        self.message = ReadableLabel()
         self.message.setStyleSheet(theme.css(theme.WRONG))
         form.addRow(self.message)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import platformdirs
 
+from desktop.core.messages import Plain
 from desktop.core.settings import Kind, Setting, SettingError, markdown_table
 from sync.protocol import MAX_BODY_BYTES
 
@@ -49,14 +50,14 @@ def _data_folder() -> Path:
 
 def _agb(value: str) -> str:
     if not re.fullmatch(r"[0-9]{8}", value):
-        raise SettingError('moet een AGB-code van precies 8 cijfers zijn, tussen aanhalingstekens '
-                           '(bijvoorbeeld "01234567", zodat de voorloopnul blijft)')
+        raise SettingError(Plain('moet een AGB-code van precies 8 cijfers zijn, tussen aanhalingstekens '
+                                 '(bijvoorbeeld "01234567", zodat de voorloopnul blijft)'))
     return value
 
 
 def _name(value: str) -> str:
     if not value or len(value) > 200:
-        raise SettingError("moet tekst zijn van 1 tot 200 tekens")
+        raise SettingError(Plain("moet tekst zijn van 1 tot 200 tekens"))
     return value
 
 

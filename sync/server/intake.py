@@ -329,7 +329,7 @@ def bsn_problem(bsn: str) -> str | None:
     try:
         validate_bsn(bsn)
     except InvalidField as invalid:
-        return invalid.message
+        return invalid.message.get("nl")
     return None
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select, tuple_
 
 from desktop.core.bundles import Bundle, BundleError, parse_bundle_toml
+from desktop.core.messages import Plain
 from desktop.core.record_rules import RecordFacts, RuleFailed, record_failures
 from sync.protocol import InclusionRecord
 from sync.server import tables as t
@@ -48,11 +49,12 @@ def bundles_for(tx: Transaction, records: list[InclusionRecord]) -> dict[tuple[s
 def failures(record: InclusionRecord, bundle: Bundle | str | None, now: dt.datetime) -> list[RuleFailed]:
     """What the record breaks on this server (empty: it holds)."""
     if bundle is None:
-        return [RuleFailed("bundle", f"bundel {record.bundle!r} versie {record.bundle_version!r} is niet bekend op "
-                                     "de server; vraag IT de bundeldefinities in te lezen (import-bundles)")]
+        return [RuleFailed("bundle", Plain(f"bundel {record.bundle!r} versie {record.bundle_version!r} is niet bekend "
+                                           "op de server; vraag IT de bundeldefinities in te lezen (import-bundles)"))]
     if isinstance(bundle, str):
-        return [RuleFailed("bundle", f"de definitie van bundel {record.bundle!r} versie {record.bundle_version!r} "
-                                     f"op de server is ongeldig ({bundle}); vraag IT om hulp")]
+        return [RuleFailed("bundle", Plain(f"de definitie van bundel {record.bundle!r} versie "
+                                           f"{record.bundle_version!r} op de server is ongeldig ({bundle}); "
+                                           "vraag IT om hulp"))]
     facts = RecordFacts(
         condition=record.condition, diagnosis=record.diagnosis, side=record.side, episode_side=record.episode_side,
         birth_date=record.birth_date, insurer_uzovi=record.insurer_uzovi, inclusion_date=record.inclusion_date,

@@ -51,17 +51,17 @@ def test_case_can_come_from_stdin(tmp_path):
     ("{not json", "geen geldige JSON"),
     ("[1, 2]", "JSON-object"),
     (json.dumps(case(bundle="heup")), "onbekende bundel 'heup'"),
-    (json.dumps(case(birth_date="02-30-1971")), "birth_date"),
-    (json.dumps(case(inclusion_date=20250314)), "inclusion_date"),
+    (json.dumps(case(birth_date="02-30-1971")), "Geboortedatum: is geen geldige datum"),
+    (json.dumps(case(inclusion_date=20250314)), "Inclusiedatum: moet een datum als tekst zijn"),
     (json.dumps(case(bsn="123456789")), "11-proef"),
-    (json.dumps(case(side="links-boven")), "side"),
-    (json.dumps(case(insurer_uzovi="Zilveren Kruis")), "insurer_uzovi"),
-    (json.dumps(case(facts=[1])), "facts"),
+    (json.dumps(case(side="links-boven")), "Zijde: moet L, R, both of leeg zijn"),
+    (json.dumps(case(insurer_uzovi="Zilveren Kruis")), "UZOVI-code: moet een UZOVI-code"),
+    (json.dumps(case(facts=[1])), "Vragen van de bundel: moet een object zijn"),
     (json.dumps(case(previous_inclusions=[{"bundle": "hand-wrist", "condition": "knie",
                                            "inclusion_date": "2025-01-01"}])),
-     "previous_inclusions[0].condition"),
+     "Eerdere inclusie 1: Aandoening: onbekende aandoening 'knie'"),
     (json.dumps(case(bundle="hip-fracture", diagnosis="S72.0", facts={"low_energy_trauma": "misschien"})),
-     "facts.low_energy_trauma"),
+     "laag-energetisch trauma (bijvoorbeeld vallen uit stand)?: moet ja of nee zijn"),  # the question
 ])
 def test_bad_case_files_give_a_clear_error_and_no_traceback(tmp_path, content, expected):
     result = check(tmp_path, content)
@@ -97,9 +97,10 @@ def test_register_prints_ids_reports_bad_lines_by_number_and_carries_on(tmp_path
     assert len(ids) == 2
     errors = result.stderr.splitlines()
     assert any("regel 2" in e and "geen geldige JSON" in e for e in errors)
-    assert any("regel 3" in e and "clinician_agb" in e for e in errors)
+    assert any("regel 3" in e and "Behandelaar (AGB): moet een AGB-code" in e for e in errors)
     assert any("regel 4" in e and "loopt al een episode" in e for e in errors)
-    assert any("regel 5" in e and "agreed" in e for e in errors)
+    assert any("regel 5" in e and "Instemming van de patiënt: de patiënt moet ingestemd hebben" in e for e in errors)
+    assert not any("agreed" in e for e in errors)  # the label, never the internal name
     assert not any("regel 1:" in e or "regel 6" in e for e in errors)
     assert "Traceback" not in result.stderr
     assert BSN not in result.stderr and OTHER not in result.stderr

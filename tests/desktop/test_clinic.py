@@ -50,7 +50,7 @@ def test_the_system_wide_file_names_the_clinic_and_its_staff(tmp_path):
 def test_a_users_own_file_cannot_change_the_clinic_or_add_a_colleague(tmp_path):
     settings = load(tmp_path, CLINIC, user='[clinic]\nphone = "06 12345678"\n\n' + STAFF)
     assert settings.clinic.phone == "030 123 45 67" and settings.staff == ()
-    ignored = " ".join(settings.notices)
+    ignored = " ".join(notice.get("nl") for notice in settings.notices)
     assert "'clinic' wordt genegeerd" in ignored and "'staff' wordt genegeerd" in ignored
 
 

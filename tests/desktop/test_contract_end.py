@@ -72,12 +72,14 @@ def test_inactive_bundles_and_contracts_not_yet_started_are_left_alone():
 
 def test_the_message_says_when_and_what_to_update():
     (soon,) = contract_ends([SHIPPED], TODAY)
-    text = soon.message()
+    text = soon.message().get("nl")
     assert "eindigt op 2026-12-31 (over 30 dagen)" in text and "vanaf 2027-01-01" in text
     assert "UZOVI 3311" in text and "'end'" in text and "[[contracts]]" in text
     assert str(SHIPPED.source) in text and "import-bundles" in text
     (ended,) = contract_ends([SHIPPED], dt.date(2027, 1, 5))
-    assert "is geëindigd op 2026-12-31" in ended.message()
+    assert "is geëindigd op 2026-12-31" in ended.message().get("nl")
+    english = soon.message().get("en")
+    assert "ends on 2026-12-31 (in 30 days)" in english and "eindigt" not in english
 
 
 # -- where IT sees it -------------------------------------------------------------------------

@@ -34,7 +34,8 @@ def test_every_rule_reason_is_given_in_dutch_and_english():
     assert decision.status == NOT_ELIGIBLE
     assert decision.failed_rules == ["insurer", "contract_window", "diagnosis", "age"]
     for rule in decision.rules:
-        assert rule.reason.nl and rule.reason.en and rule.reason.nl != rule.reason.en
+        dutch, english = rule.reason.get("nl"), rule.reason.get("en")
+        assert dutch and english and dutch != english
     assert "CZ (9018)" in decision.reasons()[0] and "Zilveren Kruis (3311)" in decision.reasons()[0]
 
 
@@ -109,8 +110,11 @@ def test_value_facts_compare_numbers(asa, status):
 
 
 def test_number_fact_that_is_not_a_number_is_an_input_error():
-    with pytest.raises(InputError, match=r"facts.asa_class"):
+    with pytest.raises(InputError, match=r"^ASA-klasse .*: moet een getal zijn$") as refused:
         decide(bundle="stockholm-hip-knee", diagnosis="M17.1", facts={"asa_class": "gezond"})
+    # the field is named by its question (the label the clinician saw), the code keeps the fact's name
+    assert [p.field for p in refused.value.problems] == ["facts.asa_class"]
+    assert refused.value.text("en").endswith(": must be a number") and "facts." not in refused.value.text("en")
 
 
 def test_bundle_without_contracts_ignores_the_insurer():

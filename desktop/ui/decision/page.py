@@ -32,6 +32,7 @@ from desktop.ui.decision.charts import OPTION_COLOUR, OPTION_STYLE, TrajectoryCh
 from desktop.ui.decision.model_card import ModelCardDialog
 from desktop.ui.decision.panel import OptionPanel
 from desktop.ui.i18n import language, t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import OPTION_TEXT
 
 CONSERVATIVE, SURGERY = TreatmentOption.CONSERVATIVE, TreatmentOption.SURGERY
@@ -104,13 +105,13 @@ class DecisionView(QWidget):
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        self.banner = QLabel()
+        self.banner = ReadableLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet(theme.css(theme.ALERT_TEXT, theme.ALERT, theme.BODY_PT, bold=True,
                                             extra="padding: 6px; border-radius: 4px"))
         self.banner.hide()
         outer.addWidget(self.banner)
-        self.state = QLabel()
+        self.state = ReadableLabel()
         self.state.setWordWrap(True)
         self.state.setStyleSheet(theme.css(points=theme.NOTE_PT))
         self.state.setTextFormat(Qt.TextFormat.RichText)
@@ -145,7 +146,7 @@ class DecisionView(QWidget):
         charts.addWidget(self.function_chart, 0, 1)
         right.addLayout(charts, 1)
         foot = QHBoxLayout()
-        self.legend = QLabel()
+        self.legend = ReadableLabel()
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet(theme.css(theme.MUTED))
         foot.addWidget(self.legend, 1)

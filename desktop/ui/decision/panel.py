@@ -12,11 +12,19 @@ from desktop.ui import theme
 from desktop.ui.decision.charts import OPTION_COLOUR, IconArray
 from desktop.ui.i18n import number as written
 from desktop.ui.i18n import t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import OPTION_SUBTITLE, OPTION_TITLE
 
 
 def percent(probability: float) -> str:
     return t("window.decision.percent", value=round(probability * 100))
+
+
+def scale_text(name: str, outcome) -> str:
+    """An outcome's scale and which way is better, in words: 'Pijn 0–10, lager is beter'."""
+    low, high = (written(v, 0 if float(v).is_integer() else 1) for v in (outcome.low, outcome.high))
+    return t("window.decision.scale.higher" if outcome.higher_is_better else "window.decision.scale.lower",
+             outcome=name, low=low, high=high)
 
 
 def number(value: float, instrument_high: float) -> str:
@@ -40,7 +48,7 @@ class OptionPanel(QFrame):
                        + " " + theme.span(f"— {t(OPTION_SUBTITLE[option])}", theme.MUTED))
         title.setWordWrap(True)
         layout.addWidget(title)
-        self.numbers = QLabel()
+        self.numbers = ReadableLabel()
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
         self.numbers.setWordWrap(True)
         self.numbers.setStyleSheet(theme.css(points=theme.NUMBERS_PT))
@@ -50,13 +58,13 @@ class OptionPanel(QFrame):
         self.icons = IconArray(OPTION_COLOUR[option])
         self.icons.setFixedSize(ICONS_MIN, ICONS_MIN)
         row.addWidget(self.icons, 0, Qt.AlignmentFlag.AlignTop)
-        self.icon_text = QLabel()
+        self.icon_text = ReadableLabel()
         self.icon_text.setWordWrap(True)
         self.icon_text.setStyleSheet(theme.css(points=theme.SMALL_PT))
         self.icon_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         row.addWidget(self.icon_text, 1)
         layout.addLayout(row)
-        self.extra = QLabel()
+        self.extra = ReadableLabel()
         self.extra.setWordWrap(True)
         self.extra.setTextFormat(Qt.TextFormat.RichText)
         self.extra.setStyleSheet(theme.css(points=theme.NOTE_PT))
@@ -79,7 +87,10 @@ class OptionPanel(QFrame):
                             f"<td align='right'>&nbsp;&nbsp;<b>{number(value.mean, outcome.high)}</b></td>"
                             f"<td style='color:{theme.MUTED}'>&nbsp;({number(value.p10, outcome.high)}–"
                             f"{number(value.p90, outcome.high)})</td></tr>")
-        self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>")
+        scales = " · ".join(scale_text(name, outcome) for outcome, name in (
+            (prediction.pain, t("window.decision.pain")), (prediction.function, t("window.decision.function"))))
+        self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>"
+                             f"<span style='color:{theme.MUTED}'><small>{scales}</small></span>")
         pain_count = round(prediction.pain.improvement_probability * 100)
         function_count = round(prediction.function.improvement_probability * 100)
         pain = t("window.decision.panel.less_pain", count=pain_count)

@@ -25,6 +25,7 @@ from desktop.operations.consultation import Consultation
 from desktop.operations.services import Services
 from desktop.ui import theme
 from desktop.ui.i18n import say, t
+from desktop.ui.readable import ReadableLabel
 
 STATUS_TEXT = {ELIGIBLE: "window.status.eligible", NOT_ELIGIBLE: "window.status.not_eligible",
                NEEDS_INFORMATION: "window.status.needs_information"}
@@ -64,7 +65,7 @@ def status_label(decision: Decision | None, consultation: Consultation | None = 
     return t(STATUS_TEXT[decision.status]), STATUS_COLOUR[decision.status]
 
 
-class FieldMessage(QLabel):
+class FieldMessage(ReadableLabel):
     """The red line under a field that says what is wrong with it."""
 
     def __init__(self) -> None:

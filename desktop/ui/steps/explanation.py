@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout
 
 from desktop.core.eligibility import ELIGIBLE
 from desktop.core.handout import Consultation, explanation_html
 from desktop.ui import handout_pdf, theme
 from desktop.ui.i18n import t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.steps.base import Step
 
 
@@ -45,7 +46,7 @@ class ExplanationStep(Step):
         font.setPointSize(theme.PREVIEW_PT)
         self.view.setFont(font)
         layout.addWidget(self.view, 1)
-        self.notice = QLabel()
+        self.notice = ReadableLabel()
         self.notice.setWordWrap(True)
         layout.addWidget(self.notice)
         self.eligible = False

@@ -8,12 +8,13 @@ import datetime as dt
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QPushButton, QVBoxLayout
 
 from desktop.core.eligibility import ELIGIBLE
 from desktop.operations import failures
 from desktop.ui import theme
 from desktop.ui.i18n import language, say, t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import OPTION_TEXT
 from desktop.ui.steps.base import Step, field_problem, status_label
 
@@ -25,7 +26,7 @@ class InclusionStep(Step):
     def __init__(self, services, consultation):
         super().__init__(services, consultation)
         layout = QVBoxLayout(self)
-        self.summary = QLabel()
+        self.summary = ReadableLabel()
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName(t("window.inclusion.summary"))
         layout.addWidget(self.summary)
@@ -64,7 +65,7 @@ class InclusionStep(Step):
         self.save_button.setAccessibleName(t("window.inclusion.register"))
         self.save_button.clicked.connect(self.save)
         layout.addWidget(self.save_button)
-        self.result = QLabel()
+        self.result = ReadableLabel()
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result.setAccessibleName(t("window.inclusion.result"))

@@ -28,6 +28,7 @@ from desktop.core.identifiers import shipped_uzovi_table
 from desktop.core.states import InsurerSource
 from desktop.ui import theme
 from desktop.ui.i18n import language, local_datetime, say, t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import INSURER_SOURCE_TEXT, SIDE_TEXT
 from desktop.ui.steps.base import RULE_MARK, Step, status_label
 
@@ -77,7 +78,7 @@ class InsuranceStep(Step):
         self.uzovi.setMaxLength(4)
         self.uzovi.textEdited.connect(lambda _: setattr(self.consultation, "insurer_source", InsurerSource.CARD))
         self.add_field(form, t("window.insurance.uzovi"), self.uzovi, "insurer_uzovi")
-        self.source = QLabel()
+        self.source = ReadableLabel()
         self.source.setAccessibleName(t("window.insurance.source"))
         self.source.setWordWrap(True)
         self.lookup_button = QPushButton(t("window.insurance.lookup_again"))
@@ -124,7 +125,7 @@ class InsuranceStep(Step):
         heading = QLabel(t("window.insurance.assessment"))
         heading.setStyleSheet(theme.css(points=theme.HEADING_PT, bold=True))
         column.addWidget(heading)
-        self.status = QLabel()
+        self.status = ReadableLabel()
         self.status.setAccessibleName(t("window.insurance.assessment"))
         column.addWidget(self.status)
         self.rules = QListWidget()

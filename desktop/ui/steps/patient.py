@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel
+from PySide6.QtWidgets import QFormLayout
 
 from desktop.core.states import RecordState
 from desktop.ui.i18n import language, t
+from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import RECORD_STATE_TEXT
 from desktop.ui.steps.base import Step
 
@@ -25,7 +26,7 @@ class PatientStep(Step):
         self.add_field(form, t("window.patient.name"), self.name, "name")
         self.patient_id = self.line_edit("patient_id")
         self.add_field(form, t("window.patient.patient_id"), self.patient_id, "patient_id")
-        self.history = QLabel()
+        self.history = ReadableLabel()
         self.history.setWordWrap(True)
         self.history.setAccessibleName(t("window.patient.history"))
         form.addRow(self.history)

@@ -38,12 +38,12 @@ def test_a_birth_date_does_not_find_another_day(birth):
 
 def test_a_fields_refusal_names_the_label_and_the_next_step():
     text = rows.server_words("record 25: side: moet L, R of both zijn")
-    assert text.nl == ("Afgewezen door de server: Zijde klopt niet (moet L, R of both zijn). Corrigeer Zijde met "
-                       "Corrigeren… (F2); daarna wordt de inclusie opnieuw verzonden.")
-    assert text.en.startswith("Rejected by the server: Side is not right")
+    assert text.get("nl") == ("Afgewezen door de server: Zijde klopt niet (moet L, R of both zijn). Corrigeer Zijde "
+                              "met Corrigeren… (F2); daarna wordt de inclusie opnieuw verzonden.")
+    assert text.get("en").startswith("Rejected by the server: Side is not right")
     birth = rows.server_words("record 1: birth_date: ligt in de toekomst")
-    assert "kan hier niet worden gecorrigeerd" in birth.nl and "Ctrl+Shift+I" in birth.nl
-    assert rows.server_words("revisie 2 is al ontvangen").nl.endswith("vraag IT als de melding blijft.")
+    assert "kan hier niet worden gecorrigeerd" in birth.get("nl") and "Ctrl+Shift+I" in birth.get("nl")
+    assert rows.server_words("revisie 2 is al ontvangen").get("nl").endswith("vraag IT als de melding blijft.")
 
 
 def test_the_bsn_shows_its_last_four_digits():

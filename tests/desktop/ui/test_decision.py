@@ -179,3 +179,16 @@ def test_saving_the_inclusion_keeps_the_decision_support_that_was_shown(qtbot, w
     kept = json.loads(record["decision_support"])
     assert kept == shown and kept["inputs"]["nrs_pain_0"] == {"value": 4.0, "source": "entered"}
     assert kept["predictions"]["conservative_rtw6w_prob"] is None  # retired: no return to work was shown
+
+
+def test_each_outcome_says_its_scale_and_which_way_is_better(qtbot, window, decision):
+    """Functie runs opposite ways: BCTQ for carpal tunnel (lower is better), MHQ for the thumb base."""
+    settle(qtbot, decision, 0)
+    shown = next(iter(decision.panels.values())).numbers.text()
+    assert "Pijn 0–10, lager is beter" in shown and "Functie 1–5, lager is beter" in shown
+    before = asked(decision)
+    window.steps[1].diagnosis.setEditText("M18.1")
+    QApplication.processEvents()
+    settle(qtbot, decision, before)
+    shown = next(iter(decision.panels.values())).numbers.text()
+    assert "Functie 0–100, hoger is beter" in shown

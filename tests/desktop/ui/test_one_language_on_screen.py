@@ -377,26 +377,12 @@ def register(qtbot, window):
 
 STEPS = [patient_with_bad_input, insurer_lookup, insurance_with_unknown_uzovi, explanation,
          save_that_fails_validation, saved_inclusion_and_worklist, correction_dialog]
-# Texts the window shows as the core and the operations word them, still plain Dutch strings there
-# (issue 12 item 4 converts those modules to catalogue messages in steps): only these English
-# cases wait for them; the window's own texts in them are checked all the same.
-PENDING_BELOW_THE_WINDOW = {
-    "patient_with_bad_input": "desktop/core/identifiers.py (BSN) and desktop/core/inputs.py (birth date) "
-                              "still word their input errors in Dutch",
-    "insurer_lookup": "desktop/operations/services.py words the insurer lookup's answer in Dutch",
-    "insurance_with_unknown_uzovi": "desktop/core/identifiers.py insurer_name says '(niet in de UZOVI-tabel)' "
-                                    "in Dutch",
-    "save_that_fails_validation": "desktop/core/inputs.py words its input errors (date, agreement) in Dutch",
-    "correction_dialog": "desktop/core/identifiers.py validate_agb words its error in Dutch",
-}
 
 
-def cases():
+def cases():  # the core's and the operations' messages (input errors, lookups) are read in the window's language too
     for language in ("en", "nl"):
         for step in STEPS:
-            pending = PENDING_BELOW_THE_WINDOW.get(step.__name__) if language == "en" else None
-            marks = [pytest.mark.xfail(reason=pending, strict=False)] if pending else []
-            yield pytest.param(language, step, marks=marks, id=f"{language}-{step.__name__}")
+            yield pytest.param(language, step, id=f"{language}-{step.__name__}")
 
 
 @pytest.mark.parametrize(("language", "step"), list(cases()))
