@@ -55,7 +55,7 @@ import json
 import uuid
 from typing import Any
 
-from desktop.core.states import InputSource, RecordState, Side
+from desktop.core.states import InputSource, RecordState, Side, TreatmentOption
 from sync.server.devices import AdminError
 from sync.server.fhir_r4_schema import schema_problems
 
@@ -73,7 +73,7 @@ BUNDLE_SYSTEM = "urn:bundelassistent:bundle"
 CONDITION_SYSTEM = "urn:bundelassistent:condition"
 MODEL_SYSTEM = "urn:bundelassistent:prediction-model"
 UCUM = "http://unitsofmeasure.org"
-OPTION_WORDS = {"conservative": "conservatieve behandeling", "surgery": "operatie"}
+OPTION_WORDS = {TreatmentOption.CONSERVATIVE: "conservatieve behandeling", TreatmentOption.SURGERY: "operatie"}
 OUTCOME_WORDS = {"pain": "pijn", "function": "functie"}
 LATERALITY_EXTENSION = "http://nictiz.nl/fhir/StructureDefinition/ext-AnatomicalLocation.Laterality"
 
@@ -290,7 +290,8 @@ class Builder:
         return _profiled(episode, PROFILES["EpisodeOfCare"])
 
     @staticmethod
-    def _risk_assessment(row: dict, support: dict, option: str, patient: dict, episode: str, condition: str) -> dict:
+    def _risk_assessment(row: dict, support: dict, option: TreatmentOption, patient: dict, episode: str,
+                         condition: str) -> dict:
         numbers = support["predictions"]
         predictions = []
         for outcome in OUTCOME_WORDS:
@@ -306,7 +307,7 @@ class Builder:
             if probability is not None:  # employed patients only
                 predictions.append({"outcome": {"text": f"weer aan het werk binnen {weeks} weken"},
                                     "probabilityDecimal": probability, "whenRange": _within(weeks, "wk", "weken")})
-        if option == "conservative":
+        if option == TreatmentOption.CONSERVATIVE:
             predictions.append({"outcome": {"text": "toch een operatie binnen 12 maanden"},
                                 "probabilityDecimal": numbers["conservative_surgery12m_prob"],
                                 "whenRange": _within(12, "mo", "maanden")})
