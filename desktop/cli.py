@@ -347,7 +347,7 @@ def cmd_restore(args, settings) -> int:
     try:
         info, kept = register_file.restore(settings.data_dir, args.backup_file, args.overwrite_unsynced)
     except register_file.BackupError as error:
-        raise UserError(str(error)) from None
+        raise UserError(error.text(LANGUAGE)) from None
     print(say("cli.restore.done", file=args.backup_file, records=info.records, unsynced=info.unsynced))
     if kept:
         print(say("cli.restore.kept", file=kept))
@@ -366,7 +366,7 @@ def cmd_recover_key(args, settings) -> int:
     try:
         info = register_file.recover_key(settings.data_dir, key, args.backup)
     except register_file.BackupError as error:
-        raise UserError(str(error)) from None
+        raise UserError(error.text(LANGUAGE)) from None
     print(say("cli.recover.done", device=info.device_id, records=info.records))
     return EXIT_OK
 

@@ -15,14 +15,15 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.messages import MessageError, msg
 from desktop.core.states import OutboxState
 from desktop.store import database, files, keys
 from desktop.store.database import DatabaseError, raw_connect, table_counts
 from desktop.store.faults import StorageError, describe
 
 
-class BackupError(ValueError):
-    """The backup (or key) cannot be used; the message says why, in Dutch."""
+class BackupError(MessageError, ValueError):
+    """The backup (or key) cannot be used; the message says why (read in the reader's language)."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,14 @@ def write_backup(connection: sqlite3.Connection, source: Path, target: Path) -> 
 def read(path: Path, entry: keys.KeyEntry | None) -> BackupInfo:
     """Open a register file read-only with the key and check it; BackupError if unusable."""
     if database.file_kind(path) in ("missing", "empty"):
-        raise BackupError(f"{path}: bestaat niet of is leeg")
+        raise BackupError(msg("operations.backup.missing", path=path))
     try:
         connection = raw_connect(path, entry)
     except DatabaseError as error:
-        raise BackupError(f"{path}: kan niet geopend worden ({error})") from None
+        raise BackupError(msg("operations.backup.unopenable", path=path, problem=error)) from None
     try:
         if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise BackupError(f"{path}: doorstaat de integriteitscontrole niet")
+            raise BackupError(msg("operations.backup.integrity", path=path))
         counts = table_counts(connection)
         device = connection.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
         unsynced = connection.execute(
@@ -75,8 +76,8 @@ def read(path: Path, entry: keys.KeyEntry | None) -> BackupInfo:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
     except DatabaseError as error:
         if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == 26:
-            raise BackupError(f"{path}: opent niet met de sleutel van dit apparaat (of is geen register)") from None
-        raise BackupError(f"{path}: geen bruikbaar register ({error})") from None
+            raise BackupError(msg("operations.backup.wrong_key", path=path)) from None
+        raise BackupError(msg("operations.backup.not_a_register", path=path, problem=error)) from None
     finally:
         connection.close()
     return BackupInfo(device[0] if device else None, counts.get("inclusions", 0), unsynced, version, counts)
@@ -91,17 +92,13 @@ def restore(register: Path, backup: Path, overwrite_unsynced: bool,
     except keys.KeyringUnavailable as error:
         raise StorageError("keyring_unavailable", detail=error) from None
     if entry is None:
-        raise BackupError("er is geen sleutel voor dit register in de sleutelbos; zet eerst de sleutel van het "
-                          f"apparaat terug met `bundelassistent recover-key --backup {backup}`")
+        raise BackupError(msg("operations.backup.no_key", backup=backup))
     info = read(backup, entry)
     if info.schema_version > newest_schema:
-        raise BackupError(f"{backup}: is gemaakt door een nieuwere versie van de app (schema {info.schema_version}); "
-                          "werk de app eerst bij")
+        raise BackupError(msg("operations.backup.newer", backup=backup, schema=info.schema_version))
     current = _current(register, entry)
     if current is not None and current.unsynced and not overwrite_unsynced:
-        raise BackupError(f"het huidige register heeft {current.unsynced} inclusie(s) die nog niet naar de server "
-                          "zijn verstuurd; synchroniseer eerst (`bundelassistent sync --once`), of geef "
-                          "--overwrite-unsynced (het huidige bestand wordt dan apart bewaard)")
+        raise BackupError(msg("operations.backup.unsynced", count=current.unsynced))
     incoming = register.with_name(register.name + ".restoring")
     try:
         files.private_file(incoming)
@@ -189,12 +186,10 @@ def recover_key(register: Path, key_text: str, backup: Path | None = None) -> Ba
     register = Path(register)
     key = keys.valid_key(key_text)
     if key is None:
-        raise BackupError("dat is geen sleutel: verwacht 64 hexadecimale tekens (0-9, a-f), zoals "
-                          "`bundelassistent-server device-key` ze geeft")
+        raise BackupError(msg("operations.backup.not_a_key"))
     target = register if database.file_kind(register) == "encrypted" else backup
     if target is None:
-        raise BackupError(f"er is geen versleuteld register in {register.parent} om de sleutel mee te controleren; "
-                          "geef de back-up die je wilt terugzetten met --backup BESTAND")
+        raise BackupError(msg("operations.backup.nothing_to_check", folder=register.parent))
     candidate = keys.KeyEntry(key=key)
     info = read(Path(target), candidate)
     try:

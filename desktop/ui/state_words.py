@@ -1,6 +1,7 @@
 """The words the window shows for each named state (`desktop.core.states`), as catalogue keys.
 
-Logic compares the states, never these words (`tests/desktop/test_states.py` checks that);
+Logic compares the states, never these words (`tests/test_named_states.py` checks that;
+`tests/desktop/test_states.py` that every state has a key whose languages differ);
 `i18n.t(key)` reads a key in the window's language.
 """
 

@@ -242,3 +242,18 @@ def test_lists_read_in_the_readers_language():
     assert messages.both([messages.msg("core.field.side"), "BSN"]).get("en") == "Side and BSN"
     assert Listing(("a",), "core.list.or").get("en") == "a"
     assert messages.joined([dt.date(2025, 1, 2), 3], "; ").get("nl") == "02-01-2025; 3"
+
+
+def test_a_backup_that_cannot_be_used_reads_in_its_language(tmp_path):
+    from desktop.store import backups
+
+    refusals = []
+    for attempt in (lambda: backups.read(tmp_path / "gone.sqlite3", None),
+                    lambda: backups.recover_key(tmp_path / "register.sqlite3", "geen sleutel"),
+                    lambda: backups.recover_key(tmp_path / "register.sqlite3", "ab" * 32)):
+        with pytest.raises(backups.BackupError) as refused:
+            attempt()
+        refusals.append(refused.value)
+    for refused in refusals:
+        assert_in_its_language(refused.message)
+        assert str(refused) == refused.text("nl") != refused.text("en")

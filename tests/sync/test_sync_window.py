@@ -49,7 +49,7 @@ def test_background_sync_sends_and_the_worklist_shows_the_servers_answer(qtbot, 
     assert window.sync_label.text().startswith("Online · 0 te verzenden")
     window.worklist.filter.setCurrentIndex(window.worklist.filter.findData("all"))
     worklist = window.worklist
-    states = {worklist.cell(row, "Verzending") for row in range(worklist.model.rowCount())}
+    states = {worklist.cell(row, "sync") for row in range(worklist.model.rowCount())}
     assert states == {"verzonden"}
     assert window.sync.timer.isActive()  # the next round is planned
 
