@@ -197,8 +197,17 @@ def _register_line(line: str | textfiles.TextFileError, services) -> dict:
         data = textfiles.parse_json(line)
     except textfiles.TextFileError as error:
         raise UserError(str(error)) from None
+    if isinstance(data, dict) and "decision_support" in data:
+        raise UserError(say("cli.register.decision_support_given"))
     try:
         request = parse_inclusion(data, services.bundles, default_location=services.settings.location)
+        if isinstance(data, dict) and "intake" in data:  # what predict --json gives for this line is kept
+            from desktop.operations import prediction
+
+            try:
+                request.decision_support = prediction.for_inclusion(services, request, data["intake"])
+            except prediction.ModelFileError as error:
+                raise UserError(str(error)) from None
         return services.register(request)
     except InputError as error:
         raise UserError(error.text(LANGUAGE)) from None
@@ -220,6 +229,7 @@ def cmd_inclusions(args, services) -> int:
     listed = []
     for record in registry.inclusions():
         item = {key: record[key] for key in LISTED_FIELDS}
+        item["decision_support"] = json.loads(record["decision_support"]) if record["decision_support"] else None
         item["bsn_masked"] = mask_bsn(record["bsn"])
         item["sync_pending"] = record["id"] in pending
         if args.with_identifiers:

@@ -98,6 +98,7 @@ from pydantic import (
 from stdnum.nl import bsn as stdnum_bsn
 
 from desktop.core import fields
+from desktop.core.decision_support import check_decision_support
 from desktop.core.identifiers import ICD10_PATTERN, InvalidField
 from desktop.core.states import RecordState, ServerResult, values
 
@@ -355,6 +356,11 @@ class InclusionRecord(_Request):
     updated_at: WireDateTime
     withdrawn_at: WireDateTime | None = None
     withdrawal_reason: LongText | None = None
+    decision_support: dict[str, Any] | None = Field(
+        default=None, description="what Samen beslissen showed at registration (model version, inputs with "
+        "their sources, every prediction column): the shape of `desktop.core.decision_support`. Optional, an "
+        "addition within protocol 2: a device of the previous version sends none; a device sends the key only "
+        "when it has one, so an older server takes its other records as before")
 
     @model_validator(mode="after")
     def _consistent(self) -> InclusionRecord:
@@ -364,6 +370,11 @@ class InclusionRecord(_Request):
         if self.state == RecordState.WITHDRAWN:
             try:
                 fields.check_withdrawal_reason(self.withdrawal_reason or "")
+            except InvalidField as problem:
+                raise ValueError(str(problem)) from None
+        if self.decision_support is not None:  # the device's own check, for the condition the record names
+            try:
+                self.decision_support = check_decision_support(self.decision_support, self.condition)
             except InvalidField as problem:
                 raise ValueError(str(problem)) from None
         return self
@@ -506,6 +517,11 @@ def record_from_row(row: dict[str, Any]) -> dict[str, Any]:
         record["eligibility_rules"] = json.loads(rules) if rules else []
     elif rules is None:
         record["eligibility_rules"] = []
+    support = record.pop("decision_support", None)
+    if isinstance(support, str) and support:
+        support = json.loads(support)
+    if support:  # no key without one: a server before decision support refuses unknown keys
+        record["decision_support"] = support
     for key in ("handout_printed", "agreed"):
         value = record.get(key)
         if isinstance(value, int) and not isinstance(value, bool):

@@ -23,7 +23,8 @@ from desktop.ui import state_words
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ("desktop", "sync")
 STATES: tuple[type[StrEnum], ...] = (states.ModelState, states.RecordState, states.ServerResult,
-                                     states.OutboxState, states.InsurerSource, states.Side, states.TreatmentOption)
+                                     states.OutboxState, states.InsurerSource, states.Side, states.TreatmentOption,
+                                     states.InputSource)
 STATE_COLUMNS = r"(?:state|status|server_result|insurer_source|source|side|episode_side|initial_treatment)"
 SQL_COMPARISON = re.compile(rf"\b{STATE_COLUMNS}\s*(?:=|!=|<>|\bIN\b|\bNOT IN\b)\s*\(?\s*'([^']*)'", re.IGNORECASE)
 

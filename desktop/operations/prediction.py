@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from desktop.core.bundles import LoadReport, Text
 from desktop.core.decision_support import CONDITIONS, check_decision_support, utc_text
 from desktop.core.identifiers import InvalidField, age_on
-from desktop.core.inputs import InputError, parse_case
+from desktop.core.inputs import InclusionRequest, InputError, parse_case
 from desktop.core.messages import Plain, msg, text
 from desktop.core.states import InputSource, Side
 from predictors import ModelFileError, ModelSet, PatientValueError, Prediction
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from desktop.operations.services import Services
 
 __all__ = ["CASE_KEYS", "DEFAULT_BUNDLE", "ModelFileError", "PatientValueError", "Question", "baseline_columns",
-           "decision_support", "field_label", "for_question", "overrides", "parse_question", "patient_row", "predict"]
+           "decision_support", "field_label", "for_inclusion", "for_question", "overrides", "parse_question",
+           "patient_row", "predict"]
 
 DEFAULT_BUNDLE = "hand-wrist"  # the clinic's bundle, as a new consultation starts with
 CASE_KEYS = ("bsn", "birth_date", "diagnosis", "side", "bundle", "inclusion_date", "intake")
@@ -206,3 +207,16 @@ def for_question(services: Services, question: Question) -> dict[str, Any]:
     patient = patient_row(question.condition, age=age_on(question.birth_date, question.on), side=question.side,
                           questionnaire=found.values, entered=question.entered)
     return predict(services.prediction_models(), patient, found.values, found.as_dict()["completed_at"])
+
+
+def for_inclusion(services: Services, request: InclusionRequest, given: object) -> dict[str, Any]:
+    """The decision support of a `register --jsonl` line with `intake`: the same computation as
+    `predict --json` for its patient, on its inclusion date. Raises InputError naming a bad value."""
+    case = request.case
+    condition = request.bundle.condition_for_code(case.diagnosis) if case.diagnosis else None
+    if condition is None or condition.id not in CONDITIONS or case.birth_date is None:
+        raise InputError([InvalidField("intake", msg("operations.prediction.no_model_for_diagnosis",
+                                                     conditions=" en ".join(CONDITIONS)))])
+    entered = overrides(condition.id, given)
+    question = Question(request.bsn, case.birth_date, case.inclusion_date, condition.id, case.side, entered)
+    return for_question(services, question)

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from desktop import store
+from desktop.core.decision_support import check_decision_support
 from desktop.core.eligibility import ELIGIBLE, PASS, Decision, Episode
 from desktop.core.fields import check_withdrawal_reason
 from desktop.core.identifiers import InvalidField
@@ -250,6 +251,7 @@ class Registry:
             decision = decide(self.episodes_for(request.bsn, bundle.id))
             if decision.status != ELIGIBLE or decision.condition is None:  # an eligible decision names one
                 raise NotEligible(decision)
+            support = _decision_support(request, decision.condition.id)
             now = utc_now()
             inclusion_id = str(uuid.uuid4())
             record = {
@@ -269,7 +271,7 @@ class Registry:
                 "end_date": decision.end_date.isoformat(),
                 "initial_treatment": request.initial_treatment,
                 "device_id": self.device_id, "user": self.actor.user,
-                "created_at": now, "updated_at": now,
+                "created_at": now, "updated_at": now, "decision_support": support,
             }
             self.db.table("inclusions").insert(record)
             self._history(record, "register", None)
@@ -398,6 +400,17 @@ class Registry:
 
     def audit_entries(self) -> list[dict[str, Any]]:
         return list(self.db.table("audit_log").rows_where(order_by="seq"))
+
+
+def _decision_support(request: InclusionRequest, condition: str) -> str | None:
+    """The decision support as stored (JSON), checked by the record contract for the condition decided."""
+    if request.decision_support is None:
+        return None
+    try:
+        checked = check_decision_support(request.decision_support, condition)
+    except InvalidField as problem:
+        raise InputError([problem]) from None
+    return json.dumps(checked, ensure_ascii=False)
 
 
 def _episode(row: dict[str, Any]) -> Episode:

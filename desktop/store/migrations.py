@@ -133,8 +133,16 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     }, pk=("bsn", "birth_date", "completed_on"), if_not_exists=True)  # a register put back on version 5 has it
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """The decision support Samen beslissen showed, kept with the inclusion (JSON, see
+    `desktop.core.decision_support`); NULL for the inclusions registered before."""
+    if "decision_support" not in db.table("inclusions").columns_dict:
+        db.execute("ALTER TABLE inclusions ADD COLUMN decision_support TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3,
-                                                              _migration_4, _migration_5, _migration_6]
+                                                              _migration_4, _migration_5, _migration_6,
+                                                              _migration_7]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -59,7 +59,8 @@ def _with_patient_ids(tx: Transaction) -> list[dict]:
 def _csv(rows: list[dict], settings: Settings, columns: tuple[str, ...]) -> bytes:
     for row in rows:
         row.update(inclusion_id=row["id"], clinic_agb=settings.clinic_agb,
-                   age_at_inclusion=age_on(row["birth_date"], row["inclusion_date"]))
+                   age_at_inclusion=age_on(row["birth_date"], row["inclusion_date"]),
+                   **export_csv.decision_cells(row["decision_support"]))
     return export_csv.to_csv(rows, columns)
 
 

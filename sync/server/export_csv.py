@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from functools import lru_cache
 
 from desktop.core.states import RecordState
@@ -70,14 +71,33 @@ COLUMNS = {
     "created_at": "aangemaakt op het apparaat",
     "updated_at": "laatst gewijzigd op het apparaat",
     "received_at": "laatst ontvangen door de server",
+    "prediction_model_version": "versie van het voorspelmodel waarvan Samen beslissen de getallen toonde",
+    "predicted_at": "wanneer die getallen getoond werden",
+    "questionnaire_completed_at": "datum (of tijdstip) van de intakevragenlijst waarop ze berustten",
+    **{name: f"voorspeld bij registratie: {what}" for name, what in {
+        "conservative_pain_mcid_prob": "kans op relevant minder pijn na 12 maanden, conservatief",
+        "surgery_pain_mcid_prob": "kans op relevant minder pijn na 12 maanden, operatie",
+        "conservative_function_mcid_prob": "kans op relevant betere functie na 12 maanden, conservatief",
+        "surgery_function_mcid_prob": "kans op relevant betere functie na 12 maanden, operatie",
+        "conservative_rtw6w_prob": "kans weer aan het werk binnen 6 weken, conservatief (leeg: niet werkend)",
+        "surgery_rtw6w_prob": "kans weer aan het werk binnen 6 weken, operatie (leeg: niet werkend)",
+        "conservative_surgery12m_prob": "kans op toch een operatie binnen 12 maanden, conservatief",
+    }.items()},
 }
+# The decision support's own keys (stored as JSON per inclusion), as columns.
+DECISION_COLUMNS = {"prediction_model_version": "model_version", "predicted_at": "computed_at",
+                    "questionnaire_completed_at": "questionnaire_completed_at"}
+PREDICTION_CSV_COLUMNS = ("conservative_pain_mcid_prob", "surgery_pain_mcid_prob", "conservative_function_mcid_prob",
+                          "surgery_function_mcid_prob", "conservative_rtw6w_prob", "surgery_rtw6w_prob",
+                          "conservative_surgery12m_prob")
 
 PROFILES = {
     "insurer": ("inclusion_id", "bsn", "birth_date", "insurer_uzovi", "clinic_agb", "bundle", "bundle_version",
                 "condition", "diagnosis", "side", "inclusion_date", "end_date", "state", "withdrawn_at"),
     "research": ("patient_pseudonym", "age_at_inclusion", "bundle", "bundle_version", "condition", "diagnosis",
                  "side", "inclusion_date", "end_date", "location", "initial_treatment", "eligibility_status",
-                 "explanation_language", "handout_printed"),
+                 "explanation_language", "handout_printed", "prediction_model_version",
+                 *PREDICTION_CSV_COLUMNS),
 }
 DEFAULT_PROFILE = "insurer"
 
@@ -113,6 +133,19 @@ def choose_columns(profile: str = DEFAULT_PROFILE, columns: str | None = None) -
 def rows_for(profile: str, rows: list[dict]) -> list[dict]:
     """The research profile leaves withdrawn inclusions out; the insurer needs them to undo."""
     return [row for row in rows if row["state"] != RecordState.WITHDRAWN] if profile == "research" else rows
+
+
+def decision_cells(support_json: str | None) -> dict[str, object]:
+    """The decision support's columns of one row (empty without one); probabilities with 4 decimals
+    and a point, as `python -m predictors.batch` writes them."""
+    if not support_json:
+        return {}
+    support = json.loads(support_json)
+    cells: dict[str, object] = {column: support[key] for column, key in DECISION_COLUMNS.items()}
+    for name in PREDICTION_CSV_COLUMNS:
+        value = support["predictions"][name]
+        cells[name] = None if value is None else f"{value:.4f}"
+    return cells
 
 
 def text(value) -> str:

@@ -15,6 +15,16 @@ BSN). Per inclusion:
   managing organization, the clinician as care manager. Status: planned / active / finished
   by the dates; a withdrawal is `cancelled`, with `statusHistory` (active until the
   withdrawal) and its `period` ending at the withdrawal.
+- RiskAssessment, one per treatment option, when the device kept the decision support shown
+  at registration: `subject` the Patient, `basis` the EpisodeOfCare (and `condition` its
+  Condition), `occurrenceDateTime` when the numbers were shown, `method` the model version.
+  Each `prediction[]` is one outcome with `probabilityDecimal` (a clinically relevant
+  improvement of pain and of function at 12 months, with the expected score and its 80 %
+  range as `rationale`; back at work within 6 and 12 weeks; surgery within 12 months for
+  the conservative option) and `whenRange` (how long after the start). R4 has no element for
+  an expected score, so it is text; `qualitativeRisk` (low/high) would lose the number. The
+  option the patient chose (`initial_treatment`) says so in `note`, with the questionnaire
+  date and the inputs that were estimated.
 - Provenance (withdrawals only): R4 EpisodeOfCare has no element for *why* its status changed;
   Provenance is R4's standard resource for who changed what, when and why (`reason`,
   `occurredDateTime`), so any receiver can read the reason without a private extension.
@@ -45,7 +55,7 @@ import json
 import uuid
 from typing import Any
 
-from desktop.core.states import RecordState, Side
+from desktop.core.states import InputSource, RecordState, Side, TreatmentOption
 from sync.server.devices import AdminError
 from sync.server.fhir_r4_schema import schema_problems
 
@@ -61,6 +71,10 @@ DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 UUID_SYSTEM = "urn:ietf:rfc:3986"
 BUNDLE_SYSTEM = "urn:bundelassistent:bundle"
 CONDITION_SYSTEM = "urn:bundelassistent:condition"
+MODEL_SYSTEM = "urn:bundelassistent:prediction-model"
+UCUM = "http://unitsofmeasure.org"
+OPTION_WORDS = {TreatmentOption.CONSERVATIVE: "conservatieve behandeling", TreatmentOption.SURGERY: "operatie"}
+OUTCOME_WORDS = {"pain": "pijn", "function": "functie"}
 LATERALITY_EXTENSION = "http://nictiz.nl/fhir/StructureDefinition/ext-AnatomicalLocation.Laterality"
 
 NL_CORE = "http://nictiz.nl/fhir/StructureDefinition/"
@@ -109,6 +123,12 @@ def _instant(value: dt.datetime) -> str:
 def _profiled(resource: dict, profile: str) -> dict:
     return {"resourceType": resource.pop("resourceType"), "id": resource.pop("id"),
             "meta": {"profile": [profile]}, **resource}
+
+
+def _within(value: int, unit: str, words: str) -> dict:
+    """`whenRange`: from the start of the treatment up to `value` (UCUM `mo` or `wk`)."""
+    return {"low": {"value": 0, "unit": words, "system": UCUM, "code": unit},
+            "high": {"value": value, "unit": words, "system": UCUM, "code": unit}}
 
 
 def episode_status(row: dict, today: dt.date) -> str:
@@ -171,6 +191,10 @@ class Builder:
         coverage = self.add(self._coverage(row, patient))
         account = self.add(self._account(row, patient, coverage))
         episode = self.add(self._episode(row, today, patient, condition, account, clinician))
+        if row.get("decision_support"):
+            support = json.loads(row["decision_support"])
+            for option in OPTION_WORDS:
+                self.add(self._risk_assessment(row, support, option, patient, episode, condition))
         if row["state"] == RecordState.WITHDRAWN:
             self.add(self._withdrawal(row, episode))
 
@@ -264,6 +288,51 @@ class Builder:
         if clinician:
             episode["careManager"] = _ref(clinician)
         return _profiled(episode, PROFILES["EpisodeOfCare"])
+
+    @staticmethod
+    def _risk_assessment(row: dict, support: dict, option: TreatmentOption, patient: dict, episode: str,
+                         condition: str) -> dict:
+        numbers = support["predictions"]
+        predictions = []
+        for outcome in OUTCOME_WORDS:
+            mean, low, high = (numbers[f"{option}_{outcome}12_{stat}"] for stat in ("mean", "p10", "p90"))
+            predictions.append({
+                "outcome": {"text": f"klinisch relevante verbetering van {OUTCOME_WORDS[outcome]} na 12 maanden"},
+                "probabilityDecimal": numbers[f"{option}_{outcome}_mcid_prob"],
+                "whenRange": _within(12, "mo", "maanden"),
+                "rationale": f"verwachte {OUTCOME_WORDS[outcome]}score na 12 maanden {mean:g} "
+                             f"(80% van vergelijkbare patiënten: {low:g}–{high:g})"})
+        for weeks in (6, 12):
+            probability = numbers[f"{option}_rtw{weeks}w_prob"]
+            if probability is not None:  # employed patients only
+                predictions.append({"outcome": {"text": f"weer aan het werk binnen {weeks} weken"},
+                                    "probabilityDecimal": probability, "whenRange": _within(weeks, "wk", "weken")})
+        if option == TreatmentOption.CONSERVATIVE:
+            predictions.append({"outcome": {"text": "toch een operatie binnen 12 maanden"},
+                                "probabilityDecimal": numbers["conservative_surgery12m_prob"],
+                                "whenRange": _within(12, "mo", "maanden")})
+        estimated = [name for name, item in support["inputs"].items() if item["source"] == InputSource.ESTIMATED]
+        notes = [f"gekozen als eerste behandeling: {OPTION_WORDS[option]}"] if row.get("initial_treatment") == option \
+            else []
+        if support.get("questionnaire_completed_at"):
+            notes.append(f"op basis van de intakevragenlijst van {support['questionnaire_completed_at'][:10]}")
+        if estimated:
+            notes.append(f"onbekend en geschat uit de overige gegevens: {', '.join(estimated)}")
+        assessment = {
+            "resourceType": "RiskAssessment", "id": _child_id(row["id"], f"risk-{option}"),
+            "status": "final",
+            "method": {"coding": [{"system": MODEL_SYSTEM, "code": support["model_version"]}],
+                       "text": f"Bundelassistent-voorspelmodel {row['condition']}, versie {support['model_version']}"},
+            "code": {"text": f"Samen beslissen: {OPTION_WORDS[option]}"},
+            "subject": patient,
+            "occurrenceDateTime": support["computed_at"],
+            "condition": _ref(condition),
+            "basis": [_ref(episode)],
+            "prediction": predictions,
+        }
+        if notes:
+            assessment["note"] = [{"text": text} for text in notes]
+        return assessment
 
     def _withdrawal(self, row: dict, episode: str) -> dict:
         at = _instant(row["withdrawn_at"])

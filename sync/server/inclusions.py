@@ -74,8 +74,10 @@ FIRST_REVISION_COLUMNS = ("device_id", "created_at", "user", "owner_device")
 
 
 def canonical(record: InclusionRecord) -> str:
-    """The record's content in one canonical JSON form (UTC times, sorted keys)."""
-    return json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    """The record's content in one canonical JSON form (UTC times, sorted keys). A record without
+    decision support has the form it had before there was any, so its stored hash still matches."""
+    content = record.model_dump(mode="json", exclude={"decision_support"} if record.decision_support is None else None)
+    return json.dumps(content, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
 
 @dataclass
@@ -318,6 +320,8 @@ def _row(record: InclusionRecord, status: str, duplicate_of: str | None, content
     row.update(
         id=str(record.id), episode_side=record.episode_side or "", status=status, duplicate_of=duplicate_of,
         eligibility_rules=json.dumps(record.eligibility_rules, ensure_ascii=False, sort_keys=True),
+        decision_support=None if record.decision_support is None else json.dumps(
+            record.decision_support, ensure_ascii=False),
         content_hash=content_hash, pushed_by=batch.device.id, received_at=batch.tx.now,
         owner_device=batch.device.id, last_revision=record.revision)
     return row

@@ -126,6 +126,7 @@ inclusions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("withdrawn_at", UTCDateTime),
     Column("withdrawal_reason", String(2000)),
+    Column("decision_support", Text),                      # JSON: what Samen beslissen showed (NULL: none)
     Column("content_hash", String(64), nullable=False),    # sha256 of the canonical record
     Column("pushed_by", String(36), nullable=False),       # the enrolled device that sent it
     Column("received_at", UTCDateTime, nullable=False),

@@ -18,6 +18,7 @@ import pytest
 from desktop.core import messages
 from desktop.core.inputs import parse_inclusion
 from desktop.core.states import (
+    InputSource,
     InsurerSource,
     IntakeSource,
     OutboxState,
@@ -39,6 +40,7 @@ CONTRACT = {
     OutboxState: {"pending", "sending", "done"},
     InsurerSource: {"server", "cache", "card", "manual", "import"},
     IntakeSource: {"server", "cache", "none"},
+    InputSource: {"questionnaire", "entered", "estimated"},
     Side: {"L", "R", "both"},
     TreatmentOption: {"conservative", "surgery"},
 }

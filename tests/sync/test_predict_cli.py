@@ -143,8 +143,8 @@ def test_bad_input_names_the_field_by_its_label_and_exits_2(tmp_path):
          ["Geslacht", "intake.eaton_stage", "onbekende invoer"]),
         ({"bsn": A, "birth_date": A_BORN, "diagnosis": "M18.1", "intake": {"thenar_atrophy": 1}},
          ["intake.thenar_atrophy"]),  # a CTS input for thumb-base osteoarthritis
-        ({"bsn": A, "diagnosis": "G56.0", "side": "boven"}, ["birth_date", "ontbreekt", "side"]),
-        ({"bsn": "111222334", "birth_date": A_BORN, "diagnosis": "G56.0"}, ["bsn", "11-proef"]),
+        ({"bsn": A, "diagnosis": "G56.0", "side": "boven"}, ["Geboortedatum", "ontbreekt", "Zijde"]),
+        ({"bsn": "111222334", "birth_date": A_BORN, "diagnosis": "G56.0"}, ["BSN", "11-proef"]),
         ({"bsn": A, "birth_date": A_BORN, "diagnosis": "I63.9", "bundle": "stroke-chain"}, ["geen voorspellingen"]),
         ({"bsn": A, "birth_date": A_BORN, "diagnosis": "G56.0", "intake": [7]}, ["intake", "moet een object"]),
         ({"bsn": A, "birth_date": A_BORN, "diagnosis": "G56.0", "pain": 7}, ["pain", "onbekend veld"]),

@@ -158,6 +158,29 @@ def test_what_the_page_shows_and_keeps_is_what_predict_json_computes(qtbot, deci
     assert decision.consultation.decision_support is None
 
 
+def test_saving_the_inclusion_keeps_the_decision_support_that_was_shown(qtbot, window, decision, services):
+    import json
+
+    from test_main_window import type_into
+
+    before = asked(decision)
+    fill(decision, {"nrs_pain_0": 4, "work_status": "retired"})
+    settle(qtbot, decision, before)
+    shown = decision.consultation.decision_support
+    type_into(qtbot, window.steps[1].uzovi, "3311")
+    window.go_to(4)
+    inclusion = window.steps[4]
+    inclusion.treatment.setCurrentIndex(inclusion.treatment.findData("conservative"))
+    type_into(qtbot, inclusion.agb, "01234567")
+    inclusion.agreed.setChecked(True)
+    inclusion.save()
+    (record,) = services.registry.inclusions()
+    assert record["initial_treatment"] == "conservative"
+    kept = json.loads(record["decision_support"])
+    assert kept == shown and kept["inputs"]["nrs_pain_0"] == {"value": 4.0, "source": "entered"}
+    assert kept["predictions"]["conservative_rtw6w_prob"] is None  # retired: no return to work was shown
+
+
 def test_each_outcome_says_its_scale_and_which_way_is_better(qtbot, window, decision):
     """Functie runs opposite ways: BCTQ for carpal tunnel (lower is better), MHQ for the thumb base."""
     settle(qtbot, decision, 0)
