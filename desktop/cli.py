@@ -129,14 +129,19 @@ def _read_bytes(path_text: str) -> tuple[bytes, str]:
         raise UserError(say("cli.file_problem", file=path_text, problem=error)) from None
 
 
+def _read_json(path_text: str) -> tuple[object, str]:
+    """A JSON file (or `-`, standard input) and its name for messages; unusable input is a UserError."""
+    data, name = _read_bytes(path_text)
+    try:
+        return textfiles.parse_json(textfiles.decode(data)), name
+    except textfiles.TextFileError as error:
+        raise UserError(say("cli.file_problem", file=name, problem=error)) from None
+
+
 def cmd_check_eligibility(args, services) -> int:
     from desktop.core.inputs import InputError, parse_case
 
-    data, name = _read_bytes(args.case_file)
-    try:
-        data = textfiles.parse_json(textfiles.decode(data))
-    except textfiles.TextFileError as error:
-        raise UserError(say("cli.file_problem", file=name, problem=error)) from None
+    data, name = _read_json(args.case_file)
     try:
         case, bundle = parse_case(data, services.bundles)
     except InputError as error:
@@ -150,11 +155,7 @@ def cmd_predict(args, services) -> int:
     from desktop.core.inputs import InputError
     from desktop.operations import prediction
 
-    data, name = _read_bytes(args.case_file)
-    try:
-        data = textfiles.parse_json(textfiles.decode(data))
-    except textfiles.TextFileError as error:
-        raise UserError(say("cli.file_problem", file=name, problem=error)) from None
+    data, name = _read_json(args.case_file)
     try:
         question = prediction.parse_question(data, services.bundles, services.today())
     except InputError as error:

@@ -58,55 +58,46 @@ def test_every_key_in_the_catalogue_is_used():
     assert sorted(key for key in messages.catalogue("nl") if key not in used) == []
 
 
-def test_a_message_that_is_not_text_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "messages").mkdir()
-    (tmp_path / "messages" / "core.nl.toml").write_text('[age]\nminimum = 18\n', encoding="utf-8")
+@pytest.fixture
+def own_catalogue(tmp_path, monkeypatch):
+    """A catalogue of the test's own files: `write(name, toml)`; the real one is back afterwards."""
+    folder = tmp_path / "messages"
+    folder.mkdir()
+
+    def write(name: str, toml: str) -> None:
+        (folder / name).write_text(toml, encoding="utf-8")
+        messages.catalogue.cache_clear()
+
     monkeypatch.setattr(messages.resources, "path", lambda *parts: tmp_path.joinpath(*parts))
+    yield write
+    monkeypatch.undo()
     messages.catalogue.cache_clear()
-    try:
-        with pytest.raises(ValueError, match=r"core\.age\.minimum: a message must be text, not int"):
-            messages.catalogue("nl")
-    finally:
-        monkeypatch.undo()
-        messages.catalogue.cache_clear()
 
 
-def test_a_topic_file_adds_to_its_area_and_may_not_repeat_a_key(tmp_path, monkeypatch):
-    (tmp_path / "messages").mkdir()
-    (tmp_path / "messages" / "core.nl.toml").write_text('[age]\ntoo_young = "te jong"\n', encoding="utf-8")
-    (tmp_path / "messages" / "core-clinic.nl.toml").write_text('[clinic]\nname = "Naam"\n', encoding="utf-8")
-    monkeypatch.setattr(messages.resources, "path", lambda *parts: tmp_path.joinpath(*parts))
-    messages.catalogue.cache_clear()
-    try:
-        assert dict(messages.catalogue("nl")) == {"core.age.too_young": "te jong", "core.clinic.name": "Naam"}
-        (tmp_path / "messages" / "core-leeftijd.nl.toml").write_text('[age]\ntoo_young = "jong"\n',
-                                                                      encoding="utf-8")
-        messages.catalogue.cache_clear()
-        with pytest.raises(ValueError, match=r"core\.age\.too_young is already defined"):
-            messages.catalogue("nl")
-    finally:
-        monkeypatch.undo()
-        messages.catalogue.cache_clear()
+def test_a_message_that_is_not_text_is_refused(own_catalogue):
+    own_catalogue("core.nl.toml", "[age]\nminimum = 18\n")
+    with pytest.raises(ValueError, match=r"core\.age\.minimum: a message must be text, not int"):
+        messages.catalogue("nl")
 
 
-def test_parameters_are_written_as_the_reader_writes_them(tmp_path, monkeypatch):
-    (tmp_path / "messages").mkdir()
-    for language, template in [("nl", "{who}: {score:.1f} op {day}, {n} keer, bundel {bundle}"),
-                               ("en", "{who}: {score:.1f} on {day}, {n} times, bundle {bundle}")]:
-        (tmp_path / "messages" / f"core.{language}.toml").write_text(
-            f'[t]\nline = "{template}"\nwho = "{ {"nl": "de arts", "en": "the surgeon"}[language]}"\n',
-            encoding="utf-8")
-    monkeypatch.setattr(messages.resources, "path", lambda *parts: tmp_path.joinpath(*parts))
-    messages.catalogue.cache_clear()
-    try:
-        line = messages.msg("core.t.line", who=messages.msg("core.t.who"), score=4.25, day=dt.date(2027, 3, 1), n=3,
-                            bundle=Text("Hand en pols", "Hand and wrist"))
-        assert line.get("nl") == "de arts: 4,2 op 01-03-2027, 3 keer, bundel Hand en pols"
-        assert line.get("en") == "the surgeon: 4.2 on 01-03-2027, 3 times, bundle Hand and wrist"
-        assert line.get("fr") == line.get("nl")  # a language we do not have reads Dutch
-    finally:
-        monkeypatch.undo()
-        messages.catalogue.cache_clear()
+def test_a_topic_file_adds_to_its_area_and_may_not_repeat_a_key(own_catalogue):
+    own_catalogue("core.nl.toml", '[age]\ntoo_young = "te jong"\n')
+    own_catalogue("core-clinic.nl.toml", '[clinic]\nname = "Naam"\n')
+    assert dict(messages.catalogue("nl")) == {"core.age.too_young": "te jong", "core.clinic.name": "Naam"}
+    own_catalogue("core-leeftijd.nl.toml", '[age]\ntoo_young = "jong"\n')
+    with pytest.raises(ValueError, match=r"core\.age\.too_young is already defined"):
+        messages.catalogue("nl")
+
+
+def test_parameters_are_written_as_the_reader_writes_them(own_catalogue):
+    for language, template, who in [("nl", "{who}: {score:.1f} op {day}, {n} keer, bundel {bundle}", "de arts"),
+                                    ("en", "{who}: {score:.1f} on {day}, {n} times, bundle {bundle}", "the surgeon")]:
+        own_catalogue(f"core.{language}.toml", f'[t]\nline = "{template}"\nwho = "{who}"\n')
+    line = messages.msg("core.t.line", who=messages.msg("core.t.who"), score=4.25, day=dt.date(2027, 3, 1), n=3,
+                        bundle=Text("Hand en pols", "Hand and wrist"))
+    assert line.get("nl") == "de arts: 4,2 op 01-03-2027, 3 keer, bundel Hand en pols"
+    assert line.get("en") == "the surgeon: 4.2 on 01-03-2027, 3 times, bundle Hand and wrist"
+    assert line.get("fr") == line.get("nl")  # a language we do not have reads Dutch
 
 
 @given(st.floats(-1000, 1000, allow_nan=False), st.integers(0, 3))

@@ -2,7 +2,6 @@
 to fill in, and from the EHR launch to a saved inclusion takes at most 15 keys besides the text
 typed into fields."""
 
-import datetime as dt
 
 import pytest
 
@@ -11,35 +10,22 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from desktop import config
-from desktop.operations.services import Services
-from desktop.store.inclusions import Actor
-from desktop.ui.main_window import MainWindow
-from helpers import bundles_with_contract_end, valid_bsns
+from helpers import valid_bsns
 
 BSN = valid_bsns(1)[0]
 KEY_BUDGET = 15
 
 
 @pytest.fixture
-def services(tmp_path):
-    bundles = bundles_with_contract_end(tmp_path / "bundles", dt.date.today() + dt.timedelta(days=365))
-    settings = config.load(overrides={"data_dir": str(tmp_path / "data"), "bundles_dir": str(bundles),
-                                      "location": "Utrecht"})
-    services = Services(settings, Actor("werkplek-3", "SUO"))
-    yield services
-    services.close()
+def services(room_services):
+    return room_services
 
 
 @pytest.fixture
-def window(qtbot, services):
-    window = MainWindow(services, load_models=False, background_sync=False)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
-    return window
+def window(qtbot, room_window):
+    room_window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is room_window)
+    return room_window
 
 
 class Keyboard:

@@ -2,7 +2,6 @@
 control has a name that says what it is, and every result is readable — the eligibility outcome and
 each rule, both options' predictions, the save result, the sync status."""
 
-import datetime as dt
 
 import pytest
 
@@ -12,21 +11,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLineEdit
 
-from desktop import config
-from desktop.operations.services import Services
-from desktop.store.inclusions import Actor
 from desktop.ui.main_window import MainWindow
-from helpers import bundles_with_contract_end, valid_bsns
+from helpers import valid_bsns
 
 
 @pytest.fixture
-def services(tmp_path):
-    bundles = bundles_with_contract_end(tmp_path / "bundles", dt.date.today() + dt.timedelta(days=365))
-    settings = config.load(overrides={"data_dir": str(tmp_path / "data"), "bundles_dir": str(bundles),
-                                      "location": "Utrecht"})
-    services = Services(settings, Actor("werkplek-3", "SUO"))
-    yield services
-    services.close()
+def services(room_services):
+    return room_services
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Only true statements on screen (issue 13 item 2): a saved consultation is locked, an EHR launch
 over unsaved input asks first, and the server's refusals turn header and status bar into a warning."""
 
-import datetime as dt
 
 import pytest
 
@@ -10,34 +9,21 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
 
-from desktop import config
 from desktop.core.states import ServerResult
-from desktop.operations.services import Services
-from desktop.store.inclusions import Actor
 from desktop.store.outbox import ServerAnswer, apply_answers, next_batch
-from desktop.ui.main_window import MainWindow
-from helpers import bundles_with_contract_end, valid_bsns
+from helpers import valid_bsns
 
 FIRST, SECOND, THIRD = valid_bsns(3)
 
 
 @pytest.fixture
-def services(tmp_path):
-    bundles = bundles_with_contract_end(tmp_path / "bundles", dt.date.today() + dt.timedelta(days=365))
-    settings = config.load(overrides={"data_dir": str(tmp_path / "data"), "bundles_dir": str(bundles),
-                                      "location": "Utrecht"})
-    services = Services(settings, Actor("werkplek-3", "SUO"))
-    yield services
-    services.close()
+def services(room_services):
+    return room_services
 
 
 @pytest.fixture
-def window(qtbot, services):
-    window = MainWindow(services, load_models=False, background_sync=False)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+def window(room_window):
+    return room_window
 
 
 def fill(window, bsn=FIRST, name="J. Jansen"):
