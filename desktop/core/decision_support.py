@@ -27,6 +27,7 @@ from typing import Any
 from desktop.core import intake
 from desktop.core.fields import SHORT_TEXT_MAX, check_text, parse_timestamp
 from desktop.core.identifiers import InvalidField
+from desktop.core.messages import both, either, joined, msg
 from desktop.core.states import InputSource, TreatmentOption, values
 
 FIELD = "decision_support"
@@ -79,16 +80,16 @@ def utc_text(moment: dt.datetime) -> str:
 def check_decision_support(value: object, condition: str, field: str = FIELD) -> dict[str, Any]:
     """The decision support in its one stored form; raises InvalidField naming the part that is wrong."""
     if not isinstance(value, dict):
-        raise InvalidField(field, "moet een object zijn met model_version, computed_at, inputs en predictions")
+        raise InvalidField(field, msg("core.decision_support.not_an_object", parts=both(KEYS)))
     unknown = sorted(str(key) for key in value if key not in KEYS)
     missing = [key for key in KEYS if key not in value]
     if unknown or missing:
-        raise InvalidField(field, f"verwacht precies de onderdelen {', '.join(KEYS)}")
+        raise InvalidField(field, msg("core.decision_support.parts", parts=both(KEYS)))
     if condition not in CONDITIONS:
-        raise InvalidField(field, f"er zijn alleen voorspellingen voor {' en '.join(CONDITIONS)}")
+        raise InvalidField(field, msg("core.decision_support.conditions", conditions=both(CONDITIONS)))
     version = value["model_version"]
     if not isinstance(version, str) or not version.strip():
-        raise InvalidField(f"{field}.model_version", "ontbreekt; de versie van het model hoort erbij")
+        raise InvalidField(f"{field}.model_version", msg("core.decision_support.no_version"))
     check_text(version, f"{field}.model_version", SHORT_TEXT_MAX)
     return {
         "model_version": version,
@@ -108,26 +109,26 @@ def _completed_at(value: object, field: str) -> str | None:
         try:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
-            raise InvalidField(where, "is geen bestaande datum") from None
+            raise InvalidField(where, msg("core.decision_support.no_such_date")) from None
     return utc_text(parse_timestamp(value, where))
 
 
 def _inputs(value: object, field: str) -> dict[str, dict[str, Any]]:
     if not isinstance(value, dict):
-        raise InvalidField(field, "moet een object zijn: {kolom: {value, source}}")
+        raise InvalidField(field, msg("core.decision_support.inputs_object"))
     checked = {}
     for name, item in value.items():
         column = INPUT_COLUMNS.get(name) if isinstance(name, str) else None
         if column is None:
-            raise InvalidField(field, f"onbekende invoer; bekend zijn {', '.join(INPUT_COLUMNS)}")
+            raise InvalidField(field, msg("core.decision_support.unknown_input", known=joined(INPUT_COLUMNS)))
         where = f"{field}.{name}"
         if not isinstance(item, dict) or set(item) != {"value", "source"}:
-            raise InvalidField(where, "moet een object zijn met precies value en source")
+            raise InvalidField(where, msg("core.decision_support.input_object"))
         source = item["source"]
         if not isinstance(source, str) or source not in SOURCES:
-            raise InvalidField(f"{where}.source", f"moet {' of '.join(SOURCES)} zijn")
+            raise InvalidField(f"{where}.source", msg("core.decision_support.source", sources=either(SOURCES)))
         if (item["value"] is None) != (source == InputSource.ESTIMATED):
-            raise InvalidField(where, "een geschatte invoer heeft geen waarde; een andere heeft er een")
+            raise InvalidField(where, msg("core.decision_support.estimated_value"))
         checked[name] = {"value": _input_value(column, item["value"], f"{where}.value"), "source": source}
     return checked
 
@@ -137,40 +138,40 @@ def _input_value(column: intake.Column, value: object, field: str) -> float | st
         return None
     if column.kind == "category":
         if not isinstance(value, str) or value not in column.levels:
-            raise InvalidField(field, f"moet een van {', '.join(column.levels)} zijn")
+            raise InvalidField(field, msg("core.decision_support.level", levels=either(column.levels)))
         return value
     number = _number(value, field)
     if column.kind == "binary" and number not in (0.0, 1.0):
-        raise InvalidField(field, "moet 0 of 1 zijn")
+        raise InvalidField(field, msg("core.decision_support.binary"))
     if not column.low <= number <= column.high or (column.integer and not number.is_integer()):
-        whole = "een geheel getal" if column.integer else "een getal"
-        raise InvalidField(field, f"moet {whole} van {column.low:g} t/m {column.high:g} zijn")
+        key = "core.decision_support.whole_range" if column.integer else "core.decision_support.range"
+        raise InvalidField(field, msg(key, low=f"{column.low:g}", high=f"{column.high:g}"))
     return number
 
 
 def _predictions(value: object, condition: str, field: str) -> dict[str, float | None]:
     if not isinstance(value, dict) or set(value) != set(PREDICTION_COLUMNS):
-        raise InvalidField(field, "verwacht precies de kolommen van python -m predictors.batch")
+        raise InvalidField(field, msg("core.decision_support.prediction_columns"))
     checked: dict[str, float | None] = {}
     for name in PREDICTION_COLUMNS:
         where = f"{field}.{name}"
         if value[name] is None:
             if name not in MAY_BE_EMPTY:
-                raise InvalidField(where, "ontbreekt; alleen de terugkeer naar werk mag leeg zijn")
+                raise InvalidField(where, msg("core.decision_support.prediction_missing"))
             checked[name] = None
             continue
         number = _number(value[name], where)
         low, high = prediction_range(name, condition)
         if not low <= number <= high:
-            raise InvalidField(where, f"moet tussen {low:g} en {high:g} liggen")
+            raise InvalidField(where, msg("core.decision_support.prediction_range", low=f"{low:g}", high=f"{high:g}"))
         checked[name] = number
     return checked
 
 
 def _number(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidField(field, "moet een getal zijn")
+        raise InvalidField(field, msg("core.decision_support.number"))
     number = float(value)
     if not math.isfinite(number):
-        raise InvalidField(field, "moet een eindig getal zijn")
+        raise InvalidField(field, msg("core.decision_support.finite"))
     return number + 0.0  # -0.0 is 0.0

@@ -45,7 +45,8 @@ def fragments(language: str) -> set[str]:
 
 DUTCH, ENGLISH = fragments("nl"), fragments("en")
 # Internal names: what the code and the files call a field, never what a user reads.
-# The recorded shared decision (desktop/core/decision_support.py) has its own texts, not yet keyed.
+# The recorded shared decision (desktop/core/decision_support.py) is made by the program, never typed:
+# its refusals (keyed too) name its parts by their names, so it is left out of this check.
 KEYED_FIELDS = tuple(name for name in INCLUSION_FIELDS if name != "decision_support")
 NAMES = "|".join(name for name in KEYED_FIELDS if "_" in name)
 INTERNAL = re.compile(rf"\b(?:{NAMES})\b|agreed: ?true|facts\.\w|\w+\[\d+\]")
