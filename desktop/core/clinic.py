@@ -22,8 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from desktop.core.identifiers import is_digits
 from desktop.core.messages import Msg, msg
+
+# Not desktop.core.identifiers: the settings are read before the window appears, and that module
+# imports python-stdnum (40 ms); an AGB code is 8 plain digits (ASCII: no other script's digits).
 
 MAX_TEXT = 200
 MAX_STAFF = 500
@@ -86,7 +88,7 @@ def parse_staff(value: object) -> tuple[StaffMember, ...]:
         if not name:
             raise ClinicError(msg("core.staff.no_name", number=number))
         agb = table.get("agb", "")
-        if not isinstance(agb, str) or not (is_digits(agb) and len(agb) == 8):
+        if not isinstance(agb, str) or not (agb.isascii() and agb.isdigit() and len(agb) == 8):
             raise ClinicError(msg("core.staff.bad_agb", number=number, name=name))
         if agb in seen:
             raise ClinicError(msg("core.staff.agb_twice", number=number, agb=agb))

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import APP_NAME
-from desktop.core.identifiers import mask_bsn
 from desktop.core.states import InsurerSource, ModelState, RecordState
 from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
@@ -400,6 +399,8 @@ class MainWindow(QMainWindow):
             self.activateWindow()
             return
         if self.consultation.has_unsaved_input():
+            from desktop.core.identifiers import mask_bsn
+
             self.pending_launch = launch
             shown = name or mask_bsn(bsn) or t("window.launch.no_patient")
             self.launch_banner.say(t("window.launch.text", patient=shown,
