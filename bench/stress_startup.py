@@ -127,8 +127,8 @@ def main() -> None:
     keep = Path(tempfile.mkdtemp(prefix="stress-startup-output-"))
     # Own runtime folder: the single-instance socket lives there (per user), so a window another
     # session runs on this machine can neither take our patient nor lose its socket to us.
-    env = {**os.environ, "PYTHONPATH": str(source), "PYTHONFAULTHANDLER": "1",
-           "XDG_RUNTIME_DIR": tempfile.mkdtemp(prefix="stress-startup-runtime-")}
+    runtime = tempfile.mkdtemp(prefix="stress-startup-runtime-")
+    env = {**os.environ, "PYTHONPATH": str(source), "PYTHONFAULTHANDLER": "1", "XDG_RUNTIME_DIR": runtime}
     server = None
     if args.offscreen:
         env["QT_QPA_PLATFORM"] = "offscreen"
@@ -155,6 +155,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait()
+        shutil.rmtree(runtime, ignore_errors=True)
     crashes = sum(count for outcome, count in outcomes.items() if outcome.startswith("crash"))
     print(f"\n{args.launches} launches of {source} in {time.perf_counter() - start:.0f} s "
           f"({'offscreen' if args.offscreen else 'Xvfb'}"

@@ -41,6 +41,5 @@ class Banner(QFrame):
 
     def say(self, text: str | None) -> None:
         """Show `text`, or hide the banner when there is nothing to say."""
-        self.label.setText(text or "")
-        self.label.setAccessibleDescription(text or "")
+        self.label.setText(text or "")  # a ReadableLabel: its words go to the accessible description too
         self.setVisible(bool(text))

@@ -243,17 +243,19 @@ class MainWindow(QMainWindow):
         self.decision = decision
         for step in self.steps:
             step.refresh(decision, problems)
-        self._apply_lock()
-        self._render_header(decision)
+        registered = self.consultation.registered
+        state = self.services.registry.state_of(registered["id"]) if registered else None
+        self._apply_lock(state)
+        self._render_header(decision, state)
         self._render_status()
         self.look_up_insurer()
 
-    def _apply_lock(self) -> None:
-        """Once saved, the consultation is what was saved: every step read-only, and a way on."""
+    def _apply_lock(self, state: RecordState | None) -> None:
+        """Once saved, the consultation is what was saved: every step read-only, and a way on.
+        `state` is the saved record's state now (None: nothing saved)."""
         registered = self.consultation.registered
         for step in self.steps:
             step.set_locked(bool(registered))
-        state = self.services.registry.state_of(registered["id"]) if registered else None
         refused = state in (RecordState.REJECTED, RecordState.DUPLICATE)
         self.lock_banner.say(None if not registered else t("window.locked.refused") if refused else
                              t("window.locked.text", end=dt.date.fromisoformat(registered["end_date"])))
@@ -299,14 +301,13 @@ class MainWindow(QMainWindow):
         self.insurance_step.show_lookup(say(result.message))
         self.reevaluate()
 
-    def _render_header(self, decision) -> None:
+    def _render_header(self, decision, state: RecordState | None) -> None:
         from desktop.core.identifiers import insurer_name
         from desktop.ui.steps.base import status_label
 
         c = self.consultation
         age = c.age()
         status, colour = status_label(decision, c)
-        state = self.services.registry.state_of(c.registered["id"]) if c.registered else None
         if state in (RecordState.REJECTED, RecordState.DUPLICATE):  # saved here, refused by the server
             status = t("window.locked.rejected" if state is RecordState.REJECTED else "window.locked.duplicate")
             colour = theme.WRONG

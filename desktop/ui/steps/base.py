@@ -85,9 +85,7 @@ def _is_empty(field: QWidget) -> bool:
         return not field.text() and not field.isReadOnly()
     if isinstance(field, QComboBox):
         return field.currentData() in (None, "") if not field.isEditable() else not field.currentText()
-    if isinstance(field, QCheckBox):
-        return False  # a tick is an answer, not a gap to fill first
-    return False
+    return False  # a check box's tick is an answer, not a gap to fill first; other widgets have no gap
 
 
 class Step(QWidget):
