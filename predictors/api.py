@@ -25,11 +25,13 @@ import numpy as np
 
 import resources
 from predictors import store
+from predictors.influence import Influence, influence
 from predictors.model import FOLLOW_UP, OVERLAP, ConditionModel, column_names, instrument, rounded
 from predictors.neighbours import SimilarPatients
 from predictors.schema import OPTIONS, PatientValueError, parse_patient
 
 __all__ = [
+    "Influence",
     "ModelFileError",
     "ModelSet",
     "Note",
@@ -63,6 +65,9 @@ class OutcomePrediction:
     month12: OutcomeRange
     improvement_probability: float  # P(clinically relevant improvement at 12 months)
     improvement_definition: str
+    relevant_change: float = 0.0  # the size of a relevant improvement, in scale points
+    baseline: float | None = None  # the starting score on this scale, None when unknown (estimated)
+    improvement_possible: bool = True  # False: from this starting score the scale has no room for it
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,7 @@ class ModelSet:
         """Predictions for both options; raises PatientValueError on an invalid value."""
         condition, values = parse_patient(patient)
         columns = self._model(condition).predict([values])
-        return self._prediction(condition, columns, 0)
+        return self._prediction(condition, columns, 0, values)
 
     def predict_many(self, patients: Iterable[Mapping[str, Any]]) -> list[Prediction]:
         """Vectorised `predict` for many patients (mixed conditions allowed)."""
@@ -145,12 +150,18 @@ class ModelSet:
             rows = [i for i, (c, _) in enumerate(parsed) if c == condition]
             columns = self._model(condition).predict([parsed[i][1] for i in rows])
             for position, row in enumerate(rows):
-                results[row] = self._prediction(condition, columns, position)
+                results[row] = self._prediction(condition, columns, position, parsed[row][1])
         return results  # type: ignore[return-value]
 
     def predict_columns(self, condition: str, values: list[dict]) -> dict[str, np.ndarray]:
         """Arrays keyed by batch column name, for already parsed values of one condition."""
         return self._model(condition).predict(values)
+
+    def influence(self, patient: Mapping[str, Any]) -> Influence:
+        """How much each input changes this patient's prediction, and whether the known ones
+        make it personal (`predictors.influence`); raises PatientValueError."""
+        condition, values = parse_patient(patient)
+        return influence(self._model(condition), values)
 
     def similar_patients(self, patient: Mapping[str, Any], option: str, k: int = 20) -> SimilarPatients:
         """The k most similar reference patients who started `option`, with their courses."""
@@ -180,12 +191,13 @@ class ModelSet:
                 "condition", f"geen model voor deze aandoening; beschikbaar: {', '.join(self.conditions)}",
                 f"no model for this condition; available: {', '.join(self.conditions)}") from None
 
-    def _prediction(self, condition: str, columns: dict[str, np.ndarray], row: int) -> Prediction:
+    def _prediction(self, condition: str, columns: dict[str, np.ndarray], row: int,
+                    values: Mapping[str, Any]) -> Prediction:
         model = self._models[condition]
         card = self._cards[condition]
         employed_value = columns["employed"][row]
         employed = None if math.isnan(employed_value) else bool(employed_value)
-        options = {arm: self._option(condition, arm, columns, row, employed) for arm in OPTIONS}
+        options = {arm: self._option(condition, arm, columns, row, employed, values) for arm in OPTIONS}
         imputed = tuple(name for (name, _), flag in zip(model.features.names, columns["imputed"][row]) if flag)
         imputed = tuple(dict.fromkeys(_source(model, name) for name in imputed))
         outside = tuple(dict.fromkeys(
@@ -224,10 +236,11 @@ class ModelSet:
             columns={name: rounded(columns[name][row]) for name in column_names()},
         )
 
-    def _option(self, condition, arm, columns, row, employed) -> OptionPrediction:
+    def _option(self, condition, arm, columns, row, employed, values) -> OptionPrediction:
         outcomes = {}
         for outcome in ("pain", "function"):
             scale = instrument(condition, outcome)
+            baseline = values.get(f"{scale.column}_0")
             ranges = {
                 month: OutcomeRange(*(float(columns[f"{arm}_{outcome}{month}_{s}"][row])
                                       for s in ("mean", "p10", "p90")))
@@ -235,7 +248,8 @@ class ModelSet:
             }
             outcomes[outcome] = OutcomePrediction(
                 scale.name, scale.low, scale.high, scale.higher_is_better, ranges[3], ranges[12],
-                float(columns[f"{arm}_{outcome}_mcid_prob"][row]), scale.improvement_text)
+                float(columns[f"{arm}_{outcome}_mcid_prob"][row]), scale.improvement_text, scale.relevant_change,
+                baseline, scale.improvement_possible(baseline))
         rtw = None
         if employed:
             median = float(columns[f"{arm}_rtw_median_days"][row])
