@@ -60,7 +60,7 @@ def test_a_swing_is_how_far_the_main_predictions_move_across_the_inputs_usual_ra
     ends = [models.predict({"condition": "CTS", **patient, "nrs_pain_0": value}) for value in (low, high)]
     moves = [abs(ends[1].option(option).pain.month12.mean - ends[0].option(option).pain.month12.mean) / 10
              for option in ("conservative", "surgery")]
-    assert input_swings(cts, patient)["nrs_pain_0"] >= max(moves) - 1e-9
+    assert input_swings(cts, patient)["nrs_pain_0"] >= max(moves) - 1e-4  # the predictions are rounded to 4 decimals
 
 
 def test_the_order_follows_the_model_not_a_list(cts):

@@ -20,7 +20,7 @@ from desktop.ui.i18n import number as written
 from desktop.ui.state_words import OPTION_TEXT
 
 CARD_TITLES = {"CTS": "window.card.title.cts", "CMC1_OA": "window.card.title.cmc1_oa"}
-CONDITIONS = {"CTS": "window.decision.condition.cts", "CMC1_OA": "window.decision.condition.cmc1_oa"}
+CONDITION_NAMES = {"CTS": "window.decision.condition.cts", "CMC1_OA": "window.decision.condition.cmc1_oa"}
 OUTCOME_NAMES = {"pain": "window.decision.pain", "function": "window.decision.function"}
 LIMITATIONS = ("window.card.limitation.choice", "window.card.limitation.linear", "window.card.limitation.floor",
                "window.card.limitation.work", "window.card.limitation.estimated", "window.card.limitation.local")
@@ -53,7 +53,7 @@ def card_html(card: dict, personal_share: float) -> str:
         t("window.card.not_used"),
     ]
     parts.append(_list(facts))
-    condition_name = t(CONDITIONS[condition]) if condition in CONDITIONS else condition
+    condition_name = t(CONDITION_NAMES[condition]) if condition in CONDITION_NAMES else condition
     parts += [_h2("window.decision.card.heading.intended_use"),
               f"<p>{_e(t('window.card.intended_use', condition=condition_name))}</p>",
               _h2("window.decision.card.heading.method"), _list([t(key) for key in METHOD])]

@@ -39,7 +39,7 @@ from desktop.core.states import InputSource, ModelState, TreatmentOption
 from desktop.ui import theme
 from desktop.ui.background import Operations
 from desktop.ui.decision.charts import OPTION_COLOUR, OPTION_STYLE, TrajectoryChart
-from desktop.ui.decision.model_card import ModelCardDialog
+from desktop.ui.decision.model_card import CONDITION_NAMES, ModelCardDialog
 from desktop.ui.decision.panel import OptionPanel
 from desktop.ui.i18n import language, t
 from desktop.ui.readable import ReadableLabel
@@ -82,7 +82,6 @@ INSTRUMENTS = {"NRS pain 0-10": "window.decision.instrument.nrs_pain",
                "MHQ function 0-100": "window.decision.instrument.mhq_function"}
 
 
-CONDITION_NAMES = {"CTS": "window.decision.condition.cts", "CMC1_OA": "window.decision.condition.cmc1_oa"}
 # Where a field's value comes from, in words (not only colour), under the field and in its description.
 SOURCE_TEXT = {InputSource.ESTIMATED: "window.decision.source.estimated",
                InputSource.QUESTIONNAIRE: "window.decision.source.questionnaire",
