@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QFont, QImage, QPageSize, QTextDocument
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QFont, QImage, QPageSize, QPainter
 from PySide6.QtWidgets import QApplication
 
 from desktop.core import messages
@@ -86,6 +86,25 @@ def save(window, path, language):
     return flat, halves
 
 
+def option_pixels(path, page, folder):
+    """Per option, how many pixels of its colour the page shows in its left and its right half."""
+    from desktop.ui import theme
+
+    subprocess.run(["pdftoppm", "-r", "100", "-f", str(page), "-l", str(page), "-png", "-singlefile", str(path),
+                    str(folder / "page")], check=True)
+    image = QImage(str(folder / "page.png"))
+    wanted = {"conservative": QColor(theme.CONSERVATIVE), "surgery": QColor(theme.SURGERY)}
+    found = {option: [0, 0] for option in wanted}
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            pixel = image.pixelColor(x, y)
+            for option, colour in wanted.items():
+                if max(abs(pixel.red() - colour.red()), abs(pixel.green() - colour.green()),
+                       abs(pixel.blue() - colour.blue())) < 24:
+                    found[option][x >= image.width() // 2] += 1
+    return found
+
+
 def dutch(value, digits=1):
     return f"{value:.{digits}f}".replace(".", ",")
 
@@ -96,6 +115,9 @@ def test_the_personal_page_says_what_the_screen_showed_in_dutch(qtbot, shown, tm
     [personal] = [page for page in flat if page.startswith("Uw kansen per behandeling")]  # a page of its own
     assert "Zonder operatie" in halves["conservative"] and "Zonder operatie" not in halves["surgery"]
     assert "met nazorg en handtherapie" in halves["surgery"]  # side by side: each option in its half
+    colours = option_pixels(tmp_path / "handout-nl.pdf", flat.index(personal) + 1, tmp_path)
+    assert colours["conservative"][0] > 200 and colours["conservative"][1] == 0  # its icon array, on its side
+    assert colours["surgery"][1] > 200 and colours["surgery"][0] == 0
     prediction = view.prediction
     for option in ("conservative", "surgery"):
         on_screen = view.panels[option]
@@ -195,13 +217,32 @@ def test_no_heading_of_the_personal_page_is_left_alone_and_the_icon_arrays_are_d
         title = messages.text("core.chances.title", language)
         [(_, page, _)] = [heading for heading in headings if heading[0] == title]
         assert page > 0 and page == document.pageCount() - 1  # the last page, of its own
-        sources = re.findall(r"src='(icon-array:[a-z]+:[0-9]+)'", html)
-        assert len(sources) == 2
-        for source in sources:
-            image = document.resource(QTextDocument.ResourceType.ImageResource, QUrl(source))
-            assert isinstance(image, QImage) and not image.isNull()
-            filled = int(source.rsplit(":", 1)[1])
-            assert coloured_figures(image) == filled
+        counts = [int(count) for count in re.findall(r"src='icon-array:[a-z]+:([0-9]+)'", html)]
+        assert [(count, count) for count in counts] == [(count, drawn) for _, count, drawn in icon_arrays(document)]
+        assert len(counts) == 2
+
+
+def icon_arrays(document):
+    """Each icon array drawn in the document: its option, its count, and how many figures it fills."""
+    found = []
+    block = document.begin()
+    while block.isValid():
+        fragments = block.begin()
+        while not fragments.atEnd():
+            fragment = fragments.fragment()
+            format = fragment.charFormat()
+            if format.objectType() == handout_pdf.ICON_ARRAY:
+                handler = document.documentLayout().handlerForObject(handout_pdf.ICON_ARRAY)
+                image = QImage(400, 400, QImage.Format.Format_RGB32)
+                image.fill(QColor("white"))
+                painter = QPainter(image)
+                handler.drawObject(painter, QRectF(0, 0, 400, 400), document, fragment.position(), format)
+                painter.end()
+                found.append((format.property(handout_pdf.OPTION), format.property(handout_pdf.COUNT),
+                              coloured_figures(image)))
+            fragments += 1
+        block = block.next()
+    return found
 
 
 def coloured_figures(image: QImage) -> int:
@@ -261,10 +302,8 @@ def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbo
     QApplication.processEvents()
     assert "Uw kansen per behandeling" in explanation.view.toPlainText()
     counts = [shown.steps[3].view.panels[option].icons.count for option in ("conservative", "surgery")]
-    for option, count in zip(("conservative", "surgery"), counts):
-        image = explanation.view.document().resource(QTextDocument.ResourceType.ImageResource,
-                                                     QUrl(f"icon-array:{option}:{count}"))
-        assert isinstance(image, QImage) and coloured_figures(image) == count
+    drawn = icon_arrays(explanation.view.document())
+    assert drawn == [("conservative", counts[0], counts[0]), ("surgery", counts[1], counts[1])]
 
 
 def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, tmp_path):
