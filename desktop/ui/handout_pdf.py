@@ -7,7 +7,7 @@ personal page names, so the PDF, the printout and the preview are the same docum
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSizeF, Qt
+from PySide6.QtCore import QRect, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QFont,
     QPageSize,
@@ -92,7 +92,7 @@ class IconArrayObject(QPyTextObject):
         side = float(format.property(SIDE)) * (device.logicalDpiY() / LAYOUT_DPI if device else 1.0)
         return QSizeF(side, side)
 
-    def drawObject(self, painter: QPainter, rect: QRectF, document: QTextDocument, position: int,
+    def drawObject(self, painter: QPainter, rect: QRectF | QRect, document: QTextDocument, position: int,
                    format: QTextFormat) -> None:
         painter.save()
         painter.translate(rect.topLeft())
