@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -34,7 +35,7 @@ OPTION_SUBTITLE = {"conservative": "core.chances.subtitle.conservative", "surger
 OUTCOME_NAME = {"pain": "core.chances.pain", "function": "core.chances.function"}
 # The icon array an <img> asks for: which option's colour and how many of the 100 are filled.
 ICON_ARRAY_SRC = re.compile(r"icon-array:(conservative|surgery):([0-9]{1,3})")
-TABLE_PT = 11  # the comparison table's text: a point below the handout's body
+TABLE_PT = 11  # the comparison table's text, a point below the handout's body: each row on one line
 ICON_SIZE = 120  # the icon array's side on the page, in CSS pixels (about 3 cm on paper)
 
 
@@ -80,9 +81,7 @@ def personal_html(support: Mapping[str, Any] | None, condition: str | None, lang
     if not support or condition not in CONDITIONS:
         return ""
     language = language if language in ("nl", "en") else "nl"
-
-    def say(key: str, **params: object) -> str:
-        return escape(text(key, language, **params))
+    say = partial(_say, language)
 
     predictions = support["predictions"]
     outcome_scales = scales(condition)
@@ -102,11 +101,15 @@ def personal_html(support: Mapping[str, Any] | None, condition: str | None, lang
         for outcome, s in outcome_scales.items())) + "</p>")
     parts.append(f"<p>{say('core.chances.not_certain')}</p>")
     computed = _local_day(support.get("computed_at"))
-    version = f"<tt>{escape(str(support.get('model_version', '')))}</tt>"  # monospace: no ligature in 'ff'
-    parts.append("<p><small>" + say("core.chances.model", version="{version}",
-                                     date=long_date(computed, language) if computed else "").replace(
-        "{version}", version) + "</small></p>")
+    version = escape(str(support["model_version"]))
+    model = say("core.chances.model", version=support["model_version"],
+                date=long_date(computed, language) if computed else "")
+    parts.append(f"<p><small>{model.replace(version, f'<tt>{version}</tt>', 1)}</small></p>")  # no 'ff' ligature
     return "\n".join(parts)
+
+
+def _say(language: str, key: str, **params: object) -> str:
+    return escape(text(key, language, **params))
 
 
 def based_on(completed_at: str | None, language: str) -> str:
@@ -119,9 +122,7 @@ def based_on(completed_at: str | None, language: str) -> str:
 
 def _icons_html(option: str, predictions: Mapping[str, float | None], language: str) -> str:
     """One option's title, icon array and its two chances in words."""
-    def say(key: str, **params: object) -> str:
-        return escape(text(key, language, **params))
-
+    say = partial(_say, language)
     less_pain = count_in_100(predictions[f"{option}_pain_mcid_prob"] or 0.0)
     better_function = count_in_100(predictions[f"{option}_function_mcid_prob"] or 0.0)
     return (f"<p><b><big>{say(OPTION_TITLE[option])}</big></b><br>{say(OPTION_SUBTITLE[option])}</p>"
@@ -135,9 +136,7 @@ def _icons_html(option: str, predictions: Mapping[str, float | None], language: 
 def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Mapping[str, Scale],
                      language: str) -> str:
     """The scores, the return to work and surgery after all: one row each, the options side by side."""
-    def say(key: str, **params: object) -> str:
-        return escape(text(key, language, **params))
-
+    say = partial(_say, language)
     rows = []
     for outcome, scale in outcome_scales.items():
         digits = score_digits(scale.high)
@@ -161,7 +160,7 @@ def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Ma
                      [say("core.chances.of_100", count=count_in_100(surgery)), "—"]))
     head = "".join(f"<th align='left' width='30%'>{say(OPTION_TITLE[option])}</th>" for option in OPTIONS)
     body = "".join(f"<tr><td>{label}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
-                   for label, cells in rows)  # one text size down from the body, so every row is one line
+                   for label, cells in rows)
     return (f"<table width='100%' cellpadding='3' cellspacing='0' border='1' style='font-size: {TABLE_PT}pt'>"
             f"<tr><th width='40%'></th>{head}</tr>"
             f"{body}</table>")

@@ -11,15 +11,16 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QFont, QImage, QPageSize, QTextDocument
-from PySide6.QtWidgets import QApplication, QComboBox
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QFont, QImage, QPageSize, QPainter
+from PySide6.QtWidgets import QApplication
 
 from desktop.core import messages
 from desktop.ui import handout_pdf
 from desktop.ui.decision.page import PREDICTION
 from helpers import valid_bsns
 from predictors import load_models
+from test_decision import fill
 
 BSN = valid_bsns(1)[0]
 TYPED = {"sex": "F", "work_status": "physical", "bctq_fss_0": 2.8, "ncs_severity": 2}
@@ -49,12 +50,7 @@ def shown(qtbot, room_window, models):
     room_window.go_to(3)
     view = room_window.steps[3].view
     before = view.operations.generation(PREDICTION)
-    for name, value in TYPED.items():
-        widget = view.inputs[name]
-        if isinstance(widget, QComboBox):
-            widget.setCurrentIndex(widget.findData(value))
-        else:
-            widget.setText(str(value))
+    fill(view, TYPED)
     qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
                     and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
     QApplication.processEvents()
@@ -90,6 +86,25 @@ def save(window, path, language):
     return flat, halves
 
 
+def option_pixels(path, page, folder):
+    """Per option, how many pixels of its colour the page shows in its left and its right half."""
+    from desktop.ui import theme
+
+    subprocess.run(["pdftoppm", "-r", "100", "-f", str(page), "-l", str(page), "-png", "-singlefile", str(path),
+                    str(folder / "page")], check=True)
+    image = QImage(str(folder / "page.png"))
+    wanted = {"conservative": QColor(theme.CONSERVATIVE), "surgery": QColor(theme.SURGERY)}
+    found = {option: [0, 0] for option in wanted}
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            pixel = image.pixelColor(x, y)
+            for option, colour in wanted.items():
+                if max(abs(pixel.red() - colour.red()), abs(pixel.green() - colour.green()),
+                       abs(pixel.blue() - colour.blue())) < 24:
+                    found[option][x >= image.width() // 2] += 1
+    return found
+
+
 def dutch(value, digits=1):
     return f"{value:.{digits}f}".replace(".", ",")
 
@@ -100,6 +115,9 @@ def test_the_personal_page_says_what_the_screen_showed_in_dutch(qtbot, shown, tm
     [personal] = [page for page in flat if page.startswith("Uw kansen per behandeling")]  # a page of its own
     assert "Zonder operatie" in halves["conservative"] and "Zonder operatie" not in halves["surgery"]
     assert "met nazorg en handtherapie" in halves["surgery"]  # side by side: each option in its half
+    colours = option_pixels(tmp_path / "handout-nl.pdf", flat.index(personal) + 1, tmp_path)
+    assert colours["conservative"][0] > 200 and colours["conservative"][1] == 0  # its icon array, on its side
+    assert colours["surgery"][1] > 200 and colours["surgery"][0] == 0
     prediction = view.prediction
     for option in ("conservative", "surgery"):
         on_screen = view.panels[option]
@@ -172,7 +190,7 @@ def test_without_a_questionnaire_the_page_says_the_numbers_are_estimated(qtbot, 
     qtbot.waitUntil(lambda: view.prediction is not None and not view.operations.pending(PREDICTION), timeout=10000)
     flat, _ = save(room_window, tmp_path / "estimated.pdf", "nl")
     whole = " ".join(flat)
-    assert "Er was geen vragenlijst van u: deze getallen zijn geschat uit gemiddelden" in whole
+    assert "Er is geen vragenlijst van u gebruikt: wat niet bekend was, is geschat uit gemiddelden" in whole
     assert "vragenlijst van 2" not in whole
 
 
@@ -199,13 +217,32 @@ def test_no_heading_of_the_personal_page_is_left_alone_and_the_icon_arrays_are_d
         title = messages.text("core.chances.title", language)
         [(_, page, _)] = [heading for heading in headings if heading[0] == title]
         assert page > 0 and page == document.pageCount() - 1  # the last page, of its own
-        sources = re.findall(r"src='(icon-array:[a-z]+:[0-9]+)'", html)
-        assert len(sources) == 2
-        for source in sources:
-            image = document.resource(QTextDocument.ResourceType.ImageResource, QUrl(source))
-            assert isinstance(image, QImage) and not image.isNull()
-            filled = int(source.rsplit(":", 1)[1])
-            assert coloured_figures(image) == filled
+        counts = [int(count) for count in re.findall(r"src='icon-array:[a-z]+:([0-9]+)'", html)]
+        assert [(count, count) for count in counts] == [(count, drawn) for _, count, drawn in icon_arrays(document)]
+        assert len(counts) == 2
+
+
+def icon_arrays(document):
+    """Each icon array drawn in the document: its option, its count, and how many figures it fills."""
+    found = []
+    block = document.begin()
+    while block.isValid():
+        fragments = block.begin()
+        while not fragments.atEnd():
+            fragment = fragments.fragment()
+            format = fragment.charFormat()
+            if format.objectType() == handout_pdf.ICON_ARRAY:
+                handler = document.documentLayout().handlerForObject(handout_pdf.ICON_ARRAY)
+                image = QImage(400, 400, QImage.Format.Format_RGB32)
+                image.fill(QColor("white"))
+                painter = QPainter(image)
+                handler.drawObject(painter, QRectF(0, 0, 400, 400), document, fragment.position(), format)
+                painter.end()
+                found.append((format.property(handout_pdf.OPTION), format.property(handout_pdf.COUNT),
+                              coloured_figures(image)))
+            fragments += 1
+        block = block.next()
+    return found
 
 
 def coloured_figures(image: QImage) -> int:
@@ -217,3 +254,73 @@ def coloured_figures(image: QImage) -> int:
         colour = image.pixelColor(int(column * cell + cell / 2), int(row * cell + cell * 0.72))
         count += colour.lightness() < 200
     return count
+
+
+@pytest.fixture(scope="module")
+def clinic_models(tmp_path_factory):
+    """The shipped models as a clinic's own: the same files, their cards not marked synthetic."""
+    import json
+
+    import resources
+
+    folder = tmp_path_factory.mktemp("models")
+    for source in resources.path("models").iterdir():
+        target = folder / source.name
+        if source.name.endswith(".card.json"):
+            card = json.loads(source.read_text(encoding="utf-8"))
+            card["synthetic"] = False
+            target.write_text(json.dumps(card), encoding="utf-8")
+        else:
+            shutil.copyfile(source, target)
+    return load_models(folder)
+
+
+def test_with_a_clinics_own_models_there_is_no_demonstration_warning(qtbot, room_window, clinic_models, tmp_path):
+    from desktop.operations.handout import demonstration_models
+
+    room_window._models_loaded(clinic_models)
+    open_patient(room_window, "M18.1")  # thumb-base osteoarthritis: MHQ function, 0–100, higher is better
+    room_window.go_to(3)
+    view = room_window.steps[3].view
+    qtbot.waitUntil(lambda: view.prediction is not None and not view.operations.pending(PREDICTION), timeout=10000)
+    assert not view.banner.isVisible()
+    flat, _ = save(room_window, tmp_path / "clinic.pdf", "nl")
+    [personal] = [page for page in flat if page.startswith("Uw kansen per behandeling")]
+    assert "demonstratiemodel" not in personal and "voorbeeldgetallen" not in personal
+    assert "Pijn 0–10, lager is beter · Handfunctie 0–100, hoger is beter" in personal
+    surgery = view.prediction.surgery.function.month12
+    assert "Handfunctie na 12 maanden" in personal and f"({surgery.p10:.0f} tot {surgery.p90:.0f})" in personal
+    services = room_window.services
+    version = room_window.consultation.decision_support["model_version"]
+    assert demonstration_models(services, "CMC1_OA", version) is False
+    assert demonstration_models(services, "CMC1_OA", "2020-01-01-another") is True  # not the models loaded now
+
+
+def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbot, shown):
+    explanation = shown.steps[2]
+    shown.go_to(2)
+    QApplication.processEvents()
+    assert "Uw kansen per behandeling" in explanation.view.toPlainText()
+    counts = [shown.steps[3].view.panels[option].icons.count for option in ("conservative", "surgery")]
+    drawn = icon_arrays(explanation.view.document())
+    assert drawn == [("conservative", counts[0], counts[0]), ("surgery", counts[1], counts[1])]
+
+
+def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, tmp_path):
+    import json
+
+    shown_support = shown.consultation.decision_support
+    shown.go_to(4)
+    inclusion = shown.steps[4]
+    inclusion.treatment.setCurrentIndex(inclusion.treatment.findData("surgery"))
+    inclusion.agb.setText("01234567")
+    inclusion.agreed.setChecked(True)
+    inclusion.save()
+    assert shown.consultation.registered, inclusion.result.text()
+    (record,) = shown.services.registry.inclusions()
+    kept = json.loads(record["decision_support"])
+    shown.consultation.decision_support = None  # the page forgets; the saved inclusion does not
+    flat, halves = save(shown, tmp_path / "saved.pdf", "nl")
+    count = round(kept["predictions"]["surgery_pain_mcid_prob"] * 100)
+    assert kept == shown_support and f"ongeveer {count} duidelijk minder pijn" in halves["surgery"]
+    assert any(page.startswith("Uw kansen per behandeling") for page in flat)
