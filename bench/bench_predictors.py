@@ -1,8 +1,8 @@
 """Prediction models: load time, one patient's predictions, batch throughput.
 
 Budget (brief §10): all predictions for a patient (both options, all outcomes) ≤ 30 ms
-after load; models load in the background. `influence` runs with each prediction on the
-same worker thread (Samen beslissen's order of inputs and personal or general estimate). Baselines, measured in the same run:
+after load; models load in the background. `influence` runs with each prediction on
+the same worker thread (Samen beslissen's order of inputs, personal or general). Baselines, measured in the same run:
 - load: reading the same model files' bytes on a worker thread (the I/O floor);
 - one patient: a bare scikit-learn LogisticRegression.predict_proba on one row;
 - batch: reading the same CSV with csv.DictReader (rows/s the file format allows).
