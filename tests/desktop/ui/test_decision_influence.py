@@ -10,13 +10,14 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from desktop.operations.prediction import field_label
 from desktop.ui.decision.page import PREDICTION, field_name
 from predictors import ModelSet, load_models
 from predictors.model import ConditionModel
 from predictors.schema import baseline_columns
+from test_decision import fill
 from test_main_window import BSN, screenshot, services, window  # noqa: F401  (fixtures)
 
 PERSONAL_NUMBER = re.compile(r"<b>\d+,\d</b>")  # an expected score with a decimal comma, as personal numbers are
@@ -62,15 +63,6 @@ def arrive_again(qtbot, window, view):
     window.go_to(1)
     window.go_to(3)
     QApplication.processEvents()
-
-
-def fill(view, values):
-    for name, value in values.items():
-        widget = view.inputs[name]
-        if isinstance(widget, QComboBox):
-            widget.setCurrentIndex(widget.findData(value))
-        else:
-            widget.setText(str(value).replace(".", ","))
 
 
 def settle(qtbot, view):
