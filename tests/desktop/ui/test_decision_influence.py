@@ -89,6 +89,18 @@ def test_the_inputs_stand_in_the_order_the_model_gives_them(qtbot, window, model
     assert QApplication.focusWidget() is view.inputs["dominant_hand_affected"]  # arriving: the first field
 
 
+def test_after_switching_language_the_fields_stand_in_order_at_once(qtbot, window, models):
+    view = open_decision(window, models)
+    answered(qtbot, view)
+    arrive_again(qtbot, window, view)
+    order = list(view.inputs)
+    window.set_language("en")  # the window is rebuilt on this step, the focus in its form
+    view = window.steps[3].view
+    answered(qtbot, view)
+    assert list(view.inputs) == order and QApplication.focusWidget() is view.inputs[order[0]]
+    window.set_language("nl")
+
+
 def test_the_order_is_the_swings_of_this_patient_and_changes_with_the_patient(qtbot, window, models):
     view = open_decision(window, models)
     answered(qtbot, view)
