@@ -21,6 +21,7 @@ from desktop.ui.decision.page import PREDICTION
 from helpers import valid_bsns
 from predictors import load_models
 from test_decision import fill
+from test_main_window import screenshot
 
 BSN = valid_bsns(1)[0]
 TYPED = {"sex": "F", "work_status": "physical", "bctq_fss_0": 2.8, "ncs_severity": 2}
@@ -296,7 +297,7 @@ def test_with_a_clinics_own_models_there_is_no_demonstration_warning(qtbot, room
     assert demonstration_models(services, "CMC1_OA", "2020-01-01-another") is True  # not the models loaded now
 
 
-def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbot, shown):
+def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbot, shown, tmp_path):
     explanation = shown.steps[2]
     shown.go_to(2)
     QApplication.processEvents()
@@ -304,6 +305,13 @@ def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbo
     counts = [shown.steps[3].view.panels[option].icons.count for option in ("conservative", "surgery")]
     drawn = icon_arrays(explanation.view.document())
     assert drawn == [("conservative", counts[0], counts[0]), ("surgery", counts[1], counts[1])]
+    assert explanation.view.find("Uw kansen per behandeling")  # scrolled into view, at the bottom
+    cursor = explanation.view.textCursor()
+    cursor.clearSelection()
+    explanation.view.setTextCursor(cursor)
+    bar = explanation.view.verticalScrollBar()
+    bar.setValue(bar.value() + explanation.view.viewport().height() - 80)  # the title at the top
+    assert screenshot(shown, tmp_path, "stap-3-persoonlijke-pagina").stat().st_size > 20_000
 
 
 def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, tmp_path):
