@@ -32,7 +32,9 @@ from desktop.core.messages import number, text
 
 OPTION_TITLE = {"conservative": "core.chances.option.conservative", "surgery": "core.chances.option.surgery"}
 OPTION_SUBTITLE = {"conservative": "core.chances.subtitle.conservative", "surgery": "core.chances.subtitle.surgery"}
-OUTCOME_NAME = {"pain": "core.chances.pain", "function": "core.chances.function"}
+# Function by what its scale measures: BCTQ (carpal tunnel) the trouble using the hand, lower is better;
+# MHQ (thumb base) how well the hand works, higher is better — so 'lower is better' never reads odd.
+FUNCTION_NAME = {"CTS": "core.chances.function_trouble", "CMC1_OA": "core.chances.function"}
 # The icon array an <img> asks for: which option's colour and how many of the 100 are filled.
 ICON_ARRAY_SRC = re.compile(r"icon-array:(conservative|surgery):([0-9]{1,3})")
 TABLE_PT = 11  # the comparison table's text, a point below the handout's body: each row on one line
@@ -58,6 +60,7 @@ def scale_text(outcome: str, low: float, high: float, higher_is_better: bool, la
 
 @dataclass(frozen=True)
 class Scale:
+    name: str  # catalogue key
     low: float
     high: float
     higher_is_better: bool
@@ -66,8 +69,8 @@ class Scale:
 def scales(condition: str) -> dict[str, Scale]:
     """The two outcomes' scales for a condition (pain; BCTQ or MHQ function)."""
     low, high = FUNCTION_SCALE[condition]
-    return {"pain": Scale(*PAIN_SCALE, PAIN_HIGHER_IS_BETTER),
-            "function": Scale(low, high, FUNCTION_HIGHER_IS_BETTER[condition])}
+    return {"pain": Scale("core.chances.pain", *PAIN_SCALE, PAIN_HIGHER_IS_BETTER),
+            "function": Scale(FUNCTION_NAME[condition], low, high, FUNCTION_HIGHER_IS_BETTER[condition])}
 
 
 def icon_array_src(option: str, count: int) -> str:
@@ -97,8 +100,8 @@ def personal_html(support: Mapping[str, Any] | None, condition: str | None, lang
     parts.append(f"<p>{say('core.chances.ranges_explained')}</p>")
     parts.append(_comparison_html(predictions, outcome_scales, language))
     parts.append("<p>" + escape(" · ".join(
-        scale_text(text(OUTCOME_NAME[outcome], language), s.low, s.high, s.higher_is_better, language)
-        for outcome, s in outcome_scales.items())) + "</p>")
+        scale_text(text(s.name, language), s.low, s.high, s.higher_is_better, language)
+        for s in outcome_scales.values())) + "</p>")
     parts.append(f"<p>{say('core.chances.not_certain')}</p>")
     computed = _local_day(support.get("computed_at"))
     version = escape(str(support["model_version"]))
@@ -147,7 +150,7 @@ def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Ma
                 cells.append("—" if mean is None or low is None or high is None else say(
                     "core.chances.score", mean=number(mean, language, digits), low=number(low, language, digits),
                     high=number(high, language, digits)))
-            rows.append((say("core.chances.outcome_month", outcome=text(OUTCOME_NAME[outcome], language),
+            rows.append((say("core.chances.outcome_month", outcome=text(scale.name, language),
                              month=month), cells))
     for weeks in (6, 12):
         backs = [predictions[f"{option}_rtw{weeks}w_prob"] for option in OPTIONS]
@@ -158,11 +161,11 @@ def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Ma
     if surgery is not None:
         rows.append((say("core.chances.surgery_after_all"),
                      [say("core.chances.of_100", count=count_in_100(surgery)), "—"]))
-    head = "".join(f"<th align='left' width='30%'>{say(OPTION_TITLE[option])}</th>" for option in OPTIONS)
+    head = "".join(f"<th align='left' width='27%'>{say(OPTION_TITLE[option])}</th>" for option in OPTIONS)
     body = "".join(f"<tr><td>{label}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
                    for label, cells in rows)
     return (f"<table width='100%' cellpadding='3' cellspacing='0' border='1' style='font-size: {TABLE_PT}pt'>"
-            f"<tr><th width='40%'></th>{head}</tr>"
+            f"<tr><th width='46%'></th>{head}</tr>"
             f"{body}</table>")
 
 

@@ -21,6 +21,7 @@ from desktop.ui.decision.page import PREDICTION
 from helpers import valid_bsns
 from predictors import load_models
 from test_decision import fill
+from test_main_window import screenshot
 
 BSN = valid_bsns(1)[0]
 TYPED = {"sex": "F", "work_status": "physical", "bctq_fss_0": 2.8, "ncs_severity": 2}
@@ -134,10 +135,10 @@ def test_the_personal_page_says_what_the_screen_showed_in_dutch(qtbot, shown, tm
             for value in (outcome.month3, outcome.month12):
                 assert f"<b>{dutch(value.mean)}</b>" in on_screen.numbers.text()  # the digits the screen shows
     both = (prediction.conservative, prediction.surgery)
-    for name, outcome in (("Pijn", "pain"), ("Handfunctie", "function")):
+    for name, outcome in (("Pijn", "pain"), ("Moeite met de hand", "function")):
         for month in (3, 12):
             values = [getattr(getattr(chances, outcome), f"month{month}") for chances in both]
-            cells = [f"rond {dutch(v.mean)} ({dutch(v.p10)} tot {dutch(v.p90)})" for v in values]
+            cells = [f"{dutch(v.mean)} ({dutch(v.p10)} tot {dutch(v.p90)})" for v in values]
             assert f"{name} na {month} maanden {cells[0]} {cells[1]}" in personal, (name, month)
     for weeks in (6, 12):
         backs = [round(getattr(chances.return_to_work, f"back_within_{weeks}_weeks") * 100) for chances in both]
@@ -145,7 +146,7 @@ def test_the_personal_page_says_what_the_screen_showed_in_dutch(qtbot, shown, tm
                 f"{backs[1]} van de 100") in personal
     surgery_after_all = round(prediction.conservative.surgery_within_12_months * 100)
     assert f"Toch geopereerd in 12 maanden {surgery_after_all} van de 100 —" in personal
-    assert "Pijn 0–10, lager is beter · Handfunctie 1–5, lager is beter" in personal
+    assert "Pijn 0–10, lager is beter · Moeite met de hand 1–5, lager is beter" in personal
     assert "berekend met uw vragenlijst van 28 november 2026" in personal
     assert "demonstratiemodel" in personal and "Kies hiermee geen behandeling" in personal
     assert prediction.model_version in personal
@@ -172,7 +173,8 @@ def test_the_english_page_is_all_english(qtbot, shown, tmp_path):
     count = round(surgery.pain.improvement_probability * 100)
     assert f"Of 100 people like you, about {count} had clearly less pain after 12 months" in halves["surgery"]
     twelve = surgery.pain.month12
-    assert f"({twelve.p10:.1f} to {twelve.p90:.1f})" in personal and "Pain after 12 months around" in personal
+    assert f"Pain after 12 months {view.prediction.conservative.pain.month12.mean:.1f} (" in personal
+    assert f"{twelve.mean:.1f} ({twelve.p10:.1f} to {twelve.p90:.1f})" in personal
     assert "calculated from your questionnaire of 28 November 2026" in personal
     assert "demonstration model" in personal and "Pain 0–10, lower is better" in personal
     english = messages.catalogue("en")
@@ -296,7 +298,7 @@ def test_with_a_clinics_own_models_there_is_no_demonstration_warning(qtbot, room
     assert demonstration_models(services, "CMC1_OA", "2020-01-01-another") is True  # not the models loaded now
 
 
-def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbot, shown):
+def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbot, shown, tmp_path):
     explanation = shown.steps[2]
     shown.go_to(2)
     QApplication.processEvents()
@@ -304,6 +306,13 @@ def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbo
     counts = [shown.steps[3].view.panels[option].icons.count for option in ("conservative", "surgery")]
     drawn = icon_arrays(explanation.view.document())
     assert drawn == [("conservative", counts[0], counts[0]), ("surgery", counts[1], counts[1])]
+    assert explanation.view.find("Uw kansen per behandeling")  # scrolled into view, at the bottom
+    cursor = explanation.view.textCursor()
+    cursor.clearSelection()
+    explanation.view.setTextCursor(cursor)
+    bar = explanation.view.verticalScrollBar()
+    bar.setValue(bar.value() + explanation.view.viewport().height() - 80)  # the title at the top
+    assert screenshot(shown, tmp_path, "stap-3-persoonlijke-pagina").stat().st_size > 20_000
 
 
 def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, tmp_path):
