@@ -166,5 +166,4 @@ def _normalised(model: ConditionModel, predicted: Mapping[str, np.ndarray], key:
 
 
 __all__ = ["PERSONAL_SHARE", "Influence", "explained_share", "explained_shares", "influence", "input_swings",
-           "plausible_values",
-           "to_personal"]
+           "plausible_values", "to_personal"]
