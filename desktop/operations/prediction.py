@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from desktop.operations.services import Services
 
 __all__ = ["CASE_KEYS", "DEFAULT_BUNDLE", "ModelFileError", "PatientValueError", "Question", "baseline_columns",
-           "decision_support", "field_label", "for_inclusion", "for_question", "overrides", "parse_question",
-           "patient_row", "predict"]
+           "decision_support", "field_label", "for_inclusion", "for_question", "input_sources", "overrides",
+           "parse_patient", "parse_question", "patient_row", "predict"]
 
 DEFAULT_BUNDLE = "hand-wrist"  # the clinic's bundle, as a new consultation starts with
 CASE_KEYS = ("bsn", "birth_date", "diagnosis", "side", "bundle", "inclusion_date", "intake")
@@ -119,20 +119,10 @@ def decision_support(prediction: Prediction, patient: Mapping[str, Any], questio
     """What was shown, as the record keeps it (`desktop.core.decision_support`): each input with
     where it came from, and every prediction column.
 
-    An input is from the questionnaire when it is the questionnaire's answer, estimated when
-    unknown, else entered here (a correction of the questionnaire too; the age comes from the
-    birth date that was entered)."""
+    Sources as `input_sources` gives them (the age comes from the birth date that was entered)."""
     condition, values = parse_patient(patient)
-    answers = _parsed(condition, questionnaire)
-    inputs = {}
-    for name, value in values.items():
-        if value is None:
-            source = InputSource.ESTIMATED
-        elif name in answers and answers[name] == value:
-            source = InputSource.QUESTIONNAIRE
-        else:
-            source = InputSource.ENTERED
-        inputs[name] = {"value": value, "source": source.value}
+    sources = input_sources(condition, values, questionnaire)
+    inputs = {name: {"value": value, "source": sources[name].value} for name, value in values.items()}
     support = {
         "model_version": prediction.model_version,
         "computed_at": utc_text(computed_at or dt.datetime.now(dt.UTC)),
@@ -142,6 +132,17 @@ def decision_support(prediction: Prediction, patient: Mapping[str, Any], questio
         "predictions": dict(prediction.columns),
     }
     return check_decision_support(support, condition)
+
+
+def input_sources(condition: str, values: Mapping[str, Any], questionnaire: Mapping[str, Any]
+                  ) -> dict[str, InputSource]:
+    """Where each parsed input comes from, as the record keeps it and Samen beslissen shows it:
+    estimated when unknown, the questionnaire when it is the questionnaire's answer, else entered
+    here (a correction of the questionnaire too)."""
+    answers = _parsed(condition, questionnaire)
+    return {name: InputSource.ESTIMATED if value is None else
+            InputSource.QUESTIONNAIRE if name in answers and answers[name] == value else InputSource.ENTERED
+            for name, value in values.items()}
 
 
 def _parsed(condition: str, answers: Mapping[str, Any]) -> dict[str, Any]:

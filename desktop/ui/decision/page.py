@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop.core.states import ModelState, TreatmentOption
 from desktop.ui import theme
 from desktop.ui.background import Operations
+from desktop.ui.decision import provenance
 from desktop.ui.decision.charts import OPTION_COLOUR, OPTION_STYLE, TrajectoryChart
 from desktop.ui.decision.model_card import ModelCardDialog
 from desktop.ui.decision.panel import OptionPanel
@@ -121,7 +122,12 @@ class DecisionView(QWidget):
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         self.form_host = QWidget()
-        self.form = QFormLayout(self.form_host)
+        column = QVBoxLayout(self.form_host)
+        self.intake_status = provenance.status_label()  # what the questionnaire lookup found
+        column.addWidget(self.intake_status)
+        self.form = QFormLayout()
+        column.addLayout(self.form)
+        column.addStretch(1)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: the field under its label
         scroll = QScrollArea()
@@ -158,6 +164,7 @@ class DecisionView(QWidget):
         body.addLayout(right, 1)
         self.inputs: dict[str, QWidget] = {}
         self.messages: dict[str, QLabel] = {}
+        self.sources: dict[str, QLabel] = {}  # per field: where its value comes from
         self._show_content(False)
 
     def resizeEvent(self, event) -> None:
@@ -212,6 +219,7 @@ class DecisionView(QWidget):
             self.form.removeRow(0)
         self.inputs.clear()
         self.messages.clear()
+        self.sources.clear()
         age = self.consultation.prediction_patient(condition).get("age")
         self.form.addRow(QLabel(f"<b>{t('window.decision.form')}</b>"))
         self.form.addRow(t("window.decision.age"),
@@ -220,7 +228,7 @@ class DecisionView(QWidget):
             if column.name == "age":
                 continue
             label = field_label(column.name)
-            current = self.consultation.intake.get(column.name)
+            current = self._shown(column.name)
             choices = CHOICES.get(column.name) or (YES_NO if column.kind == "binary" else None)
             widget: QComboBox | QLineEdit
             if choices:
@@ -230,15 +238,14 @@ class DecisionView(QWidget):
                 widget.addItem(t("window.unknown"), None)
                 for value, key in choices:
                     widget.addItem(t(key), value)
-                index = widget.findData(current) if current is not None else 0
-                widget.setCurrentIndex(max(index, 0))
                 widget.currentIndexChanged.connect(lambda _, w=widget, n=column.name: self._set(n, w.currentData()))
             else:
-                shown = "" if current is None else f"{current:g}" if isinstance(current, float) else str(current)
-                widget = QLineEdit(shown)
-                widget.setPlaceholderText(t("window.unknown"))
+                widget = QLineEdit()
                 widget.setMinimumWidth(80)
                 widget.textChanged.connect(lambda text, n=column.name: self._set(n, text.strip() or None))
+                widget.editingFinished.connect(lambda n=column.name: self._show_questionnaire_if_cleared(n))
+            _show_value(widget, current)
+            self._show_placeholder(column.name, widget)
             widget.setAccessibleName(label)
             message = QLabel()
             message.setStyleSheet(theme.css(theme.WRONG))
@@ -248,18 +255,58 @@ class DecisionView(QWidget):
             box.setSpacing(1)
             box.addWidget(widget)
             box.addWidget(message)
+            source = provenance.source_label()
+            box.addWidget(source)
             caption = QLabel(label)
             caption.setBuddy(widget)
             self.form.addRow(caption, box)
             self.inputs[column.name] = widget
             self.messages[column.name] = message
+            self.sources[column.name] = source
 
     def _set(self, name: str, value) -> None:
-        if value is None:
+        if value is None:  # a typed correction cleared: the questionnaire's answer again, if any
             self.consultation.intake.pop(name, None)
+            if isinstance(self.inputs.get(name), QComboBox):
+                self._show_questionnaire_if_cleared(name)
         else:
             self.consultation.intake[name] = value
         self.schedule()
+
+    # -- the intake questionnaire -----------------------------------------------------------
+    def _shown(self, name: str):
+        """What a field shows: what was typed here, else the questionnaire's answer."""
+        if name in self.consultation.intake:
+            return self.consultation.intake[name]
+        return self.consultation.questionnaire.get(name)
+
+    def _show_placeholder(self, name: str, widget: QWidget) -> None:
+        """An emptied field shows (greyed) the questionnaire's answer it falls back to."""
+        if isinstance(widget, QLineEdit):
+            answer = self.consultation.questionnaire.get(name)
+            widget.setPlaceholderText(t("window.unknown") if answer is None else _text(answer))
+
+    def _show_questionnaire_if_cleared(self, name: str) -> None:
+        """A field left empty (or set to unknown) shows the questionnaire's answer again: that is
+        what the prediction uses now."""
+        widget = self.inputs.get(name)
+        if widget is not None and name not in self.consultation.intake \
+                and self.consultation.questionnaire.get(name) is not None:
+            _show_value(widget, self.consultation.questionnaire[name])
+
+    def questionnaire_changed(self) -> None:
+        """The window found this patient's questionnaire (or dropped another's): every field not
+        typed over shows its answer, or nothing, and the prediction follows."""
+        for name, widget in self.inputs.items():
+            if name not in self.consultation.intake:
+                _show_value(widget, self.consultation.questionnaire.get(name))
+            self._show_placeholder(name, widget)
+        self.schedule()
+
+    def show_intake_status(self, text: str, detail: str = "") -> None:
+        self.intake_status.setText(text)
+        self.intake_status.setToolTip(detail)
+        self.intake_status.setVisible(bool(text))
 
     def schedule(self) -> None:
         if self.models is not None and self.condition in self.models.conditions:
@@ -282,8 +329,9 @@ class DecisionView(QWidget):
         for name, message in self.messages.items():
             message.setText(bad.get(name, ""))
             message.setVisible(name in bad)
-        models = self.models  # plain values for the worker thread
         questionnaire, completed = dict(self.consultation.questionnaire), self.consultation.questionnaire_completed_at
+        self._show_sources(patient, questionnaire, completed)
+        models = self.models  # plain values for the worker thread
 
         def work():
             prediction = models.predict(patient)
@@ -291,6 +339,16 @@ class DecisionView(QWidget):
                 decision_support(prediction, patient, questionnaire, completed)  # kept with the inclusion
 
         self.operations.run(PREDICTION, work, success=self._predicted, failure=self._prediction_failed)
+
+    def _show_sources(self, patient: dict, questionnaire: dict, completed: str | None) -> None:
+        """Each field's source by the rule the record keeps (`prediction.input_sources`)."""
+        from desktop.operations.prediction import input_sources, parse_patient
+
+        condition, values = parse_patient(patient)
+        day = provenance.questionnaire_day(completed)
+        for name, source in input_sources(condition, values, questionnaire).items():
+            if name in self.sources:
+                provenance.show_source(self.inputs[name], self.sources[name], source, day)
 
     def _prediction_failed(self, error: Exception) -> None:
         """A model problem is shown, never a crash."""
@@ -336,3 +394,20 @@ class DecisionView(QWidget):
         if self.models is None or self.condition is None:
             return
         ModelCardDialog(self.models.card_markdown(self.condition), self).exec()
+
+
+def _text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _show_value(widget: QWidget, value) -> None:
+    """Put a value in a field without it counting as typed (no change signal)."""
+    blocked = widget.blockSignals(True)
+    try:
+        if isinstance(widget, QComboBox):
+            index = next((i for i in range(1, widget.count()) if value is not None and widget.itemData(i) == value), 0)
+            widget.setCurrentIndex(index)
+        elif isinstance(widget, QLineEdit):
+            widget.setText("" if value is None else _text(value))
+    finally:
+        widget.blockSignals(blocked)
