@@ -7,6 +7,11 @@ process; the time runs from process start until xdotool sees the window mapped.
 When the frozen one-folder build exists (scripts/build → dist/Bundelassistent, or the
 folder given as the first argument), it is timed in the same rounds and its size on disk
 is reported: budget (issue 6) ≤ 2x the source run and ≤ 350 MB.
+
+Both sides run with compiled bytecode, as an installed app does (pip and the frozen build
+ship it): PYTHONDONTWRITEBYTECODE is dropped for the launches, so the warm-up run writes
+the project's .pyc files; otherwise every launch would compile the project's sources while
+the baseline loads PySide6's compiled ones.
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ def main() -> None:
     server, display = start_xvfb()
     data_dir = tempfile.mkdtemp()
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     app = [sys.executable, "-m", "desktop", "--data-dir", data_dir]
     bare, ours, ours_frozen = [], [], []
     try:

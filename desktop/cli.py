@@ -14,7 +14,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import NoReturn
 
 from desktop import config, textfiles
 from desktop.core.messages import msg, text
@@ -42,6 +42,33 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--config", type=Path, default=default,
                         help=say("cli.help.parser_config"))
     parser.add_argument("--log-level", choices=config.LOG_LEVELS, type=str.upper, default=default)
+
+
+class _NotTheWindow(Exception):
+    pass
+
+
+class _WindowOptions(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # any doubt: the full parser decides and explains
+        raise _NotTheWindow(message)
+
+
+def window_arguments(argv: list[str]) -> argparse.Namespace | None:
+    """The window started without a command (the desktop shortcut): only the global options,
+    without building the parser of every command and its help texts (bench_window). None for
+    anything else, which the full parser reads and, where wrong, explains."""
+    if any(argument.startswith("-h") or argument == "--help" for argument in argv):
+        return None
+    parser = _WindowOptions(add_help=False, exit_on_error=False)
+    _global_options(parser, suppress=False)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except (_NotTheWindow, argparse.ArgumentError):
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -409,6 +436,8 @@ URL_KEYS = {"bsn": "--bsn", "birth_date": "--birth-date", "birthdate": "--birth-
 
 def url_to_arguments(url: str) -> list[str]:
     """bundelassistent://open?bsn=…&birth_date=… becomes `open --bsn … --birth-date …`."""
+    from urllib.parse import parse_qs, urlsplit  # only for a launch by URL: not on the window's path
+
     parts = urlsplit(url)
     action = (parts.netloc or parts.path.strip("/")).lower()
     if action != "open":
@@ -578,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         except textfiles.TextFileError as error:
             print(say("cli.bad_argument", position=position, problem=error), file=sys.stderr)
             return EXIT_USAGE
-    args = build_parser().parse_args(argv)
+    args = window_arguments(argv) or build_parser().parse_args(argv)
     try:
         settings = _settings(args)
         if args.command in (None, "open"):

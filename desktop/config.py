@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
@@ -110,6 +109,8 @@ def changed(settings: Settings) -> list[str]:
 
 
 def _without_password(value: object) -> str:
+    from urllib.parse import urlsplit, urlunsplit  # not at start-up: the window's path has no URL to show
+
     parts = urlsplit(str(value))
     if not parts.password:
         return str(value)

@@ -102,7 +102,8 @@ class Prediction:
     model_card: str  # file name of the model card in the models folder
     model_version: str  # training date and checksum prefix, for the record
     synthetic: bool  # trained on synthetic reference data: not for clinical use
-    columns: Mapping[str, float | None]  # the batch CLI's columns, rounded as it writes them (None: empty)
+    columns: Mapping[str, float | None]  # the batch CLI's columns, rounded as it writes them (None: empty);
+    # the options' numbers above are these same rounded values
 
     def option(self, name: str) -> OptionPrediction:
         if name not in OPTIONS:
@@ -185,7 +186,8 @@ class ModelSet:
         card = self._cards[condition]
         employed_value = columns["employed"][row]
         employed = None if math.isnan(employed_value) else bool(employed_value)
-        options = {arm: self._option(condition, arm, columns, row, employed) for arm in OPTIONS}
+        shown = {name: rounded(columns[name][row]) for name in column_names()}
+        options = {arm: self._option(condition, arm, shown, employed) for arm in OPTIONS}
         imputed = tuple(name for (name, _), flag in zip(model.features.names, columns["imputed"][row]) if flag)
         imputed = tuple(dict.fromkeys(_source(model, name) for name in imputed))
         outside = tuple(dict.fromkeys(
@@ -221,27 +223,32 @@ class ModelSet:
             model_card=store.file_names(condition)["card"],
             model_version=card.get("version", ""),
             synthetic=bool(card.get("synthetic")),
-            columns={name: rounded(columns[name][row]) for name in column_names()},
+            columns=shown,
         )
 
-    def _option(self, condition, arm, columns, row, employed) -> OptionPrediction:
+    def _option(self, condition: str, arm: str, shown: Mapping[str, float | None],
+                employed: bool | None) -> OptionPrediction:
+        """One option from the rounded columns, so what the window shows is what the record keeps."""
+
+        def value(name: str) -> float:
+            number = shown[name]
+            assert number is not None, name  # only a return to work may be empty
+            return number
+
         outcomes = {}
         for outcome in ("pain", "function"):
             scale = instrument(condition, outcome)
             ranges = {
-                month: OutcomeRange(*(float(columns[f"{arm}_{outcome}{month}_{s}"][row])
-                                      for s in ("mean", "p10", "p90")))
+                month: OutcomeRange(*(value(f"{arm}_{outcome}{month}_{s}") for s in ("mean", "p10", "p90")))
                 for month in FOLLOW_UP
             }
             outcomes[outcome] = OutcomePrediction(
                 scale.name, scale.low, scale.high, scale.higher_is_better, ranges[3], ranges[12],
-                float(columns[f"{arm}_{outcome}_mcid_prob"][row]), scale.improvement_text)
+                value(f"{arm}_{outcome}_mcid_prob"), scale.improvement_text)
         rtw = None
         if employed:
-            median = float(columns[f"{arm}_rtw_median_days"][row])
-            rtw = ReturnToWork(float(columns[f"{arm}_rtw6w_prob"][row]), float(columns[f"{arm}_rtw12w_prob"][row]),
-                               None if math.isnan(median) else median)
-        surgery = float(columns["conservative_surgery12m_prob"][row]) if arm == "conservative" else None
+            rtw = ReturnToWork(value(f"{arm}_rtw6w_prob"), value(f"{arm}_rtw12w_prob"), shown[f"{arm}_rtw_median_days"])
+        surgery = value("conservative_surgery12m_prob") if arm == "conservative" else None
         return OptionPrediction(arm, outcomes["pain"], outcomes["function"], rtw, surgery)
 
 

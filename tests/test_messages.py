@@ -66,12 +66,17 @@ def own_catalogue(tmp_path, monkeypatch):
 
     def write(name: str, toml: str) -> None:
         (folder / name).write_text(toml, encoding="utf-8")
-        messages.catalogue.cache_clear()
+        forget_catalogue()
 
     monkeypatch.setattr(messages.resources, "path", lambda *parts: tmp_path.joinpath(*parts))
     yield write
     monkeypatch.undo()
+    forget_catalogue()
+
+
+def forget_catalogue() -> None:
     messages.catalogue.cache_clear()
+    messages.area_catalogue.cache_clear()
 
 
 def test_a_message_that_is_not_text_is_refused(own_catalogue):
@@ -105,3 +110,12 @@ def test_a_dutch_number_differs_from_the_english_one_only_by_its_decimal_comma(v
     dutch, english = messages.number(value, "nl", digits), messages.number(value, "en", digits)
     assert dutch == english.replace(".", ",") and "." not in dutch
     assert float(english) == pytest.approx(value, abs=10 ** -digits)
+
+
+def test_a_message_reads_only_the_files_of_its_own_area(own_catalogue):
+    """The window's first frame must not wait for the 700 texts of every area (bench_window)."""
+    own_catalogue("window.nl.toml", '[starting]\ntext = "{app} wordt gestart"\n')
+    own_catalogue("core.nl.toml", "[age]\nminimum = 18\n")  # unreadable: must not be opened
+    assert messages.text("window.starting.text", "nl", app="Bundelassistent") == "Bundelassistent wordt gestart"
+    with pytest.raises(ValueError, match=r"core\.age\.minimum"):
+        messages.text("core.age.minimum", "nl")

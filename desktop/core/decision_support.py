@@ -40,6 +40,9 @@ CONDITIONS = ("CTS", "CMC1_OA")
 # The prediction columns in batch order, and the scale each one is on.
 PAIN_SCALE = (0.0, 10.0)                                        # NRS pain 0-10
 FUNCTION_SCALE = {"CTS": (1.0, 5.0), "CMC1_OA": (0.0, 100.0)}   # BCTQ FSS 1-5, MHQ function 0-100
+# Which way is better: less pain always; BCTQ runs like pain (lower), MHQ the other way (higher).
+PAIN_HIGHER_IS_BETTER = False
+FUNCTION_HIGHER_IS_BETTER = {"CTS": False, "CMC1_OA": True}
 PROBABILITY = (0.0, 1.0)
 DAYS = (0.0, 3650.0)  # a median time off work, in days
 MONTHS = (3, 12)

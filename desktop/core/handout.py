@@ -4,7 +4,8 @@ Produces HTML that the window shows in large type and prints as the handout, so 
 and paper always say the same. Dutch and English come from the bundle file; the fixed
 phrases from the message catalogue (`core.handout.*`). The patient's own facts (the
 consultation, the side, who explained it) and how to reach the clinic — above all to stop —
-come with it, so the patient can act on the paper at home (issue 13 item 8).
+come with it, so the patient can act on the paper at home (issue 13 item 8), and, when Samen
+beslissen showed predictions, a personal page with them (issue 14 item 4).
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def moment_dates(bundle: Bundle, start: dt.date, language: str) -> list[MomentDa
 
 def explanation_html(bundle: Bundle, condition: Condition | None, start: dt.date, language: str,
                      printed_on: dt.date | None = None, consultation: Consultation | None = None,
-                     clinic: Clinic | None = None) -> str:
-    """The explanation as HTML; `printed_on` adds the handout footer."""
+                     clinic: Clinic | None = None, personal_page: str = "") -> str:
+    """The explanation as HTML; `printed_on` adds the handout footer. `personal_page`: the
+    patient's own chances (`desktop.core.chances.personal_html`), on a page of its own at the end."""
     language = language if language in ("nl", "en") else "nl"
 
     def say(key: str, **params: object) -> str:
@@ -110,6 +112,7 @@ def explanation_html(bundle: Bundle, condition: Condition | None, start: dt.date
         if texts.get(key):
             parts.append(f"<h2>{escape(say(heading))}</h2><p>{escape(texts[key])}</p>")
     parts.append(contact_html(clinic or Clinic(), language))
+    parts.append(personal_page)
     if printed_on:
         footer = say("core.handout.printed", date=long_date(printed_on, language),
                      bundle=bundle.name.get(language), version=bundle.version)

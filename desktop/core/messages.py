@@ -83,7 +83,7 @@ def msg(key: str, /, **params: object) -> Msg:
 def text(key: str, language: str, /, **params: object) -> str:
     """The message `key` in `language` (Dutch when the language is not one we have), filled in."""
     language = language if language in LANGUAGES else "nl"
-    return _Formatter(language).vformat(catalogue(language)[key], (), params)
+    return _Formatter(language).vformat(_template(key, language), (), params)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def read(value: object, language: str) -> str:
 
 
 def has(key: str) -> bool:
-    return key in catalogue("nl")
+    return key in area_catalogue("nl", key.split(".", 1)[0])
 
 
 def placeholders(template: str) -> set[str]:
@@ -170,14 +170,27 @@ class _Formatter(string.Formatter):
 @cache
 def catalogue(language: str) -> Mapping[str, str]:
     """Every key of one language, from all its area files; a key is `<area>.<its place in the file>`."""
+    areas = sorted({path.name.split(".")[0].split("-")[0]
+                    for path in resources.path(*FOLDER).glob(f"*.{language}.toml")})
+    return {key: template for area in areas for key, template in area_catalogue(language, area).items()}
+
+
+@cache
+def area_catalogue(language: str, area: str) -> Mapping[str, str]:
+    """One area's keys (its main file and its topic files), read the first time one is asked for:
+    the window's first frame needs only the `window` area, not all 700 texts."""
     found: dict[str, str] = {}
-    for path in sorted(resources.path(*FOLDER).glob(f"*.{language}.toml")):
-        area = path.name.split(".")[0].split("-")[0]
+    paths = resources.path(*FOLDER).glob(f"{area}*.{language}.toml")
+    for path in sorted(p for p in paths if p.name.split(".")[0].split("-")[0] == area):
         for key, template in _flatten(tomllib.loads(path.read_text(encoding="utf-8")), f"{area}."):
             if key in found:
                 raise ValueError(f"{path.name}: key {key} is already defined in another file of its area")
             found[key] = template
     return found
+
+
+def _template(key: str, language: str) -> str:
+    return area_catalogue(language, key.split(".", 1)[0])[key]
 
 
 def _flatten(table: Mapping[str, object], prefix: str = "") -> Iterator[tuple[str, str]]:

@@ -1,17 +1,21 @@
 """The patient handout on paper: saved as a PDF (A4) or sent to a printer.
 
-The handout's content comes from the domain core (`desktop/core/handout.py`); this module
-only lays it out on a page, so the PDF and the printout are the same document.
+The handout's content comes from the domain core (`desktop/core/handout.py`, the personal page
+`desktop/core/chances.py`); this module only lays it out on a page and draws the icon arrays the
+personal page names, so the PDF, the printout and the preview are the same document.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSizeF, Qt
-from PySide6.QtGui import QFont, QPageSize, QPainter, QTextBlockFormat, QTextCursor, QTextDocument
+from PySide6.QtCore import QRectF, QSizeF, Qt, QUrl
+from PySide6.QtGui import QColor, QFont, QImage, QPageSize, QPainter, QTextBlockFormat, QTextCursor, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from desktop.core.chances import ICON_ARRAY_SRC
+from desktop.core.states import TreatmentOption
 from desktop.ui import theme
+from desktop.ui.decision.charts import OPTION_COLOUR, draw_icon_array
 from desktop.ui.i18n import t
 
 
@@ -54,6 +58,7 @@ def handout_document(html: str, font: QFont, printer: QPrinter) -> QTextDocument
     body = QFont(font)
     body.setPointSize(theme.BODY_PT)
     document.setDefaultFont(body)
+    add_icon_arrays(document, html)
     document.setHtml(html)
     document.documentLayout().setPaintDevice(printer)
     frame = document.rootFrame().frameFormat()
@@ -62,6 +67,28 @@ def handout_document(html: str, font: QFont, printer: QPrinter) -> QTextDocument
     document.setPageSize(QSizeF(printer.width(), printer.height()))
     keep_headings_with_text(document)
     return document
+
+
+ICON_PIXELS = 800  # an icon array's side as drawn: sharp at 300 dpi on about 4 cm of paper
+
+
+def add_icon_arrays(document: QTextDocument, html: str) -> None:
+    """Draw the icon arrays the HTML's <img> tags ask for into the document (before `setHtml`)."""
+    for match in ICON_ARRAY_SRC.finditer(html):
+        option, count = TreatmentOption(match.group(1)), int(match.group(2))
+        document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(match.group(0)),
+                             icon_array_image(option, count))
+
+
+def icon_array_image(option: TreatmentOption, count: int) -> QImage:
+    image = QImage(ICON_PIXELS, ICON_PIXELS, QImage.Format.Format_ARGB32)
+    image.fill(QColor(theme.PAPER))
+    painter = QPainter(image)
+    try:
+        draw_icon_array(painter, ICON_PIXELS, count, OPTION_COLOUR[option])
+    finally:
+        painter.end()
+    return image
 
 
 def heading_pages(document: QTextDocument) -> list[tuple[str, int, int]]:

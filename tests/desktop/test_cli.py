@@ -2,8 +2,11 @@
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import CLI, inclusion, jsonl, valid_bsns
 
@@ -169,3 +172,34 @@ def test_backup_copies_the_database_consistently_and_never_overwrites(tmp_path):
     copy.close()
     again = run("--data-dir", tmp_path / "data", "backup", "--to", target)
     assert again.returncode == 2 and "bestaat al" in again.stderr
+
+
+GLOBAL_OPTIONS = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["--data-dir", "--bundles-dir", "--config"]),
+              st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=12)),
+    st.tuples(st.just("--log-level"), st.sampled_from(["debug", "INFO", "Warning", "error", "loud", ""])),
+    st.tuples(st.sampled_from(["open", "sync", "--bsn", "-h", "--help", "--data", "--log-level=info", "x"]))),
+    max_size=4).map(lambda groups: [part for group in groups for part in group])
+
+
+@given(GLOBAL_OPTIONS)
+@settings(max_examples=300, deadline=None)
+def test_the_windows_short_way_through_the_arguments_reads_them_as_the_full_parser_does(argv):
+    """The window's start skips building every command's parser; whatever it accepts, the full
+    parser reads the same way, and anything else (a command, --help, a bad value) goes to it."""
+    from desktop.cli import build_parser, window_arguments
+
+    quick = window_arguments(argv)
+    if quick is None:
+        return
+    assert quick.command is None
+    assert vars(quick) == vars(build_parser().parse_args(argv))
+
+
+def test_the_short_way_leaves_commands_help_and_bad_values_to_the_full_parser():
+    from desktop.cli import window_arguments
+
+    assert vars(window_arguments(["--data-dir", "d", "--log-level", "debug"])) == {
+        "data_dir": Path("d"), "bundles_dir": None, "config": None, "log_level": "DEBUG", "command": None}
+    for argv in (["open", "--bsn", "1"], ["--help"], ["-h"], ["--log-level", "loud"], ["--data-dir"], ["sync"]):
+        assert window_arguments(argv) is None, argv

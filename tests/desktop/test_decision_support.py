@@ -27,6 +27,8 @@ def test_the_names_scales_and_ranges_are_the_predictors():
     for condition in schema.CONDITIONS:
         assert (schema.PAIN[condition].low, schema.PAIN[condition].high) == ds.PAIN_SCALE
         assert ds.FUNCTION_SCALE[condition] == (schema.FUNCTION[condition].low, schema.FUNCTION[condition].high)
+        assert schema.PAIN[condition].higher_is_better == ds.PAIN_HIGHER_IS_BETTER
+        assert schema.FUNCTION[condition].higher_is_better == ds.FUNCTION_HIGHER_IS_BETTER[condition]
 
 
 @pytest.fixture(scope="module")

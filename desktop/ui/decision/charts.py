@@ -43,24 +43,29 @@ class IconArray(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        side = min(self.width(), self.height())
-        cell = side / 10
-        hollow = QPen(QColor(theme.EMPTY_ICON), max(1.0, cell * 0.08))
-        for index in range(100):
-            row, column = divmod(index, 10)
-            x, y = column * cell, row * cell
-            if index < self.count:  # filled in the option's colour; the others an outline: tellable in grey too
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(self.colour)
-            else:
-                painter.setPen(hollow)
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-            head = cell * 0.22
-            painter.drawEllipse(QPointF(x + cell / 2, y + cell * 0.27), head, head)
-            body = QRectF(x + cell * 0.22, y + cell * 0.5, cell * 0.56, cell * 0.42)
-            painter.drawRoundedRect(body, cell * 0.2, cell * 0.2)
+        draw_icon_array(painter, min(self.width(), self.height()), self.count, self.colour)
         painter.end()
+
+
+def draw_icon_array(painter: QPainter, side: float, count: int, colour: QColor) -> None:
+    """100 figures in a square of `side`, the first `count` filled in `colour`, the others an
+    outline: tellable in grey too (on screen and on the printed handout)."""
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    cell = side / 10
+    hollow = QPen(QColor(theme.EMPTY_ICON), max(1.0, cell * 0.08))
+    for index in range(100):
+        row, column = divmod(index, 10)
+        x, y = column * cell, row * cell
+        if index < count:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+        else:
+            painter.setPen(hollow)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+        head = cell * 0.22
+        painter.drawEllipse(QPointF(x + cell / 2, y + cell * 0.27), head, head)
+        body = QRectF(x + cell * 0.22, y + cell * 0.5, cell * 0.56, cell * 0.42)
+        painter.drawRoundedRect(body, cell * 0.2, cell * 0.2)
 
 
 @dataclass(frozen=True)

@@ -7,29 +7,29 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
+from desktop.core import chances
+from desktop.core.chances import count_in_100, score_digits
 from desktop.core.states import TreatmentOption
 from desktop.ui import theme
 from desktop.ui.decision.charts import OPTION_COLOUR, IconArray
+from desktop.ui.i18n import language, t
 from desktop.ui.i18n import number as written
-from desktop.ui.i18n import t
 from desktop.ui.readable import ReadableLabel
 from desktop.ui.state_words import OPTION_SUBTITLE, OPTION_TITLE
 
 
 def percent(probability: float) -> str:
-    return t("window.decision.percent", value=round(probability * 100))
+    return t("window.decision.percent", value=count_in_100(probability))
 
 
 def scale_text(name: str, outcome) -> str:
     """An outcome's scale and which way is better, in words: 'Pijn 0–10, lager is beter'."""
-    low, high = (written(v, 0 if float(v).is_integer() else 1) for v in (outcome.low, outcome.high))
-    return t("window.decision.scale.higher" if outcome.higher_is_better else "window.decision.scale.lower",
-             outcome=name, low=low, high=high)
+    return chances.scale_text(name, outcome.low, outcome.high, outcome.higher_is_better, language())
 
 
 def number(value: float, instrument_high: float) -> str:
-    """A score as precise as its scale: one decimal on a 0–10 scale, none on 0–100."""
-    return written(value, 1 if instrument_high <= 10 else 0)
+    """A score as precise as its scale, as the handout writes it (`chances.score_digits`)."""
+    return written(value, score_digits(instrument_high))
 
 
 # The icon array's side: a share of the panel's width, within bounds (px).
@@ -91,8 +91,8 @@ class OptionPanel(QFrame):
             (prediction.pain, t("window.decision.pain")), (prediction.function, t("window.decision.function"))))
         self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>"
                              f"<span style='color:{theme.MUTED}'><small>{scales}</small></span>")
-        pain_count = round(prediction.pain.improvement_probability * 100)
-        function_count = round(prediction.function.improvement_probability * 100)
+        pain_count = count_in_100(prediction.pain.improvement_probability)
+        function_count = count_in_100(prediction.function.improvement_probability)
         pain = t("window.decision.panel.less_pain", count=pain_count)
         function = t("window.decision.panel.better_function", count=function_count)
         self.icon_text.setText(f"<b>{pain}</b><br><small>{function}</small>")

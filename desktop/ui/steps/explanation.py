@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayou
 
 from desktop.core.eligibility import ELIGIBLE
 from desktop.core.handout import Consultation, explanation_html
+from desktop.operations.handout import personal_page
 from desktop.ui import handout_pdf, theme
 from desktop.ui.i18n import t
 from desktop.ui.readable import ReadableLabel
@@ -73,9 +74,12 @@ class ExplanationStep(Step):
         condition = bundle.condition_for_code(diagnosis.upper()) if diagnosis else None
         facts = Consultation(day=self.services.today(), side=self.consultation.side,
                              explained_by=self.consultation.explained_by)
-        return explanation_html(bundle, condition, start, self.consultation.explanation_language,
+        language = self.consultation.explanation_language
+        personal = personal_page(self.services, self.consultation.decision_support,
+                                 condition.id if condition else None, language)
+        return explanation_html(bundle, condition, start, language,
                                 printed_on=self.services.today() if printed else None, consultation=facts,
-                                clinic=self.services.settings.clinic)
+                                clinic=self.services.settings.clinic, personal_page=personal)
 
     def refresh(self, decision, problems):
         super().refresh(decision, problems)
@@ -83,7 +87,17 @@ class ExplanationStep(Step):
         for button in (self.pdf, self.print_button):
             button.setEnabled(self.eligible)
             button.setToolTip("" if self.eligible else t("window.handout.only_eligible"))
-        self.view.setHtml(self.html())
+        self.show_preview()
+
+    def show_preview(self) -> None:
+        html = self.html()
+        handout_pdf.add_icon_arrays(self.view.document(), html)
+        self.view.setHtml(html)
+
+    def showEvent(self, event) -> None:
+        """The predictions may have come in since the last refresh: the preview shows them."""
+        super().showEvent(event)
+        self.show_preview()
 
     def save_pdf(self, path: str) -> None:
         """Write the handout with the patient's dates as a PDF (A4)."""

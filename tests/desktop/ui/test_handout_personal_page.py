@@ -1,0 +1,219 @@
+"""The patient takes it home (issue 14 item 4): the printed handout gains a personal page with the
+predictions Samen beslissen showed — both options side by side in plain words, icon arrays, the 80 %
+ranges with their scales, the questionnaire's date, the demonstration-model warning — in the chosen
+language, from the real window, read back from the real PDF with pdftotext."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QFont, QImage, QPageSize, QTextDocument
+from PySide6.QtWidgets import QApplication, QComboBox
+
+from desktop.core import messages
+from desktop.ui import handout_pdf
+from desktop.ui.decision.page import PREDICTION
+from helpers import valid_bsns
+from predictors import load_models
+
+BSN = valid_bsns(1)[0]
+TYPED = {"sex": "F", "work_status": "physical", "bctq_fss_0": 2.8, "ncs_severity": 2}
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_models()
+
+
+def open_patient(window, diagnosis="G56.0"):
+    window.open_patient(bsn=BSN, birth_date="1968-04-02", name="J. Jansen")
+    QApplication.processEvents()
+    insurance = window.steps[1]
+    insurance.uzovi.setText("3311")
+    insurance.diagnosis.lineEdit().setText(diagnosis)
+    insurance.side_group.buttons()[1].click()
+
+
+@pytest.fixture
+def shown(qtbot, room_window, models):
+    """The window after Samen beslissen showed this patient's predictions, with her questionnaire of 28 Nov."""
+    room_window._models_loaded(models)
+    open_patient(room_window)
+    room_window.consultation.questionnaire = {"nrs_pain_0": 7}
+    room_window.consultation.questionnaire_completed_at = "2026-11-28"
+    room_window.go_to(3)
+    view = room_window.steps[3].view
+    before = view.operations.generation(PREDICTION)
+    for name, value in TYPED.items():
+        widget = view.inputs[name]
+        if isinstance(widget, QComboBox):
+            widget.setCurrentIndex(widget.findData(value))
+        else:
+            widget.setText(str(value))
+    qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
+                    and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
+    QApplication.processEvents()
+    return room_window
+
+
+def pdf_text(path, *options):
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext is missing: scripts/test installs poppler-utils")
+    return subprocess.run(["pdftotext", *options, str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+A4_WIDTH = 595  # points: pdftotext crops in pixels at 72 dpi
+
+
+def save(window, path, language):
+    """Save the handout; each page's text as laid out (one line per table row, whitespace
+    flattened), and the personal page's left and right halves (conservative, surgery)."""
+    explanation = window.steps[2]
+    window.go_to(2)
+    (explanation.dutch if language == "nl" else explanation.english).click()
+    explanation.save_pdf(str(path))
+    flat = [" ".join(page.split()) for page in pdf_text(path, "-layout").split("\f") if page.strip()]
+    title = messages.text("core.chances.title", language)
+    numbers = [number for number, page in enumerate(flat, 1) if page.startswith(title)]
+    halves = {}
+    if numbers:
+        page = str(numbers[0])
+        for option, x in (("conservative", 0), ("surgery", A4_WIDTH // 2)):
+            half = pdf_text(path, "-f", page, "-l", page, "-r", "72", "-x", str(x), "-y", "0",
+                            "-W", str(A4_WIDTH // 2), "-H", "842")
+            halves[option] = " ".join(half.split())
+    return flat, halves
+
+
+def dutch(value, digits=1):
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def test_the_personal_page_says_what_the_screen_showed_in_dutch(qtbot, shown, tmp_path):
+    view = shown.steps[3].view
+    flat, halves = save(shown, tmp_path / "handout-nl.pdf", "nl")
+    [personal] = [page for page in flat if page.startswith("Uw kansen per behandeling")]  # a page of its own
+    assert "Zonder operatie" in halves["conservative"] and "Zonder operatie" not in halves["surgery"]
+    assert "met nazorg en handtherapie" in halves["surgery"]  # side by side: each option in its half
+    prediction = view.prediction
+    for option in ("conservative", "surgery"):
+        on_screen = view.panels[option]
+        chances = prediction.option(option)
+        count = on_screen.icons.count
+        assert count == round(chances.pain.improvement_probability * 100)
+        assert f"Van de 100 mensen zoals u hadden er na 12 maanden ongeveer {count} duidelijk minder pijn" \
+            in halves[option]
+        assert f"{count} van de 100 patiënten zoals u" in on_screen.icon_text.text()
+        function = round(chances.function.improvement_probability * 100)
+        assert f"Ongeveer {function} van de 100 konden hun hand na 12 maanden duidelijk beter gebruiken" \
+            in halves[option]
+        for outcome in (chances.pain, chances.function):
+            for value in (outcome.month3, outcome.month12):
+                assert f"<b>{dutch(value.mean)}</b>" in on_screen.numbers.text()  # the digits the screen shows
+    both = (prediction.conservative, prediction.surgery)
+    for name, outcome in (("Pijn", "pain"), ("Handfunctie", "function")):
+        for month in (3, 12):
+            values = [getattr(getattr(chances, outcome), f"month{month}") for chances in both]
+            cells = [f"rond {dutch(v.mean)} ({dutch(v.p10)} tot {dutch(v.p90)})" for v in values]
+            assert f"{name} na {month} maanden {cells[0]} {cells[1]}" in personal, (name, month)
+    for weeks in (6, 12):
+        backs = [round(getattr(chances.return_to_work, f"back_within_{weeks}_weeks") * 100) for chances in both]
+        assert (f"Weer aan het werk na {weeks} weken {backs[0]} van de 100 "
+                f"{backs[1]} van de 100") in personal
+    surgery_after_all = round(prediction.conservative.surgery_within_12_months * 100)
+    assert f"Toch geopereerd in 12 maanden {surgery_after_all} van de 100 —" in personal
+    assert "Pijn 0–10, lager is beter · Handfunctie 1–5, lager is beter" in personal
+    assert "berekend met uw vragenlijst van 28 november 2026" in personal
+    assert "demonstratiemodel" in personal and "Kies hiermee geen behandeling" in personal
+    assert prediction.model_version in personal
+    assert all(page.endswith(f"{number}/{len(flat)}") for number, page in enumerate(flat, 1))
+
+
+def test_what_the_handout_prints_is_what_the_record_keeps(qtbot, shown):
+    """To the last digit: the page's numbers are the recorded decision support's, which the screen shows."""
+    view = shown.steps[3].view
+    kept = shown.consultation.decision_support
+    for option in ("conservative", "surgery"):
+        chances = view.prediction.option(option)
+        assert kept["predictions"][f"{option}_pain12_mean"] == chances.pain.month12.mean
+        assert kept["predictions"][f"{option}_function3_p90"] == chances.function.month3.p90
+        assert kept["predictions"][f"{option}_pain_mcid_prob"] == chances.pain.improvement_probability
+    assert kept["questionnaire_completed_at"] == "2026-11-28"
+
+
+def test_the_english_page_is_all_english(qtbot, shown, tmp_path):
+    view = shown.steps[3].view
+    flat, halves = save(shown, tmp_path / "handout-en.pdf", "en")
+    [personal] = [page for page in flat if page.startswith("Your chances with each treatment")]
+    surgery = view.prediction.surgery
+    count = round(surgery.pain.improvement_probability * 100)
+    assert f"Of 100 people like you, about {count} had clearly less pain after 12 months" in halves["surgery"]
+    twelve = surgery.pain.month12
+    assert f"({twelve.p10:.1f} to {twelve.p90:.1f})" in personal and "Pain after 12 months around" in personal
+    assert "calculated from your questionnaire of 28 November 2026" in personal
+    assert "demonstration model" in personal and "Pain 0–10, lower is better" in personal
+    english = messages.catalogue("en")
+    dutch_phrases = [phrase for key, phrase in messages.catalogue("nl").items() if key.startswith("core.chances.")
+                     and phrase != english[key] and len(phrase) > 3]
+    assert dutch_phrases and [phrase for phrase in dutch_phrases
+                              if phrase.split("{")[0].strip() and phrase.split("{")[0].strip() in personal] == []
+
+
+def test_without_a_questionnaire_the_page_says_the_numbers_are_estimated(qtbot, room_window, models, tmp_path):
+    room_window._models_loaded(models)
+    open_patient(room_window)
+    room_window.go_to(3)
+    view = room_window.steps[3].view
+    qtbot.waitUntil(lambda: view.prediction is not None and not view.operations.pending(PREDICTION), timeout=10000)
+    flat, _ = save(room_window, tmp_path / "estimated.pdf", "nl")
+    whole = " ".join(flat)
+    assert "Er was geen vragenlijst van u: deze getallen zijn geschat uit gemiddelden" in whole
+    assert "vragenlijst van 2" not in whole
+
+
+def test_no_personal_page_when_no_predictions_were_shown(qtbot, room_window, tmp_path):
+    open_patient(room_window)  # no models loaded: Samen beslissen showed nothing
+    assert room_window.consultation.decision_support is None
+    flat, halves = save(room_window, tmp_path / "without.pdf", "nl")
+    assert halves == {}
+    whole = " ".join(flat)
+    assert "Uw kansen per behandeling" not in whole and "van de 100" not in whole
+    assert "Uw zorg in één bundel" in whole  # the bundle handout itself is there
+
+
+def test_no_heading_of_the_personal_page_is_left_alone_and_the_icon_arrays_are_drawn(qtbot, shown):
+    explanation = shown.steps[2]
+    printer = handout_pdf.pdf_printer("/dev/null")
+    printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+    for language in ("nl", "en"):
+        shown.consultation.explanation_language = language
+        html = explanation.html(printed=True)
+        document = handout_pdf.handout_document(html, QFont(), printer)
+        headings = handout_pdf.heading_pages(document)
+        assert [heading for heading in headings if heading[2] > heading[1]] == []
+        title = messages.text("core.chances.title", language)
+        [(_, page, _)] = [heading for heading in headings if heading[0] == title]
+        assert page > 0 and page == document.pageCount() - 1  # the last page, of its own
+        sources = re.findall(r"src='(icon-array:[a-z]+:[0-9]+)'", html)
+        assert len(sources) == 2
+        for source in sources:
+            image = document.resource(QTextDocument.ResourceType.ImageResource, QUrl(source))
+            assert isinstance(image, QImage) and not image.isNull()
+            filled = int(source.rsplit(":", 1)[1])
+            assert coloured_figures(image) == filled
+
+
+def coloured_figures(image: QImage) -> int:
+    """How many of the 10 × 10 figures are filled: the middle of each one's body is not paper."""
+    cell = image.width() / 10
+    count = 0
+    for index in range(100):
+        row, column = divmod(index, 10)
+        colour = image.pixelColor(int(column * cell + cell / 2), int(row * cell + cell * 0.72))
+        count += colour.lightness() < 200
+    return count
