@@ -82,7 +82,8 @@ class Consultation:
                     return None, problems
                 problems.update(new)
                 continue
-            return services.check(case, bundle, audit=False), problems
+            saved_as = self.registered["id"] if self.registered else None  # once saved: its own check again
+            return services.check(case, bundle, audit=False, saved_as=saved_as), problems
         return None, problems
 
     def inclusion_request(self, services: Services) -> InclusionRequest:

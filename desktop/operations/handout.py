@@ -7,13 +7,24 @@ The page itself is written by the domain core (`desktop.core.chances`), without 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from desktop.core.chances import personal_html
+from desktop.operations.consultation import Consultation
 from desktop.operations.services import Services
 
-__all__ = ["demonstration_models", "personal_page"]
+__all__ = ["demonstration_models", "personal_page", "shown_decision_support"]
+
+
+def shown_decision_support(consultation: Consultation) -> Mapping[str, Any] | None:
+    """What Samen beslissen showed this patient: once saved, what the inclusion keeps; None when nothing was shown."""
+    registered = consultation.registered or {}
+    kept = registered.get("decision_support")
+    if kept:
+        return json.loads(kept) if isinstance(kept, str) else kept
+    return None if registered else consultation.decision_support
 
 
 def demonstration_models(services: Services, condition: str, model_version: str) -> bool:
@@ -29,9 +40,9 @@ def demonstration_models(services: Services, condition: str, model_version: str)
     return bool(card.get("synthetic"))
 
 
-def personal_page(services: Services, support: Mapping[str, Any] | None, condition: str | None,
-                  language: str) -> str:
+def personal_page(services: Services, consultation: Consultation, condition: str | None, language: str) -> str:
     """The personal page's HTML, or "" when no predictions were shown for this patient."""
+    support = shown_decision_support(consultation)
     if not support or condition is None:
         return ""
     return personal_html(support, condition, language,

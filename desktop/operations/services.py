@@ -111,15 +111,17 @@ class Services:
         if registry is not None:
             registry.close()
 
-    def check(self, case: Case, bundle: Bundle, audit: bool = True) -> Decision:
+    def check(self, case: Case, bundle: Bundle, audit: bool = True, saved_as: str | None = None) -> Decision:
         """Evaluate a case against the registry's episodes for this patient.
 
         The lookup is audited; the window re-evaluates on every keystroke and audits
-        once when it opens the patient instead (`audit=False`).
+        once when it opens the patient instead (`audit=False`). `saved_as`: the inclusion this
+        case was saved as, which is not an earlier episode of its own.
         """
         episodes = []
         if case.bsn:
-            episodes = self.registry.episodes_for(case.bsn, bundle.id)
+            episodes = [episode for episode in self.registry.episodes_for(case.bsn, bundle.id)
+                        if saved_as is None or episode.inclusion_id != saved_as]
             if audit:
                 self.registry.audit("read", case.bsn, None, "episodes", {"purpose": "eligibility", "bundle": bundle.id})
         return evaluate(case, bundle, episodes)

@@ -21,10 +21,7 @@ import getpass
 import json
 import logging
 import os
-import secrets
-import socket as pysocket
 import stat
-import struct
 import tempfile
 from pathlib import Path
 
@@ -75,6 +72,8 @@ def pipe_name(profile_folder: Path) -> str:
     except (OSError, UnicodeDecodeError):
         secret = ""
     if len(secret) < 20:
+        import secrets  # Windows only, and once
+
         secret = secrets.token_urlsafe(24)
         profile_folder.mkdir(parents=True, exist_ok=True)
         secret_file.write_text(secret, encoding="ascii")
@@ -113,6 +112,9 @@ def _check_socket(name: str) -> bool:
 
 def peer_uid(socket: QLocalSocket) -> int | None:
     """The user id of the process at the other end (Linux), or None where the OS cannot say."""
+    import socket as pysocket  # only when someone connects: not on the window's way to the screen
+    import struct
+
     descriptor = int(socket.socketDescriptor())
     if not hasattr(pysocket, "SO_PEERCRED") or descriptor < 0:
         return None

@@ -34,6 +34,25 @@ def check_coherent(prediction, patient):
     assert prediction.surgery.surgery_within_12_months is None
     status = (patient.get("work_status") or "").strip() or None
     assert prediction.employed == employed(status)
+    check_shown_is_kept(prediction)
+
+
+def check_shown_is_kept(prediction):
+    """What the window shows (the options' numbers) is what the record keeps (the batch columns), to the digit."""
+    columns = prediction.columns
+    for name in OPTIONS:
+        option = prediction.option(name)
+        for outcome_name, outcome in (("pain", option.pain), ("function", option.function)):
+            for month, moment in ((3, outcome.month3), (12, outcome.month12)):
+                stem = f"{name}_{outcome_name}{month}"
+                kept = tuple(columns[f"{stem}_{stat}"] for stat in ("mean", "p10", "p90"))
+                assert (moment.mean, moment.p10, moment.p90) == kept
+            assert outcome.improvement_probability == columns[f"{name}_{outcome_name}_mcid_prob"]
+        rtw = option.return_to_work
+        if rtw is not None:
+            assert (rtw.back_within_6_weeks, rtw.back_within_12_weeks, rtw.median_days) == (
+                columns[f"{name}_rtw6w_prob"], columns[f"{name}_rtw12w_prob"], columns[f"{name}_rtw_median_days"])
+    assert prediction.conservative.surgery_within_12_months == columns["conservative_surgery12m_prob"]
 
 
 def test_every_cohort_row_gives_coherent_predictions(shipped, cohort_rows):

@@ -75,7 +75,7 @@ class ExplanationStep(Step):
         facts = Consultation(day=self.services.today(), side=self.consultation.side,
                              explained_by=self.consultation.explained_by)
         language = self.consultation.explanation_language
-        personal = personal_page(self.services, self.consultation.decision_support,
+        personal = personal_page(self.services, self.consultation,
                                  condition.id if condition else None, language)
         return explanation_html(bundle, condition, start, language,
                                 printed_on=self.services.today() if printed else None, consultation=facts,

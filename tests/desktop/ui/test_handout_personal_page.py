@@ -13,13 +13,14 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QFont, QImage, QPageSize, QTextDocument
-from PySide6.QtWidgets import QApplication, QComboBox
+from PySide6.QtWidgets import QApplication
 
 from desktop.core import messages
 from desktop.ui import handout_pdf
 from desktop.ui.decision.page import PREDICTION
 from helpers import valid_bsns
 from predictors import load_models
+from test_decision import fill
 
 BSN = valid_bsns(1)[0]
 TYPED = {"sex": "F", "work_status": "physical", "bctq_fss_0": 2.8, "ncs_severity": 2}
@@ -49,12 +50,7 @@ def shown(qtbot, room_window, models):
     room_window.go_to(3)
     view = room_window.steps[3].view
     before = view.operations.generation(PREDICTION)
-    for name, value in TYPED.items():
-        widget = view.inputs[name]
-        if isinstance(widget, QComboBox):
-            widget.setCurrentIndex(widget.findData(value))
-        else:
-            widget.setText(str(value))
+    fill(view, TYPED)
     qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
                     and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
     QApplication.processEvents()
@@ -172,7 +168,7 @@ def test_without_a_questionnaire_the_page_says_the_numbers_are_estimated(qtbot, 
     qtbot.waitUntil(lambda: view.prediction is not None and not view.operations.pending(PREDICTION), timeout=10000)
     flat, _ = save(room_window, tmp_path / "estimated.pdf", "nl")
     whole = " ".join(flat)
-    assert "Er was geen vragenlijst van u: deze getallen zijn geschat uit gemiddelden" in whole
+    assert "Er is geen vragenlijst van u gebruikt: wat niet bekend was, is geschat uit gemiddelden" in whole
     assert "vragenlijst van 2" not in whole
 
 
@@ -217,3 +213,75 @@ def coloured_figures(image: QImage) -> int:
         colour = image.pixelColor(int(column * cell + cell / 2), int(row * cell + cell * 0.72))
         count += colour.lightness() < 200
     return count
+
+
+@pytest.fixture(scope="module")
+def clinic_models(tmp_path_factory):
+    """The shipped models as a clinic's own: the same files, their cards not marked synthetic."""
+    import json
+
+    import resources
+
+    folder = tmp_path_factory.mktemp("models")
+    for source in resources.path("models").iterdir():
+        target = folder / source.name
+        if source.name.endswith(".card.json"):
+            card = json.loads(source.read_text(encoding="utf-8"))
+            card["synthetic"] = False
+            target.write_text(json.dumps(card), encoding="utf-8")
+        else:
+            shutil.copyfile(source, target)
+    return load_models(folder)
+
+
+def test_with_a_clinics_own_models_there_is_no_demonstration_warning(qtbot, room_window, clinic_models, tmp_path):
+    from desktop.operations.handout import demonstration_models
+
+    room_window._models_loaded(clinic_models)
+    open_patient(room_window, "M18.1")  # thumb-base osteoarthritis: MHQ function, 0–100, higher is better
+    room_window.go_to(3)
+    view = room_window.steps[3].view
+    qtbot.waitUntil(lambda: view.prediction is not None and not view.operations.pending(PREDICTION), timeout=10000)
+    assert not view.banner.isVisible()
+    flat, _ = save(room_window, tmp_path / "clinic.pdf", "nl")
+    [personal] = [page for page in flat if page.startswith("Uw kansen per behandeling")]
+    assert "demonstratiemodel" not in personal and "voorbeeldgetallen" not in personal
+    assert "Pijn 0–10, lager is beter · Handfunctie 0–100, hoger is beter" in personal
+    surgery = view.prediction.surgery.function.month12
+    assert "Handfunctie na 12 maanden" in personal and f"({surgery.p10:.0f} tot {surgery.p90:.0f})" in personal
+    services = room_window.services
+    version = room_window.consultation.decision_support["model_version"]
+    assert demonstration_models(services, "CMC1_OA", version) is False
+    assert demonstration_models(services, "CMC1_OA", "2020-01-01-another") is True  # not the models loaded now
+
+
+def test_the_preview_on_screen_shows_the_personal_page_with_its_icon_arrays(qtbot, shown):
+    explanation = shown.steps[2]
+    shown.go_to(2)
+    QApplication.processEvents()
+    assert "Uw kansen per behandeling" in explanation.view.toPlainText()
+    counts = [shown.steps[3].view.panels[option].icons.count for option in ("conservative", "surgery")]
+    for option, count in zip(("conservative", "surgery"), counts):
+        image = explanation.view.document().resource(QTextDocument.ResourceType.ImageResource,
+                                                     QUrl(f"icon-array:{option}:{count}"))
+        assert isinstance(image, QImage) and coloured_figures(image) == count
+
+
+def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, tmp_path):
+    import json
+
+    shown_support = shown.consultation.decision_support
+    shown.go_to(4)
+    inclusion = shown.steps[4]
+    inclusion.treatment.setCurrentIndex(inclusion.treatment.findData("surgery"))
+    inclusion.agb.setText("01234567")
+    inclusion.agreed.setChecked(True)
+    inclusion.save()
+    assert shown.consultation.registered, inclusion.result.text()
+    (record,) = shown.services.registry.inclusions()
+    kept = json.loads(record["decision_support"])
+    shown.consultation.decision_support = None  # the page forgets; the saved inclusion does not
+    flat, halves = save(shown, tmp_path / "saved.pdf", "nl")
+    count = round(kept["predictions"]["surgery_pain_mcid_prob"] * 100)
+    assert kept == shown_support and f"ongeveer {count} duidelijk minder pijn" in halves["surgery"]
+    assert any(page.startswith("Uw kansen per behandeling") for page in flat)

@@ -56,6 +56,8 @@ def test_a_saved_consultation_is_locked_until_new_patient(qtbot, window, service
     qtbot.keyClicks(inclusion.location, " Noord")
     assert patient.bsn.text() == FIRST and inclusion.location.text() == "Utrecht"
     assert window.header.text() == header and "Geïncludeerd t/m" in header
+    rules = [insurance.rules.item(row).text() for row in range(insurance.rules.count())]
+    assert rules and all(rule.startswith("✔") for rule in rules), rules  # the saved record is not its own episode
     for step in (patient, insurance, inclusion):
         edits = [e for e in step.findChildren(QLineEdit) if not isinstance(e.parentWidget(), QComboBox)]
         assert edits and all(e.isReadOnly() for e in edits)
