@@ -333,12 +333,12 @@ class MainWindow(QMainWindow):
         self._show_intake_status()
 
     def _intake_found(self, patient: tuple, result) -> None:
-        """The lookup's answer (an `IntakeLookup`, or the exception of a lookup that failed:
-        the form stays as it is). The background operation delivers only the newest answer;
+        """The lookup's answer (an `IntakeLookup`, or the exception of a lookup that failed).
+        Another patient's answers left the form when the patient changed. The background operation delivers only the newest answer;
         it is checked against the patient on screen once more all the same."""
         if patient != self._intake_for:
             return
-        if not isinstance(result, Exception):
+        if not isinstance(result, Exception) and result.values:  # none found: the form stays as it is
             c = self.consultation
             c.questionnaire, c.questionnaire_completed_at = dict(result.values), result.as_dict()["completed_at"]
             self.decision_step.view.questionnaire_changed()
