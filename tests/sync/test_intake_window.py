@@ -33,7 +33,6 @@ from desktop.ui import background
 from desktop.ui.decision.page import PREDICTION
 from desktop.ui.main_window import INTAKE_LOOKUP, MainWindow
 from helpers import bundles_with_contract_end, valid_bsns
-from serverproc import ServerProcess
 from test_device_intake import A_BORN, B_BORN, A, B, Device
 from test_predict_cli import predict
 
@@ -68,9 +67,8 @@ A_SHOWN = {"nrs_pain_0": "6", "pcs": "26", "phq4": "2", "bctq_sss_0": "3"}
 
 @pytest.fixture
 def server(tmp_path):
-    process = ServerProcess(f"sqlite:///{tmp_path / 'server.sqlite3'}", tmp_path, "sqlite", bundles=False)
-    process.admin("import-intake", str(fx.write(tmp_path / "intake.json", export())))
-    yield process.start()
+    process = fx.serving(tmp_path, export())
+    yield process
     process.stop()
 
 
