@@ -1,7 +1,8 @@
 """Prediction models: load time, one patient's predictions, batch throughput.
 
 Budget (brief §10): all predictions for a patient (both options, all outcomes) ≤ 30 ms
-after load; models load in the background. Baselines, measured in the same run:
+after load; models load in the background. `influence` runs with each prediction on
+the same worker thread (Samen beslissen's order of inputs, personal or general). Baselines, measured in the same run:
 - load: reading the same model files' bytes on a worker thread (the I/O floor);
 - one patient: a bare scikit-learn LogisticRegression.predict_proba on one row;
 - batch: reading the same CSV with csv.DictReader (rows/s the file format allows).
@@ -75,6 +76,7 @@ def main() -> None:
         models.predict(patient)
     predictions = timed(lambda i: models.predict(patients[i]), ROUNDS)
     similar = timed(lambda i: models.similar_patients(patients[i], "surgery", k=20), rounds=100)
+    influence = timed(lambda i: models.influence(patients[i]), rounds=100)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -109,6 +111,7 @@ def main() -> None:
         ("bare LogisticRegression.predict_proba, 1 row (baseline)", baseline_one, None, None),
         ("predict(patient): both options, all outcomes", predictions, 30.0, one_base),
         ("similar_patients(patient, k=20)", similar, None, one_base),
+        ("influence(patient): the inputs' order, personal or general", influence, None, one_base),
     ]
     for name, samples, budget, base in table:
         p50, p95 = statistics.median(samples), percentile(samples, 95)

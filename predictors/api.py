@@ -25,11 +25,13 @@ import numpy as np
 
 import resources
 from predictors import store
+from predictors.influence import Influence, influence
 from predictors.model import FOLLOW_UP, OVERLAP, ConditionModel, column_names, instrument, rounded
 from predictors.neighbours import SimilarPatients
 from predictors.schema import OPTIONS, PatientValueError, parse_patient
 
 __all__ = [
+    "Influence",
     "ModelFileError",
     "ModelSet",
     "Note",
@@ -63,6 +65,9 @@ class OutcomePrediction:
     month12: OutcomeRange
     improvement_probability: float  # P(clinically relevant improvement at 12 months)
     improvement_definition: str
+    relevant_change: float = 0.0  # the size of a relevant improvement, in scale points
+    baseline: float | None = None  # the starting score on this scale, None when unknown (estimated)
+    improvement_possible: bool = True  # False: from this starting score the scale has no room for it
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ class ModelSet:
         """Predictions for both options; raises PatientValueError on an invalid value."""
         condition, values = parse_patient(patient)
         columns = self._model(condition).predict([values])
-        return self._prediction(condition, columns, 0)
+        return self._prediction(condition, columns, 0, values)
 
     def predict_many(self, patients: Iterable[Mapping[str, Any]]) -> list[Prediction]:
         """Vectorised `predict` for many patients (mixed conditions allowed)."""
@@ -146,12 +151,18 @@ class ModelSet:
             rows = [i for i, (c, _) in enumerate(parsed) if c == condition]
             columns = self._model(condition).predict([parsed[i][1] for i in rows])
             for position, row in enumerate(rows):
-                results[row] = self._prediction(condition, columns, position)
+                results[row] = self._prediction(condition, columns, position, parsed[row][1])
         return results  # type: ignore[return-value]
 
     def predict_columns(self, condition: str, values: list[dict]) -> dict[str, np.ndarray]:
         """Arrays keyed by batch column name, for already parsed values of one condition."""
         return self._model(condition).predict(values)
+
+    def influence(self, patient: Mapping[str, Any]) -> Influence:
+        """How much each input changes this patient's prediction, and whether the known ones
+        make it personal (`predictors.influence`); raises PatientValueError."""
+        condition, values = parse_patient(patient)
+        return influence(self._model(condition), values)
 
     def similar_patients(self, patient: Mapping[str, Any], option: str, k: int = 20) -> SimilarPatients:
         """The k most similar reference patients who started `option`, with their courses."""
@@ -181,13 +192,14 @@ class ModelSet:
                 "condition", f"geen model voor deze aandoening; beschikbaar: {', '.join(self.conditions)}",
                 f"no model for this condition; available: {', '.join(self.conditions)}") from None
 
-    def _prediction(self, condition: str, columns: dict[str, np.ndarray], row: int) -> Prediction:
+    def _prediction(self, condition: str, columns: dict[str, np.ndarray], row: int,
+                    values: Mapping[str, Any]) -> Prediction:
         model = self._models[condition]
         card = self._cards[condition]
         employed_value = columns["employed"][row]
         employed = None if math.isnan(employed_value) else bool(employed_value)
         shown = {name: rounded(columns[name][row]) for name in column_names()}
-        options = {arm: self._option(condition, arm, shown, employed) for arm in OPTIONS}
+        options = {arm: self._option(condition, arm, shown, employed, values) for arm in OPTIONS}
         imputed = tuple(name for (name, _), flag in zip(model.features.names, columns["imputed"][row]) if flag)
         imputed = tuple(dict.fromkeys(_source(model, name) for name in imputed))
         outside = tuple(dict.fromkeys(
@@ -227,7 +239,7 @@ class ModelSet:
         )
 
     def _option(self, condition: str, arm: str, shown: Mapping[str, float | None],
-                employed: bool | None) -> OptionPrediction:
+                employed: bool | None, values: Mapping[str, Any]) -> OptionPrediction:
         """One option from the rounded columns, so what the window shows is what the record keeps."""
 
         def value(name: str) -> float:
@@ -238,13 +250,15 @@ class ModelSet:
         outcomes = {}
         for outcome in ("pain", "function"):
             scale = instrument(condition, outcome)
+            baseline = values.get(f"{scale.column}_0")
             ranges = {
                 month: OutcomeRange(*(value(f"{arm}_{outcome}{month}_{s}") for s in ("mean", "p10", "p90")))
                 for month in FOLLOW_UP
             }
             outcomes[outcome] = OutcomePrediction(
                 scale.name, scale.low, scale.high, scale.higher_is_better, ranges[3], ranges[12],
-                value(f"{arm}_{outcome}_mcid_prob"), scale.improvement_text)
+                value(f"{arm}_{outcome}_mcid_prob"), scale.improvement_text, scale.relevant_change,
+                baseline, scale.improvement_possible(baseline))
         rtw = None
         if employed:
             rtw = ReturnToWork(value(f"{arm}_rtw6w_prob"), value(f"{arm}_rtw12w_prob"), shown[f"{arm}_rtw_median_days"])

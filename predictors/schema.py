@@ -44,6 +44,14 @@ class Instrument:
     higher_is_better: bool
     relevant_change: float  # size of a relevant improvement at 12 months
 
+    def improvement_possible(self, baseline: float | None) -> bool:
+        """Whether a relevant improvement fits on the scale from this starting score (unknown: it may)."""
+        if baseline is None:
+            return True
+        if self.higher_is_better:
+            return baseline + self.relevant_change <= self.high
+        return baseline - self.relevant_change >= self.low
+
     @property
     def improvement_text(self) -> str:
         direction = "increase" if self.higher_is_better else "decrease"

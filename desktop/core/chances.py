@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -31,10 +32,12 @@ from desktop.core.messages import number, text
 
 OPTION_TITLE = {"conservative": "core.chances.option.conservative", "surgery": "core.chances.option.surgery"}
 OPTION_SUBTITLE = {"conservative": "core.chances.subtitle.conservative", "surgery": "core.chances.subtitle.surgery"}
-OUTCOME_NAME = {"pain": "core.chances.pain", "function": "core.chances.function"}
+# Function by what its scale measures: BCTQ (carpal tunnel) the trouble using the hand, lower is better;
+# MHQ (thumb base) how well the hand works, higher is better — so 'lower is better' never reads odd.
+FUNCTION_NAME = {"CTS": "core.chances.function_trouble", "CMC1_OA": "core.chances.function"}
 # The icon array an <img> asks for: which option's colour and how many of the 100 are filled.
 ICON_ARRAY_SRC = re.compile(r"icon-array:(conservative|surgery):([0-9]{1,3})")
-TABLE_PT = 11  # the comparison table's text: a point below the handout's body
+TABLE_PT = 11  # the comparison table's text, a point below the handout's body: each row on one line
 ICON_SIZE = 120  # the icon array's side on the page, in CSS pixels (about 3 cm on paper)
 
 
@@ -57,6 +60,7 @@ def scale_text(outcome: str, low: float, high: float, higher_is_better: bool, la
 
 @dataclass(frozen=True)
 class Scale:
+    name: str  # catalogue key
     low: float
     high: float
     higher_is_better: bool
@@ -65,8 +69,8 @@ class Scale:
 def scales(condition: str) -> dict[str, Scale]:
     """The two outcomes' scales for a condition (pain; BCTQ or MHQ function)."""
     low, high = FUNCTION_SCALE[condition]
-    return {"pain": Scale(*PAIN_SCALE, PAIN_HIGHER_IS_BETTER),
-            "function": Scale(low, high, FUNCTION_HIGHER_IS_BETTER[condition])}
+    return {"pain": Scale("core.chances.pain", *PAIN_SCALE, PAIN_HIGHER_IS_BETTER),
+            "function": Scale(FUNCTION_NAME[condition], low, high, FUNCTION_HIGHER_IS_BETTER[condition])}
 
 
 def icon_array_src(option: str, count: int) -> str:
@@ -80,9 +84,7 @@ def personal_html(support: Mapping[str, Any] | None, condition: str | None, lang
     if not support or condition not in CONDITIONS:
         return ""
     language = language if language in ("nl", "en") else "nl"
-
-    def say(key: str, **params: object) -> str:
-        return escape(text(key, language, **params))
+    say = partial(_say, language)
 
     predictions = support["predictions"]
     outcome_scales = scales(condition)
@@ -98,15 +100,19 @@ def personal_html(support: Mapping[str, Any] | None, condition: str | None, lang
     parts.append(f"<p>{say('core.chances.ranges_explained')}</p>")
     parts.append(_comparison_html(predictions, outcome_scales, language))
     parts.append("<p>" + escape(" · ".join(
-        scale_text(text(OUTCOME_NAME[outcome], language), s.low, s.high, s.higher_is_better, language)
-        for outcome, s in outcome_scales.items())) + "</p>")
+        scale_text(text(s.name, language), s.low, s.high, s.higher_is_better, language)
+        for s in outcome_scales.values())) + "</p>")
     parts.append(f"<p>{say('core.chances.not_certain')}</p>")
     computed = _local_day(support.get("computed_at"))
-    version = f"<tt>{escape(str(support.get('model_version', '')))}</tt>"  # monospace: no ligature in 'ff'
-    parts.append("<p><small>" + say("core.chances.model", version="{version}",
-                                     date=long_date(computed, language) if computed else "").replace(
-        "{version}", version) + "</small></p>")
+    version = escape(str(support["model_version"]))
+    model = say("core.chances.model", version=support["model_version"],
+                date=long_date(computed, language) if computed else "")
+    parts.append(f"<p><small>{model.replace(version, f'<tt>{version}</tt>', 1)}</small></p>")  # no 'ff' ligature
     return "\n".join(parts)
+
+
+def _say(language: str, key: str, **params: object) -> str:
+    return escape(text(key, language, **params))
 
 
 def based_on(completed_at: str | None, language: str) -> str:
@@ -119,9 +125,7 @@ def based_on(completed_at: str | None, language: str) -> str:
 
 def _icons_html(option: str, predictions: Mapping[str, float | None], language: str) -> str:
     """One option's title, icon array and its two chances in words."""
-    def say(key: str, **params: object) -> str:
-        return escape(text(key, language, **params))
-
+    say = partial(_say, language)
     less_pain = count_in_100(predictions[f"{option}_pain_mcid_prob"] or 0.0)
     better_function = count_in_100(predictions[f"{option}_function_mcid_prob"] or 0.0)
     return (f"<p><b><big>{say(OPTION_TITLE[option])}</big></b><br>{say(OPTION_SUBTITLE[option])}</p>"
@@ -135,9 +139,7 @@ def _icons_html(option: str, predictions: Mapping[str, float | None], language: 
 def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Mapping[str, Scale],
                      language: str) -> str:
     """The scores, the return to work and surgery after all: one row each, the options side by side."""
-    def say(key: str, **params: object) -> str:
-        return escape(text(key, language, **params))
-
+    say = partial(_say, language)
     rows = []
     for outcome, scale in outcome_scales.items():
         digits = score_digits(scale.high)
@@ -148,7 +150,7 @@ def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Ma
                 cells.append("—" if mean is None or low is None or high is None else say(
                     "core.chances.score", mean=number(mean, language, digits), low=number(low, language, digits),
                     high=number(high, language, digits)))
-            rows.append((say("core.chances.outcome_month", outcome=text(OUTCOME_NAME[outcome], language),
+            rows.append((say("core.chances.outcome_month", outcome=text(scale.name, language),
                              month=month), cells))
     for weeks in (6, 12):
         backs = [predictions[f"{option}_rtw{weeks}w_prob"] for option in OPTIONS]
@@ -159,11 +161,11 @@ def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Ma
     if surgery is not None:
         rows.append((say("core.chances.surgery_after_all"),
                      [say("core.chances.of_100", count=count_in_100(surgery)), "—"]))
-    head = "".join(f"<th align='left' width='30%'>{say(OPTION_TITLE[option])}</th>" for option in OPTIONS)
+    head = "".join(f"<th align='left' width='27%'>{say(OPTION_TITLE[option])}</th>" for option in OPTIONS)
     body = "".join(f"<tr><td>{label}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
-                   for label, cells in rows)  # one text size down from the body, so every row is one line
+                   for label, cells in rows)
     return (f"<table width='100%' cellpadding='3' cellspacing='0' border='1' style='font-size: {TABLE_PT}pt'>"
-            f"<tr><th width='40%'></th>{head}</tr>"
+            f"<tr><th width='46%'></th>{head}</tr>"
             f"{body}</table>")
 
 

@@ -79,11 +79,13 @@ def validate_bsn(value: object, field: str = "bsn") -> str:
     return text
 
 
-def mask_bsn(value: str | None) -> str:
-    """Show only the last three digits, as on screen and in lists."""
+def mask_bsn(value: str | None, shown: int = 3) -> str:
+    """Only the last `shown` digits: three for the one patient on screen (with name and age),
+    more in a list of many patients."""
     if not value:
         return ""
-    return "*" * max(len(value) - 3, 0) + value[-3:]
+    hidden = max(len(value) - shown, 0)
+    return "*" * hidden + value[hidden:]
 
 
 def validate_agb(value: object, field: str = "clinician_agb") -> str:

@@ -23,14 +23,15 @@ from desktop.core.inputs import InclusionRequest, InputError, parse_case
 from desktop.core.messages import Plain, msg, text
 from desktop.core.states import InputSource, Side
 from predictors import ModelFileError, ModelSet, PatientValueError, Prediction
+from predictors.influence import PERSONAL_SHARE
 from predictors.schema import baseline_columns, parse_patient
 
 if TYPE_CHECKING:
     from desktop.operations.services import Services
 
-__all__ = ["CASE_KEYS", "DEFAULT_BUNDLE", "ModelFileError", "PatientValueError", "Question", "baseline_columns",
-           "decision_support", "field_label", "for_inclusion", "for_question", "input_sources", "overrides",
-           "parse_patient", "parse_question", "patient_row", "predict"]
+__all__ = ["CASE_KEYS", "DEFAULT_BUNDLE", "PERSONAL_SHARE", "ModelFileError", "PatientValueError", "Question",
+           "baseline_columns", "decision_support", "field_label", "for_inclusion", "for_question", "input_sources",
+           "overrides", "parse_question", "patient_row", "predict"]
 
 DEFAULT_BUNDLE = "hand-wrist"  # the clinic's bundle, as a new consultation starts with
 CASE_KEYS = ("bsn", "birth_date", "diagnosis", "side", "bundle", "inclusion_date", "intake")
@@ -119,7 +120,9 @@ def decision_support(prediction: Prediction, patient: Mapping[str, Any], questio
     """What was shown, as the record keeps it (`desktop.core.decision_support`): each input with
     where it came from, and every prediction column.
 
-    Sources as `input_sources` gives them (the age comes from the birth date that was entered)."""
+    An input is from the questionnaire when it is the questionnaire's answer, estimated when
+    unknown, else entered here (a correction of the questionnaire too; the age comes from the
+    birth date that was entered)."""
     condition, values = parse_patient(patient)
     sources = input_sources(condition, values, questionnaire)
     inputs = {name: {"value": value, "source": sources[name].value} for name, value in values.items()}
@@ -136,13 +139,18 @@ def decision_support(prediction: Prediction, patient: Mapping[str, Any], questio
 
 def input_sources(condition: str, values: Mapping[str, Any], questionnaire: Mapping[str, Any]
                   ) -> dict[str, InputSource]:
-    """Where each parsed input comes from, as the record keeps it and Samen beslissen shows it:
-    estimated when unknown, the questionnaire when it is the questionnaire's answer, else entered
-    here (a correction of the questionnaire too)."""
+    """Where each parsed input came from: estimated when unknown, from the questionnaire when it is
+    the questionnaire's answer, else entered here. The record keeps it and the form shows it."""
     answers = _parsed(condition, questionnaire)
-    return {name: InputSource.ESTIMATED if value is None else
-            InputSource.QUESTIONNAIRE if name in answers and answers[name] == value else InputSource.ENTERED
-            for name, value in values.items()}
+    sources = {}
+    for name, value in values.items():
+        if value is None:
+            sources[name] = InputSource.ESTIMATED
+        elif name in answers and answers[name] == value:
+            sources[name] = InputSource.QUESTIONNAIRE
+        else:
+            sources[name] = InputSource.ENTERED
+    return sources
 
 
 def _parsed(condition: str, answers: Mapping[str, Any]) -> dict[str, Any]:

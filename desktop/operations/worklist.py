@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from desktop.core.bundles import Bundle, Text
+from desktop.core.identifiers import mask_bsn
 from desktop.core.labels import FIELD_LABELS
 from desktop.core.messages import Msg, Translatable, msg, text
 from desktop.core.states import PROBLEM_STATES, RecordState, ServerResult
@@ -62,10 +63,7 @@ class Entry:
 
 def mask(bsn: str | None) -> str:
     """All but the last four digits hidden: the list shows many patients on a screen others can see."""
-    if not bsn:
-        return ""
-    hidden = max(len(bsn) - BSN_DIGITS_SHOWN, 0)
-    return "*" * hidden + bsn[hidden:]
+    return mask_bsn(bsn, BSN_DIGITS_SHOWN)
 
 
 def day_text(iso: str | None) -> str:

@@ -334,8 +334,8 @@ class MainWindow(QMainWindow):
 
     def _intake_found(self, patient: tuple, result) -> None:
         """The lookup's answer (an `IntakeLookup`, or the exception of a lookup that failed).
-        Another patient's answers left the form when the patient changed. The background operation delivers only the newest answer;
-        it is checked against the patient on screen once more all the same."""
+        Another patient's answers left the form when the patient changed; the background
+        operation delivers only the newest answer, checked against the patient once more."""
         if patient != self._intake_for:
             return
         if not isinstance(result, Exception) and result.values:  # none found: the form stays as it is

@@ -52,6 +52,9 @@ COLUMNS = {"inclusion_date": "window.worklist.column.inclusion_date", "name": "w
            "message": "window.worklist.column.message"}
 COLUMN_NAMES = tuple(COLUMNS)
 MESSAGE_COLUMN = COLUMN_NAMES.index("message")
+# Long texts that give way (shortened with "…", in full as a tooltip) so the table fits its width.
+SHRINKING_COLUMNS = tuple(COLUMN_NAMES.index(name) for name in ("bundle", "condition", "explained_by", "message"))
+SHRUNK_MINIMUM = 90
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -66,6 +69,17 @@ def _cells(entry: rows.Entry, lang: str) -> tuple[tuple[str, ...], tuple[str, ..
              entry.message.get(lang) if entry.message else "")
     keys = (entry.inclusion_date, entry.name_key, entry.birth_date, *(rows.fold(text) for text in shown[3:]))
     return shown, keys
+
+
+def _give_way(widths: list[int], columns, minimum: int, excess: int) -> int:
+    """Narrow `columns` in proportion to their width above `minimum`, by up to `excess` in all."""
+    spare = {column: max(widths[column] - minimum, 0) for column in columns}
+    if excess <= 0 or not sum(spare.values()):
+        return 0
+    taken = {column: min(room, -(-excess * room // sum(spare.values()))) for column, room in spare.items()}
+    for column, amount in taken.items():
+        widths[column] -= amount
+    return sum(taken.values())
 
 
 class WorklistModel(QAbstractTableModel):
@@ -142,7 +156,7 @@ class WorklistModel(QAbstractTableModel):
             return self._keys[row][column]
         if role == ID_ROLE:
             return self.entries[row].id
-        if role == Qt.ItemDataRole.ToolTipRole and column == MESSAGE_COLUMN:
+        if role == Qt.ItemDataRole.ToolTipRole and column in SHRINKING_COLUMNS:
             return self._shown[row][column] or None
         if role == Qt.ItemDataRole.ForegroundRole and self.entries[row].problem:
             return QColor(theme.WRONG)
@@ -240,9 +254,26 @@ class Worklist(QWidget):
         entries = rows.load(self.services, self.filter.currentData(), dt.date.today(), audit=self.isVisible())
         self.model.set_entries(entries)
         self.model.set_query(self.search.text())
-        self.table.horizontalHeader().resizeSections(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setColumnWidth(MESSAGE_COLUMN, max(self.table.columnWidth(MESSAGE_COLUMN), 200))
+        self._fit_columns()
         self._select(keep)
+
+    def _fit_columns(self) -> None:
+        """Each column as wide as its contents; when that is wider than the table, the long texts
+        give way first and then, if still needed, every column, so none hides off to the side
+        (a 1366-pixel screen at 125 %)."""
+        header = self.table.horizontalHeader()
+        header.resizeSections(QHeaderView.ResizeMode.ResizeToContents)
+        widths = [header.sectionSize(column) for column in range(header.count())]
+        excess = sum(widths) - self.table.viewport().width()
+        every_column = range(len(widths))
+        for columns, minimum in ((SHRINKING_COLUMNS, SHRUNK_MINIMUM), (every_column, header.minimumSectionSize())):
+            excess -= _give_way(widths, columns, minimum, excess)
+        for column, width in enumerate(widths):
+            header.resizeSection(column, width)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
 
     def showEvent(self, event) -> None:
         """Fresh rows each time the list is shown, and that view is audited."""

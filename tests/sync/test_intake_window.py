@@ -46,14 +46,15 @@ def authored(on: dt.date) -> str:
 
 
 def export() -> dict:
-    """A answered twice (the newest: pain 6, PCS 26, PHQ-4 2, office work, BCTQ symptoms 3) and
+    """A answered twice (the newest: pain 6, PCS 26, PHQ-4 2, office work, BCTQ 3 and 2.5) and
     left one unfinished since; B answered differently."""
     a, b = fx.patient("1001", A, A_BORN), fx.patient("1002", B, B_BORN)
     earlier = fx.response("tok-a0", fx.gems_reference("1001"), authored(TODAY - dt.timedelta(days=90)),
                           {"nrs_pain_0": 9, "work_status": ("physical", "Lichamelijk werk")})
     newest = fx.response("tok-a1", fx.gems_reference("1001"), authored(A_DAY), {
         "nrs_pain_0": 6, "work_status": ("office", "Kantoorwerk"), **fx.bctq("pcs_q", [2] * 13),
-        **fx.bctq("phq4_q", [1, 1, 0, 0]), **fx.bctq("bctq_sss_q", [3] * 11)})
+        **fx.bctq("phq4_q", [1, 1, 0, 0]), **fx.bctq("bctq_sss_q", [3] * 11),
+        **fx.bctq("bctq_fss_q", [3, 3, 2, 2, 3, 3, 2, 2])})
     unfinished = fx.response("tok-a2", fx.gems_reference("1001"), authored(TODAY - dt.timedelta(days=2)),
                              {"nrs_pain_0": 1}, status="in-progress")
     b1 = fx.response("tok-b1", fx.gems_reference("1002"), authored(TODAY - dt.timedelta(days=5)), {
@@ -62,7 +63,8 @@ def export() -> dict:
                         ("match", b1), ("include", b))
 
 
-A_SHOWN = {"nrs_pain_0": "6", "pcs": "26", "phq4": "2", "bctq_sss_0": "3"}
+ESTIMATED = "geschat — nog niet ingevuld"
+A_SHOWN = {"nrs_pain_0": "6", "pcs": "26", "phq4": "2", "bctq_sss_0": "3", "bctq_fss_0": "2.5"}
 
 
 @pytest.fixture
@@ -137,11 +139,13 @@ def shown(view) -> dict[str, object]:
 
 
 def said(view, name) -> str:
-    """A field's source line, checked to be what a screen reader hears with the field."""
-    words = view.sources[name].text()
-    interface = QAccessible.queryAccessibleInterface(view.inputs[name])
-    assert interface.text(QAccessible.Text.Description) == words
-    return words
+    """A field's source line under it."""
+    return view.provenance[name].text()
+
+
+def heard(view, name) -> str:
+    """What a screen reader hears with the field besides its name."""
+    return QAccessible.queryAccessibleInterface(view.inputs[name]).text(QAccessible.Text.Description)
 
 
 def retype(qtbot, widget, text):
@@ -159,19 +163,24 @@ def test_the_questionnaire_fills_the_form_says_where_each_value_comes_from_and_a
     assert view.intake_status.isVisible()
     assert view.intake_status.text() == f"Vragenlijst van {day(A_DAY)} gebruikt"
     assert window.consultation.questionnaire == {"nrs_pain_0": 6.0, "pcs": 26.0, "phq4": 2.0,
-                                                 "work_status": "office", "bctq_sss_0": 3.0}
+                                                 "work_status": "office", "bctq_sss_0": 3.0, "bctq_fss_0": 2.5}
     form = shown(view)
     assert {name: form[name] for name in A_SHOWN} == A_SHOWN and form["work_status"] == "office"
     assert form["bmi"] == "" and form["sex"] is None
     for name in (*A_SHOWN, "work_status"):
         assert said(view, name) == of_a_day
-    assert said(view, "bmi") == "geschat" and said(view, "sex") == "geschat"
+        assert heard(view, name) == f"Uit de vragenlijst van de patiënt van {day(A_DAY)}."
+    assert said(view, "bmi") == ESTIMATED and said(view, "sex") == ESTIMATED
+    assert heard(view, "bmi").startswith("Geschat")
     assert window.consultation.intake == {}  # filled in by the window, not typed
 
     retype(qtbot, view.inputs["nrs_pain_0"], "8")  # the patient says it is worse today
     retype(qtbot, view.inputs["bmi"], "27")
+    nerve = view.inputs["ncs_severity"]  # a clinical finding, not in any questionnaire
+    nerve.setCurrentIndex(nerve.findData(1))
     settle(qtbot, view)
     assert said(view, "nrs_pain_0") == "hier ingevuld" and said(view, "bmi") == "hier ingevuld"
+    assert heard(view, "nrs_pain_0") == "Hier ingevuld."
     kept = window.consultation.decision_support
     assert kept["inputs"]["nrs_pain_0"] == {"value": 8.0, "source": "entered"}
     assert kept["inputs"]["pcs"] == {"value": 26.0, "source": "questionnaire"}
@@ -195,9 +204,9 @@ def test_the_questionnaire_fills_the_form_says_where_each_value_comes_from_and_a
 
     # the window and `predict --json` (its own process and device) agree to the last digit
     device = Device(tmp_path).enroll(server.url, server.enroll_code())
+    typed = {"nrs_pain_0": 8, "bmi": 27, "ncs_severity": 1}
     printed = predict(device, {"bsn": A, "birth_date": A_BORN, "diagnosis": "G56.0",
-                               "inclusion_date": TODAY.isoformat(), "intake": {"nrs_pain_0": 8, "bmi": 27}},
-                      tmp_path)
+                               "inclusion_date": TODAY.isoformat(), "intake": typed}, tmp_path)
     shown_support = window.consultation.decision_support
     assert printed["inputs"] == shown_support["inputs"]
     assert printed["predictions"] == shown_support["predictions"]
@@ -222,8 +231,9 @@ def test_the_questionnaire_fills_the_form_says_where_each_value_comes_from_and_a
     assert stored == shown_support
     sources = {name: item["source"] for name, item in stored["inputs"].items()}
     assert {name for name, source in sources.items() if source == "questionnaire"} == {
-        "pcs", "phq4", "work_status", "bctq_sss_0"}
-    assert {name for name, source in sources.items() if source == "entered"} == {"age", "nrs_pain_0", "bmi"}
+        "pcs", "phq4", "work_status", "bctq_sss_0", "bctq_fss_0"}
+    assert {name for name, source in sources.items() if source == "entered"} == {
+        "age", "nrs_pain_0", "bmi", "ncs_severity"}
 
 
 def test_in_english_the_same_words_come_from_the_catalogue(qtbot, window):
@@ -233,10 +243,11 @@ def test_in_english_the_same_words_come_from_the_catalogue(qtbot, window):
     settle(qtbot, view)
     assert view.intake_status.text() == f"Questionnaire of {day(A_DAY)} used"
     assert said(view, "pcs") == f"from the questionnaire of {day(A_DAY)}"
-    assert said(view, "bmi") == "estimated"
+    assert heard(view, "pcs") == f"From the patient's questionnaire of {day(A_DAY)}."
+    assert said(view, "bmi") == "estimated — not entered yet"
     retype(qtbot, view.inputs["bmi"], "27")
     settle(qtbot, view)
-    assert said(view, "bmi") == "typed here"
+    assert said(view, "bmi") == "entered here"
     window.set_language("nl")
 
 
@@ -244,7 +255,7 @@ def test_offline_the_cache_answers_and_without_any_questionnaire_the_form_stays_
     view = open_patient(qtbot, window, C, "1980-02-03")
     assert view.intake_status.text() == "Geen vragenlijst gevonden"
     assert all(value in ("", None) for value in shown(view).values())
-    assert {said(view, name) for name in view.inputs} == {"geschat"}
+    assert {said(view, name) for name in view.inputs} == {ESTIMATED}
     open_patient(qtbot, window, A, A_BORN)  # kept in the encrypted cache
 
     server.stop()

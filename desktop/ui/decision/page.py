@@ -1,18 +1,28 @@
 """Samen beslissen: both treatment options side by side, for this patient.
 
 The clinician fills in what the models use (everything is optional: an unknown value is
-estimated from the others and the screen says so). Predictions are computed on a worker
-thread a moment after the last change, so typing never waits for them; an answer for
+estimated from the others and each field says so in words). Predictions are computed on a
+worker thread a moment after the last change, so typing never waits for them; an answer for
 an older input is dropped. Every number comes from the model card one click away, and
 models trained on synthetic data say so at the top, in red.
+
+The inputs stand in the order of how much they change this patient's prediction
+(`predictors/influence.py`, computed with each prediction). The form is put in that order
+only when nobody is typing in it — on arriving at the step and with the first answer for a
+new diagnosis — so a field never moves under the cursor. While the inputs that carry most
+of the model's influence are still estimated, the panels show a general estimate for
+people with this diagnosis instead of exact-looking personal numbers, and say which
+answers would make it personal.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFormLayout,
     QGridLayout,
@@ -25,12 +35,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.states import ModelState, TreatmentOption
+from desktop.core.states import InputSource, ModelState, TreatmentOption
 from desktop.ui import theme
 from desktop.ui.background import Operations
 from desktop.ui.decision import provenance
 from desktop.ui.decision.charts import OPTION_COLOUR, OPTION_STYLE, TrajectoryChart
-from desktop.ui.decision.model_card import ModelCardDialog
+from desktop.ui.decision.model_card import CONDITION_NAMES, ModelCardDialog
 from desktop.ui.decision.panel import OptionPanel
 from desktop.ui.i18n import language, t
 from desktop.ui.readable import ReadableLabel
@@ -71,6 +81,15 @@ YES_NO = ((1, "window.yes"), (0, "window.no"))
 INSTRUMENTS = {"NRS pain 0-10": "window.decision.instrument.nrs_pain",
                "BCTQ functional status scale 1-5": "window.decision.instrument.bctq_fss",
                "MHQ function 0-100": "window.decision.instrument.mhq_function"}
+
+
+# Where a field's value comes from, in words (not only colour), under the field and in its description.
+SOURCE_TEXT = {InputSource.ESTIMATED: "window.decision.source.estimated",
+               InputSource.QUESTIONNAIRE: "window.decision.source.questionnaire",
+               InputSource.ENTERED: "window.decision.source.entered"}
+SOURCE_DESCRIPTION = {InputSource.ESTIMATED: "window.decision.source.estimated_description",
+                      InputSource.QUESTIONNAIRE: "window.decision.source.questionnaire_description",
+                      InputSource.ENTERED: "window.decision.source.entered_description"}
 
 
 def field_label(name: str) -> str:
@@ -129,7 +148,8 @@ class DecisionView(QWidget):
         column.addLayout(self.form)
         column.addStretch(1)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: the field under its label
+        # every field under its label: a row never reflows as its source line changes while one types
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form_host)
@@ -164,7 +184,10 @@ class DecisionView(QWidget):
         body.addLayout(right, 1)
         self.inputs: dict[str, QWidget] = {}
         self.messages: dict[str, QLabel] = {}
-        self.sources: dict[str, QLabel] = {}  # per field: where its value comes from
+        self.provenance: dict[str, QLabel] = {}  # each field's source in words: geschat, uit de vragenlijst, …
+        self.influence = None  # the last answer's `predictors.influence.Influence`
+        self.ordered_by_influence = False  # the form stands in the order of the last answer's influence
+        self.away = True  # not on screen since the last reorder (arriving at the step may reorder)
         self._show_content(False)
 
     def resizeEvent(self, event) -> None:
@@ -203,6 +226,7 @@ class DecisionView(QWidget):
         card = self.models.card(condition)
         self.banner.setVisible(bool(card.get("synthetic")))
         self.banner.setText(t("window.decision.synthetic"))
+        self.influence = None  # the order of another diagnosis' inputs; the first answer brings this one's
         self._build_form(condition)
         self._show_content(True)
         self.schedule()
@@ -212,21 +236,27 @@ class DecisionView(QWidget):
                        self.legend, self.form_host):
             widget.setVisible(visible)
 
-    def _build_form(self, condition: str) -> None:
+    def _build_form(self, condition: str, order: tuple[str, ...] = ()) -> None:
+        """The inputs in `order` (most influential first; unlisted ones after, as the models list them)."""
         from desktop.operations.prediction import baseline_columns
 
         while self.form.rowCount():
             self.form.removeRow(0)
         self.inputs.clear()
         self.messages.clear()
-        self.sources.clear()
+        self.provenance.clear()
+        self.ordered_by_influence = bool(order)
         age = self.consultation.prediction_patient(condition).get("age")
         self.form.addRow(QLabel(f"<b>{t('window.decision.form')}</b>"))
+        hint = QLabel(t("window.decision.order_hint"))
+        hint.setWordWrap(True)
+        hint.setStyleSheet(theme.css(theme.MUTED, points=theme.SMALL_PT))
+        self.form.addRow(hint)
         self.form.addRow(t("window.decision.age"),
                          QLabel(t("window.decision.age_value", age=age) if age is not None else "—"))
-        for column in baseline_columns(condition):
-            if column.name == "age":
-                continue
+        columns = {column.name: column for column in baseline_columns(condition) if column.name != "age"}
+        for name in (*(name for name in order if name in columns), *(name for name in columns if name not in order)):
+            column = columns[name]
             label = field_label(column.name)
             current = self._shown(column.name)
             choices = CHOICES.get(column.name) or (YES_NO if column.kind == "binary" else None)
@@ -247,6 +277,9 @@ class DecisionView(QWidget):
             _show_value(widget, current)
             self._show_placeholder(column.name, widget)
             widget.setAccessibleName(label)
+            source = QLabel()
+            source.setStyleSheet(theme.css(theme.MUTED, points=theme.SMALL_PT))
+            source.setWordWrap(True)  # its text changes as one types: it must not widen the row and reflow the form
             message = QLabel()
             message.setStyleSheet(theme.css(theme.WRONG))
             message.setWordWrap(True)
@@ -254,15 +287,43 @@ class DecisionView(QWidget):
             box = QVBoxLayout()
             box.setSpacing(1)
             box.addWidget(widget)
-            box.addWidget(message)
-            source = provenance.source_label()
             box.addWidget(source)
+            box.addWidget(message)
             caption = QLabel(label)
             caption.setBuddy(widget)
             self.form.addRow(caption, box)
             self.inputs[column.name] = widget
             self.messages[column.name] = message
-            self.sources[column.name] = source
+            self.provenance[column.name] = source
+        self._chain_focus()
+        self._check_inputs()
+
+    def _chain_focus(self) -> None:
+        """Tab walks the fields in the order they stand, then to the model card: a rebuilt form's
+        widgets would otherwise come last in the window's focus chain."""
+        widgets = [*self.inputs.values(), self.card_button]
+        for before, after in itertools.pairwise(widgets):
+            QWidget.setTabOrder(before, after)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.away = True  # the user left the step: nobody is typing in its form
+
+    def reorder_inputs(self, arriving: bool = False) -> None:
+        """Put the fields in the order of the last answer's influence, unless someone may be typing
+        in them (the focus is in the form and the user did not just arrive) or they already stand so."""
+        influence = self.influence
+        returned, self.away = arriving and self.away, self.away and not arriving
+        if influence is None or self.condition is None or self.condition not in (self.models.conditions
+                                                                                 if self.models else ()):
+            return
+        focus = QApplication.focusWidget()
+        if not returned and focus is not None and self.form_host.isAncestorOf(focus):
+            return
+        order = tuple(name for name in influence.order if name in self.inputs)
+        if self.ordered_by_influence and order == tuple(self.inputs):
+            return
+        self._build_form(self.condition, order)
 
     def _set(self, name: str, value) -> None:
         if value is None:  # a typed correction cleared: the questionnaire's answer again, if any
@@ -271,6 +332,7 @@ class DecisionView(QWidget):
                 self._show_questionnaire_if_cleared(name)
         else:
             self.consultation.intake[name] = value
+        self._check_inputs()  # the field's source (geschat / hier ingevuld) follows the typing at once
         self.schedule()
 
     # -- the intake questionnaire -----------------------------------------------------------
@@ -301,6 +363,8 @@ class DecisionView(QWidget):
             if name not in self.consultation.intake:
                 _show_value(widget, self.consultation.questionnaire.get(name))
             self._show_placeholder(name, widget)
+        if self.inputs:
+            self._check_inputs()
         self.schedule()
 
     def show_intake_status(self, text: str, detail: str = "") -> None:
@@ -313,11 +377,12 @@ class DecisionView(QWidget):
             self.timer.start()
 
     # -- predictions ------------------------------------------------------------------------
-    def _predict(self) -> None:
-        from desktop.operations.prediction import PatientValueError, baseline_columns, decision_support
+    def _check_inputs(self) -> dict:
+        """The patient row as the models will read it: a value they cannot use is named next to its
+        field and treated as unknown; each field says where its value comes from."""
+        from desktop.operations.prediction import PatientValueError, baseline_columns, input_sources
 
-        if self.models is None or self.condition is None or self.condition not in self.models.conditions:
-            return  # the diagnosis changed while the timer ran
+        assert self.condition is not None
         patient = self.consultation.prediction_patient(self.condition)
         bad = {}
         for column in baseline_columns(self.condition):
@@ -329,26 +394,33 @@ class DecisionView(QWidget):
         for name, message in self.messages.items():
             message.setText(bad.get(name, ""))
             message.setVisible(name in bad)
-        questionnaire, completed = dict(self.consultation.questionnaire), self.consultation.questionnaire_completed_at
-        self._show_sources(patient, questionnaire, completed)
+        values = {column.name: column.parse(patient.get(column.name)) for column in baseline_columns(self.condition)}
+        sources = input_sources(self.condition, values, self.consultation.questionnaire)
+        day = provenance.questionnaire_day(self.consultation.questionnaire_completed_at)
+        for name, label in self.provenance.items():
+            source = sources.get(name, InputSource.ESTIMATED)
+            words, description = provenance.dated(source, day) or (t(SOURCE_TEXT[source]),
+                                                                   t(SOURCE_DESCRIPTION[source]))
+            label.setText(words)
+            self.inputs[name].setAccessibleDescription(description)
+        return patient
+
+    def _predict(self) -> None:
+        from desktop.operations.prediction import decision_support
+
+        if self.models is None or self.condition is None or self.condition not in self.models.conditions:
+            return  # the diagnosis changed while the timer ran
+        patient = self._check_inputs()
         models = self.models  # plain values for the worker thread
+        questionnaire, completed = dict(self.consultation.questionnaire), self.consultation.questionnaire_completed_at
 
         def work():
             prediction = models.predict(patient)
             return prediction, {option: models.similar_patients(patient, option, k=30) for option in TreatmentOption}, \
-                decision_support(prediction, patient, questionnaire, completed)  # kept with the inclusion
+                decision_support(prediction, patient, questionnaire, completed), \
+                models.influence(patient)  # kept with the inclusion; the form's order and personal or general
 
         self.operations.run(PREDICTION, work, success=self._predicted, failure=self._prediction_failed)
-
-    def _show_sources(self, patient: dict, questionnaire: dict, completed: str | None) -> None:
-        """Each field's source by the rule the record keeps (`prediction.input_sources`)."""
-        from desktop.operations.prediction import input_sources, parse_patient
-
-        condition, values = parse_patient(patient)
-        day = provenance.questionnaire_day(completed)
-        for name, source in input_sources(condition, values, questionnaire).items():
-            if name in self.sources:
-                provenance.show_source(self.inputs[name], self.sources[name], source, day)
 
     def _prediction_failed(self, error: Exception) -> None:
         """A model problem is shown, never a crash."""
@@ -364,17 +436,25 @@ class DecisionView(QWidget):
         self.state.setText(html.escape(t("window.decision.no_prediction", reason=reason)))
 
     def _predicted(self, answer) -> None:
-        prediction, similar, self.consultation.decision_support = answer
+        prediction, similar, self.consultation.decision_support, self.influence = answer
         self.prediction = prediction
+        if not self.ordered_by_influence:
+            self.reorder_inputs()  # the first answer for this diagnosis: nobody has typed in the form yet
+        personal = self.influence.personal
         notes = [note.nl if language() == "nl" else note.en for note in prediction.notes
                  if note.code not in ("synthetic", "imputed")]
-        if prediction.imputed:
+        if not personal:
+            condition = t(CONDITION_NAMES[self.condition]) if self.condition in CONDITION_NAMES else self.condition
+            names = ", ".join(field_name(name) for name in self.influence.to_personal)
+            notes.insert(0, "<b>" + html.escape(t("window.decision.general", condition=condition)) + "</b> "
+                         + html.escape(t("window.decision.to_personal", names=names)))
+        elif prediction.imputed:
             names = ", ".join(field_name(name) for name in prediction.imputed)
             notes.append(theme.span(html.escape(t("window.decision.imputed", names=names)), theme.MUTED))
         self.state.setText(" ".join(notes))
         self.state.setVisible(bool(notes))
         for option, panel in self.panels.items():
-            panel.show_prediction(prediction.option(option))
+            panel.show_prediction(prediction.option(option), personal)
         some = next(iter(similar.values()), None)
         if some is not None:
             pain, function = prediction.conservative.pain, prediction.conservative.function
@@ -393,7 +473,7 @@ class DecisionView(QWidget):
     def show_card(self) -> None:
         if self.models is None or self.condition is None:
             return
-        ModelCardDialog(self.models.card_markdown(self.condition), self).exec()
+        ModelCardDialog(self.models.card(self.condition), self).exec()
 
 
 def _text(value) -> str:

@@ -1,5 +1,10 @@
 """One treatment option's column on the shared-decision page: its chances in words,
 numbers and an icon array, and its trajectory charts.
+
+Personal numbers (expected score, its 80% range, "35 of 100") only when the known inputs make
+the prediction personal (`predictors/influence.py`); before that, whole-number ranges for people
+with this diagnosis and no percentages. A relevant improvement that does not fit on the scale
+from this starting score (pain already 1 of 10) is explained rather than shown as "0 of 100".
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ from desktop.ui.state_words import OPTION_SUBTITLE, OPTION_TITLE
 
 def percent(probability: float) -> str:
     return t("window.decision.percent", value=count_in_100(probability))
+
+
+def plain(value: float) -> str:
+    """A scale's end or step as written on it: '10', '0,5'."""
+    return written(value, 0 if float(value).is_integer() else 1)
 
 
 def scale_text(name: str, outcome) -> str:
@@ -78,24 +88,31 @@ class OptionPanel(QFrame):
         if side != self.icons.width():
             self.icons.setFixedSize(side, side)
 
-    def show_prediction(self, prediction) -> None:
+    def show_prediction(self, prediction, personal: bool = True) -> None:
+        outcomes = ((prediction.pain, t("window.decision.pain")), (prediction.function, t("window.decision.function")))
+        scales = " · ".join(scale_text(name, outcome) for outcome, name in outcomes)
+        scales = f"<span style='color:{theme.MUTED}'><small>{scales}</small></span>"
+        if not personal:
+            self._show_general(outcomes, scales)
+            return
         rows = []
-        for outcome, name in ((prediction.pain, t("window.decision.pain")),
-                              (prediction.function, t("window.decision.function"))):
+        for outcome, name in outcomes:
             for month, value in ((3, outcome.month3), (12, outcome.month12)):
                 rows.append(f"<tr><td>{t('window.decision.panel.outcome_month', outcome=name, month=month)}</td>"
                             f"<td align='right'>&nbsp;&nbsp;<b>{number(value.mean, outcome.high)}</b></td>"
                             f"<td style='color:{theme.MUTED}'>&nbsp;({number(value.p10, outcome.high)}–"
                             f"{number(value.p90, outcome.high)})</td></tr>")
-        scales = " · ".join(scale_text(name, outcome) for outcome, name in (
-            (prediction.pain, t("window.decision.pain")), (prediction.function, t("window.decision.function"))))
-        self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>"
-                             f"<span style='color:{theme.MUTED}'><small>{scales}</small></span>")
+        self.numbers.setText(f"<table cellspacing='1'>{''.join(rows)}</table>{scales}")
         pain_count = count_in_100(prediction.pain.improvement_probability)
         function_count = count_in_100(prediction.function.improvement_probability)
-        pain = t("window.decision.panel.less_pain", count=pain_count)
-        function = t("window.decision.panel.better_function", count=function_count)
-        self.icon_text.setText(f"<b>{pain}</b><br><small>{function}</small>")
+        pain = (t("window.decision.panel.less_pain", count=pain_count) if prediction.pain.improvement_possible
+                else no_room(t("window.decision.pain"), prediction.pain))
+        function = (t("window.decision.panel.better_function", count=function_count)
+                    if prediction.function.improvement_possible
+                    else no_room(t("window.decision.function"), prediction.function))
+        headline = f"<b>{pain}</b>" if prediction.pain.improvement_possible else pain  # a count stands out
+        self.icon_text.setText(f"{headline}<br><small>{function}</small>")
+        self.icons.show()
         self.icons.set_count(pain_count, pain)
         extra = []
         work = prediction.return_to_work
@@ -112,3 +129,27 @@ class OptionPanel(QFrame):
             extra.append(t("window.decision.panel.surgery_after_all",
                            chance=f"<b>{percent(prediction.surgery_within_12_months)}</b>"))
         self.extra.setText("<br>".join(extra))
+
+    def _show_general(self, outcomes, scales: str) -> None:
+        """For people with this diagnosis in general: whole-number ranges, no percentages."""
+        rows = []
+        for outcome, name in outcomes:
+            for month, value in ((3, outcome.month3), (12, outcome.month12)):
+                usual = t("window.decision.panel.usually", low=written(round(value.p10), 0),
+                          high=written(round(value.p90), 0))
+                rows.append(f"<tr><td>{t('window.decision.panel.outcome_month', outcome=name, month=month)}</td>"
+                            f"<td>&nbsp;&nbsp;{usual}</td></tr>")
+        self.numbers.setText(f"<i>{t('window.decision.panel.general')}</i>"
+                             f"<table cellspacing='1'>{''.join(rows)}</table>{scales}")
+        self.icons.set_count(0, "")
+        self.icons.hide()
+        self.icon_text.setText(t("window.decision.panel.general_chances"))
+        self.extra.setText("")
+
+
+def no_room(name: str, outcome) -> str:
+    """Why there is no chance of a relevant improvement: the scale has no room for it from here."""
+    low, high, change, baseline = (plain(v) for v in (outcome.low, outcome.high, outcome.relevant_change,
+                                                      outcome.baseline))
+    key = "window.decision.panel.no_room_higher" if outcome.higher_is_better else "window.decision.panel.no_room_lower"
+    return t(key, outcome=name, baseline=baseline, low=low, high=high, change=change)

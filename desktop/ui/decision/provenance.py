@@ -1,27 +1,20 @@
-"""Where each value on Samen beslissen comes from, and what the questionnaire lookup found.
+"""The patient's intake questionnaire on Samen beslissen: its date with each answer it gave,
+and what the lookup found.
 
-Each field says in a small line under it — and in its accessible description, so a screen
-reader says it with the field — whether its value is the patient's intake questionnaire (with
-its date), typed here, or estimated. Which of the three is decided by
-`prediction.input_sources`, the rule the recorded decision support uses, so the screen never
-says otherwise than what is kept with the inclusion. One quiet line above the fields says what
-the lookup found; never a dialog.
+Each field says under it and in its accessible description where its value comes from
+(`page.SOURCE_TEXT`, by `prediction.input_sources`, the rule the recorded decision support
+uses); an answer from the questionnaire says which questionnaire: "uit de vragenlijst van
+12-11-2026". One quiet line above the fields says what the lookup found; never a dialog.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtWidgets import QLabel, QWidget
-
 from desktop.core.states import InputSource, IntakeSource
 from desktop.ui import theme
 from desktop.ui.i18n import local_datetime, say, t
 from desktop.ui.readable import ReadableLabel
-
-SOURCE_TEXT = {InputSource.QUESTIONNAIRE: "window.decision.source.questionnaire",
-               InputSource.ENTERED: "window.decision.source.entered",
-               InputSource.ESTIMATED: "window.decision.source.estimated"}
 
 
 def questionnaire_day(completed_at: str | None) -> dt.date | None:
@@ -31,18 +24,13 @@ def questionnaire_day(completed_at: str | None) -> dt.date | None:
     return moment.date() if moment is not None else None
 
 
-def source_label() -> QLabel:
-    """The small line under one field that says where its value comes from."""
-    label = QLabel()
-    label.setStyleSheet(theme.css(theme.MUTED, points=theme.NOTE_PT))
-    label.setWordWrap(True)
-    return label
-
-
-def show_source(field: QWidget, label: QLabel, source: InputSource, day: dt.date | None) -> None:
-    words = t(SOURCE_TEXT[source], date=day or "—")  # only the questionnaire's words have a date
-    label.setText(words)
-    field.setAccessibleDescription(words)
+def dated(source: InputSource, day: dt.date | None) -> tuple[str, str] | None:
+    """A questionnaire's answer with the questionnaire's date: the line under the field and its
+    accessible description (None for the other sources, or without a date)."""
+    if source is not InputSource.QUESTIONNAIRE or day is None:
+        return None
+    return (t("window.decision.source.questionnaire_of", date=day),
+            t("window.decision.source.questionnaire_of_description", date=day))
 
 
 def status_label() -> ReadableLabel:

@@ -24,7 +24,11 @@ class DecisionStep(Step):
         self.set_model_state(ModelState.LOADING)
 
     def focus_target(self):
-        """The first input of the prediction (none while the models load or no diagnosis is known)."""
+        """The first input of the prediction (none while the models load or no diagnosis is known).
+
+        Arriving at the step is when the inputs are put in the order of their influence: nobody is
+        typing in them yet."""
+        self.view.reorder_inputs(arriving=True)
         return next((widget for widget in self.view.inputs.values() if widget.isEnabled()), None)
 
     def set_model_state(self, state: ModelState, detail: str = "") -> None:

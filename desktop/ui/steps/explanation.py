@@ -90,9 +90,8 @@ class ExplanationStep(Step):
         self.show_preview()
 
     def show_preview(self) -> None:
-        html = self.html()
-        handout_pdf.add_icon_arrays(self.view.document(), html)
-        self.view.setHtml(html)
+        self.view.setHtml(self.html())
+        handout_pdf.draw_icon_arrays(self.view.document())
 
     def showEvent(self, event) -> None:
         """The predictions may have come in since the last refresh: the preview shows them."""

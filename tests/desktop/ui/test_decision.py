@@ -76,8 +76,9 @@ def test_a_bad_value_is_named_next_to_its_field_and_treated_as_unknown(qtbot, de
     settle(qtbot, decision, before)
     message = decision.messages["nrs_pain_0"]
     assert message.isVisible() and "0 t/m 10" in message.text()
-    assert "Pijn nu" in decision.state.text()  # listed as estimated
-    assert decision.panels["surgery"].icons.count > 0
+    assert decision.provenance["nrs_pain_0"].text() == "geschat — nog niet ingevuld"
+    assert "Pijn nu" in decision.state.text()  # named as an answer that would make it personal
+    assert "In het algemeen" in decision.panels["surgery"].numbers.text()
 
 
 def test_cmc1_oa_asks_for_its_own_predictors(qtbot, window, decision):
@@ -108,7 +109,7 @@ def test_the_model_card_is_one_click_away(qtbot, decision, monkeypatch):
     decision.card_button.click()
     [dialog] = shown
     text = dialog.browser.toPlainText().lower()
-    assert "synthetic" in text and "calibration" in text
+    assert "synthetische" in text and "kalibratiehelling" in text
 
 
 def test_screenshot_of_the_decision_step_in_both_languages(qtbot, window, decision, tmp_path):
@@ -134,7 +135,8 @@ def test_what_the_page_shows_and_keeps_is_what_predict_json_computes(qtbot, deci
     from helpers import CLI
 
     before = asked(decision)
-    typed = {"sex": "M", "work_status": "office", "nrs_pain_0": 6, "bctq_sss_0": 3.4, "ncs_severity": 1}
+    typed = {"sex": "M", "work_status": "office", "nrs_pain_0": 6, "bctq_sss_0": 3.4, "bctq_fss_0": 2.5,
+             "ncs_severity": 1}
     fill(decision, typed)
     settle(qtbot, decision, before)
     kept = decision.consultation.decision_support

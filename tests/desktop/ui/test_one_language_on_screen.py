@@ -25,9 +25,7 @@ cells and headers, group box titles, tab texts, placeholders, tooltips, status t
 names and descriptions, menus and actions, text browsers, the charts' drawn texts, message boxes
 and dialogs. The handout is the patient's document, in the language chosen for the patient in
 step 3; it is read when that is the window's language (the explanation step chooses so). The
-model card's body is the model's technical documentation, written in English
-by `predictors/card.py` when a model is trained; only its headings are the window's, so only
-they are read.
+model card is read whole: the window renders it from the card's content in its own language.
 """
 
 from __future__ import annotations
@@ -63,7 +61,6 @@ from desktop.operations.services import Services
 from desktop.store.inclusions import Actor
 from desktop.ui import i18n
 from desktop.ui.decision.charts import TrajectoryChart
-from desktop.ui.decision.model_card import ModelCardDialog
 from desktop.ui.decision.page import PREDICTION
 from desktop.ui.steps.explanation import ExplanationStep
 from helpers import bundles_with_contract_end, valid_bsns
@@ -170,7 +167,7 @@ def widget_texts(widget: QWidget) -> list[str]:
     if isinstance(widget, QAbstractItemView):
         texts += view_texts(widget)
     if isinstance(widget, QTextEdit) and not is_handout_for_another_language(widget):
-        texts.append(card_headings(widget) if isinstance(widget.window(), ModelCardDialog) else widget.toPlainText())
+        texts.append(widget.toPlainText())
     if isinstance(widget, TrajectoryChart):
         texts += widget.painted_texts()
     if isinstance(widget, QMessageBox):
@@ -183,10 +180,6 @@ def widget_texts(widget: QWidget) -> list[str]:
 def is_handout_for_another_language(browser: QTextEdit) -> bool:
     step = browser.parent()
     return isinstance(step, ExplanationStep) and step.consultation.explanation_language != i18n.language()
-
-
-def card_headings(browser: QTextEdit) -> str:
-    return "\n".join(line.lstrip("# ") for line in browser.toMarkdown().splitlines() if line.startswith("#"))
 
 
 def screen_texts(*roots: QWidget) -> list[str]:

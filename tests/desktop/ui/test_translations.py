@@ -40,7 +40,9 @@ def test_a_key_is_read_in_the_language_chosen(english):
 def test_every_table_of_words_in_the_window_is_a_table_of_keys_that_exist():
     tables = [*state_words.TABLES.values(), state_words.OPTION_TITLE, state_words.OPTION_SUBTITLE,
               page.FIELD_LABELS, page.INSTRUMENTS, base.FIELD_LABELS, base.STATUS_TEXT, COLUMNS,
-              CorrectionDialog.FIELDS, model_card.HEADINGS, {value: key for key, value in FILTERS},
+              CorrectionDialog.FIELDS, model_card.CARD_TITLES, model_card.CONDITION_NAMES, model_card.OUTCOME_NAMES,
+              dict(enumerate(model_card.LIMITATIONS + model_card.METHOD)), page.SOURCE_TEXT, page.SOURCE_DESCRIPTION,
+              {value: key for key, value in FILTERS},
               {value: key for choices in page.CHOICES.values() for value, key in choices}, dict(page.YES_NO)]
     keys = [key for table in tables for key in table.values()]
     assert len(keys) > 100
@@ -71,13 +73,22 @@ def test_numbers_are_written_with_a_decimal_comma_in_dutch(english):
     assert (number(4.25, 10), number(63.4, 100), _tick(2.5), _tick(10.0)) == ("4,2", "63", "2,5", "10")
 
 
-def test_model_card_headings_are_in_the_windows_language():
-    card = "# Model card — Carpal tunnel\n\n## Intended use\n\ntext\n\n### Probabilities\n\n## Something new\n"
+def test_the_model_card_is_written_in_the_windows_language():
+    """From the card's content: an unknown condition stays as written, a missing section is left out."""
+    card = {"condition": "CTS", "synthetic": False, "version": "v1", "trained_at": "2026-11-25T17:51:01+00:00",
+            "data": {"n": 10, "n_by_option": {"conservative": 6, "surgery": 4}, "n_train": 8, "n_test": 2,
+                     "period": {"from": "2021-01-01", "to": "2024-12-30"}, "synthetic": False},
+            "predictors": ["age", "nrs_pain_0"], "files": {"cts.model.json": "ab12"}, "libraries": {"numpy": "2"}}
+    for language, words in (("nl", ("Beoogd gebruik", "Leeftijd, Pijn nu (NRS 0–10)", "25-11-2026", "50%",
+                                    "houd de bestanden vertrouwelijk")),
+                            ("en", ("Intended use", "Age, Pain now (NRS 0–10)", "25-11-2026", "50%",
+                                    "keep the files confidential"))):
+        i18n.set_language(language)
+        shown = model_card.card_html(card, 0.5)
+        assert all(word in shown for word in words), language
+        assert "nrs_pain_0" not in shown and "<h2>Overlap</h2>" not in shown  # the card has no overlap section
     i18n.set_language("nl")
-    shown = model_card.headings_translated(card)
-    assert shown.splitlines()[0] == "# Modelkaart — Carpal tunnel"
-    assert "## Beoogd gebruik" in shown and "### Kansen" in shown and "## Something new" in shown
-    assert "\ntext\n" in shown
+    assert "Onbekend_X" in model_card.card_html({**card, "condition": "Onbekend_X"}, 0.5)
 
 
 def test_qt_standard_dialogs_follow_the_chosen_language(qtbot):

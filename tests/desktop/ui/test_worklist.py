@@ -279,3 +279,24 @@ def test_screenshot_of_the_worklist_at_1366_by_768_in_dutch(qtbot, services, tmp
     folder = Path(os.environ.get("BUNDELASSISTENT_SCREENSHOTS", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
     assert window.grab().save(str(folder / "werklijst-1366x768-nl.png"))
+
+
+def test_in_a_1366_pixel_window_every_column_is_in_view_and_long_texts_show_in_full_as_a_tooltip(
+        qtbot, services):
+    reject(services, MARIA, "record 25: side: moet L, R of both zijn", "invalid_record")
+    window = MainWindow(services, load_models=False)
+    qtbot.addWidget(window)
+    window.resize(1366, 728)
+    window.show()
+    qtbot.waitExposed(window)
+    window.go_to(5)
+    show_all(window.worklist)
+    table = window.worklist.table
+    qtbot.waitUntil(lambda: table.viewport().width() > 0)
+    header = table.horizontalHeader()
+    assert sum(header.sectionSize(c) for c in range(header.count())) <= table.viewport().width()
+    assert not table.horizontalScrollBar().isVisible()
+    row = names(window.worklist).index("Maria Müller")
+    message = window.worklist.model.index(row, COLUMN_NAMES.index("message"))
+    assert message.data(Qt.ItemDataRole.ToolTipRole) == window.worklist.cell(row, "message")
+    assert header.sectionSize(COLUMN_NAMES.index("name")) >= table.fontMetrics().horizontalAdvance("Maria Müller")
