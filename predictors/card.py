@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 from typing import Any
 
+from predictors.influence import PERSONAL_SHARE
 from predictors.model import FOLLOW_UP, OUTCOMES, instrument
 from predictors.schema import OPTIONS, baseline_columns
 
@@ -64,6 +65,15 @@ def method_text(condition: str) -> dict[str, str]:
         "similar_patients": (
             "Nearest reference patients with the same option (weighted standardised distance on "
             "age, sex, symptom duration, baseline pain/function and severity markers)."
+        ),
+        "personal_estimate": (
+            "The app shows personal numbers only once the known inputs explain at least "
+            f"{PERSONAL_SHARE:.0%} of the between-patient spread of each expected 12-month score (pain and "
+            "function, both options): 1 - a_M' S_M|O a_M / a' S a, with a the score's coefficients, S the "
+            "inputs' covariance in the reference and M the unknown inputs; below that it shows a general "
+            "estimate for the diagnosis and names the inputs that would make it personal. Its input fields "
+            "are ordered by how far each input moves the 12-month scores and return to work across its "
+            "10th-90th percentile for this patient (predictors/influence.py)."
         ),
     }
 

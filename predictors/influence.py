@@ -20,8 +20,8 @@ coefficients and the feature space, never from a hand-made list:
   not on their values). The share explained is 1 − the ratio. Below `PERSONAL_SHARE`
   for any of the four main scores (pain and function, both options), the page shows a
   general estimate for people with this diagnosis and names the answers that would make
-  it personal (`to_personal`: the unknown inputs that raise the lowest share most, in
-  turn, until it reaches the threshold).
+  it personal (`to_personal`: in turn the unknown input that brings the four scores
+  closest to the threshold together, until the lowest reaches it).
 """
 
 from __future__ import annotations
@@ -166,4 +166,4 @@ def _normalised(model: ConditionModel, predicted: Mapping[str, np.ndarray], key:
 
 
 __all__ = ["PERSONAL_SHARE", "Influence", "explained_share", "explained_shares", "influence", "input_swings",
-           "to_personal"]
+           "plausible_values", "to_personal"]

@@ -188,6 +188,7 @@ class DecisionView(QWidget):
         self.influence = None  # the last answer's `predictors.influence.Influence`
         self.ordered_by_influence = False  # the form stands in the order of the last answer's influence
         self.away = True  # not on screen since the last reorder (arriving at the step may reorder)
+        self.typed = False  # something was changed in the form since it was built
         self._show_content(False)
 
     def resizeEvent(self, event) -> None:
@@ -246,6 +247,7 @@ class DecisionView(QWidget):
         self.messages.clear()
         self.provenance.clear()
         self.ordered_by_influence = bool(order)
+        self.typed = False
         age = self.consultation.prediction_patient(condition).get("age")
         self.form.addRow(QLabel(f"<b>{t('window.decision.form')}</b>"))
         hint = QLabel(t("window.decision.order_hint"))
@@ -311,21 +313,27 @@ class DecisionView(QWidget):
 
     def reorder_inputs(self, arriving: bool = False) -> None:
         """Put the fields in the order of the last answer's influence, unless someone may be typing
-        in them (the focus is in the form and the user did not just arrive) or they already stand so."""
+        in them (the focus is in the form, something was typed since it was built, and the user did
+        not just arrive) or they already stand so. The focus, if it was in the form, goes to the
+        first field, as on arriving."""
         influence = self.influence
         returned, self.away = arriving and self.away, self.away and not arriving
         if influence is None or self.condition is None or self.condition not in (self.models.conditions
                                                                                  if self.models else ()):
             return
         focus = QApplication.focusWidget()
-        if not returned and focus is not None and self.form_host.isAncestorOf(focus):
+        focused = focus is not None and self.form_host.isAncestorOf(focus)
+        if focused and self.typed and not returned:
             return
         order = tuple(name for name in influence.order if name in self.inputs)
         if self.ordered_by_influence and order == tuple(self.inputs):
             return
         self._build_form(self.condition, order)
+        if focused and self.inputs:
+            next(iter(self.inputs.values())).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _set(self, name: str, value) -> None:
+        self.typed = True
         if value is None:  # a typed correction cleared: the questionnaire's answer again, if any
             self.consultation.intake.pop(name, None)
             if isinstance(self.inputs.get(name), QComboBox):

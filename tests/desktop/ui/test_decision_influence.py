@@ -10,13 +10,14 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from desktop.operations.prediction import field_label
 from desktop.ui.decision.page import PREDICTION, field_name
 from predictors import ModelSet, load_models
 from predictors.model import ConditionModel
 from predictors.schema import baseline_columns
+from test_decision import fill
 from test_main_window import BSN, screenshot, services, window  # noqa: F401  (fixtures)
 
 PERSONAL_NUMBER = re.compile(r"<b>\d+,\d</b>")  # an expected score with a decimal comma, as personal numbers are
@@ -64,15 +65,6 @@ def arrive_again(qtbot, window, view):
     QApplication.processEvents()
 
 
-def fill(view, values):
-    for name, value in values.items():
-        widget = view.inputs[name]
-        if isinstance(widget, QComboBox):
-            widget.setCurrentIndex(widget.findData(value))
-        else:
-            widget.setText(str(value).replace(".", ","))
-
-
 def settle(qtbot, view):
     """Wait for the answer to the last change."""
     asked = view.operations.generation(PREDICTION)
@@ -95,6 +87,18 @@ def test_the_inputs_stand_in_the_order_the_model_gives_them(qtbot, window, model
     arrive_again(qtbot, window, view)
     assert next(iter(view.inputs)) == "dominant_hand_affected"
     assert QApplication.focusWidget() is view.inputs["dominant_hand_affected"]  # arriving: the first field
+
+
+def test_after_switching_language_the_fields_stand_in_order_at_once(qtbot, window, models):
+    view = open_decision(window, models)
+    answered(qtbot, view)
+    arrive_again(qtbot, window, view)
+    order = list(view.inputs)
+    window.set_language("en")  # the window is rebuilt on this step, the focus in its form
+    view = window.steps[3].view
+    answered(qtbot, view)
+    assert list(view.inputs) == order and QApplication.focusWidget() is view.inputs[order[0]]
+    window.set_language("nl")
 
 
 def test_the_order_is_the_swings_of_this_patient_and_changes_with_the_patient(qtbot, window, models):
