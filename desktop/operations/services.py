@@ -69,6 +69,7 @@ class IntakeLookup:
     completed_at: str | None  # when, if the PROM platform gave a time (UTC, ISO)
     values: dict[str, float | str]
     message: Translatable
+    server_answered: bool = False  # the server was asked and answered (with none: "no questionnaire")
 
     def as_dict(self) -> dict:
         """The `bundelassistent intake --json` answer; `completed_at` is the date without a time."""
@@ -258,7 +259,7 @@ class Services:
         if not answered:
             found = self._cached_intake(bsn, birth_date, on, problem)
         result = found or IntakeLookup(IntakeSource.NONE, None, None, {},
-                                       msg("operations.lookup.enter_answers", problem=problem))
+                                       msg("operations.lookup.enter_answers", problem=problem), answered)
         self.registry.audit("read", bsn, None, "intake", {"source": result.source, "on": on.isoformat()})
         return result
 
@@ -275,7 +276,7 @@ class Services:
         remote_copies.cache_intake(self.registry, bsn, birth_date, answer.completed_on, completed_at, values,
                                    _utc_text(answer.checked_at))
         return IntakeLookup(IntakeSource.SERVER, answer.completed_on, completed_at, values,
-                            msg("operations.lookup.found_on_server"))
+                            msg("operations.lookup.found_on_server"), server_answered=True)
 
     def _cached_intake(self, bsn: str, birth_date: dt.date, on: dt.date,
                        problem: Translatable) -> IntakeLookup | None:

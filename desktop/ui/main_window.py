@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the window appears before these are imported
     from desktop.ui.sync_controller import SyncController
 
 STEP_COUNT = 5  # Patiënt, Verzekering & bundel, Uitleg, Samen beslissen, Inclusie; then the worklist
-INSURER_LOOKUP, MODELS = "insurer lookup", "models"
+INSURER_LOOKUP, INTAKE_LOOKUP, MODELS = "insurer lookup", "intake lookup", "models"
 
 
 class MainWindow(QMainWindow):
@@ -110,6 +110,8 @@ class MainWindow(QMainWindow):
         self.sync.updated.connect(self._sync_updated)
         self._seen_summary = None
         self._looked_up: tuple[str, dt.date] | None = None  # the patient the insurer was last asked for
+        self._intake_for: tuple | None = None  # the patient and date whose questionnaire is asked for or shown
+        self._intake_answer = None  # what the lookup for that patient found (None: nothing yet)
         self._build_menu()
         self._build()
         if self.load_models:
@@ -252,6 +254,7 @@ class MainWindow(QMainWindow):
         self._render_header(decision, state)
         self._render_status()
         self.look_up_insurer()
+        self.look_up_intake()
 
     def _apply_lock(self, state: RecordState | None) -> None:
         """Once saved, the consultation is what was saved: every step read-only, and a way on.
@@ -303,6 +306,52 @@ class MainWindow(QMainWindow):
             c.insurer_uzovi, c.insurer_source, c.insurer_checked_at = result.uzovi, result.source, result.checked_at
         self.insurance_step.show_lookup(say(result.message))
         self.reevaluate()
+
+    def look_up_intake(self) -> None:
+        """Once per patient and consultation date: the patient's intake questionnaire from the
+        server or the cache, for Samen beslissen (in the background; typing goes on).
+
+        A questionnaire belongs to one patient: when BSN, birth date or date change, what was
+        filled in from it goes at once and an answer still on its way is never shown.
+        """
+        c = self.consultation
+        patient = (c.valid_bsn(), c.valid_birth_date(), c.lookup_date())
+        if patient != self._intake_for:
+            self.operations.cancel(INTAKE_LOOKUP)  # an answer on its way is about another patient
+            self._intake_for = patient
+            if c.questionnaire or c.questionnaire_completed_at:
+                c.questionnaire, c.questionnaire_completed_at = {}, None
+                self.decision_step.view.questionnaire_changed()
+            self._intake_answer = None
+            bsn, birth_date, on = patient
+            if bsn and birth_date:
+                services = self.services  # plain values for the worker thread
+                self.operations.run(INTAKE_LOOKUP, lambda: services.on_own_connection(
+                                        lambda own: own.lookup_intake(bsn, birth_date, on)),
+                                    success=lambda found: self._intake_found(patient, found),
+                                    failure=lambda error: self._intake_found(patient, error))
+        self._show_intake_status()
+
+    def _intake_found(self, patient: tuple, result) -> None:
+        """The lookup's answer (an `IntakeLookup`, or the exception of a lookup that failed).
+        Another patient's answers left the form when the patient changed; the background
+        operation delivers only the newest answer, checked against the patient once more."""
+        if patient != self._intake_for:
+            return
+        if not isinstance(result, Exception) and result.values:  # none found: the form stays as it is
+            c = self.consultation
+            c.questionnaire, c.questionnaire_completed_at = dict(result.values), result.as_dict()["completed_at"]
+            self.decision_step.view.questionnaire_changed()
+        self._intake_answer = result
+        self._show_intake_status()
+
+    def _show_intake_status(self) -> None:
+        """The quiet line on Samen beslissen, in the window's language (also after a switch)."""
+        from desktop.ui.decision.provenance import lookup_status
+
+        bsn, birth_date, _ = self._intake_for or (None, None, None)
+        self.decision_step.view.show_intake_status(*lookup_status(self._intake_answer) if bsn and birth_date
+                                                   else ("", ""))
 
     def _render_header(self, decision, state: RecordState | None) -> None:
         from desktop.core.identifiers import insurer_name
@@ -429,13 +478,14 @@ class MainWindow(QMainWindow):
         self.consultation = type(self.consultation)(bsn=bsn, birth_date=birth_date, patient_id=patient_id,
                                                     name=name, bundle=self.consultation.bundle)
         self.services.audit_patient_opened(bsn, patient_id)
-        self._looked_up = None
+        self._looked_up = self._intake_for = None
         self._rebuild(start_step=1 if bsn and birth_date else 0)
         self.raise_()
         self.activateWindow()
 
     def new_patient(self) -> None:
         self.consultation = type(self.consultation)(bundle=self.consultation.bundle)
+        self._intake_for = None
         self._rebuild(start_step=0)
 
     def set_language(self, code: str) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from serverproc import ServerProcess
+
 BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
 
 
@@ -67,3 +69,11 @@ def write(path: Path, document: dict) -> Path:
 
 def bctq(prefix: str, values: list[int]) -> dict:
     return {f"{prefix}{n}": value for n, value in enumerate(values, start=1)}
+
+
+def serving(folder: Path, document: dict, *serve_args: str) -> ServerProcess:
+    """The real server on SQLite with `document` imported by the real `import-intake`, started
+    (the server's own tests cover PostgreSQL; a device's half is the same against either)."""
+    process = ServerProcess(f"sqlite:///{folder / 'server.sqlite3'}", folder, "sqlite", serve_args, bundles=False)
+    process.admin("import-intake", str(write(folder / "intake.json", document)))
+    return process.start()

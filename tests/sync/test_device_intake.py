@@ -79,12 +79,8 @@ class Device:
 
 
 def start_server(tmp_path: Path, *serve_args: str) -> ServerProcess:
-    """The real server on SQLite with the two patients' intakes imported (the server's own
-    tests cover PostgreSQL; the device half is the same against either)."""
-    process = ServerProcess(f"sqlite:///{tmp_path / 'server.sqlite3'}", tmp_path, "sqlite", serve_args,
-                            bundles=False)
-    process.admin("import-intake", str(fx.write(tmp_path / "intake.json", export())))
-    return process.start()
+    """The real server with the two patients' intakes imported."""
+    return fx.serving(tmp_path, export(), *serve_args)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import pytest
 import intake_exports as fx
 from desktop.core.decision_support import PREDICTION_COLUMNS
 from helpers import REPO
-from serverproc import ServerProcess
 from test_device_intake import Device
 
 A, A_BORN = "111222333", "1971-06-02"
@@ -43,9 +42,8 @@ def export() -> dict:
 
 @pytest.fixture
 def server(tmp_path):
-    process = ServerProcess(f"sqlite:///{tmp_path / 'server.sqlite3'}", tmp_path, "sqlite", bundles=False)
-    process.admin("import-intake", str(fx.write(tmp_path / "intake.json", export())))
-    yield process.start()
+    process = fx.serving(tmp_path, export())
+    yield process
     process.stop()
 
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from desktop.core.states import InputSource, ModelState, TreatmentOption
 from desktop.ui import theme
 from desktop.ui.background import Operations
+from desktop.ui.decision import provenance
 from desktop.ui.decision.charts import OPTION_COLOUR, OPTION_STYLE, TrajectoryChart
 from desktop.ui.decision.model_card import CONDITION_NAMES, ModelCardDialog
 from desktop.ui.decision.panel import OptionPanel
@@ -140,7 +141,12 @@ class DecisionView(QWidget):
         body = QHBoxLayout()
         outer.addLayout(body, 1)
         self.form_host = QWidget()
-        self.form = QFormLayout(self.form_host)
+        column = QVBoxLayout(self.form_host)
+        self.intake_status = provenance.status_label()  # what the questionnaire lookup found
+        column.addWidget(self.intake_status)
+        self.form = QFormLayout()
+        column.addLayout(self.form)
+        column.addStretch(1)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         # every field under its label: a row never reflows as its source line changes while one types
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
@@ -254,7 +260,7 @@ class DecisionView(QWidget):
         for name in (*(name for name in order if name in columns), *(name for name in columns if name not in order)):
             column = columns[name]
             label = field_label(column.name)
-            current = self.consultation.intake.get(column.name)
+            current = self._shown(column.name)
             choices = CHOICES.get(column.name) or (YES_NO if column.kind == "binary" else None)
             widget: QComboBox | QLineEdit
             if choices:
@@ -264,15 +270,14 @@ class DecisionView(QWidget):
                 widget.addItem(t("window.unknown"), None)
                 for value, key in choices:
                     widget.addItem(t(key), value)
-                index = widget.findData(current) if current is not None else 0
-                widget.setCurrentIndex(max(index, 0))
                 widget.currentIndexChanged.connect(lambda _, w=widget, n=column.name: self._set(n, w.currentData()))
             else:
-                shown = "" if current is None else f"{current:g}" if isinstance(current, float) else str(current)
-                widget = QLineEdit(shown)
-                widget.setPlaceholderText(t("window.unknown"))
+                widget = QLineEdit()
                 widget.setMinimumWidth(80)
                 widget.textChanged.connect(lambda text, n=column.name: self._set(n, text.strip() or None))
+                widget.editingFinished.connect(lambda n=column.name: self._show_questionnaire_if_cleared(n))
+            _show_value(widget, current)
+            self._show_placeholder(column.name, widget)
             widget.setAccessibleName(label)
             source = QLabel()
             source.setStyleSheet(theme.css(theme.MUTED, points=theme.SMALL_PT))
@@ -329,12 +334,51 @@ class DecisionView(QWidget):
 
     def _set(self, name: str, value) -> None:
         self.typed = True
-        if value is None:
+        if value is None:  # a typed correction cleared: the questionnaire's answer again, if any
             self.consultation.intake.pop(name, None)
+            if isinstance(self.inputs.get(name), QComboBox):
+                self._show_questionnaire_if_cleared(name)
         else:
             self.consultation.intake[name] = value
         self._check_inputs()  # the field's source (geschat / hier ingevuld) follows the typing at once
         self.schedule()
+
+    # -- the intake questionnaire -----------------------------------------------------------
+    def _shown(self, name: str):
+        """What a field shows: what was typed here, else the questionnaire's answer."""
+        if name in self.consultation.intake:
+            return self.consultation.intake[name]
+        return self.consultation.questionnaire.get(name)
+
+    def _show_placeholder(self, name: str, widget: QWidget) -> None:
+        """An emptied field shows (greyed) the questionnaire's answer it falls back to."""
+        if isinstance(widget, QLineEdit):
+            answer = self.consultation.questionnaire.get(name)
+            widget.setPlaceholderText(t("window.unknown") if answer is None else _text(answer))
+
+    def _show_questionnaire_if_cleared(self, name: str) -> None:
+        """A field left empty (or set to unknown) shows the questionnaire's answer again: that is
+        what the prediction uses now."""
+        widget = self.inputs.get(name)
+        if widget is not None and name not in self.consultation.intake \
+                and self.consultation.questionnaire.get(name) is not None:
+            _show_value(widget, self.consultation.questionnaire[name])
+
+    def questionnaire_changed(self) -> None:
+        """The window found this patient's questionnaire (or dropped another's): every field not
+        typed over shows its answer, or nothing, and the prediction follows."""
+        for name, widget in self.inputs.items():
+            if name not in self.consultation.intake:
+                _show_value(widget, self.consultation.questionnaire.get(name))
+            self._show_placeholder(name, widget)
+        if self.inputs:
+            self._check_inputs()
+        self.schedule()
+
+    def show_intake_status(self, text: str, detail: str = "") -> None:
+        self.intake_status.setText(text)
+        self.intake_status.setToolTip(detail)
+        self.intake_status.setVisible(bool(text))
 
     def schedule(self) -> None:
         if self.models is not None and self.condition in self.models.conditions:
@@ -360,10 +404,13 @@ class DecisionView(QWidget):
             message.setVisible(name in bad)
         values = {column.name: column.parse(patient.get(column.name)) for column in baseline_columns(self.condition)}
         sources = input_sources(self.condition, values, self.consultation.questionnaire)
+        day = provenance.questionnaire_day(self.consultation.questionnaire_completed_at)
         for name, label in self.provenance.items():
             source = sources.get(name, InputSource.ESTIMATED)
-            label.setText(t(SOURCE_TEXT[source]))
-            self.inputs[name].setAccessibleDescription(t(SOURCE_DESCRIPTION[source]))
+            words, description = provenance.dated(source, day) or (t(SOURCE_TEXT[source]),
+                                                                   t(SOURCE_DESCRIPTION[source]))
+            label.setText(words)
+            self.inputs[name].setAccessibleDescription(description)
         return patient
 
     def _predict(self) -> None:
@@ -435,3 +482,20 @@ class DecisionView(QWidget):
         if self.models is None or self.condition is None:
             return
         ModelCardDialog(self.models.card(self.condition), self).exec()
+
+
+def _text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _show_value(widget: QWidget, value) -> None:
+    """Put a value in a field without it counting as typed (no change signal)."""
+    blocked = widget.blockSignals(True)
+    try:
+        if isinstance(widget, QComboBox):
+            index = next((i for i in range(1, widget.count()) if value is not None and widget.itemData(i) == value), 0)
+            widget.setCurrentIndex(index)
+        elif isinstance(widget, QLineEdit):
+            widget.setText("" if value is None else _text(value))
+    finally:
+        widget.blockSignals(blocked)
