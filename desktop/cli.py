@@ -35,12 +35,15 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, no traceback."""
 
 
-def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+def _global_options(parser: argparse.ArgumentParser, suppress: bool, helped: bool = True) -> None:
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--data-dir", type=Path, default=default, help=say("cli.help.parser_data_dir"))
-    parser.add_argument("--bundles-dir", type=Path, default=default, help=say("cli.help.parser_bundles_dir"))
-    parser.add_argument("--config", type=Path, default=default,
-                        help=say("cli.help.parser_config"))
+
+    def helping(key: str) -> str | None:
+        return say(key) if helped else None
+
+    parser.add_argument("--data-dir", type=Path, default=default, help=helping("cli.help.parser_data_dir"))
+    parser.add_argument("--bundles-dir", type=Path, default=default, help=helping("cli.help.parser_bundles_dir"))
+    parser.add_argument("--config", type=Path, default=default, help=helping("cli.help.parser_config"))
     parser.add_argument("--log-level", choices=config.LOG_LEVELS, type=str.upper, default=default)
 
 
@@ -60,7 +63,7 @@ def window_arguments(argv: list[str]) -> argparse.Namespace | None:
     if any(argument.startswith("-h") or argument == "--help" for argument in argv):
         return None
     parser = _WindowOptions(add_help=False, exit_on_error=False)
-    _global_options(parser, suppress=False)
+    _global_options(parser, suppress=False, helped=False)  # it never prints help: not even the CLI's texts
     try:
         args, rest = parser.parse_known_args(argv)
     except (_NotTheWindow, argparse.ArgumentError):

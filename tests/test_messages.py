@@ -16,7 +16,7 @@ from desktop.core.bundles import Text
 ROOT = Path(__file__).resolve().parent.parent
 CODE = [path for folder in ("desktop", "sync") for path in (ROOT / folder).rglob("*.py")]
 # A key asked for in the code: msg("a.b"), text("a.b", …), t("a.b"), or a key literal in a table ("a.b.c").
-KEY = re.compile(r"""["']((?:core|operations|window|cli)(?:\.[a-z0-9_]+)+)["']""")
+KEY = re.compile(r"""["']((?:core|operations|window|frame|cli)(?:\.[a-z0-9_]+)+)["']""")
 
 
 def referenced_keys() -> dict[str, str]:

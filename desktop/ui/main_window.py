@@ -8,7 +8,6 @@ consultation, so nothing typed is lost.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -67,7 +66,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence.StandardKey.Save, self).activated.connect(self.save)
         QShortcut(QKeySequence.StandardKey.Print, self).activated.connect(self.print_handout)
         self.steps: list[Step] = []
-        starting = QLabel(t("window.starting", app=APP_NAME))
+        starting = QLabel(t("frame.starting", app=APP_NAME))
         starting.setStyleSheet("qproperty-alignment: AlignCenter;")  # not Qt.AlignmentFlag: see _build
         self.setCentralWidget(starting)
         if services is not None:
@@ -75,8 +74,8 @@ class MainWindow(QMainWindow):
 
     def _name_status_bar(self) -> None:
         """The status bar outlives a change of language; its names follow it."""
-        self.sync_label.setAccessibleName(t("window.status_bar.sync"))
-        self.model_label.setAccessibleName(t("window.status_bar.models_name"))
+        self.sync_label.setAccessibleName(t("frame.status_bar.sync"))
+        self.model_label.setAccessibleName(t("frame.status_bar.models_name"))
 
     @property
     def services(self) -> Services:
@@ -354,6 +353,8 @@ class MainWindow(QMainWindow):
                                                    else ("", ""))
 
     def _render_header(self, decision, state: RecordState | None) -> None:
+        from html import escape  # with its entity table: not before the window is shown
+
         from desktop.core.identifiers import insurer_name
         from desktop.ui.steps.base import status_label
 
@@ -364,7 +365,7 @@ class MainWindow(QMainWindow):
             status = t("window.locked.rejected" if state is RecordState.REJECTED else "window.locked.duplicate")
             colour = theme.WRONG
         parts = [
-            f"<b>{t('window.header.patient')}:</b> {html.escape(c.name) or '—'}",
+            f"<b>{t('window.header.patient')}:</b> {escape(c.name) or '—'}",
             f"<b>{t('window.header.bsn')}</b> {c.masked_bsn() or '—'}",
             t("window.header.age", age=age) if age is not None else "—",
             f"<b>{t('window.header.insurer')}:</b> "
