@@ -31,7 +31,7 @@ from desktop.operations.services import Services
 from desktop.store.inclusions import Actor
 from desktop.ui import background
 from desktop.ui.decision.page import PREDICTION
-from desktop.ui.main_window import INTAKE_LOOKUP, MainWindow
+from desktop.ui.main_window import INSURER_LOOKUP, INTAKE_LOOKUP, MainWindow
 from helpers import bundles_with_contract_end, valid_bsns
 from test_device_intake import A_BORN, B_BORN, A, B, Device
 from test_predict_cli import predict
@@ -99,11 +99,14 @@ def window(qtbot, services, models):
     window.show()
     qtbot.waitExposed(window)
     window._models_loaded(models)
-    return window
+    yield window
+    lookup_done(qtbot, window)  # before the register closes: an answer still due would find it closed
 
 
 def lookup_done(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.operations.pending(INTAKE_LOOKUP), timeout=30_000)
+    """Both lookups a patient starts have answered (the questionnaire and the insurer)."""
+    qtbot.waitUntil(lambda: not window.operations.pending(INTAKE_LOOKUP)
+                    and not window.operations.pending(INSURER_LOOKUP), timeout=30_000)
     QApplication.processEvents()
 
 
