@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtGui import QAccessible
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox
 
 import intake_exports as fx
 from desktop import config
@@ -135,8 +135,6 @@ def settle(qtbot, view):
 
 def shown(view) -> dict[str, object]:
     """What each field of the form shows (a line edit its text, a choice its value)."""
-    from PySide6.QtWidgets import QComboBox
-
     return {name: widget.currentData() if isinstance(widget, QComboBox) else widget.text()
             for name, widget in view.inputs.items()}
 
@@ -154,7 +152,10 @@ def heard(view, name) -> str:
 def retype(qtbot, widget, text):
     widget.setFocus()
     widget.selectAll()
-    qtbot.keyClicks(widget, text) if text else widget.del_()
+    if text:
+        qtbot.keyClicks(widget, text)
+    else:
+        widget.del_()
     widget.clearFocus()  # leaving the field, as Tab does
     QApplication.processEvents()
 
