@@ -25,7 +25,7 @@ import numpy as np
 
 import resources
 from predictors import store
-from predictors.influence import Influence, influence
+from predictors.influence import PERSONAL_SHARE, Influence, explained_share, influence
 from predictors.model import FOLLOW_UP, OVERLAP, ConditionModel, column_names, instrument, rounded
 from predictors.neighbours import SimilarPatients
 from predictors.schema import OPTIONS, PatientValueError, parse_patient
@@ -42,6 +42,7 @@ __all__ = [
     "Prediction",
     "ReturnToWork",
     "load_models",
+    "without_room",
 ]
 ModelFileError = store.ModelFileError
 
@@ -163,6 +164,11 @@ class ModelSet:
         make it personal (`predictors.influence`); raises PatientValueError."""
         condition, values = parse_patient(patient)
         return influence(self._model(condition), values)
+
+    def is_personal(self, condition: str, known: Iterable[str]) -> bool:
+        """Whether a prediction made with these inputs known (the rest estimated) is personal, by
+        the page's own threshold (`predictors.influence`): for one kept with an inclusion."""
+        return explained_share(self._model(condition), known) >= PERSONAL_SHARE
 
     def similar_patients(self, patient: Mapping[str, Any], option: str, k: int = 20) -> SimilarPatients:
         """The k most similar reference patients who started `option`, with their courses."""
@@ -299,3 +305,15 @@ def load_models(models_dir: str | Path | None = None) -> ModelSet:
         md = folder / store.file_names(condition)["card_markdown"]
         markdown[condition] = md.read_text(encoding="utf-8") if md.exists() else ""
     return ModelSet(models, cards, markdown, folder)
+
+
+def without_room(condition: str, values: Mapping[str, Any]) -> dict[str, float]:
+    """The outcomes (pain, function) whose starting score leaves no room on the scale for a
+    relevant improvement, with that score: 'clearly less pain' cannot be measured from there."""
+    found = {}
+    for outcome in ("pain", "function"):
+        scale = instrument(condition, outcome)
+        baseline = values.get(f"{scale.column}_0")
+        if isinstance(baseline, int | float) and not scale.improvement_possible(float(baseline)):
+            found[outcome] = float(baseline)
+    return found

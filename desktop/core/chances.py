@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from html import escape
 from typing import Any
@@ -59,6 +59,14 @@ def scale_text(outcome: str, low: float, high: float, higher_is_better: bool, la
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How the screen read the numbers, so the paper reads them the same way."""
+
+    personal: bool = True  # False: a general estimate, the answers that matter most were estimated
+    no_room: Mapping[str, float] = field(default_factory=dict)  # outcome -> starting score with no room to improve
+
+
+@dataclass(frozen=True)
 class Scale:
     name: str  # catalogue key
     low: float
@@ -77,28 +85,38 @@ def icon_array_src(option: str, count: int) -> str:
     return f"icon-array:{option}:{count}"
 
 
-def personal_html(support: Mapping[str, Any] | None, condition: str | None, language: str, synthetic: bool) -> str:
+def personal_html(support: Mapping[str, Any] | None, condition: str | None, language: str, synthetic: bool,
+                  reading: Reading | None = None) -> str:
     """The handout's personal page, on a page of its own; nothing when no predictions were shown.
 
-    `synthetic`: the numbers come from the demonstration models (trained on synthetic data)."""
+    `synthetic`: the numbers come from the demonstration models (trained on synthetic data).
+    `reading`: a general estimate (whole-number ranges for people with this diagnosis, no chances
+    in so many of 100) or personal, and the outcomes that had no room to improve."""
     if not support or condition not in CONDITIONS:
         return ""
     language = language if language in ("nl", "en") else "nl"
     say = partial(_say, language)
+    reading = reading or Reading()
 
     predictions = support["predictions"]
     outcome_scales = scales(condition)
     parts = [f"<h1 style='page-break-before: always'>{say('core.chances.title')}</h1>"]
     if synthetic:
         parts.append(f"<p style='background-color: #fde8e8'><b>{say('core.chances.synthetic')}</b></p>")
-    parts.append(f"<p>{say('core.chances.intro')} <b>{based_on(support.get('questionnaire_completed_at'), language)}"
-                 "</b></p>")
-    parts.append(f"<p>{say('core.chances.icons_explained')}</p>")
-    cells = "".join(f"<td width='50%' valign='top'>{_icons_html(option, predictions, language)}</td>"
-                    for option in OPTIONS)
-    parts.append(f"<table width='100%' cellpadding='5' cellspacing='0' border='1'><tr>{cells}</tr></table>")
-    parts.append(f"<p>{say('core.chances.ranges_explained')}</p>")
-    parts.append(_comparison_html(predictions, outcome_scales, language))
+    based = based_on(support.get("questionnaire_completed_at"), language)
+    if reading.personal:
+        parts.append(f"<p>{say('core.chances.intro')} <b>{based}</b></p>")
+        if "pain" not in reading.no_room:  # else there are no icon arrays to explain
+            parts.append(f"<p>{say('core.chances.icons_explained')}</p>")
+        cells = "".join(f"<td width='50%' valign='top'>"
+                        f"{_icons_html(option, predictions, outcome_scales, reading, language)}</td>"
+                        for option in OPTIONS)
+        parts.append(f"<table width='100%' cellpadding='5' cellspacing='0' border='1'><tr>{cells}</tr></table>")
+        parts.append(f"<p>{say('core.chances.ranges_explained')}</p>")
+    else:
+        parts.append(f"<p><b>{say('core.chances.general')}</b> {based}</p>")
+        parts.append(f"<p>{say('core.chances.general_ranges')}</p>")
+    parts.append(_comparison_html(predictions, outcome_scales, reading.personal, language))
     parts.append("<p>" + escape(" · ".join(
         scale_text(text(s.name, language), s.low, s.high, s.higher_is_better, language)
         for s in outcome_scales.values())) + "</p>")
@@ -123,22 +141,38 @@ def based_on(completed_at: str | None, language: str) -> str:
     return escape(text("core.chances.questionnaire", language, date=long_date(day, language)))
 
 
-def _icons_html(option: str, predictions: Mapping[str, float | None], language: str) -> str:
-    """One option's title, icon array and its two chances in words."""
+def _icons_html(option: str, predictions: Mapping[str, float | None], outcome_scales: Mapping[str, Scale],
+                reading: Reading, language: str) -> str:
+    """One option's title, icon array and its two chances in words; where the starting score left
+    no room to improve, that instead of a count that could only be 0."""
     say = partial(_say, language)
     less_pain = count_in_100(predictions[f"{option}_pain_mcid_prob"] or 0.0)
     better_function = count_in_100(predictions[f"{option}_function_mcid_prob"] or 0.0)
-    return (f"<p><b><big>{say(OPTION_TITLE[option])}</big></b><br>{say(OPTION_SUBTITLE[option])}</p>"
-            "<table cellpadding='0' cellspacing='0'><tr>"
+    title = f"<p><b><big>{say(OPTION_TITLE[option])}</big></b><br>{say(OPTION_SUBTITLE[option])}</p>"
+    function = (_no_room(outcome_scales["function"], reading.no_room["function"], language)
+                if "function" in reading.no_room else say("core.chances.better_function", count=better_function))
+    if "pain" in reading.no_room:
+        pain = _no_room(outcome_scales["pain"], reading.no_room["pain"], language)
+        return f"{title}<p><b>{pain}</b></p><p>{function}</p>"
+    return (f"{title}<table cellpadding='0' cellspacing='0'><tr>"
             f"<td valign='top'><img src='{icon_array_src(option, less_pain)}' width='{ICON_SIZE}' "
             f"height='{ICON_SIZE}'></td><td valign='top' style='padding-left: 8px'>"
             f"<p><b>{say('core.chances.less_pain', count=less_pain)}</b></p>"
-            f"<p>{say('core.chances.better_function', count=better_function)}</p></td></tr></table>")
+            f"<p>{function}</p></td></tr></table>")
+
+
+def _no_room(scale: Scale, baseline: float, language: str) -> str:
+    """'Your pain was already 1 on 0–10 at the start: clearly less pain cannot be measured from there.'"""
+    digits = score_digits(scale.high)
+    return _say(language, "core.chances.no_room", outcome=text(scale.name, language),
+                baseline=number(baseline, language, digits if not float(baseline).is_integer() else 0),
+                low=number(scale.low, language, 0), high=number(scale.high, language, 0))
 
 
 def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Mapping[str, Scale],
-                     language: str) -> str:
-    """The scores, the return to work and surgery after all: one row each, the options side by side."""
+                     personal: bool, language: str) -> str:
+    """The scores, the return to work and surgery after all: one row each, the options side by side.
+    A general estimate has only the scores' usual ranges, in whole numbers, as the screen shows it."""
     say = partial(_say, language)
     rows = []
     for outcome, scale in outcome_scales.items():
@@ -147,18 +181,23 @@ def _comparison_html(predictions: Mapping[str, float | None], outcome_scales: Ma
             cells = []
             for option in OPTIONS:
                 mean, low, high = (predictions[f"{option}_{outcome}{month}_{stat}"] for stat in ("mean", "p10", "p90"))
-                cells.append("—" if mean is None or low is None or high is None else say(
-                    "core.chances.score", mean=number(mean, language, digits), low=number(low, language, digits),
-                    high=number(high, language, digits)))
+                if mean is None or low is None or high is None:
+                    cells.append("—")
+                elif personal:
+                    cells.append(say("core.chances.score", mean=number(mean, language, digits),
+                                     low=number(low, language, digits), high=number(high, language, digits)))
+                else:
+                    cells.append(say("core.chances.usually", low=number(round(low), language, 0),
+                                     high=number(round(high), language, 0)))
             rows.append((say("core.chances.outcome_month", outcome=text(scale.name, language),
                              month=month), cells))
-    for weeks in (6, 12):
+    for weeks in (6, 12) if personal else ():
         backs = [predictions[f"{option}_rtw{weeks}w_prob"] for option in OPTIONS]
         if all(back is not None for back in backs):
             rows.append((say("core.chances.back_at_work", weeks=weeks),
                          [say("core.chances.of_100", count=count_in_100(back or 0.0)) for back in backs]))
     surgery = predictions["conservative_surgery12m_prob"]
-    if surgery is not None:
+    if surgery is not None and personal:
         rows.append((say("core.chances.surgery_after_all"),
                      [say("core.chances.of_100", count=count_in_100(surgery)), "—"]))
     head = "".join(f"<th align='left' width='27%'>{say(OPTION_TITLE[option])}</th>" for option in OPTIONS)

@@ -291,7 +291,9 @@ def test_with_a_clinics_own_models_there_is_no_demonstration_warning(qtbot, room
     assert "demonstratiemodel" not in personal and "voorbeeldgetallen" not in personal
     assert "Pijn 0–10, lager is beter · Handfunctie 0–100, hoger is beter" in personal
     surgery = view.prediction.surgery.function.month12
-    assert "Handfunctie na 12 maanden" in personal and f"({surgery.p10:.0f} tot {surgery.p90:.0f})" in personal
+    assert not view.influence.personal  # nothing entered: a general estimate on screen, and so on paper
+    assert "Handfunctie na 12 maanden" in personal
+    assert f"meestal {round(surgery.p10)} tot {round(surgery.p90)}" in personal and "van de 100" not in personal
     services = room_window.services
     version = room_window.consultation.decision_support["model_version"]
     assert demonstration_models(services, "CMC1_OA", version) is False
@@ -333,3 +335,48 @@ def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, 
     count = round(kept["predictions"]["surgery_pain_mcid_prob"] * 100)
     assert kept == shown_support and f"ongeveer {count} duidelijk minder pijn" in halves["surgery"]
     assert any(page.startswith("Uw kansen per behandeling") for page in flat)
+
+
+def test_a_general_estimate_on_screen_is_a_general_estimate_on_paper(qtbot, room_window, models, tmp_path):
+    """Minor answers only: the screen shows no personal numbers, nor may the paper."""
+    room_window._models_loaded(models)
+    open_patient(room_window)
+    room_window.go_to(3)
+    view = room_window.steps[3].view
+    before = view.operations.generation(PREDICTION)
+    fill(view, {"sex": "F", "work_status": "physical"})
+    qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
+                    and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
+    assert not view.influence.personal
+    flat, _ = save(room_window, tmp_path / "general.pdf", "nl")
+    [personal] = [page for page in flat if page.startswith("Uw kansen per behandeling")]
+    assert "algemene schatting voor mensen met deze aandoening" in personal
+    assert "van de 100" not in personal and "duidelijk minder pijn" not in personal
+    pain = view.prediction.conservative.pain.month12
+    assert f"Pijn na 12 maanden meestal {round(pain.p10)} tot {round(pain.p90)}" in personal
+    assert "Weer aan het werk" not in personal  # no chances in so many of 100 until it is personal
+
+    fill(view, {"nrs_pain_0": 6, "bctq_sss_0": 3.1, "bctq_fss_0": 2.8})
+    qtbot.waitUntil(lambda: view.influence is not None and view.influence.personal
+                    and not view.operations.pending(PREDICTION), timeout=10000)
+    flat, _ = save(room_window, tmp_path / "personal.pdf", "nl")
+    [personal] = [page for page in flat if page.startswith("Uw kansen per behandeling")]
+    assert "algemene schatting" not in personal and "duidelijk minder pijn" in personal
+
+
+def test_with_no_room_to_improve_the_paper_says_so_instead_of_0_of_100(qtbot, room_window, models, tmp_path):
+    room_window._models_loaded(models)
+    open_patient(room_window)
+    room_window.go_to(3)
+    view = room_window.steps[3].view
+    before = view.operations.generation(PREDICTION)
+    fill(view, {"nrs_pain_0": 1, "bctq_sss_0": 3.1, "bctq_fss_0": 2.8})
+    qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
+                    and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
+    assert view.influence.personal and not view.prediction.conservative.pain.improvement_possible
+    flat, halves = save(room_window, tmp_path / "no-room.pdf", "nl")
+    for option in ("conservative", "surgery"):
+        assert "Pijn was bij de start al 1 op 0–10: een duidelijke verbetering is vanaf daar niet te meten" \
+            in halves[option]
+        assert "hadden er na 12 maanden ongeveer" not in halves[option]
+    assert "Elk poppetje is 1 van 100" not in " ".join(flat)  # no icon arrays to explain
