@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtGui import QAccessible
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox
 
 import intake_exports as fx
 from desktop import config
@@ -31,7 +31,7 @@ from desktop.operations.services import Services
 from desktop.store.inclusions import Actor
 from desktop.ui import background
 from desktop.ui.decision.page import PREDICTION
-from desktop.ui.main_window import INTAKE_LOOKUP, MainWindow
+from desktop.ui.main_window import INSURER_LOOKUP, INTAKE_LOOKUP, MainWindow
 from helpers import bundles_with_contract_end, valid_bsns
 from test_device_intake import A_BORN, B_BORN, A, B, Device
 from test_predict_cli import predict
@@ -99,11 +99,14 @@ def window(qtbot, services, models):
     window.show()
     qtbot.waitExposed(window)
     window._models_loaded(models)
-    return window
+    yield window
+    lookup_done(qtbot, window)  # before the register closes: an answer still due would find it closed
 
 
 def lookup_done(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.operations.pending(INTAKE_LOOKUP), timeout=30_000)
+    """Both lookups a patient starts have answered (the questionnaire and the insurer)."""
+    qtbot.waitUntil(lambda: not window.operations.pending(INTAKE_LOOKUP)
+                    and not window.operations.pending(INSURER_LOOKUP), timeout=30_000)
     QApplication.processEvents()
 
 
@@ -132,8 +135,6 @@ def settle(qtbot, view):
 
 def shown(view) -> dict[str, object]:
     """What each field of the form shows (a line edit its text, a choice its value)."""
-    from PySide6.QtWidgets import QComboBox
-
     return {name: widget.currentData() if isinstance(widget, QComboBox) else widget.text()
             for name, widget in view.inputs.items()}
 
@@ -151,7 +152,10 @@ def heard(view, name) -> str:
 def retype(qtbot, widget, text):
     widget.setFocus()
     widget.selectAll()
-    qtbot.keyClicks(widget, text) if text else widget.del_()
+    if text:
+        qtbot.keyClicks(widget, text)
+    else:
+        widget.del_()
     widget.clearFocus()  # leaving the field, as Tab does
     QApplication.processEvents()
 
