@@ -337,16 +337,22 @@ def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, 
     assert any(page.startswith("Uw kansen per behandeling") for page in flat)
 
 
-def test_a_general_estimate_on_screen_is_a_general_estimate_on_paper(qtbot, room_window, models, tmp_path):
-    """Minor answers only: the screen shows no personal numbers, nor may the paper."""
-    room_window._models_loaded(models)
-    open_patient(room_window)
-    room_window.go_to(3)
-    view = room_window.steps[3].view
+def predicted(qtbot, window, models, values):
+    """Samen beslissen after these answers were typed, its prediction shown."""
+    window._models_loaded(models)
+    open_patient(window)
+    window.go_to(3)
+    view = window.steps[3].view
     before = view.operations.generation(PREDICTION)
-    fill(view, {"sex": "F", "work_status": "physical"})
+    fill(view, values)
     qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
                     and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
+    return view
+
+
+def test_a_general_estimate_on_screen_is_a_general_estimate_on_paper(qtbot, room_window, models, tmp_path):
+    """Minor answers only: the screen shows no personal numbers, nor may the paper."""
+    view = predicted(qtbot, room_window, models, {"sex": "F", "work_status": "physical"})
     assert not view.influence.personal
     flat, _ = save(room_window, tmp_path / "general.pdf", "nl")
     [personal] = [page for page in flat if page.startswith("Uw kansen per behandeling")]
@@ -365,14 +371,7 @@ def test_a_general_estimate_on_screen_is_a_general_estimate_on_paper(qtbot, room
 
 
 def test_with_no_room_to_improve_the_paper_says_so_instead_of_0_of_100(qtbot, room_window, models, tmp_path):
-    room_window._models_loaded(models)
-    open_patient(room_window)
-    room_window.go_to(3)
-    view = room_window.steps[3].view
-    before = view.operations.generation(PREDICTION)
-    fill(view, {"nrs_pain_0": 1, "bctq_sss_0": 3.1, "bctq_fss_0": 2.8})
-    qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
-                    and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
+    view = predicted(qtbot, room_window, models, {"nrs_pain_0": 1, "bctq_sss_0": 3.1, "bctq_fss_0": 2.8})
     assert view.influence.personal and not view.prediction.conservative.pain.improvement_possible
     flat, halves = save(room_window, tmp_path / "no-room.pdf", "nl")
     for option in ("conservative", "surgery"):

@@ -260,13 +260,19 @@ def test_filtering_ten_thousand_records_stays_within_budget(qtbot, services):
     assert births == sorted(births) and model.rowCount() == 10_000
 
 
-def test_screenshot_of_the_worklist_at_1366_by_768_in_dutch(qtbot, services, tmp_path):
+def rejected_in_a_window(qtbot, services, height):
+    """The window 1366 pixels wide, after the server rejected Maria's inclusion."""
     reject(services, MARIA, "record 25: side: moet L, R of both zijn", "invalid_record")
     window = MainWindow(services, load_models=False)
     qtbot.addWidget(window)
-    window.resize(1366, 768)
+    window.resize(1366, height)
     window.show()
     qtbot.waitExposed(window)
+    return window
+
+
+def test_screenshot_of_the_worklist_at_1366_by_768_in_dutch(qtbot, services, tmp_path):
+    window = rejected_in_a_window(qtbot, services, 768)
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     qtbot.keyClick(window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
@@ -283,12 +289,7 @@ def test_screenshot_of_the_worklist_at_1366_by_768_in_dutch(qtbot, services, tmp
 
 def test_in_a_1366_pixel_window_every_column_is_in_view_and_long_texts_show_in_full_as_a_tooltip(
         qtbot, services):
-    reject(services, MARIA, "record 25: side: moet L, R of both zijn", "invalid_record")
-    window = MainWindow(services, load_models=False)
-    qtbot.addWidget(window)
-    window.resize(1366, 728)
-    window.show()
-    qtbot.waitExposed(window)
+    window = rejected_in_a_window(qtbot, services, 728)
     window.go_to(5)
     show_all(window.worklist)
     table = window.worklist.table
