@@ -72,3 +72,14 @@ def worklist_records(count: int, today) -> list[dict]:
                          inclusion_date=(today - dt.timedelta(days=i % 400)).isoformat()),
              "id": f"id-{i}", "state": "registered", "condition": "CTS", "withdrawal_reason": None,
              "server_message": None, "server_result": None} for i, bsn in enumerate(valid_bsns(count))]
+
+
+def save_in_window(window, treatment: str = "surgery", agb: str = "01234567"):
+    """The inclusion step as the surgeon completes it: first treatment, AGB, consent, save."""
+    window.go_to(4)
+    inclusion = window.steps[4]
+    inclusion.treatment.setCurrentIndex(inclusion.treatment.findData(treatment))
+    inclusion.agb.setText(agb)
+    inclusion.agreed.setChecked(True)
+    inclusion.save()
+    return inclusion

@@ -32,7 +32,7 @@ from desktop.store.inclusions import Actor
 from desktop.ui import background
 from desktop.ui.decision.page import PREDICTION
 from desktop.ui.main_window import INSURER_LOOKUP, INTAKE_LOOKUP, MainWindow
-from helpers import bundles_with_contract_end, valid_bsns
+from helpers import bundles_with_contract_end, save_in_window, valid_bsns
 from test_device_intake import A_BORN, B_BORN, A, B, Device
 from test_predict_cli import predict
 
@@ -224,12 +224,7 @@ def test_the_questionnaire_fills_the_form_says_where_each_value_comes_from_and_a
     # saved: the questionnaire's values as questionnaire, the corrections as entered
     insurance = window.steps[1]
     insurance.uzovi.setText("3311")
-    window.go_to(4)
-    inclusion = window.steps[4]
-    inclusion.treatment.setCurrentIndex(inclusion.treatment.findData("surgery"))
-    inclusion.agb.setText("01234567")
-    inclusion.agreed.setChecked(True)
-    inclusion.save()
+    save_in_window(window)
     (record,) = services.registry.inclusions()
     stored = json.loads(record["decision_support"])
     assert stored == shown_support

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.core import messages
 from desktop.ui import handout_pdf
 from desktop.ui.decision.page import PREDICTION
-from helpers import valid_bsns
+from helpers import save_in_window, valid_bsns
 from predictors import load_models
 from test_decision import fill
 from test_main_window import screenshot
@@ -41,19 +41,26 @@ def open_patient(window, diagnosis="G56.0"):
     insurance.side_group.buttons()[1].click()
 
 
+def predicted(qtbot, window, models, values, questionnaire=None):
+    """Samen beslissen after these answers were typed, its prediction shown; `questionnaire`:
+    the patient's (answers, date) as the intake lookup gives them."""
+    window._models_loaded(models)
+    open_patient(window)
+    if questionnaire:
+        window.consultation.questionnaire, window.consultation.questionnaire_completed_at = questionnaire
+    window.go_to(3)
+    view = window.steps[3].view
+    before = view.operations.generation(PREDICTION)
+    fill(view, values)
+    qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
+                    and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
+    return view
+
+
 @pytest.fixture
 def shown(qtbot, room_window, models):
     """The window after Samen beslissen showed this patient's predictions, with her questionnaire of 28 Nov."""
-    room_window._models_loaded(models)
-    open_patient(room_window)
-    room_window.consultation.questionnaire = {"nrs_pain_0": 7}
-    room_window.consultation.questionnaire_completed_at = "2026-11-28"
-    room_window.go_to(3)
-    view = room_window.steps[3].view
-    before = view.operations.generation(PREDICTION)
-    fill(view, TYPED)
-    qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
-                    and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
+    predicted(qtbot, room_window, models, TYPED, questionnaire=({"nrs_pain_0": 7}, "2026-11-28"))
     QApplication.processEvents()
     return room_window
 
@@ -321,12 +328,7 @@ def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, 
     import json
 
     shown_support = shown.consultation.decision_support
-    shown.go_to(4)
-    inclusion = shown.steps[4]
-    inclusion.treatment.setCurrentIndex(inclusion.treatment.findData("surgery"))
-    inclusion.agb.setText("01234567")
-    inclusion.agreed.setChecked(True)
-    inclusion.save()
+    inclusion = save_in_window(shown)
     assert shown.consultation.registered, inclusion.result.text()
     (record,) = shown.services.registry.inclusions()
     kept = json.loads(record["decision_support"])
@@ -335,19 +337,6 @@ def test_a_saved_patients_handout_prints_what_the_inclusion_keeps(qtbot, shown, 
     count = round(kept["predictions"]["surgery_pain_mcid_prob"] * 100)
     assert kept == shown_support and f"ongeveer {count} duidelijk minder pijn" in halves["surgery"]
     assert any(page.startswith("Uw kansen per behandeling") for page in flat)
-
-
-def predicted(qtbot, window, models, values):
-    """Samen beslissen after these answers were typed, its prediction shown."""
-    window._models_loaded(models)
-    open_patient(window)
-    window.go_to(3)
-    view = window.steps[3].view
-    before = view.operations.generation(PREDICTION)
-    fill(view, values)
-    qtbot.waitUntil(lambda: view.operations.generation(PREDICTION) > before
-                    and not view.operations.pending(PREDICTION) and view.prediction is not None, timeout=10000)
-    return view
 
 
 def test_a_general_estimate_on_screen_is_a_general_estimate_on_paper(qtbot, room_window, models, tmp_path):
