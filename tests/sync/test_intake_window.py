@@ -266,7 +266,7 @@ def test_offline_the_cache_answers_and_without_any_questionnaire_the_form_stays_
     assert window.consultation.decision_support["inputs"]["pcs"] == {"value": 26.0, "source": "questionnaire"}
 
     view = open_patient(qtbot, window, C, "1980-02-03")
-    assert view.intake_status.text() == "Vragenlijst niet op te halen: offline, niets in de cache"
+    assert view.intake_status.text() == "Vragenlijst niet op te halen bij de server, niets in de cache"
     assert all(value in ("", None) for value in shown(view).values())
     assert window.consultation.questionnaire == {}
 
