@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QWidget
 
 from desktop.core.states import TreatmentOption
@@ -137,18 +137,28 @@ class TrajectoryChart(QWidget):
         """Every text the chart draws (it has no child widgets to read them from)."""
         return [self.heading(), *(self.month_label(month) for month in self.months)]
 
+    def chart_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(theme.CHART_PT)
+        return font
+
+    def heading_rect(self) -> QRectF:
+        """Where the heading goes: wrapped onto a second line rather than cut off in a narrow panel
+        ("Functie — BCTQ functionele status 1–5 (lag…")."""
+        wrap = int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.TextFlag.TextWordWrap)
+        needed = QFontMetricsF(self.chart_font()).boundingRect(QRectF(0, 0, self.width() - 8, 1000), wrap,
+                                                                self.heading())
+        return QRectF(4, 2, self.width() - 8, needed.height())
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        font = QFont(self.font())
-        font.setPointSizeF(theme.CHART_PT)
-        painter.setFont(font)
-        left, right, top, bottom = 40, 26, 24, 26
+        painter.setFont(self.chart_font())
+        heading = self.heading_rect()
+        left, right, top, bottom = 40, 26, heading.bottom() + 6, 26
         plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
         painter.setPen(QColor(theme.TEXT))
-        title = painter.fontMetrics().elidedText(self.heading(), Qt.TextElideMode.ElideRight,
-                                                 self.width() - 8)
-        painter.drawText(QRectF(4, 2, self.width() - 8, 20), Qt.AlignmentFlag.AlignHCenter, title)
+        painter.drawText(heading, int(Qt.AlignmentFlag.AlignHCenter) | int(Qt.TextFlag.TextWordWrap), self.heading())
         span = max(self.months) or 1
 
         def point(month: float, value: float) -> QPointF:

@@ -194,3 +194,16 @@ def test_each_outcome_says_its_scale_and_which_way_is_better(qtbot, window, deci
     settle(qtbot, decision, before)
     shown = next(iter(decision.panels.values())).numbers.text()
     assert "Functie 0–100, hoger is beter" in shown
+
+
+def test_a_long_chart_heading_wraps_onto_a_second_line_instead_of_being_cut_off(qtbot):
+    from desktop.ui.decision.charts import TrajectoryChart
+
+    chart = TrajectoryChart("")
+    qtbot.addWidget(chart)
+    chart.set_data("Functie — BCTQ functionele status 1–5", 1, 5, False, (0, 3, 6, 12), {})
+    chart.resize(900, 220)
+    one_line = chart.heading_rect().height()
+    chart.resize(260, 220)
+    assert chart.heading_rect().height() >= 1.8 * one_line  # the whole heading, on two lines
+    assert not chart.grab().toImage().isNull()
