@@ -212,6 +212,7 @@ class Worklist(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setResizeContentsPrecision(0)  # widths from the rows in view: 10,000 rows took 0.4 s a resize
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.addActions([self.withdraw_action, self.correct_action])
         self.table.doubleClicked.connect(lambda _: self.correct_selected())
