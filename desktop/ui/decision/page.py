@@ -50,22 +50,6 @@ CONSERVATIVE, SURGERY = TreatmentOption.CONSERVATIVE, TreatmentOption.SURGERY
 PREDICTION_DELAY_MS = 150
 PREDICTION = "prediction"
 
-FIELD_LABELS = {
-    "sex": "window.decision.field.sex", "bmi": "window.decision.field.bmi",
-    "diabetes": "window.decision.field.diabetes", "smoker": "window.decision.field.smoker",
-    "work_status": "window.decision.field.work_status",
-    "symptom_duration_months": "window.decision.field.symptom_duration_months",
-    "dominant_hand_affected": "window.decision.field.dominant_hand_affected",
-    "bilateral": "window.decision.field.bilateral", "pcs": "window.decision.field.pcs",
-    "phq4": "window.decision.field.phq4", "expectation": "window.decision.field.expectation",
-    "prior_injection": "window.decision.field.prior_injection", "nrs_pain_0": "window.decision.field.nrs_pain_0",
-    "ncs_severity": "window.decision.field.ncs_severity", "thenar_atrophy": "window.decision.field.thenar_atrophy",
-    "night_symptoms": "window.decision.field.night_symptoms", "bctq_sss_0": "window.decision.field.bctq_sss_0",
-    "bctq_fss_0": "window.decision.field.bctq_fss_0", "eaton_stage": "window.decision.field.eaton_stage",
-    "mcp_hyperextension": "window.decision.field.mcp_hyperextension",
-    "key_pinch_kg": "window.decision.field.key_pinch_kg", "mhq_pain_0": "window.decision.field.mhq_pain_0",
-    "mhq_function_0": "window.decision.field.mhq_function_0",
-}
 CHOICES = {
     "sex": (("F", "window.decision.choice.female"), ("M", "window.decision.choice.male")),
     "work_status": (("office", "window.decision.choice.office"), ("physical", "window.decision.choice.physical"),
@@ -93,7 +77,10 @@ SOURCE_DESCRIPTION = {InputSource.ESTIMATED: "window.decision.source.estimated_d
 
 
 def field_label(name: str) -> str:
-    return t(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+    """A model input by its label, as `predict --json`'s messages name it (one table of labels)."""
+    from desktop.operations.prediction import field_label as labelled  # imported with the form already
+
+    return labelled(name, language())
 
 
 def instrument_name(name: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core import messages
+from desktop.operations import prediction
 from desktop.ui import i18n, state_words
 from desktop.ui.decision import model_card, page
 from desktop.ui.steps import base
@@ -39,7 +40,7 @@ def test_a_key_is_read_in_the_language_chosen(english):
 
 def test_every_table_of_words_in_the_window_is_a_table_of_keys_that_exist():
     tables = [*state_words.TABLES.values(), state_words.OPTION_TITLE, state_words.OPTION_SUBTITLE,
-              page.FIELD_LABELS, page.INSTRUMENTS, base.FIELD_LABELS, base.STATUS_TEXT, COLUMNS,
+              prediction.LABELS, page.INSTRUMENTS, base.FIELD_LABELS, base.STATUS_TEXT, COLUMNS,
               CorrectionDialog.FIELDS, model_card.CARD_TITLES, model_card.CONDITION_NAMES, model_card.OUTCOME_NAMES,
               dict(enumerate(model_card.LIMITATIONS + model_card.METHOD)), page.SOURCE_TEXT, page.SOURCE_DESCRIPTION,
               {value: key for key, value in FILTERS},
