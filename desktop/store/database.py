@@ -109,7 +109,9 @@ def _entry_for(path: Path) -> KeyEntry:
         elif kind == "damaged":
             raise StorageError("corrupt", path=path, detail="geen volledige databasepagina's")
         elif entry is None:
-            raise StorageError("key_missing", path=path)
+            entry = keys.load_settled(path)  # another process may be saving a file keyring right now
+            if entry is None:
+                raise StorageError("key_missing", path=path)
         _make_private(path)
         return entry
     except keys.KeyringUnavailable as error:

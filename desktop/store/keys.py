@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,26 @@ def load(database: Path) -> KeyEntry | None:
     with _lock:
         _cache[name] = entry
     return entry
+
+
+SETTLE_TRIES, SETTLE_PAUSE = 5, 0.05  # about a quarter of a second in all
+
+
+def load_settled(database: Path) -> KeyEntry | None:
+    """The entry of a register that must have one, read again a few times before giving up.
+
+    A file keyring (keyrings.alt, where no OS store runs) rewrites its whole file when another
+    process saves, so a process reading at that moment sees no entry at all. Calling the key
+    lost would send the user to IT for a recovery nobody needs; a moment later it is there."""
+    name = entry_name(database)
+    for _ in range(SETTLE_TRIES):
+        time.sleep(SETTLE_PAUSE)
+        with _lock:
+            _cache.pop(name, None)
+        entry = load(database)
+        if entry is not None:
+            return entry
+    return None
 
 
 def _parse(stored: str) -> KeyEntry | None:

@@ -193,8 +193,8 @@ def test_two_processes_writing_at_once_keep_one_unbroken_chain(tmp_path):
     processes = [subprocess.Popen([*CLI, "--data-dir", str(data), "register", "--jsonl", str(source)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE) for source in sources]
     for process in processes:
-        process.communicate(timeout=120)
-        assert process.returncode == 0
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode("utf-8", "replace")
     _code, line = audit_line(data)
     assert line.startswith("OK"), line
     assert query(data, "SELECT count(*) FROM audit_log WHERE action = 'create'")[0][0] == 7

@@ -286,3 +286,24 @@ def test_with_a_real_gnome_keyring_the_key_lives_in_the_secret_service(tmp_path)
     report = (tmp_path / "selftest.txt").read_text()
     assert "OK    Versleuteling: bundelassistent.sqlite3: versleuteld (SQLCipher)" in report, report
     assert not list(Path(os.environ["HOME"]).rglob("keyring_pass.cfg"))  # not the tests' file backend
+
+
+def test_a_key_that_blinks_out_while_another_process_saves_a_file_keyring_is_read_again(tmp_path, monkeypatch):
+    """keyrings.alt rewrites its whole file on a save: a process reading at that moment finds no
+    entry. The register opens a moment later instead of calling the key lost."""
+    data = tmp_path / "data"
+    register_some(data, BSNS[:1])
+    database = data / DATABASE_NAME
+    backend = keyring.get_keyring()
+    real = backend.get_password
+    reads = []
+
+    def blinking(service, name):
+        reads.append(name)
+        return None if len(reads) <= 2 else real(service, name)  # the first two reads hit a rewrite
+
+    monkeypatch.setattr(backend, "get_password", blinking)
+    keys.forget_cache()
+    with Registry(database) as registry:
+        assert len(registry.inclusions()) == 1
+    assert len(reads) == 3
